@@ -1,0 +1,477 @@
+"""Read one 项目支出绩效自评表 from grid rows into form, funding and indicator records.
+
+The form is read block by block (header fields, 项目资金, 年度总体目标, 绩效指标, 总分, notes). Inside
+a block, cells are identified by what they say (level names, row labels, numbers, rates) and
+aligned to the block's header, so shifted, split and missing cells still land in the right
+field. Every row of the form is either consumed or returned as a leftover with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from perfdata import layout, rules
+from perfdata.align import align
+from perfdata.normalize import (
+    cell_type,
+    direction,
+    is_filler,
+    key,
+    parse_value,
+    split_indicator_no,
+    split_level_weight,
+    to_number,
+)
+from perfdata.readers.text import Row
+
+BUDGET_EXECUTION = re.compile(r"(?:预算|资金)执行率")
+GOAL_PREFIXES = re.compile(
+    r"^(?:年初设定目标|预期目标|年度总体目标完成情况综述|实际完成情况(?:综述)?)[:：]\s*")
+_P_TAGS = re.compile(r"\s*</p>\s*<p>\s*|</?p>")
+NOTE_START = re.compile(r"^(?:注|说明|备注)\s*[:：]")
+FUNDING_KINDS = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
+                 "exec_score", "method")
+DEFAULT_FUNDING = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
+                   "exec_score")
+DEFAULT_INDICATOR = (("level1", 1), ("level2", 2), ("name", 3), ("target", 4), ("actual", 5),
+                     ("weight", 6), ("score", 7), ("note", 8))
+
+
+@dataclass
+class Leftover:
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass
+class Indicator:
+    line: int
+    line_end: int
+    level1: str | None
+    level1_weight: float | None
+    level1_weight_line: int | None
+    level2: str | None
+    indicator_no: int | None
+    name: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Form:
+    line_start: int
+    line_end: int = 0
+    title: str | None = None
+    year: int | None = None
+    project_name: str | None = None
+    department: str | None = None
+    unit: str | None = None
+    funding: list[dict] = field(default_factory=list)
+    goal_planned: str | None = None
+    goal_achieved: str | None = None
+    indicators: list[Indicator] = field(default_factory=list)
+    total_weight: float | None = None
+    total_score: float | None = None
+    total_line: int | None = None
+    notes: list[str] = field(default_factory=list)
+    leftovers: list[Leftover] = field(default_factory=list)
+    layout: str | None = None
+    complete: bool = False
+    stop_reason: str | None = None
+    region: str | None = None
+    inferred: set = field(default_factory=set)
+
+
+def _filled(row: Row) -> list[tuple[int, str]]:
+    return [(i, c) for i, c in enumerate(row.cells) if c]
+
+
+def _goal_text(text: str) -> str:
+    return GOAL_PREFIXES.sub("", _P_TAGS.sub("\n", text)).strip()
+
+
+class FormReader:
+    """Reads one form starting at rows[start]; stops at the form's end or the next table."""
+
+    def __init__(self, rows: list[Row], start: int, anchor: int, stop: int):
+        self.rows, self.start, self.anchor, self.stop = rows, start, anchor, stop
+        self.form = Form(line_start=rows[start].line)
+        self.state = "head"
+        self.funding_kinds: tuple[str, ...] = DEFAULT_FUNDING
+        self.funding_pos: tuple[int, ...] = tuple(range(2, 2 + len(DEFAULT_FUNDING)))
+        self.funding_header_seen = False
+        self.goal_pos: dict[str, int] = {}
+        self.ind_kinds: tuple[tuple[str, int], ...] = DEFAULT_INDICATOR
+        self.ind_header_seen = False
+        self.level1: str | None = None
+        self.level1_weight: float | None = None
+        self.level1_weight_line: int | None = None
+        self.level2: str | None = None
+        self.pending_weight: tuple[float, int] | None = None
+
+    # -- driver -------------------------------------------------------------------------------
+    def read(self) -> tuple[Form, int]:
+        """Returns the form and the index of the first row after it."""
+        f = self.form
+        i = self.start
+        last_used = self.start
+        while i < self.stop:
+            row = self.rows[i]
+            filled = _filled(row)
+            if not filled:
+                if row.raw.strip() and not row.cells:  # markdown rule
+                    last_used = i
+                i += 1
+                continue
+            if i > self.anchor and self._starts_something_else(row):
+                f.stop_reason = "next table"
+                break
+            if self.state == "after_total":
+                if self._note_row(row, filled):
+                    last_used = i
+                    i += 1
+                    continue
+                break
+            self._dispatch(row, filled)
+            last_used = i
+            i += 1
+        else:
+            if not f.complete:
+                f.stop_reason = "end of file"
+        end = self.rows[last_used]
+        f.line_end = end.end
+        return f, last_used + 1
+
+    def _starts_something_else(self, row: Row) -> bool:
+        if layout._form_label(row) == "project_name" and (self.form.project_name or self.state != "head"):
+            return True
+        if self.state != "head" and (layout.is_title(row) or layout.is_year_line(row)):
+            return True
+        if layout.other_table_kind(row) in ("summary", "department_form", "target_table"):
+            return True
+        filled = [c for c in row.cells if c]
+        return self.state != "goal" and len(filled) == 1 and bool(layout.SECTION_HEADING.match(filled[0]))
+
+    def _left(self, row: Row, reason: str, text: str | None = None):
+        self.form.leftovers.append(Leftover(row.line, text if text is not None else row.raw.strip(), reason))
+
+    def _dispatch(self, row: Row, filled: list[tuple[int, str]]):
+        f = self.form
+        first = filled[0][1]
+        fk = key(first)
+        if all(is_filler(c) for _, c in filled):
+            return  # "....." rows and markdown rules
+        if self.state == "head" and layout.is_title(row):
+            f.title = f.title or first
+            f.year = f.year or layout.year_of(row)
+            return
+        if layout.is_year_line(row):
+            f.year = f.year or layout.year_of(row)
+            return
+        label = rules.headers("form").lookup(fk)
+        if label == "project_name":
+            return self._name_row(row, filled)
+        if label in ("department", "unit"):
+            return self._dept_row(row, filled)
+        if label == "total" or fk.startswith("总分"):
+            return self._total_row(row, filled)
+        if layout.is_indicator_header(row):
+            return self._indicator_header(row, filled)
+        if layout.is_funding_header(row):
+            return self._funding_header(row, filled)
+        if label == "goal_block" or fk.startswith("年度总体目标"):
+            return self._goal_header(row, filled)
+        funding_label = self._funding_label(filled)
+        if funding_label is not None:
+            return self._funding_row(row, filled, funding_label)
+        if self.state == "funding":
+            return self._funding_fragment(row, filled)
+        if self.state == "goal":
+            return self._goal_content(row, filled)
+        if self.state == "indicators":
+            return self._indicator_row(row, filled)
+        if NOTE_START.match(first):
+            f.notes.append(" ".join(c for _, c in filled))
+            return
+        self._left(row, f"unrecognised row in the {self.state} block of the form")
+
+    # -- header fields ----------------------------------------------------------------------
+    def _name_row(self, row, filled):
+        values = [c for _, c in filled[1:]]
+        if self.form.project_name is None and values:
+            self.form.project_name = values[0]
+            for extra in values[1:]:
+                self._left(row, "extra cell in the 项目名称 row", extra)
+        elif values:
+            self._left(row, "second 项目名称 row")
+
+    def _dept_row(self, row, filled):
+        hm = rules.headers("form")
+        current = None
+        for _, c in filled:
+            lab = hm.lookup(key(c))
+            if lab in ("department", "unit"):
+                current = lab
+                continue
+            if current is None:
+                self._left(row, "cell before any label in the 主管部门 row", c)
+                continue
+            if getattr(self.form, current) is None:
+                setattr(self.form, current, c)
+            else:
+                setattr(self.form, current, getattr(self.form, current) + c)  # broken over cells
+
+    # -- 项目资金 -------------------------------------------------------------------------------
+    def _funding_header(self, row, filled):
+        hm = rules.headers("funding")
+        kinds, pos = [], []
+        for p, c in filled:
+            k = hm.lookup(c)
+            if k is None:
+                if rules.headers("form").lookup(key(c)) == "funding_block":
+                    continue
+                self._left(row, "unknown header cell in the 项目资金 block", c)
+                continue
+            if k == "exec_score" and "exec_score" in kinds:
+                continue
+            kinds.append(k)
+            pos.append(p)
+        # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
+        self.funding_kinds, self.funding_pos = tuple(kinds), tuple(pos)
+        self.funding_header_seen = True
+        self.state = "funding"
+
+    def _funding_label(self, filled) -> tuple[int, str, str] | None:
+        fr = rules.funding_rows()
+        for idx, (_, c) in enumerate(filled[:3]):
+            src = fr.get(key(c))
+            if src:
+                # "预算数" is a row label only where it heads a row of numbers
+                return idx, src, c
+        return None
+
+    def _funding_row(self, row, filled, found):
+        idx, source, label = found
+        for _, c in filled[:idx]:
+            if rules.headers("form").lookup(key(c)) != "funding_block":
+                self._left(row, "cell before the row label in the 项目资金 block", c)
+        cells = filled[idx + 1 :]
+        types = tuple(cell_type(c) for _, c in cells)
+        assign, extras = align(self.funding_kinds, self.funding_pos, types,
+                               tuple(p for p, _ in cells))
+        rec = {"line": row.line, "fund_source": source, "label": label}
+        for (_, c), a in zip(cells, assign, strict=True):
+            if a >= 0:
+                rec[self.funding_kinds[a]] = c
+        for e in extras:
+            self._left(row, "extra cell in a 项目资金 row", cells[e][1])
+        self.form.funding.append(rec)
+        self.state = "funding"
+
+    def _funding_fragment(self, row, filled):
+        # header cells broken over two lines ("(万元) 数 值") carry no figures
+        if all(cell_type(c) == "text" for _, c in filled) and all(len(c) <= 8 for _, c in filled):
+            return
+        self._left(row, "unrecognised row in the 项目资金 block")
+
+    # -- 年度总体目标 -----------------------------------------------------------------------------
+    def _goal_header(self, row, filled):
+        hm = rules.headers("goal")
+        self.state = "goal"
+        texts = []
+        for p, c in filled[1:]:
+            k = hm.lookup(c)
+            if k:
+                self.goal_pos[k] = p
+            else:
+                texts.append((p, c))
+        if texts:
+            self._goal_content(row, texts)
+
+    def _goal_content(self, row, filled):
+        f = self.form
+        if len(filled) >= 2 or (f.goal_planned is None and f.goal_achieved is None):
+            parts = [c for _, c in filled]
+            planned, achieved = parts[0], " ".join(parts[1:]) or None
+            if f.goal_planned is None:
+                f.goal_planned = _goal_text(planned)
+                f.goal_achieved = _goal_text(achieved) if achieved else f.goal_achieved
+            else:
+                f.goal_planned += _goal_text(planned)
+                if achieved:
+                    f.goal_achieved = (f.goal_achieved or "") + _goal_text(achieved)
+            return
+        # one cell: a continuation of whichever goal column it sits under
+        p, c = filled[0]
+        ach = self.goal_pos.get("goal_achieved")
+        if ach is not None and p >= ach and f.goal_achieved is not None:
+            f.goal_achieved += _goal_text(c)
+        elif f.goal_achieved is None and f.goal_planned is not None and ach is not None and p >= ach:
+            f.goal_achieved = _goal_text(c)
+        else:
+            f.goal_planned = (f.goal_planned or "") + _goal_text(c)
+
+    # -- 绩效指标 ---------------------------------------------------------------------------------
+    def _indicator_header(self, row, filled):
+        hm = rules.headers("indicator")
+        kinds = []
+        for p, c in filled:
+            k = hm.lookup(c)
+            if k is None:
+                if rules.headers("form").lookup(key(c)) == "indicator_block":
+                    continue
+                self._left(row, "unknown header cell in the 绩效指标 block", c)
+                continue
+            kinds.append((k, p))
+        self.ind_kinds = tuple(kinds)
+        self.form.layout = "|".join(k for k, _ in kinds if k not in ("level1", "level2", "name"))
+        self.ind_header_seen = True
+        self.state = "indicators"
+
+    def _indicator_row(self, row, filled):
+        lv = rules.levels()
+        idx, saw1, saw2 = 0, False, False
+        while idx < len(filled):
+            _, c = filled[idx]
+            name_k, weight = split_level_weight(c)
+            if not name_k and weight is not None:  # "(50分)" broken off its level
+                self.pending_weight = (weight, row.line)
+                idx += 1
+                continue
+            level = lv.get(name_k)
+            if level and level.tier == 1 and not saw1 and not saw2:
+                if self.pending_weight and weight is None:
+                    weight, wline = self.pending_weight
+                else:
+                    wline = row.line
+                self.pending_weight = None
+                if name_k != self.level1 or weight is not None:
+                    self.level1, self.level1_weight = level.name, weight
+                    self.level1_weight_line = wline if weight is not None else None
+                self.level2 = None
+                saw1 = True
+                idx += 1
+                continue
+            if level and level.tier == 2 and not saw2:
+                if level.parent and level.parent != self.level1 and not saw1:
+                    self.level1, self.level1_weight, self.level1_weight_line = level.parent, None, None
+                self.level2 = level.name
+                saw2 = True
+                idx += 1
+                continue
+            break
+        if self.pending_weight and saw1 is False and self.level1 and self.level1_weight is None:
+            self.level1_weight, self.level1_weight_line = self.pending_weight
+            self.pending_weight = None
+        rest = filled[idx:]
+        if not rest:
+            return  # a row that only names a level
+        p0, c0 = rest[0]
+        t0 = cell_type(c0)
+        no, name = None, None
+        if t0 == "text":
+            no, name = split_indicator_no(c0)
+            rest = rest[1:]
+            if not rest and not name:
+                return  # blank "指标2:" row: no content, not an indicator
+            if (not rest and no is None and not saw1 and not saw2 and self.form.indicators):
+                return self._continuation(row, p0, c0)
+        values = [(p, c) for p, c in rest if not is_filler(c)]
+        kinds = tuple(k for k, _ in self.ind_kinds if k not in ("level1", "level2", "name"))
+        kpos = tuple(p for k, p in self.ind_kinds if k not in ("level1", "level2", "name"))
+        name_pos = next((p for k, p in self.ind_kinds if k == "name"), p0)
+        shift = p0 - name_pos if t0 == "text" else 0
+        types = tuple(cell_type(c) for _, c in values)
+        assign, extras = align(kinds, kpos, types, tuple(p for p, _ in values), shift)
+        ind = Indicator(row.line, row.end, self.level1, self.level1_weight, self.level1_weight_line,
+                        self.level2, no, name or None)
+        if t0 == "text":
+            ind.positions["name"] = p0
+        for (p, c), a in zip(values, assign, strict=True):
+            if a >= 0:
+                ind.fields[kinds[a]] = c
+                ind.positions[kinds[a]] = p
+        for e in extras:
+            self._left(row, "extra cell in an indicator row", values[e][1])
+        if not ind.name and not (ind.fields.keys() & {"target", "actual", "weight", "score"}):
+            return  # only template text (a scoring method) on a blank "指标1:" row
+        self.form.indicators.append(ind)
+
+    def _continuation(self, row, pos, text):
+        """A lone cell under an indicator row: the rest of a cell broken over two lines."""
+        prev = self.form.indicators[-1]
+        candidates = {k: p for k, p in prev.positions.items()
+                      if k in ("name", "target", "actual", "note", "method")}
+        if not candidates:
+            return self._left(row, "lone cell in the 绩效指标 block")
+        field_name = min(candidates, key=lambda k: abs(candidates[k] - pos))
+        if field_name == "name":
+            prev.name = (prev.name or "") + text
+        else:
+            prev.fields[field_name] = prev.fields.get(field_name, "") + text
+        prev.line_end = row.end
+
+    # -- 总分 and notes ---------------------------------------------------------------------------
+    def _total_row(self, row, filled):
+        f = self.form
+        nums = [to_number(c) for _, c in filled[1:] if cell_type(c) in ("num", "pts")]
+        others = [c for _, c in filled[1:] if cell_type(c) not in ("num", "pts")]
+        if len(nums) >= 2:
+            f.total_weight, f.total_score = nums[0], nums[1]
+            for extra in nums[2:]:
+                self._left(row, "extra number in the 总分 row", str(extra))
+        elif nums:
+            f.total_score = nums[0]
+        for o in others:
+            if o not in ("无", "—", "-"):
+                self._left(row, "extra cell in the 总分 row", o)
+        f.total_line = row.line
+        f.complete = True
+        self.state = "after_total"
+
+    def _note_row(self, row, filled) -> bool:
+        first = filled[0][1]
+        if NOTE_START.match(first) or (self.form.notes and re.match(r"^\d+[.、]", first)):
+            self.form.notes.append(" ".join(c for _, c in filled))
+            return True
+        return False
+
+
+def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:
+    return FormReader(rows, start, anchor, stop).read()
+
+
+def indicator_record(ind: Indicator) -> dict:
+    """Flatten an Indicator into the `indicators` contract (without form_id/seq/source_file)."""
+    f = ind.fields
+    target, actual = f.get("target"), f.get("actual")
+    tv, av = parse_value(target), parse_value(actual)
+    return {
+        "line": ind.line,
+        "line_end": ind.line_end,
+        "level1": ind.level1,
+        "level1_weight": ind.level1_weight,
+        "level1_weight_line": ind.level1_weight_line,
+        "level2": ind.level2,
+        "indicator_no": ind.indicator_no,
+        "name": ind.name,
+        "target_raw": target,
+        "actual_raw": actual,
+        "weight": to_number(f.get("weight")),
+        "score": to_number(f.get("score")),
+        "deviation_note": f.get("note") if f.get("note") not in (None, "—", "-") else None,
+        "method": f.get("method"),
+        "nature": f.get("nature"),
+        "measure_unit": f.get("measure_unit"),
+        "is_budget_execution": bool(BUDGET_EXECUTION.search(ind.name or "")),
+        "target_op": tv.op,
+        "target_value": tv.value,
+        "target_unit": tv.unit,
+        "actual_op": av.op,
+        "actual_value": av.value,
+        "actual_unit": av.unit,
+        "quantitative": tv.quantitative,
+        "direction": direction(tv.op),
+    }

@@ -1,0 +1,267 @@
+"""Ingest: raw files → tidy tables. Each file is read independently (and can run in its own
+process); a file that cannot be read yields a problem row, never an exception for the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from perfdata import layout, schema
+from perfdata.forms import Form, indicator_record, read_form
+from perfdata.normalize import to_number, to_percent
+from perfdata.readers.text import ReadError, read_text
+
+TEXT_SUFFIXES = {".txt", ".text", ".tsv", ".md", ".csv"}
+REGION = re.compile(r"^(.{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
+DEPARTMENT_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|县|区|旗)[\u4e00-\u9fff]{2,20}?局)")
+
+
+@dataclass
+class FileResult:
+    """Rows of every table for one file (lists of dicts, turned into frames once per batch)."""
+
+    source_file: str
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+
+    def add(self, table: str, row: dict):
+        row.setdefault("source_file", self.source_file)
+        self.tables.setdefault(table, []).append(row)
+
+    def problem(self, severity: str, message: str, line: int | None = None):
+        self.add("problems", {"line": line, "severity": severity, "message": message})
+
+
+def read_file(path: str | Path, name: str | None = None) -> FileResult:
+    """Read one raw file into table rows. Never raises for bad input: problems are rows."""
+    path = Path(path)
+    res = FileResult(name or path.name)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        res.problem("error", f"cannot open file: {e.strerror or e}")
+        res.add("files", {"sha256": None, "bytes": None, "encoding": None, "lines": None,
+                          "forms": 0, "status": "failed"})
+        return res
+    return read_bytes(data, res.source_file)
+
+
+def read_bytes(data: bytes, source_file: str) -> FileResult:
+    res = FileResult(source_file)
+    sha = hashlib.sha256(data).hexdigest()
+    file_row = {"sha256": sha, "bytes": len(data), "encoding": None, "lines": None, "forms": 0,
+                "status": "failed"}
+    try:
+        grid = read_text(data)
+    except ReadError as e:
+        res.problem("error", str(e), e.line)
+        res.add("files", file_row)
+        return res
+    except Exception as e:  # noqa: BLE001 - a reader bug must not take down the batch
+        res.problem("error", f"internal error while reading: {type(e).__name__}: {e}")
+        res.add("files", file_row)
+        return res
+    file_row["encoding"] = grid.encoding
+    file_row["lines"] = grid.rows[-1].end if grid.rows else 0
+    if grid.encoding not in ("utf-8", "utf-8-sig"):
+        res.problem("info", f"decoded as {grid.encoding}")
+    try:
+        forms = _read_forms(grid.rows, res, sha)
+    except Exception as e:  # noqa: BLE001
+        res.problem("error", f"internal error while reading forms: {type(e).__name__}: {e}")
+        res.add("files", file_row)
+        return res
+    file_row["forms"] = forms
+    tables_found = res.tables.get("tables", [])
+    if not tables_found:
+        res.problem("error", "no known table found (not a self-evaluation document, or an unknown layout)")
+        file_row["status"] = "failed"
+    elif any(p["severity"] in ("error", "warning") for p in res.tables.get("problems", [])):
+        file_row["status"] = "partial"
+    else:
+        file_row["status"] = "ok"
+    res.add("files", file_row)
+    return res
+
+
+def _read_forms(rows, res: FileResult, sha: str) -> int:
+    starts = layout.find_tables(rows)
+    forms: list[tuple[Form, str]] = []
+    for k, st in enumerate(starts):
+        res.add("tables", {"line_start": rows[st.index].line, "kind": st.kind, "title": st.title})
+        if st.kind != "project_form":
+            continue
+        stop = starts[k + 1].index if k + 1 < len(starts) else len(rows)
+        form, _ = read_form(rows, st.index, st.anchor, stop)
+        form_id = f"{sha[:10]}-{form.line_start:05d}"
+        forms.append((form, form_id))
+    if not forms:
+        return 0
+    _infer_context(forms, rows, res)
+    for form, form_id in forms:
+        _emit(form, form_id, res)
+    return len(forms)
+
+
+def _dominant(values: list[str | None]) -> str | None:
+    c = Counter(v for v in values if v)
+    if not c:
+        return None
+    (top, n), *rest = c.most_common(2) + [(None, 0)]
+    return top if n > rest[0][1] else None
+
+
+def _infer_context(forms: list[tuple[Form, str]], rows, res: FileResult):
+    """Fill blank department, unit, year and region from the document, marking them inferred."""
+    fs = [f for f, _ in forms]
+    doc_dept = _dominant([f.department for f in fs])
+    if doc_dept is None:
+        found = [m.group(1) for r in rows[:400] for c in r.cells if c for m in DEPARTMENT_IN_TEXT.finditer(c)]
+        doc_dept = _dominant(found)
+    doc_year = _dominant([str(f.year) for f in fs if f.year])
+    doc_region = _dominant([_region(f.department) for f in fs]) or _region(doc_dept)
+    if doc_region is None:
+        titles = [m.group(1) for f in fs if f.title for m in [REGION.match(f.title)] if m]
+        doc_region = _dominant(titles)
+    for i, f in enumerate(fs):
+        f.inferred = set()
+        if not f.department and doc_dept:
+            f.department = doc_dept
+            f.inferred.add("department")
+        if not f.unit:
+            before = next((g.unit for g in reversed(fs[:i]) if g.unit and "unit" not in g.inferred), None)
+            after = next((g.unit for g in fs[i + 1 :] if g.unit), None)
+            if before and before == after:
+                f.unit = before
+                f.inferred.add("unit")
+        if not f.year and doc_year:
+            f.year = int(doc_year)
+            f.inferred.add("year")
+        f.region = _region(f.department) if "department" not in f.inferred else None
+        if not f.region:
+            f.region = doc_region
+            f.inferred.add("region")
+
+
+def _region(dept: str | None) -> str | None:
+    if not dept:
+        return None
+    m = REGION.match(dept)
+    return m.group(1) if m else None
+
+
+def _emit(form: Form, form_id: str, res: FileResult):
+    total = next((r for r in form.funding if r["fund_source"] == "total"), None)
+    for r in form.funding:
+        res.add("funding", {
+            "form_id": form_id, "line": r["line"], "fund_source": r["fund_source"], "label": r["label"],
+            "budget_initial": to_number(r.get("budget_initial")),
+            "budget_full_year": to_number(r.get("budget_full_year")),
+            "executed": to_number(r.get("executed")),
+            "exec_rate_reported": to_percent(r.get("exec_rate")),
+        })
+    t = total or {}
+    res.add("forms", {
+        "form_id": form_id, "line_start": form.line_start, "line_end": form.line_end,
+        "title": form.title, "region": form.region, "region_inferred": "region" in form.inferred,
+        "department": form.department, "department_inferred": "department" in form.inferred,
+        "unit": form.unit, "unit_inferred": "unit" in form.inferred,
+        "project_name": form.project_name, "year": form.year, "year_inferred": "year" in form.inferred,
+        "budget_initial": to_number(t.get("budget_initial")),
+        "budget_full_year": to_number(t.get("budget_full_year")),
+        "executed": to_number(t.get("executed")),
+        "exec_rate_reported": to_percent(t.get("exec_rate")),
+        "exec_weight": to_number(t.get("exec_weight")),
+        "exec_score_reported": to_number(t.get("exec_score")),
+        "total_weight_reported": form.total_weight, "total_score_reported": form.total_score,
+        "goal_planned": form.goal_planned, "goal_achieved": form.goal_achieved,
+        "notes": "\n".join(form.notes) or None, "layout": form.layout, "complete": form.complete,
+        "total_line": form.total_line, "funding_line": t.get("line"),
+    })
+    for seq, ind in enumerate(form.indicators, 1):
+        rec = indicator_record(ind)
+        rec["form_id"], rec["seq"] = form_id, seq
+        res.add("indicators", rec)
+    for lo in form.leftovers:
+        res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": form_id})
+    name = form.project_name or form.title or "?"
+    if not form.complete:
+        where = {"next table": "the next table starts", "end of file": "the file ends"}.get(
+            form.stop_reason or "", "it stops")
+        res.problem("warning", f"form “{name}” is cut short: {where} before its 总分 row (read up to "
+                    f"line {form.line_end})", form.line_end)
+    if form.project_name is None:
+        res.problem("warning", "form without a 项目名称 row", form.line_start)
+    if total is None:
+        res.problem("warning", f"form “{name}” has no 年度资金总额 row", form.line_start)
+    if not form.indicators:
+        res.problem("warning", f"form “{name}” has no indicator rows", form.line_start)
+    if form.leftovers:
+        res.problem("warning", f"form “{name}”: {len(form.leftovers)} line(s) or cell(s) not read "
+                    "(see leftovers)", form.leftovers[0].line)
+
+
+# -- batches -------------------------------------------------------------------------------------
+
+def list_inputs(raw: str | Path) -> list[Path]:
+    """Files to ingest: a single file, or every non-hidden file under a folder (sorted)."""
+    raw = Path(raw)
+    if raw.is_file():
+        return [raw]
+    return sorted(p for p in raw.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and p.name != "README.md")
+
+
+def _read_one(args) -> FileResult:
+    path, name = args
+    return read_file(path, name)
+
+
+def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None) -> dict[str, pd.DataFrame]:
+    """Read every file under `raw`; returns the tidy tables. Uses `jobs` processes for large batches."""
+    raw = Path(raw)
+    paths = list_inputs(raw)
+    base = raw if raw.is_dir() else raw.parent
+    args = [(p, str(p.relative_to(base))) for p in paths]
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 8) if len(paths) >= 8 else 1
+    results: list[FileResult] = []
+    bar = _progress(len(args), progress)
+    if jobs > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for r in pool.map(_read_one, args, chunksize=max(1, len(args) // (jobs * 8))):
+                results.append(r)
+                bar.update(1)
+    else:
+        for a in args:
+            results.append(_read_one(a))
+            bar.update(1)
+    bar.close()
+    return combine(results)
+
+
+def _progress(total: int, enabled: bool | None):
+    from tqdm.auto import tqdm
+
+    disable = (total < 20) if enabled is None else not enabled
+    return tqdm(total=total, unit="file", desc="ingest", disable=disable, leave=False)
+
+
+def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in schema.TABLES:
+        rows = [r for res in results for r in res.tables.get(name, [])]
+        out[name] = schema.frame(name, rows)
+    return out
+
+
+def read(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read one raw file (or folder) into the tidy tables, for notebooks."""
+    return ingest(path, jobs=1, progress=False)

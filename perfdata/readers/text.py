@@ -1,0 +1,194 @@
+"""Reader for PDF-extracted text: bytes → decoded lines → a grid of rows of cleaned cells.
+
+Handles the separators extraction tools produce (tabs, `|` rows, runs of spaces in layout mode,
+one cell per line with blank lines between rows) and reports which encoding it used.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+from perfdata.normalize import clean
+
+
+class ReadError(Exception):
+    """Input that cannot be read at all; the message names the problem for the user."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(slots=True)
+class Row:
+    """One table row: 1-based first and last source line, cleaned cells, the raw text."""
+
+    line: int
+    cells: list[str]
+    raw: str
+    end: int = 0
+
+    def __post_init__(self):
+        if not self.end:
+            self.end = self.line
+
+    @property
+    def filled(self) -> list[tuple[int, str]]:
+        return [(i, c) for i, c in enumerate(self.cells) if c]
+
+
+@dataclass(slots=True)
+class Grid:
+    rows: list[Row]
+    encoding: str
+    mode: str
+    notes: list[str] = field(default_factory=list)
+
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (with or without BOM), UTF-16/32 (BOM or NUL pattern) or GB18030.
+
+    Returns (text, encoding used). Raises ReadError for empty, binary or undecodable input.
+    """
+    if not data.strip():
+        raise ReadError("empty file" if not data else "file holds only whitespace")
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError as e:
+                raise ReadError(f"undecodable bytes for {enc} at byte {e.start}",
+                                _line_of(data, e.start)) from None
+    head = data[:4096]
+    nuls = head.count(0)
+    if nuls:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if nuls > len(head) // 4 and (odd > 3 * max(even, 1) or even > 3 * max(odd, 1)):
+            enc = "utf-16-le" if odd > even else "utf-16-be"
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError:
+                pass
+        raise ReadError("binary file (NUL bytes): not a text export", _line_of(data, data.index(0)))
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ReadError(
+                f"undecodable bytes at byte {utf8_error.start} (neither UTF-8 nor GB18030)",
+                _line_of(data, utf8_error.start),
+            ) from None
+        if _looks_binary(text):
+            raise ReadError("binary file: not a text export", 1) from None
+        return text, "gb18030"
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f")
+    return controls > len(sample) // 50
+
+
+_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_SPACE_SPLIT = re.compile(r"\s{2,}|\u3000+")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines without their endings; CRLF, CR and form feeds all end a line."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").split("\n")
+
+
+def _detect_mode(lines: list[str]) -> str:
+    tabs = pipes = 0
+    for ln in lines:
+        if "\t" in ln:
+            tabs += 1
+        elif ln.count("|") >= 2:
+            pipes += 1
+    if tabs >= pipes and tabs:
+        return "tab"
+    if pipes:
+        return "pipe"
+    return "spaces"
+
+
+def _split(line: str, mode: str) -> list[str]:
+    if "\t" in line:
+        parts = line.split("\t")
+    elif line.count("|") >= 2:
+        s = line.strip()
+        if s.startswith("|"):
+            s = s[1:]
+        if s.endswith("|"):
+            s = s[:-1]
+        parts = s.split("|")
+    elif mode == "spaces":
+        parts = _SPACE_SPLIT.split(line.strip())
+    else:
+        parts = [line]
+    return [clean(p) for p in parts]
+
+
+def _one_cell_line(line: str) -> bool:
+    return line.startswith("\t") and "\t" not in line[1:]
+
+
+def to_grid(text: str, encoding: str = "str") -> Grid:
+    """Split decoded text into rows of cleaned cells.
+
+    Runs of lines that each hold one tab-led cell, separated by blank lines, are one row each
+    (a "one cell per line" export); an untabbed line inside such a run continues the cell above.
+    """
+    lines = split_lines(text)
+    mode = _detect_mode(lines)
+    rows: list[Row] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        if _one_cell_line(line) and i + 1 < n and _one_cell_line(lines[i + 1]):
+            # gather one row made of one-cell lines (and untabbed continuation lines)
+            start, cells, raw = i, [], []
+            while i < n and lines[i].strip(" ") != "":
+                ln = lines[i]
+                if _one_cell_line(ln):
+                    cells.append(ln[1:])
+                elif "\t" not in ln:
+                    cells[-1] += ln  # a cell broken over lines
+                else:
+                    break
+                raw.append(ln)
+                i += 1
+            cleaned = [clean(c.strip('"')) for c in cells]
+            rows.append(Row(start + 1, [""] + cleaned, "\n".join(raw), i))
+            continue
+        if _PIPE_RULE.match(line) and "-" in line:
+            rows.append(Row(i + 1, [], line))  # a markdown rule: no cells
+        else:
+            rows.append(Row(i + 1, _split(line, mode), line))
+        i += 1
+    return Grid(rows, encoding, mode)
+
+
+def read_text(data: bytes) -> Grid:
+    """Decode and split; raises ReadError for input that is not text."""
+    text, encoding = decode(data)
+    if "\x00" in text:
+        raise ReadError("binary content (NUL characters) in decoded text", _line_of(data, data.index(0)))
+    return to_grid(text, encoding)

@@ -1,0 +1,165 @@
+"""Every tidy table declared once: columns, dtypes, Chinese labels, meaning.
+
+Readers, writers, exports and Excel headers read this module; nothing else spells a column list.
+The names in DESIGN.md §2 are an API: add columns, never rename them. Money is in 万元, rates in
+percent (93.3, not 0.933), missing values are nulls.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pandas as pd
+
+
+class Column(NamedTuple):
+    name: str
+    dtype: str  # pandas dtype: "string", "Float64", "Int64", "boolean"
+    label: str  # Chinese header for people
+    doc: str
+
+
+S, F, I, B = "string", "Float64", "Int64", "boolean"
+
+_PROVENANCE = [
+    Column("source_file", S, "来源文件", "file name under the raw folder"),
+]
+
+TABLES: dict[str, list[Column]] = {
+    "forms": [
+        Column("form_id", S, "表单编号", "stable id: hash of the file's bytes and the form's first line"),
+        *_PROVENANCE,
+        Column("line_start", I, "起始行", "first line of the form (its title where present)"),
+        Column("line_end", I, "结束行", "last line of the form (总分 row or notes under it)"),
+        Column("title", S, "表题", "title line above the form, if any"),
+        Column("region", S, "地区", "e.g. 兴隆县; taken from the department name or the document"),
+        Column("region_inferred", B, "地区为推断", "region not printed in this form"),
+        Column("department", S, "主管部门", "主管部门"),
+        Column("department_inferred", B, "主管部门为推断", "blank in the form, filled from the document"),
+        Column("unit", S, "实施单位", "实施单位"),
+        Column("unit_inferred", B, "实施单位为推断", "blank in the form, filled from neighbouring forms"),
+        Column("project_name", S, "项目名称", "项目名称 as printed"),
+        Column("year", I, "年度", "budget year of the evaluation"),
+        Column("year_inferred", B, "年度为推断", "no year line above this form; taken from the document"),
+        Column("budget_initial", F, "年初预算数(万元)", "年初预算数 of the 年度资金总额 row"),
+        Column("budget_full_year", F, "全年预算数(万元)", "全年预算数 (调整后); null if absent"),
+        Column("executed", F, "全年执行数(万元)", "全年执行数"),
+        Column("exec_rate_reported", F, "执行率(%)", "执行率 as printed, in percent"),
+        Column("exec_weight", F, "执行率分值", "分值 of the execution row"),
+        Column("exec_score_reported", F, "执行率得分", "得分 of the execution row as printed"),
+        Column("total_weight_reported", F, "总分值", "分值 printed in the 总分 row"),
+        Column("total_score_reported", F, "总得分", "得分 printed in the 总分 row"),
+        Column("goal_planned", S, "预期目标", "年度总体目标: 预期目标"),
+        Column("goal_achieved", S, "实际完成情况", "年度总体目标: 实际完成情况"),
+        Column("notes", S, "表注", "notes printed under the table"),
+        Column("layout", S, "版式", "column order of the indicator table, e.g. target|actual|weight|score"),
+        Column("complete", B, "表单完整", "the form reached its 总分 row"),
+        Column("total_line", I, "总分行", "line of the 总分 row"),
+        Column("funding_line", I, "资金总额行", "line of the 年度资金总额 row"),
+    ],
+    "funding": [
+        Column("form_id", S, "表单编号", "form the line belongs to"),
+        *_PROVENANCE,
+        Column("line", I, "行号", "source line"),
+        Column("fund_source", S, "资金来源", "total | fiscal | carryover | other"),
+        Column("label", S, "行名", "row label as printed"),
+        Column("budget_initial", F, "年初预算数(万元)", ""),
+        Column("budget_full_year", F, "全年预算数(万元)", "null where the form has no such column"),
+        Column("executed", F, "全年执行数(万元)", ""),
+        Column("exec_rate_reported", F, "执行率(%)", "rate printed on this line, if any"),
+    ],
+    "indicators": [
+        Column("form_id", S, "表单编号", "form the indicator belongs to"),
+        *_PROVENANCE,
+        Column("seq", I, "序号", "1-based order within the form"),
+        Column("line", I, "行号", "first source line of the row"),
+        Column("line_end", I, "结束行", "last source line (cells broken over lines)"),
+        Column("level1", S, "一级指标", "产出指标 | 效益指标 | 满意度指标"),
+        Column("level1_weight", F, "一级指标分值", "points printed beside the level (产出指标 50分)"),
+        Column("level1_weight_line", I, "一级指标分值行", "line printing the level's points"),
+        Column("level2", S, "二级指标", "数量指标 … 服务对象满意度指标"),
+        Column("indicator_no", I, "指标序号", "N of a printed '指标N:'"),
+        Column("name", S, "三级指标", "indicator name without the '指标N:' prefix"),
+        Column("target_raw", S, "年度指标值", "target as printed (normalised spacing)"),
+        Column("actual_raw", S, "实际完成值", "actual as printed (normalised spacing)"),
+        Column("weight", F, "分值", ""),
+        Column("score", F, "得分", ""),
+        Column("deviation_note", S, "偏差原因", "偏差原因分析及改进措施 / 未完成原因分析"),
+        Column("method", S, "得分计算方法", "scoring method text, where the form has that column"),
+        Column("nature", S, "指标性质", "where the form has that column"),
+        Column("measure_unit", S, "度量单位", "where the form has that column"),
+        Column("is_budget_execution", B, "预算执行率指标", "a 预算执行率 row placed among the indicators"),
+        Column("target_op", S, "指标值比较符", "≥ ≤ > < = or null (qualitative)"),
+        Column("target_value", F, "指标值数值", ""),
+        Column("target_unit", S, "指标值单位", ""),
+        Column("actual_op", S, "完成值比较符", ""),
+        Column("actual_value", F, "完成值数值", ""),
+        Column("actual_unit", S, "完成值单位", ""),
+        Column("quantitative", B, "定量指标", "target reads as a number"),
+        Column("direction", S, "指标方向", "positive (≥) | ceiling (≤) | exact"),
+    ],
+    "leftovers": [
+        *_PROVENANCE,
+        Column("line", I, "行号", "source line"),
+        Column("text", S, "内容", "the line (or cell) not consumed"),
+        Column("reason", S, "原因", "why it was not read"),
+        Column("form_id", S, "表单编号", "form the line sits in, if any"),
+    ],
+    "problems": [
+        *_PROVENANCE,
+        Column("line", I, "行号", "line the problem was found at, if any"),
+        Column("severity", S, "级别", "error (file not read) | warning (read in part) | info"),
+        Column("message", S, "说明", "what is wrong, for a person"),
+    ],
+    "files": [
+        *_PROVENANCE,
+        Column("sha256", S, "SHA-256", "hash of the file's bytes"),
+        Column("bytes", I, "字节数", ""),
+        Column("encoding", S, "编码", "encoding used to decode the text"),
+        Column("lines", I, "行数", ""),
+        Column("forms", I, "项目自评表数", ""),
+        Column("status", S, "状态", "ok | partial | failed"),
+    ],
+    "tables": [
+        *_PROVENANCE,
+        Column("line_start", I, "起始行", ""),
+        Column("kind", S, "表类型", "project_form | summary | department_form | target_table"),
+        Column("title", S, "标题", ""),
+    ],
+}
+
+
+def frame(name: str, rows: list[dict] | list[tuple]) -> pd.DataFrame:
+    """A DataFrame of table `name` with exactly the declared columns and dtypes."""
+    cols = TABLES[name]
+    names = [c.name for c in cols]
+    if rows and isinstance(rows[0], dict):
+        df = pd.DataFrame.from_records(rows, columns=names)
+    else:
+        df = pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
+    return conform(name, df)
+
+
+def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Cast to the declared dtypes (after reading CSV or concatenating)."""
+    out = {}
+    for c in TABLES[name]:
+        s = df[c.name] if c.name in df else pd.Series([None] * len(df), index=df.index)
+        if c.dtype == S:
+            s = s.astype("object").where(s.notna(), None).astype(S)
+        elif c.dtype == B:
+            if s.dtype == object or str(s.dtype) in ("str", "string"):
+                s = s.map({"True": True, "False": False, "true": True, "false": False,
+                           True: True, False: False})
+            s = s.astype(B)
+        elif s.dtype == object or str(s.dtype) in ("str", "string"):
+            s = pd.to_numeric(s, errors="coerce").astype(c.dtype)
+        else:
+            s = s.astype(c.dtype)
+        out[c.name] = s
+    return pd.DataFrame(out, index=df.index)
+
+
+def labels(name: str) -> dict[str, str]:
+    """Column name → Chinese label, for Excel headers."""
+    return {c.name: c.label for c in TABLES[name]}
