@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from perfdata import __version__, paths, store
 from perfdata.ingest import ingest
 
@@ -29,12 +31,12 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
     per = forms.groupby("source_file").size()
     for _, f in files.iterrows():
         lines.append(f"    {f.status:<8} {int(per.get(f.source_file, 0)):>4} forms  {f.source_file}"
-                     + (f"  [{f.encoding}]" if f.encoding and f.encoding != "utf-8" else ""))
+                     + (f"  [{f.encoding}]" if pd.notna(f.encoding) and f.encoding != "utf-8" else ""))
     shown = problems[problems.severity != "info"]
     if len(shown):
         lines += ["", "  problems:"]
         for _, p in shown.head(20).iterrows():
-            where = f"{p.source_file}:{p.line}" if p.line is not None and p.line == p.line else p.source_file
+            where = f"{p.source_file}:{p.line}" if pd.notna(p.line) else p.source_file
             lines.append(f"    {p.severity:<7} {where}: {p.message}")
         if len(shown) > 20:
             lines.append(f"    … {len(shown) - 20} more in problems table")

@@ -186,7 +186,7 @@ class FormReader:
         funding_label = self._funding_label(filled)
         if funding_label is not None:
             return self._funding_row(row, filled, funding_label)
-        if self.state == "funding":
+        if self.state == "funding" and not self.form.funding:
             return self._funding_fragment(row, filled)
         if self.state == "goal":
             return self._goal_content(row, filled)

@@ -91,8 +91,19 @@ def other_table_kind(row: Row) -> str | None:
     return None
 
 
-def _confirms_form(rows: list[Row], i: int, horizon: int = 10) -> bool:
-    for r in rows[i + 1 : i + 1 + horizon]:
+def _ahead(rows: list[Row], i: int, count: int):
+    """The next `count` non-blank rows after rows[i] (blank lines do not count towards a window)."""
+    seen = 0
+    for r in rows[i + 1 :]:
+        if any(r.cells):
+            yield r
+            seen += 1
+            if seen >= count:
+                return
+
+
+def _confirms_form(rows: list[Row], i: int, horizon: int = 6) -> bool:
+    for r in _ahead(rows, i, horizon):
         label = _form_label(r)
         if label in ("department", "unit", "funding_block") or is_funding_header(r) or is_indicator_header(r):
             return True
@@ -116,11 +127,13 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
         if label == "project_name" and _confirms_form(rows, i):
             start, title = i, ""
             j = i - 1
-            while j > claimed and j >= i - 8:
+            looked = 0
+            while j > claimed and looked < 4:
                 r = rows[j]
                 if not any(r.cells):
                     j -= 1
                     continue
+                looked += 1
                 if is_year_line(r):
                     start = j
                 elif is_title(r):
@@ -133,7 +146,7 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
             claimed = i
         elif is_title(row) and not _title_followed_by_name(rows, i):
             # a titled form whose 项目名称 row is missing: still a form, read what is there
-            if any(is_funding_header(r) or is_indicator_header(r) for r in rows[i + 1 : i + 16]):
+            if any(is_funding_header(r) or is_indicator_header(r) for r in _ahead(rows, i, 12)):
                 out.append(TableStart(i, i, "project_form", next(c for c in row.cells if c)))
                 claimed = i
         else:
@@ -141,7 +154,8 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
             if kind and kind != "report":
                 title = next(c for c in row.cells if c)
                 prev = out[-1] if out else None
-                if prev and prev.kind != "project_form" and rows[i].line - rows[prev.anchor].line <= 6:
+                if prev and prev.kind != "project_form" and sum(
+                        1 for r in rows[prev.anchor + 1 : i] if any(r.cells)) <= 3:
                     # the rows under a table's title ("部门(单位)名称…", "序号 项目名称…") belong to it
                     if prev.kind == "unit_header":
                         out[-1] = prev._replace(kind=kind)
@@ -153,4 +167,4 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
 
 
 def _title_followed_by_name(rows: list[Row], i: int) -> bool:
-    return any(_form_label(r) == "project_name" for r in rows[i + 1 : i + 8])
+    return any(_form_label(r) == "project_name" for r in _ahead(rows, i, 4))

@@ -77,11 +77,14 @@ def decode(data: bytes) -> tuple[str, str]:
     head = data[:4096]
     nuls = head.count(0)
     if nuls:
+        # UTF-16 without a BOM: the NULs of ASCII characters all fall on one byte parity
         even, odd = head[0::2].count(0), head[1::2].count(0)
-        if nuls > len(head) // 4 and (odd > 3 * max(even, 1) or even > 3 * max(odd, 1)):
-            enc = "utf-16-le" if odd > even else "utf-16-be"
+        if len(data) % 2 == 0 and (even == 0 or odd == 0):
+            enc = "utf-16-le" if odd else "utf-16-be"
             try:
-                return data.decode(enc), enc
+                text = data.decode(enc)
+                if not _looks_binary(text):
+                    return text, enc
             except UnicodeDecodeError:
                 pass
         raise ReadError("binary file (NUL bytes): not a text export", _line_of(data, data.index(0)))
@@ -112,7 +115,10 @@ _SPACE_SPLIT = re.compile(r"\s{2,}|\u3000+")
 
 def split_lines(text: str) -> list[str]:
     """Lines without their endings; CRLF, CR and form feeds all end a line."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return lines
 
 
 def _detect_mode(lines: list[str]) -> str:

@@ -1,0 +1,198 @@
+"""Concrete values read from the three bundled layouts (兴隆县 2024, 新乡县 2021, 固原市 2024)."""
+
+import pandas as pd
+import pytest
+from conftest import GUYUAN, XINGLONG, XINXIANG, form_of, indicators_of
+
+
+def test_all_43_forms_found_and_complete(bundled):
+    f = bundled["forms"]
+    assert f.groupby("source_file").size().to_dict() == {XINGLONG: 24, XINXIANG: 11, GUYUAN: 8}
+    assert f.complete.all()
+    assert f.form_id.is_unique
+
+
+def test_xinglong_employment_subsidy_funding(bundled):
+    form = form_of(bundled, XINGLONG, "冀财社[2024]48号中央就业补助", nth=1)
+    assert (form.budget_initial, form.budget_full_year, form.executed) == (626.0, 626.0, 622.58)
+    assert (form.exec_rate_reported, form.exec_weight, form.exec_score_reported) == (99.45, 10.0, 5.0)
+    assert (form.total_weight_reported, form.total_score_reported) == (100.0, 100.0)
+    assert form.title == "冀财社[2024]48号中央就业补助资金项目支出绩效自评表"
+    assert (form.line_start, form.funding_line, form.total_line) == (314, 322, 339)
+    assert (form.department, form.unit, form.region, form.year) == (
+        "兴隆县人力资源和社会保障局", "就业促进股", "兴隆县", 2024)
+    assert not form.department_inferred and not form.unit_inferred
+
+
+def test_xinglong_same_name_under_another_title(bundled):
+    # the 205号 form prints the 48号 project name: both are kept, with their own titles
+    first = form_of(bundled, XINGLONG, "冀财社[2024]48号中央就业补助", nth=0)
+    assert first.title.startswith("冀财社[2023]205号")
+    assert (first.executed, first.exec_rate_reported, first.total_score_reported) == (439.67, 88.0, 99.5)
+
+
+def test_xinglong_shifted_funding_row(bundled):
+    # "(万元)  年度资金总额  5 5 5 5 100%": numbers one cell to the right, no score printed
+    form = form_of(bundled, XINGLONG, "工资网络审批系统建设经费")
+    assert (form.budget_initial, form.executed, form.exec_weight, form.exec_rate_reported) == (5, 5, 5, 100)
+    assert pd.isna(form.exec_score_reported)
+
+
+def test_xinglong_split_header_and_extra_money_cell(bundled):
+    form = form_of(bundled, XINGLONG, "档案一体化管理工作经费")
+    assert (form.budget_initial, form.budget_full_year, form.executed, form.exec_score_reported) == (2, 2, 2, 10)
+    lo = bundled["leftovers"]
+    assert lo[(lo.form_id == form.form_id)][["line", "text"]].values.tolist() == [[485, "2"]]
+
+
+def test_xinglong_satisfaction_block_with_budget_execution_row(bundled):
+    form = form_of(bundled, XINGLONG, "印刷干部考核手册及劳动合同")
+    ind = indicators_of(bundled, form.form_id)
+    sat = ind[ind.level1 == "满意度指标"]
+    assert sat.weight.sum() == 15  # printed 满意度 10分 beside them
+    assert sat.level1_weight.tolist() == [10.0, 10.0]
+    assert sat.is_budget_execution.tolist() == [False, True]
+    last = sat.iloc[-1]
+    assert (last["name"], last.target_raw, last.actual_raw, last.line) == ("预算执行率", "≥95%", "100%", 233)
+    assert (last.target_op, last.target_value, last.direction) == ("≥", 95.0, "positive")
+
+
+def test_xinglong_broken_words_and_level_only_rows(bundled):
+    form = form_of(bundled, XINGLONG, "保险信息系统建设")
+    ind = indicators_of(bundled, form.form_id)
+    assert len(ind) == 10
+    assert ind.loc[1, "name"] == "系统验收合格的模块占比率"
+    assert ind.level1.tolist()[:4] == ["产出指标"] * 4
+    assert form.unit == "兴隆县社会保险事业管理局"
+
+
+def test_xinglong_empty_level1_on_continuation_rows(bundled):
+    form = form_of(bundled, XINGLONG, "2024年省级城乡居民养老保险补助资金冀财社[2023]219号、[2023]204号")
+    ind = indicators_of(bundled, form.form_id)
+    eco = ind[ind.level2 == "生态效益指标"].iloc[0]
+    assert (eco.level1, eco["name"], eco.target_raw, eco.actual_raw) == ("效益指标", "可持续发放", "可持续", "完成")
+    assert pd.isna(eco.weight)  # no weight printed
+    assert ind.iloc[-1].level1 == "满意度指标" and ind.iloc[-1].weight == 10
+
+
+def test_xinglong_blank_department_inferred_from_document(bundled):
+    form = form_of(bundled, XINGLONG, "劳务派遣人员经费(人社局)")
+    assert form.department == "兴隆县人力资源和社会保障局" and form.department_inferred
+    assert pd.isna(form.unit)  # no neighbour agrees: left blank
+
+
+def test_xinglong_untitled_form(bundled):
+    forms = bundled["forms"]
+    untitled = forms[(forms.source_file == XINGLONG) & forms.title.isna()]
+    assert untitled.project_name.tolist() == ["档案管理"]
+    assert untitled.line_start.tolist() == [104]
+
+
+def test_xinxiang_funding_with_carryover(bundled):
+    form = form_of(bundled, XINXIANG, "其他就业补助经费支出")
+    fund = bundled["funding"]
+    rows = fund[fund.form_id == form.form_id].set_index("fund_source")
+    assert rows.loc["total", ["budget_initial", "budget_full_year", "executed"]].tolist() == [828.44] * 3
+    assert rows.loc["fiscal", ["budget_initial", "executed"]].tolist() == [804.05, 828.44]
+    assert rows.loc["carryover", ["budget_initial", "budget_full_year", "executed"]].tolist() == [
+        24.39, 24.39, 828.44]
+    assert rows.loc["other", "budget_initial"] == 0
+    ind = indicators_of(bundled, form.form_id)
+    assert len(ind) == 22
+    cost = ind[ind["name"] == "职业技能鉴定补贴人均标准"].iloc[0]
+    assert (cost.target_raw, cost.actual_raw, cost.weight, cost.deviation_note) == (
+        "按技能鉴定实际缴费给予补贴", "0元", 1.0, "政策取消")
+
+
+def test_xinxiang_adjusted_budget_and_blank_indicator_rows(bundled):
+    form = form_of(bundled, XINXIANG, "事业单位招聘")
+    assert (form.budget_initial, form.budget_full_year, form.executed, form.exec_rate_reported) == (
+        10, 1.33, 1.33, 13.3)
+    ind = indicators_of(bundled, form.form_id)
+    # 16 "指标N:" rows, 8 with content
+    assert len(ind) == 8
+    assert ind[["level2", "indicator_no", "name"]].values.tolist()[:2] == [
+        ["数量指标", 1, "事业单位招聘人数"], ["数量指标", 2, "公开招聘次数"]]
+    assert ind.iloc[-1][["level1", "level1_weight", "target_raw", "actual_raw", "score"]].tolist() == [
+        "满意度指标", 10.0, "≥95%", "98%", 9.8]
+
+
+def test_xinxiang_rows_sliding_left(bundled):
+    form = form_of(bundled, XINXIANG, "建档立卡优秀务工人员奖补")
+    ind = indicators_of(bundled, form.form_id)
+    cost = ind[ind.level2 == "成本指标"].iloc[0]
+    assert (cost.level1, cost.target_raw, cost.actual_raw, cost.weight, cost.score) == (
+        "产出指标", "符合标准", "符合", 10.0, 10.0)
+    assert ind.level1_weight.dropna().unique().tolist() == [50.0, 30.0, 10.0]
+    assert form.total_score_reported == 96.97
+
+
+def test_xinxiang_deviation_note_and_cell_broken_over_lines(bundled):
+    form = form_of(bundled, XINXIANG, "劳动保障监察日常办公经费")
+    ind = indicators_of(bundled, form.form_id)
+    cost = ind[ind.level2 == "成本指标"].iloc[0]
+    assert (cost.target_raw, cost.actual_raw, cost.score) == ("4.54万元", "4.49万元", 9.0)
+    assert cost.deviation_note.startswith("因案件比上年度减少")
+    other = form_of(bundled, XINXIANG, "其他普惠发展支出")
+    ind = indicators_of(bundled, other.form_id)
+    row = ind[ind["name"] == "劳务派遣人员数"].iloc[0]
+    assert (row.line, row.line_end, row.target_raw, row.weight) == (277, 279, "≤10人", 4.0)
+
+
+def test_xinxiang_level_weight_split_off_its_level(bundled):
+    form = form_of(bundled, XINXIANG, "社会保险经办工作经费")
+    ind = indicators_of(bundled, form.form_id)
+    first = ind.iloc[0]
+    assert (first.level1, first.level1_weight, first.level2, first["name"]) == (
+        "产出指标", 50.0, "数量指标", "通信光纤")
+    assert len(ind) == 15 and ind.weight.sum() == 90
+
+
+def test_xinxiang_unit_inferred_between_neighbours(bundled):
+    form = form_of(bundled, XINXIANG, "劳动监察执法服装")
+    assert (form.unit, form.unit_inferred) == ("新乡县劳动保障监察大队", True)
+    assert (form.department, form.department_inferred) == ("新乡县人力资源和社会保障局", True)
+
+
+def test_guyuan_layout_without_full_year_budget(bundled):
+    form = form_of(bundled, GUYUAN, "社会保障卡预制卡及制卡机耗材费及电子印章经费")
+    assert pd.isna(form.budget_full_year)
+    assert (form.budget_initial, form.executed, form.exec_weight, form.exec_score_reported) == (5, 5, 10, 10)
+    assert form.total_score_reported == 92 and form.layout == "weight|target|actual|method|score|note"
+    assert form.notes.startswith("注: 1.得分一档最高不能超过该指标分值上限。")
+    ind = indicators_of(bundled, form.form_id)
+    assert len(ind) == 10
+    stamp = ind[ind["name"] == "电子印章价格"].iloc[0]
+    assert (stamp.target_raw, stamp.actual_raw) == ("75元/个", "75元/个")
+    assert pd.isna(stamp.weight)
+    social = ind[ind.level2 == "社会效益指标"].iloc[0]
+    assert (social.level1, social.level1_weight, social.weight, social.score) == ("效益指标", 40.0, 10.0, 6.0)
+    sus = ind[ind.level2 == "可持续影响指标"].iloc[0]
+    assert sus.deviation_note == "继续推进社会保险事业高质量发展"
+
+
+def test_guyuan_missing_execution_weight_and_last_form(bundled):
+    form = form_of(bundled, GUYUAN, "社会保险网络专线维护费")
+    assert pd.isna(form.exec_weight)
+    assert form.exec_score_reported == 10
+    ind = indicators_of(bundled, form.form_id)
+    assert len(ind) == 8  # the blank 生态效益 "指标1:" row with only template text is not an indicator
+    last = form_of(bundled, GUYUAN, "国有企业退休人员社会化管理补助资金")
+    assert last.total_score_reported == 90 and last.line_end == 369
+    ind = indicators_of(bundled, last.form_id)
+    assert ind.iloc[-1][["level1", "level1_weight", "weight", "score"]].tolist() == ["满意度指标", 20.0, 10, 10]
+
+
+@pytest.mark.parametrize(
+    "source, count",
+    [(XINGLONG, 229), (XINXIANG, 122), (GUYUAN, 68)],
+)
+def test_indicator_counts(bundled, source, count):
+    assert (bundled["indicators"].source_file == source).sum() == count
+
+
+def test_nothing_dropped_silently(bundled):
+    lo = bundled["leftovers"]
+    assert sorted(lo[["line", "text"]].itertuples(index=False, name=None)) == [
+        (485, "2"), (573, "完成"), (574, "完成"), (575, "完成")]
+    assert set(lo.reason) == {"extra cell in a 项目资金 row", "extra cell in an indicator row"}

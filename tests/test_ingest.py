@@ -1,0 +1,103 @@
+"""Batches: every file read independently, bad input reported clearly, the rest still processed."""
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import RAW, XINGLONG
+
+from perfdata import load
+from perfdata.cli import main
+from perfdata.ingest import ingest
+
+
+@pytest.fixture
+def messy_batch(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(RAW / XINGLONG, raw / XINGLONG)
+    (raw / "empty.txt").write_bytes(b"")
+    (raw / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    (raw / "broken.txt").write_bytes("项目名称\t档案管理\n".encode() + b"\x81\x30\xff\xfe\xfa\n")
+    (raw / "narrative.txt").write_text("一、项目支出基本情况\n本单位项目支出由 3 个项目构成。\n", encoding="utf-8")
+    lines = (RAW / XINGLONG).read_text(encoding="utf-8").split("\n")
+    (raw / "cut.txt").write_text("\n".join(lines[:40]), encoding="gbk")
+    return raw
+
+
+def test_bad_files_do_not_stop_the_batch(messy_batch):
+    t = ingest(messy_batch, jobs=2, progress=False)
+    files = t["files"].set_index("source_file")
+    assert files.loc[XINGLONG, "status"] == "partial" and files.loc[XINGLONG, "forms"] == 24
+    assert files.loc["cut.txt", "encoding"] == "gb18030" and files.loc["cut.txt", "forms"] == 2
+    assert files.loc[["empty.txt", "image.txt", "broken.txt", "narrative.txt"], "status"].tolist() == [
+        "failed"] * 4
+    p = t["problems"].set_index("source_file")
+    assert p.loc["empty.txt", "message"] == "empty file"
+    assert "binary" in p.loc["image.txt", "message"]
+    broken = p.loc["broken.txt"]
+    assert "undecodable bytes" in broken.message and broken.line == 2
+    assert "no known table" in p.loc["narrative.txt", "message"]
+    cut = t["problems"][(t["problems"].source_file == "cut.txt") & (t["problems"].severity == "warning")]
+    assert cut.message.str.contains("cut short").any()
+    assert len(t["forms"]) == 26
+
+
+def test_parallel_and_serial_agree(messy_batch):
+    a = ingest(messy_batch, jobs=1, progress=False)
+    b = ingest(messy_batch, jobs=2, progress=False)
+    for name in ("forms", "indicators", "funding", "leftovers", "problems"):
+        pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_form_ids_are_stable_across_runs_and_names(tmp_path):
+    a = ingest(RAW / XINGLONG, progress=False)["forms"].form_id
+    copy = tmp_path / "renamed.txt"
+    shutil.copy(RAW / XINGLONG, copy)
+    b = ingest(copy, progress=False)["forms"].form_id
+    assert a.tolist() == b.tolist()
+
+
+def test_cli_ingest_writes_tables_and_exit_status(messy_batch, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["ingest", str(messy_batch), "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 1  # some files failed
+    assert "forms           26" in text and "empty.txt: empty file" in text
+    t = load(out)
+    assert len(t["forms"]) == 26 and t["forms"]["budget_initial"].dtype == "Float64"
+    rc = main(["ingest", str(RAW / XINGLONG), "--out", str(tmp_path / "csv"), "--format", "csv"])
+    assert rc == 0
+    t = load(tmp_path / "csv")
+    row = t["forms"][t["forms"].executed == 622.58].iloc[0]
+    assert (row.budget_initial, row.complete, row.year) == (626.0, True, 2024)
+
+
+def test_cli_xlsx_keeps_document_text_as_text(tmp_path):
+    from factory import render
+    from openpyxl import load_workbook
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "f.txt").write_text(render(), encoding="utf-8")
+    assert main(["ingest", str(raw), "--out", str(tmp_path / "x"), "--format", "xlsx"]) == 0
+    wb = load_workbook(tmp_path / "x" / "tables.xlsx")
+    ws = wb["forms"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=2, column=header.index("project_name") + 1)
+    assert cell.data_type == "s" and cell.value.endswith("=公益性岗位补贴(测试)")
+
+
+def test_cli_missing_input(tmp_path, capsys):
+    assert main(["ingest", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_console_script_runs_on_bundled_data(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "perfdata.cli", "ingest", str(RAW), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "forms               43" in r.stdout or "forms           43" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
