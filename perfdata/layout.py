@@ -40,6 +40,8 @@ def first_key(row: Row) -> str:
 
 
 def is_title(row: Row) -> bool:
+    if "自评表" not in row.joined:
+        return False
     filled = [c for c in row.cells if c]
     return len(filled) == 1 and bool(PROJECT_TITLE.search(filled[0])) and len(filled[0]) < 120
 
@@ -54,6 +56,8 @@ def year_of(row: Row) -> int | None:
 
 
 def is_year_line(row: Row) -> bool:
+    if "年度" not in row.joined:
+        return False
     filled = [c for c in row.cells if c]
     return len(filled) == 1 and bool(re.fullmatch(r"[(]?\s*\d{4}\s*年度\s*[)]?", filled[0]))
 
@@ -63,12 +67,16 @@ def _form_label(row: Row) -> str | None:
 
 
 def is_funding_header(row: Row) -> bool:
+    if "预算" not in row.joined and "执行" not in row.joined:
+        return False
     hm = rules.headers("funding")
     kinds = {hm.lookup(c) for c in row.cells if c}
     return len(kinds & {"budget_initial", "budget_full_year", "executed", "exec_rate", "exec_weight"}) >= 3
 
 
 def is_indicator_header(row: Row) -> bool:
+    if "指标" not in row.joined:
+        return False
     hm = rules.headers("indicator")
     kinds = {hm.lookup(c) for c in row.cells if c}
     return len(kinds & {"level1", "level2", "name"}) >= 2 and len(kinds) >= 4
@@ -76,9 +84,10 @@ def is_indicator_header(row: Row) -> bool:
 
 def other_table_kind(row: Row) -> str | None:
     """Kind of a table other than a project form that this row starts, if any."""
-    filled = [c for c in row.cells if c]
-    if not filled:
+    j = row.joined
+    if not j or not ("序号" in j or "名称" in j or "表" in j or "报告" in j):
         return None
+    filled = [c for c in row.cells if c]
     k = key(filled[0])
     if k == "序号" and any("项目名称" in key(c) for c in filled[1:3]):
         return "summary"

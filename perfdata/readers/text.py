@@ -29,10 +29,12 @@ class Row:
     cells: list[str]
     raw: str
     end: int = 0
+    joined: str = ""  # the cleaned cells run together: cheap substring tests before real checks
 
     def __post_init__(self):
         if not self.end:
             self.end = self.line
+        self.joined = "".join(self.cells)
 
     @property
     def filled(self) -> list[tuple[int, str]]:

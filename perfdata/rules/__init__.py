@@ -22,14 +22,19 @@ def _rows(name: str) -> list[dict[str, str]]:
 class HeaderMap(NamedTuple):
     exact: dict[str, str]
     prefixes: tuple[tuple[str, str], ...]
+    memo: dict[str, str | None]
 
     def lookup(self, cell: str) -> str | None:
+        try:
+            return self.memo[cell]
+        except KeyError:
+            pass
         k = key(cell)
         hit = self.exact.get(k)
         if hit is None:
-            for prefix, canonical in self.prefixes:
-                if k.startswith(prefix):
-                    return canonical
+            hit = next((canonical for prefix, canonical in self.prefixes if k.startswith(prefix)), None)
+        if len(self.memo) < 100_000:
+            self.memo[cell] = hit
         return hit
 
 
@@ -45,7 +50,7 @@ def headers(table: str) -> HeaderMap:
             prefixes.append((key(syn[:-1]), row["canonical"]))
         else:
             exact[key(syn)] = row["canonical"]
-    return HeaderMap(exact, tuple(prefixes))
+    return HeaderMap(exact, tuple(prefixes), {})
 
 
 class Level(NamedTuple):
