@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from perfdata import layout, rules
 from perfdata.align import align
 from perfdata.normalize import (
     cell_type,
+    clean,
     direction,
     is_filler,
     key,
@@ -30,6 +32,13 @@ GOAL_PREFIXES = re.compile(
     r"^(?:年初设定目标|预期目标|年度总体目标完成情况综述|实际完成情况(?:综述)?)[:：]\s*")
 _P_TAGS = re.compile(r"\s*</p>\s*<p>\s*|</?p>")
 NOTE_START = re.compile(r"^(?:注|说明|备注)\s*[:：]")
+# Words that can make a row anything other than an indicator row (labels, headers, totals, titles,
+# the next table). A row inside the indicator block without any of them is read as an indicator
+# directly; rows with them take the full dispatch. This is only a shortcut, never a decision.
+NOT_PLAIN = re.compile(
+    r"自评表|年度|项目名称|主管|实施单|执行单位|项目资金|万元|总体目标|总分|合计|级指标|绩效指标名称|预算|执行"
+    r"|资金总额|财政拨款|财政资金|上年结转|其他资金|序号|名称|表|报告|\.\.\.|---|…|^[一二三四五六七八九十]+、|^第|^目"
+)
 FUNDING_KINDS = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
                  "exec_score", "method")
 DEFAULT_FUNDING = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
@@ -84,6 +93,16 @@ class Form:
     inferred: set = field(default_factory=set)
 
 
+@lru_cache(maxsize=16384)
+def level_cell(text: str) -> tuple[rules.Level | None, float | None]:
+    """The level a cell names and the points printed with it; (None, 50.0) for a bare "(50分)"."""
+    name, weight = split_level_weight(text)
+    if not name:
+        return None, weight if "(" in clean(text) else None
+    level = rules.levels().get(name)
+    return (level, weight) if level else (None, None)
+
+
 def _filled(row: Row) -> list[tuple[int, str]]:
     return [(i, c) for i, c in enumerate(row.cells) if c]
 
@@ -103,7 +122,7 @@ class FormReader:
         self.funding_pos: tuple[int, ...] = tuple(range(2, 2 + len(DEFAULT_FUNDING)))
         self.funding_header_seen = False
         self.goal_pos: dict[str, int] = {}
-        self.ind_kinds: tuple[tuple[str, int], ...] = DEFAULT_INDICATOR
+        self._set_indicator_columns(DEFAULT_INDICATOR)
         self.ind_header_seen = False
         self.level1: str | None = None
         self.level1_weight: float | None = None
@@ -123,6 +142,11 @@ class FormReader:
             if not filled:
                 if row.raw.strip() and not row.cells:  # markdown rule
                     last_used = i
+                i += 1
+                continue
+            if self.state == "indicators" and not NOT_PLAIN.search(row.joined):
+                self._indicator_row(row, filled)
+                last_used = i
                 i += 1
                 continue
             if i > self.anchor and self._starts_something_else(row):
@@ -325,29 +349,33 @@ class FormReader:
                 self._left(row, "unknown header cell in the 绩效指标 block", c)
                 continue
             kinds.append((k, p))
-        self.ind_kinds = tuple(kinds)
-        self.form.layout = "|".join(k for k, _ in kinds if k not in ("level1", "level2", "name"))
+        self._set_indicator_columns(tuple(kinds))
+        self.form.layout = "|".join(self.val_kinds)
         self.ind_header_seen = True
         self.state = "indicators"
 
+    def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
+        self.ind_kinds = kinds
+        values = [(k, p) for k, p in kinds if k not in ("level1", "level2", "name")]
+        self.val_kinds = tuple(k for k, _ in values)
+        self.val_pos = tuple(p for _, p in values)
+        self.name_pos = next((p for k, p in kinds if k == "name"), None)
+
     def _indicator_row(self, row, filled):
-        lv = rules.levels()
         idx, saw1, saw2 = 0, False, False
         while idx < len(filled):
-            _, c = filled[idx]
-            name_k, weight = split_level_weight(c)
-            if not name_k and weight is not None:  # "(50分)" broken off its level
+            level, weight = level_cell(filled[idx][1])
+            if level is None and weight is not None:  # "(50分)" broken off its level
                 self.pending_weight = (weight, row.line)
                 idx += 1
                 continue
-            level = lv.get(name_k)
             if level and level.tier == 1 and not saw1 and not saw2:
                 if self.pending_weight and weight is None:
                     weight, wline = self.pending_weight
                 else:
                     wline = row.line
                 self.pending_weight = None
-                if name_k != self.level1 or weight is not None:
+                if level.name != self.level1 or weight is not None:
                     self.level1, self.level1_weight = level.name, weight
                     self.level1_weight_line = wline if weight is not None else None
                 self.level2 = None
@@ -379,12 +407,10 @@ class FormReader:
             if (not rest and no is None and not saw1 and not saw2 and self.form.indicators):
                 return self._continuation(row, p0, c0)
         values = [(p, c) for p, c in rest if not is_filler(c)]
-        kinds = tuple(k for k, _ in self.ind_kinds if k not in ("level1", "level2", "name"))
-        kpos = tuple(p for k, p in self.ind_kinds if k not in ("level1", "level2", "name"))
-        name_pos = next((p for k, p in self.ind_kinds if k == "name"), p0)
-        shift = p0 - name_pos if t0 == "text" else 0
+        kinds = self.val_kinds
+        shift = p0 - self.name_pos if t0 == "text" and self.name_pos is not None else 0
         types = tuple(cell_type(c) for _, c in values)
-        assign, extras = align(kinds, kpos, types, tuple(p for p, _ in values), shift)
+        assign, extras = align(kinds, self.val_pos, types, tuple(p for p, _ in values), shift)
         ind = Indicator(row.line, row.end, self.level1, self.level1_weight, self.level1_weight_line,
                         self.level2, no, name or None)
         if t0 == "text":

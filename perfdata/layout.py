@@ -16,6 +16,7 @@ from perfdata.readers.text import Row
 
 PROJECT_TITLE = re.compile(r"项目(?:支出)?绩效自评表")
 YEAR_ANY = re.compile(r"(20\d{2})\s*年度")
+TABLE_HINT = re.compile(r"项目名称|自评表|序号|名称|表|报告")
 SECTION_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|目\s*录)")
 OTHER_TITLES = (
     ("summary", re.compile(r"自评汇总表")),
@@ -129,7 +130,7 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
     i = 0
     while i < n:
         row = rows[i]
-        if not row.cells or not any(row.cells):
+        if not TABLE_HINT.search(row.joined):
             i += 1
             continue
         label = _form_label(row)
