@@ -120,10 +120,8 @@ class FormReader:
         self.state = "head"
         self.funding_kinds: tuple[str, ...] = DEFAULT_FUNDING
         self.funding_pos: tuple[int, ...] = tuple(range(2, 2 + len(DEFAULT_FUNDING)))
-        self.funding_header_seen = False
         self.goal_pos: dict[str, int] = {}
         self._set_indicator_columns(DEFAULT_INDICATOR)
-        self.ind_header_seen = False
         self.level1: str | None = None
         self.level1_weight: float | None = None
         self.level1_weight_line: int | None = None
@@ -264,7 +262,6 @@ class FormReader:
             pos.append(p)
         # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
         self.funding_kinds, self.funding_pos = tuple(kinds), tuple(pos)
-        self.funding_header_seen = True
         self.state = "funding"
 
     def _funding_label(self, filled) -> tuple[int, str, str] | None:
@@ -351,7 +348,6 @@ class FormReader:
             kinds.append((k, p))
         self._set_indicator_columns(tuple(kinds))
         self.form.layout = "|".join(self.val_kinds)
-        self.ind_header_seen = True
         self.state = "indicators"
 
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
