@@ -39,8 +39,6 @@ NOT_PLAIN = re.compile(
     r"自评表|年度|项目名称|主管|实施单|执行单位|项目资金|万元|总体目标|总分|合计|级指标|绩效指标名称|预算|执行"
     r"|资金总额|财政拨款|财政资金|上年结转|其他资金|序号|名称|表|报告|\.\.\.|---|…|^[一二三四五六七八九十]+、|^第|^目"
 )
-FUNDING_KINDS = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
-                 "exec_score", "method")
 DEFAULT_FUNDING = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
                    "exec_score")
 DEFAULT_INDICATOR = (("level1", 1), ("level2", 2), ("name", 3), ("target", 4), ("actual", 5),
@@ -103,10 +101,6 @@ def level_cell(text: str) -> tuple[rules.Level | None, float | None]:
     return (level, weight) if level else (None, None)
 
 
-def _filled(row: Row) -> list[tuple[int, str]]:
-    return [(i, c) for i, c in enumerate(row.cells) if c]
-
-
 def _goal_text(text: str) -> str:
     return GOAL_PREFIXES.sub("", _P_TAGS.sub("\n", text)).strip()
 
@@ -136,7 +130,7 @@ class FormReader:
         last_used = self.start
         while i < self.stop:
             row = self.rows[i]
-            filled = _filled(row)
+            filled = row.filled
             if not filled:
                 if row.raw.strip() and not row.cells:  # markdown rule
                     last_used = i

@@ -85,8 +85,7 @@ def is_indicator_header(row: Row) -> bool:
 
 def other_table_kind(row: Row) -> str | None:
     """Kind of a table other than a project form that this row starts, if any."""
-    j = row.joined
-    if not j or not ("序号" in j or "名称" in j or "表" in j or "报告" in j):
+    if not TABLE_HINT.search(row.joined):
         return None
     filled = [c for c in row.cells if c]
     k = key(filled[0])
