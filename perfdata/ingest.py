@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,17 +92,31 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     return res
 
 
+# Readers of the other table kinds that layout.find_tables recognises:
+#   kind → reader(rows, start: layout.TableStart, stop: int, res: FileResult, sha: str)
+# Each adds its rows (and leftovers/problems) to `res`; one entry per kind.
+TABLE_READERS: dict[str, Callable] = {}
+# Readers of a whole document (e.g. figures stated in narrative text):
+#   reader(rows, starts: list[layout.TableStart], res: FileResult, sha: str)
+DOCUMENT_READERS: list[Callable] = []
+
+
 def _read_forms(rows, res: FileResult, sha: str) -> int:
     starts = layout.find_tables(rows)
     forms: list[tuple[Form, str]] = []
     for k, st in enumerate(starts):
         res.add("tables", {"line_start": rows[st.index].line, "kind": st.kind, "title": st.title})
-        if st.kind != "project_form":
-            continue
         stop = starts[k + 1].index if k + 1 < len(starts) else len(rows)
+        if st.kind != "project_form":
+            reader = TABLE_READERS.get(st.kind)
+            if reader is not None:
+                reader(rows, st, stop, res, sha)
+            continue
         form, _ = read_form(rows, st.index, st.anchor, stop)
         form_id = f"{sha[:10]}-{form.line_start:05d}"
         forms.append((form, form_id))
+    for reader in DOCUMENT_READERS:
+        reader(rows, starts, res, sha)
     if not forms:
         return 0
     _infer_context(forms, rows, res)
@@ -256,7 +271,7 @@ def _progress(total: int, enabled: bool | None):
 
 def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
     out = {}
-    for name in schema.TABLES:
+    for name in schema.INGEST_TABLES:
         rows = [r for res in results for r in res.tables.get(name, [])]
         out[name] = schema.frame(name, rows)
     return out
