@@ -22,6 +22,9 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
         f"  forms       {len(forms):>6}   complete {int(forms.complete.sum())}",
         f"  funding     {len(tables['funding']):>6}",
         f"  indicators  {len(tables['indicators']):>6}",
+        f"  summary rows {len(tables['summary_rows']):>5}   in {tables['summary_rows'].summary_id.nunique()} "
+        "自评汇总表",
+        f"  dept. forms {len(tables['department_forms']):>6}   indicators {len(tables['department_indicators'])}",
         f"  leftovers   {len(tables['leftovers']):>6}",
         f"  problems    {len(problems):>6}   " + ", ".join(
             f"{k} {v}" for k, v in problems.severity.value_counts().items()),

@@ -100,6 +100,13 @@ TABLE_READERS: dict[str, Callable] = {}
 #   reader(rows, starts: list[layout.TableStart], res: FileResult, sha: str)
 DOCUMENT_READERS: list[Callable] = []
 
+# -- 自评汇总表 and 部门整体绩效自评表 ------------------------------------------------------------------
+from perfdata.department import read_department_form  # noqa: E402
+from perfdata.summary import read_summary  # noqa: E402
+
+TABLE_READERS["summary"] = read_summary
+TABLE_READERS["department_form"] = read_department_form
+
 
 def _read_forms(rows, res: FileResult, sha: str) -> int:
     starts = layout.find_tables(rows)
