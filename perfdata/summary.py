@@ -221,6 +221,9 @@ class SummaryReader:
             rec.name = "".join(text for _, text in self.pending) + (rec.name or "")
             rec.line = self.pending[0][0].line
             self.pending = []
+        if rec.seq is None and rec.name is None:
+            t.leftovers.append((row.line, row.raw.strip(), "figures without 序号 or 项目名称 in the summary table"))
+            return
         value_cols = [(c, p) for c, p in t.header if c and self.cols.fits.get(c)]
         kinds = tuple(self.cols.fits[c] for c, _ in value_cols)
         name_p = pos.get("project_name")
