@@ -47,7 +47,11 @@ def labels() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
 
 
 def label_of(text: str) -> str | None:
-    """The field a row label names: "2、资金结构：（1）基本支出" → budget_basic."""
+    """The field a row label names, numbering and units ignored.
+
+    >>> label_of("2、资金结构：（1）基本支出"), label_of("部门预算总额（万元）"), label_of("任务 5: 负责全县就业")
+    ('budget_basic', 'budget_total', None)
+    """
     exact, inside = labels()
     k = LABEL_NUMBERING.sub("", key(text))
     k = LABEL_NUMBERING.sub("", k)  # "1、资金来源：(1)财政性资金": both numberings
@@ -312,7 +316,7 @@ class DepartmentReader:
         if not values and not l1 and not l2:
             level, _ = level_cell(name_text)
             if level is not None:
-                return self._left(row, f"indicator row without content ({name_text})")
+                return self._left(row, f"indicator row without content ({name_text})", name_text)
             if f.indicators and len(name_text) <= FRAGMENT_MAX:
                 return self._continuation(row, name_p, name_text)
         values = [(p, c) for p, c in values if not is_filler(c)]
@@ -330,7 +334,7 @@ class DepartmentReader:
         if not ind.fields:
             level, _ = level_cell(name_text)
             if level is not None or not f.indicators:
-                return self._left(row, f"indicator row without content ({name_text})")
+                return self._left(row, f"indicator row without content ({name_text})", name_text)
         f.indicators.append(ind)
 
     def _continuation(self, row: Row, pos: int, text: str):

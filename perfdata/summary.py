@@ -24,6 +24,7 @@ TITLE = re.compile(r"自评汇总表")
 MONEY_UNIT = re.compile(r"^(?:单位|金额单位)[:：]?\(?(万元|元|千元)\)?$")
 MONEY_FACTOR = {"万元": 1.0, "元": 1e-4, "千元": 0.1}
 NOTE_START = re.compile(r"^(?:注|说明|备注)\s*\d*\s*[:：.、]")
+CONTINUED_WITHIN = 12  # lines between a table's last row and a title without a unit row that continues it
 FRAGMENT_MAX = 40  # a project-name fragment on its own line is short; longer lone lines end the table
 MONEY = ("budget_initial", "budget", "executed")
 RATES = ("exec_rate_reported", "output_rate", "benefit_rate", "satisfaction_rate")
@@ -291,7 +292,7 @@ def read_summary(rows: list[Row], start: layout.TableStart, stop: int, res, sha:
     if t.unit is None:
         # the same table continued after a page break whose title was repeated but not its unit row
         prev = (res.tables.get("summary_rows") or [None])[-1]
-        if prev is not None:
+        if prev is not None and prev["line_end"] >= t.line - CONTINUED_WITHIN:
             t.unit, t.summary_date, t.inherited = prev["unit"], t.summary_date or prev["summary_date"], True
     for rec in records(t, table_id):
         res.add("summary_rows", rec)

@@ -241,3 +241,19 @@ def test_stray_lines_inside_the_table_are_left_over():
 def test_table_ends_before_the_report_under_it():
     t = read(DEPARTMENT_TABLE + ["", "本部门 2021 年度项目支出共 11 项。", "1、事业单位招聘：年初预算为 10 万元。"])
     assert len(t["summary_rows"]) == 11 and t["leftovers"].empty
+
+
+def test_title_repeated_without_its_unit_row_continues_the_table():
+    rows9 = [ln for ln in DEPARTMENT_TABLE if cells(ln)[0] == "9"]
+    header = next(ln for ln in DEPARTMENT_TABLE if ln.startswith("序号"))
+    t = read(_with_row({9: ["", DEPARTMENT_TABLE[0], "", header, *rows9]}))
+    s = t["summary_rows"]
+    assert values(t) == DEPARTMENT_ROWS and set(s.unit) == {HRSS}
+    assert s.unit_inferred.tolist() == [False] * 8 + [True] * 3
+
+
+def test_a_table_without_unit_row_far_from_others_gets_no_unit():
+    t = read(DEPARTMENT_TABLE[:4] + DEPARTMENT_TABLE[5:])
+    s = t["summary_rows"]
+    assert values(t) == DEPARTMENT_ROWS and s.unit.isna().all() and not s.unit_inferred.any()
+    assert "no 部门（单位）名称" in t["problems"].message.iloc[0]
