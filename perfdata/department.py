@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from perfdata import layout, rules
 from perfdata.align import align
@@ -46,6 +46,7 @@ def labels() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     return exact, tuple(sorted(inside, key=lambda x: -len(x[0])))
 
 
+@lru_cache(maxsize=16384)
 def label_of(text: str) -> str | None:
     """The field a row label names, numbering and units ignored.
 
@@ -134,7 +135,8 @@ class DepartmentReader:
         if len(filled) != 1 or self.state in ("head", "goals", "tasks") or NOTE_START.match(first):
             return False
         return bool(layout.SECTION_HEADING.match(first) or len(first) > FRAGMENT_MAX
-                    or any(p.search(first) for _, p in layout.OTHER_TITLES))
+                    or any(p.search(first) for _, p in layout.OTHER_TITLES)
+                    or (len(row.cells) == 1 and first.endswith("。")))  # a sentence, not a broken cell
 
     def _left(self, row: Row, reason: str, text: str | None = None):
         self.form.leftovers.append((row.line, text if text is not None else row.raw.strip(), reason))

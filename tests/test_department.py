@@ -219,3 +219,11 @@ def test_form_ends_before_prose_without_a_title():
     prose = "新乡县人力资源和社会保障局机关内设 8 个内设机构：办公室、就业培训股、人力资源流动管理股。"
     t = read(FORM[:-1] + ["", prose])
     assert t["department_forms"].line_end.tolist() == [75] and len(t["department_indicators"]) == 39
+
+
+def test_form_without_notes_ends_before_a_short_sentence():
+    notes = FORM.index(next(ln for ln in FORM if ln.startswith("注：")))
+    t = read(FORM[:notes] + ["本局 2021 年度整体绩效自评得分 95.5 分。", "（一）基本情况"])
+    ind = t["department_indicators"]
+    assert len(ind) == 39 and ind.name.iloc[-1] == "服务对象满意度"
+    assert t["department_forms"].line_end.tolist() == [72]  # the last indicator row (line 740)
