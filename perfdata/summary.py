@@ -189,8 +189,8 @@ class SummaryReader:
     @staticmethod
     def _ends_table(filled) -> bool:
         first = filled[0][1]
-        if len(filled) == 1 and (layout.SECTION_HEADING.match(first) or any(
-                p.search(first) for _, p in layout.OTHER_TITLES)):
+        if len(filled) == 1 and (layout.SECTION_HEADING.match(first) or layout.PROJECT_TITLE.search(first)
+                                 or any(p.search(first) for _, p in layout.OTHER_TITLES)):
             return True
         return layout._form_label(Row(0, [c for _, c in filled], "")) == "project_name"
 
@@ -248,10 +248,12 @@ class SummaryReader:
         above = self.rows[i - 1]
         if t.rows and above.filled and t.rows[-1].end == above.end and not self.pending:
             prev = t.rows[-1]
-            if prev.name is None:
-                prev.name = text
+            pos = {c: p for c, p in t.header if c}
+            p = filled[0][0]
+            if "deviation_note" in prev.values and abs(p - pos["deviation_note"]) < abs(p - pos["project_name"]):
+                prev.values["deviation_note"] += text  # the 偏差原因 cell goes on
             else:
-                prev.name += text
+                prev.name = (prev.name or "") + text
             prev.end = row.end
         else:
             self.pending.append((row, text))

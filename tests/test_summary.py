@@ -257,3 +257,22 @@ def test_a_table_without_unit_row_far_from_others_gets_no_unit():
     s = t["summary_rows"]
     assert values(t) == DEPARTMENT_ROWS and s.unit.isna().all() and not s.unit_inferred.any()
     assert "no 部门（单位）名称" in t["problems"].message.iloc[0]
+
+
+def test_deviation_note_broken_over_two_lines():
+    row = cells(DEPARTMENT_TABLE[7])  # 2 事业单位招聘, 执行率 13.3%
+    row[9] = "招聘考试延期,"
+    text = _with_row({2: ["\t".join(row), "\t" * 9 + "经费结转下年"]})
+    s = read(text)["summary_rows"]
+    assert values({"summary_rows": s}) == DEPARTMENT_ROWS
+    assert s.deviation_note.tolist()[1] == "招聘考试延期,经费结转下年" and s.line_end.iloc[1] == 9
+
+
+def test_ingest_writes_and_counts_the_new_tables(tmp_path, capsys):
+    from perfdata.cli import main
+
+    assert main(["ingest", str(RAW / XINXIANG), "--out", str(tmp_path), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "summary rows    22   in 5 自评汇总表" in out and "dept. forms      1   indicators 39" in out
+    written = pd.read_csv(tmp_path / "summary_rows.csv")
+    assert len(written) == 22 and written.budget.sum() == pytest.approx(2040.9)  # units 1020.27 + department 1020.63
