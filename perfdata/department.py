@@ -396,6 +396,7 @@ def indicator_records(f: DeptForm, form_id: str) -> list[dict]:
             "actual_op": av.op, "actual_value": av.value, "actual_unit": av.unit,
             "quantitative": tv.quantitative, "direction": direction(tv.op),
             "deviation_note": note if note and cell_type(note) != "dash" else None,
+            **{k: ind.fields.get(k) for k in ("method", "nature", "measure_unit")},
         })
     return out
 

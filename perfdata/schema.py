@@ -202,6 +202,9 @@ TABLES: dict[str, list[Column]] = {
         Column("direction", S, "指标方向", ""),
         # -- read from the form as well (department module)
         Column("deviation_note", S, "偏差原因", "未完成原因分析及改进措施, where the form has that column"),
+        Column("method", S, "得分计算方法", "where the form has that column"),
+        Column("nature", S, "指标性质", "where the form has that column"),
+        Column("measure_unit", S, "度量单位", "where the form has that column"),
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),

@@ -227,3 +227,21 @@ def test_form_without_notes_ends_before_a_short_sentence():
     ind = t["department_indicators"]
     assert len(ind) == 39 and ind.name.iloc[-1] == "服务对象满意度"
     assert t["department_forms"].line_end.tolist() == [72]  # the last indicator row (line 740)
+
+
+def test_header_with_note_and_nature_columns(original):
+    def widen(line):
+        c = line.split("\t")
+        if c[0] == "一级指标":
+            return "\t".join([*c[:3], "指标性质", *c[3:], "未完成原因分析及改进措施"])
+        if c[2] == "预算执行率":
+            return "\t".join([*c[:3], "正向", *c[3:], "执行良好"])
+        if c[0].startswith("年度工作目标"):
+            return line
+        return "\t".join([*c[:3], "", *c[3:], ""])
+
+    t = read(_indicator_rows(widen))
+    _same_form(t, original)
+    ind = t["department_indicators"].set_index("name")
+    assert ind.loc["预算执行率", ["nature", "deviation_note"]].tolist() == ["正向", "执行良好"]
+    assert ind.deviation_note.notna().sum() == 1 and t["leftovers"].text.tolist() == ["生态效益"]
