@@ -312,8 +312,10 @@ def full_score_despite_shortfall(ctx: Context, exec_threshold: float, near_full:
     share = f.indicator_score_reported / f.indicator_weight * 100
     hf = f[((f.exec_rate < exec_threshold) & (share >= near_full)).fillna(False)]
     b = _findings(hf, form_id=hf.form_id, line=hf.total_line, field="total_score_reported",
-                  expected=f"执行率低于{_num(exec_threshold)}%时指标得分应相应扣减", found=_fmt(hf.total_score_reported))
-    b["message"] = [f"执行率仅{_num(round(r, 2))}%，各指标仍得{_num(s)}分（满分{_num(w)}分），总分{_num(t)}分，自评偏高。"
+                  expected=f"执行率低于{_num(exec_threshold)}%时指标得分应相应扣减",
+                  found=_fmt(hf.total_score_reported))
+    b["message"] = [f"执行率仅{_num(round(r, 2))}%，各指标仍得{_num(s)}分（满分{_num(w)}分），"
+                    f"总分{_num(t)}分，自评偏高。"
                     for r, s, w, t in zip(hf.exec_rate, hf.indicator_score_reported, hf.indicator_weight,
                                           hf.total_score_reported, strict=True)]
     return pd.concat([a, b])
@@ -387,7 +389,7 @@ def _per_form(ctx: Context, hits: pd.DataFrame, field: str, expected: str, what:
         return pd.DataFrame()
     rows = []
     for fid, g in hits.sort_values("line").groupby("form_id", sort=False):
-        items = [show(r) for r in g.itertuples()]
+        items = [show(r) for r in g.fillna({"name": "（未填名称）"}).itertuples()]
         rows.append({"form_id": fid, "line": g.line.iloc[0], "field": field, "expected": expected,
                      "found": "；".join(items),
                      "message": f"{len(g)}项指标{what}：" + "；".join(items) + "。"})
@@ -409,9 +411,12 @@ def actual_only_done(ctx: Context) -> pd.DataFrame:
 
 
 @rule("actual_restates_target")
-def actual_restates_target(ctx: Context) -> pd.DataFrame:
+def actual_restates_target(ctx: Context, restate_min_chars: float) -> pd.DataFrame:
+    """A copied sentence, or a range (≥95%) as the actual; one short word (及时/及时) reads as achieved."""
     i, ri = ctx.indicators, ctx.ri
-    same = i.actual_raw.fillna("").map(key) == i.target_raw.fillna("").map(key)
+    t_key = i.target_raw.fillna("").map(key)
+    same = (i.actual_raw.fillna("").map(key) == t_key) & (t_key.str.len() >= restate_min_chars) & \
+        ~t_key.str.contains(r"\d", regex=True)
     ranged = ri.reason.eq("完成值为区间（如“≥95%”），不是实际数").fillna(False).to_numpy()
     qual = ~i.quantitative.fillna(False)
     h = i[((same & qual) | ranged) & i.actual_raw.notna() & ~i.actual_raw.fillna("").map(key).isin(_DONE_WORDS)]
@@ -440,18 +445,26 @@ def missing_target(ctx: Context) -> pd.DataFrame:
 
 @rule("deducted_without_reason")
 def deducted_without_reason(ctx: Context, score_tol: float) -> pd.DataFrame:
-    i = ctx.indicators
-    h = i[(i.weight - i.score > score_tol).fillna(False) & ~_has_note(i.deviation_note)]
+    """Points lost on an unmet indicator; a deduction inside the achieved band (28 of 30) needs no reason."""
+    i = ctx.indicators.reset_index(drop=True)
+    ri = ctx.ri.reset_index(drop=True)
+    unmet = ri.status.isin(["unmet", "over_ceiling", "partial", "not_achieved", "not_comparable"]) | \
+        (ri.score < ri.rescore_min - score_tol).fillna(False)
+    h = i[(i.weight - i.score > score_tol).fillna(False) & ~_has_note(i.deviation_note) & unmet.fillna(False)
+          & ri.status.ne("budget_execution").fillna(True)]
     return _per_form(ctx, h, "deviation_note", "说明扣分原因", "扣分但未说明偏差原因",
                      lambda r: f"“{r.name}”{_num(r.score)}/{_num(r.weight)}分")
 
 
 @rule("all_full_marks")
 def all_full_marks(ctx: Context) -> pd.DataFrame:
-    i = ctx.indicators[ctx.indicators.weight.notna()]
-    g = i.assign(full=(i.score >= i.weight).fillna(False)).groupby("form_id").agg(
-        full=("full", "all"), n=("full", "size"), line=("line", "min"))
-    h = g[g.full & (g.n >= 3)].reset_index()
+    """Full marks everywhere while most actuals carry no figure that shows the target met."""
+    i = ctx.indicators.reset_index(drop=True)
+    verified = ctx.ri.reset_index(drop=True).status.isin(["met", "budget_execution"])
+    i = i.assign(full=(i.score >= i.weight).fillna(False), verified=verified)[i.weight.notna()]
+    g = i.groupby("form_id").agg(full=("full", "all"), n=("full", "size"), line=("line", "min"),
+                                 verified=("verified", "mean"))
+    h = g[g.full & (g.n >= 3) & (g.verified < 0.5)].reset_index()
     return _findings(h, form_id=h.form_id, line=h.line, field="score", expected="按实际完成情况评分",
                      found=[f"{n}项指标全部满分" for n in h.n], message=[f"{n}项指标全部满分。" for n in h.n])
 
@@ -489,7 +502,8 @@ def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total
         for name, a, b in _compare([("exec_rate_reported", r.exec_rate_reported, own)], tol):
             done.add(name)
             rows.append({"line": r.line_start, "source_file": r.source_file, "project_name": r.project_name,
-                         "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)) + "%", "found": _num(a) + "%",
+                         "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)) + "%",
+                         "found": _num(a) + "%",
                          "message": f"汇总表“{r.project_name}”执行数{_num(r.executed)}万元÷预算数{_num(r.budget)}万元="
                                     f"{_num(round(b, 2))}%，汇总表执行率填{_num(a)}%。"})
         if pd.isna(r.form_id) or r.form_id not in forms.index:
@@ -506,8 +520,8 @@ def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total
             unit = "万元" if name in ("budget", "executed") else ("分" if name == "total_score" else "%")
             rows.append({"line": r.line_start, "source_file": r.source_file, "project_name": r.project_name,
                          "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)), "found": _num(a),
-                         "message": f"汇总表“{r.project_name}”{label[name]}为{_num(a)}{unit}，项目自评表（第{f.line_start}行）"
-                                    f"为{_num(round(b, 2))}{unit}。"})
+                         "message": f"汇总表“{r.project_name}”{label[name]}为{_num(a)}{unit}，"
+                                    f"项目自评表（第{f.line_start}行）为{_num(round(b, 2))}{unit}。"})
     return pd.DataFrame(rows)
 
 
@@ -579,7 +593,8 @@ def _collapse(df: pd.DataFrame, forms: pd.DataFrame, mode: str, share: float, mi
             first["form_id"] = pd.NA
             first["project_name"] = pd.NA
             first["found"] = f"{first['found']}（{n_hit}/{n_all}张表）"
-            first["message"] = (f"模板问题：本文件{n_all}张自评表中{n_hit}张存在此问题（如“{first['project_name_first']}”："
+            first["message"] = (f"模板问题：本文件{n_all}张自评表中{n_hit}张存在此问题"
+                                f"（如“{first['project_name_first']}”："
                                 f"{first['message']}）涉及行：{lines}。")
             out.append(first.to_frame().T)
         else:
@@ -637,6 +652,34 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
         out["_sev"] = out.severity.map(SEVERITY_ORDER)
         out = out.sort_values(["_sev", "source_file", "line", "rule"], na_position="last", kind="stable")
     return schema.conform("anomalies", out.reset_index(drop=True))
+
+
+def rules_markdown() -> str:
+    """docs/rules.md, generated from the rules table (a test keeps the two in step)."""
+    rt = rule_table()
+    out = ["# 异常规则 / Anomaly rules", "",
+           "Generated from `perfdata/rules/anomalies.csv` by `perfdata.checks.rules_markdown()`; "
+           "a test fails when the two differ.", "",
+           "类别 category: consistency 表内数字互相矛盾 · reconciliation 两个来源不一致 · "
+           "completeness 必填内容缺失 · quality 目标设置或自评质量问题。",
+           "模板级 template: `always` 每个文件报告一次 · `auto` 同一文件多数表出现时合并为一条（form_id 为空）· "
+           "`no` 逐表报告。", "",
+           "| id | 规则 | Rule | category | severity | template | params |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rt.itertuples():
+        out.append(f"| `{r.id}` | {r.title_zh} | {r.title_en} | {r.category} | {r.severity} | {r.template} | "
+                   f"{r.params.replace(';', '; ') or '—'} |")
+    out += ["", "## 说明 / What each rule means and why an auditor cares", ""]
+    for r in rt.itertuples():
+        out += [f"### `{r.id}` — {r.title_zh} / {r.title_en}", "", f"- 中文：{r.why_zh}", f"- English: {r.why_en}", ""]
+    out += ["## 参数 / Parameters", "",
+            "Pass as `check(tables, NAME=VALUE)` or `perfdata check DIR --param NAME=VALUE`; unknown names are an "
+            "error.", "", "| name | default |", "|---|---|"]
+    out += [f"| `{k}` | {_num(v)} |" for k, v in sorted(default_params().items())]
+    out += ["", "## 复核设置 / Rescoring settings (`perfdata/rules/scoring.csv`)", "", "| name | value | meaning |",
+            "|---|---|---|"]
+    out += [f"| `{r['name']}` | {r['value']} | {r['meaning']} |" for r in _rule_rows("scoring.csv")]
+    return "\n".join(out) + "\n"
 
 
 def summary(anomalies: pd.DataFrame) -> pd.DataFrame:

@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="progress bar (default: on a terminal, for ≥20 files)")
     ing.set_defaults(func=cmd_ingest)
     chk = sub.add_parser("check", help="rescore the forms and list anomalies (writes anomalies.parquet)")
-    chk.add_argument("data", nargs="?", default=str(paths.PROCESSED), help="folder of tidy tables (default data/processed)")
+    chk.add_argument("data", nargs="?", default=str(paths.PROCESSED),
+                     help="folder of tidy tables (default data/processed)")
     chk.add_argument("--raw", default=None, help="raw folder, to quote the evidence lines (default data/raw)")
     chk.add_argument("--xlsx", action="store_true", help="also write anomalies as an Excel workbook")
     chk.add_argument("--param", action="append", metavar="NAME=VALUE",
