@@ -256,6 +256,19 @@ def level_weight_mismatch(ctx: Context, weight_tol: float) -> pd.DataFrame:
                      pattern=[f"{lv}|{p}|{t}" for lv, p, t in zip(h.level1, h.printed, h.total, strict=True)])
 
 
+@rule("missing_exec_figures")
+def missing_exec_figures(ctx: Context) -> pd.DataFrame:
+    """The funding row was read (amounts present) but its 分值 or 得分 cell is blank."""
+    f = ctx.f
+    has_row = f.funding_line.notna() & f.executed.notna()
+    no_w, no_s = f.exec_weight.isna(), f.exec_score_reported.isna()
+    h = f[(has_row & (no_w | no_s)).fillna(False)]
+    fields = ["、".join(x for x, m in (("分值", w), ("得分", s)) if m)
+              for w, s in zip(no_w[h.index], no_s[h.index], strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="exec_score_reported", expected="填写",
+                     found=[f"{x}未填" for x in fields], message=[f"预算执行率栏未填{x}。" for x in fields])
+
+
 @rule("executed_above_budget")
 def executed_above_budget(ctx: Context, money_tol: float) -> pd.DataFrame:
     f = ctx.f
@@ -437,10 +450,12 @@ def qualitative_only_outputs(ctx: Context) -> pd.DataFrame:
 
 @rule("missing_target")
 def missing_target(ctx: Context) -> pd.DataFrame:
+    """A weighted indicator without a target, or without a name (a row that reads only '指标2:')."""
     i = ctx.indicators
     empty = i.target_raw.isna() | i.target_raw.fillna("").map(key).isin(DASHES)
-    h = i[empty & (i.weight > 0).fillna(False)]
-    return _per_form(ctx, h, "target_raw", "年度指标值", "未填年度指标值", lambda r: f"“{r.name}”")
+    h = i[(empty | i.name.isna()) & (i.weight > 0).fillna(False)]
+    return _per_form(ctx, h, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称",
+                     lambda r: f"“{r.name}”" + ("未填指标值" if pd.isna(r.target_raw) else f"（指标值{r.target_raw}）"))
 
 
 @rule("deducted_without_reason")
@@ -475,12 +490,18 @@ def _compare(pairs, tol_of) -> list[tuple[str, float, float]]:
     return [(name, a, b) for name, a, b in pairs if pd.notna(a) and pd.notna(b) and abs(a - b) > tol_of(name)]
 
 
-def _level_rates(ctx: Context) -> pd.DataFrame:
+_LEVEL_RATES = {"产出指标": "output_rate", "效益指标": "benefit_rate", "满意度指标": "satisfaction_rate"}
+
+
+def _level_rates(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A level's score rate two ways: over its indicators' weights, and over the points printed beside it."""
     i = ctx.indicators[~ctx.indicators.is_budget_execution.fillna(False)]
-    g = i.groupby(["form_id", "level1"])[["score", "weight"]].sum(min_count=1)
-    rate = (g.score / g.weight * 100).unstack()
-    names = {"产出指标": "output_rate", "效益指标": "benefit_rate", "满意度指标": "satisfaction_rate"}
-    return rate.rename(columns=names).reindex(columns=list(names.values()))
+    g = i.groupby(["form_id", "level1"]).agg(score=("score", "sum"), weight=("weight", "sum"),
+                                             printed=("level1_weight", "first"))
+    names = list(_LEVEL_RATES.values())
+    by_weight = (g.score / g.weight * 100).unstack().rename(columns=_LEVEL_RATES).reindex(columns=names)
+    by_printed = (g.score / g.printed * 100).unstack().rename(columns=_LEVEL_RATES).reindex(columns=names)
+    return by_weight, by_printed
 
 
 @rule("summary_mismatch")
@@ -494,7 +515,7 @@ def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total
     label = {"budget": "全年预算数", "executed": "执行数", "exec_rate_reported": "执行率", "total_score": "自评得分",
              "output_rate": "产出指标得分率", "benefit_rate": "效益指标得分率", "satisfaction_rate": "满意度指标得分率"}
     forms = ctx.f.set_index("form_id")
-    rates = _level_rates(ctx)
+    rates, rates_printed = _level_rates(ctx)
     rows = []
     for r in s.itertuples():
         own = r.executed / r.budget * 100 if pd.notna(r.budget) and pd.notna(r.executed) and r.budget else None
@@ -510,10 +531,13 @@ def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total
             continue
         f = forms.loc[r.form_id]
         lv = rates.loc[r.form_id] if r.form_id in rates.index else pd.Series(dtype=float)
+        lp = rates_printed.loc[r.form_id] if r.form_id in rates_printed.index else pd.Series(dtype=float)
         pairs = [("budget", r.budget, f.budget), ("executed", r.executed, f.executed),
                  ("exec_rate_reported", r.exec_rate_reported, f.exec_rate_reported),
                  ("total_score", r.total_score, f.total_score_reported)]
-        pairs += [(c, getattr(r, c), lv.get(c)) for c in ("output_rate", "benefit_rate", "satisfaction_rate")]
+        # a level rate is wrong only if neither way of computing it from the form gives it
+        pairs += [(c, getattr(r, c), lv.get(c)) for c in _LEVEL_RATES.values()
+                  if pd.isna(lp.get(c)) or pd.isna(getattr(r, c)) or abs(getattr(r, c) - lp.get(c)) > tol(c)]
         for name, a, b in _compare(pairs, tol):
             if name in done:
                 continue

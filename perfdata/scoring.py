@@ -138,6 +138,16 @@ def _parsed(ind: pd.DataFrame, side: str) -> pd.DataFrame:
     return have
 
 
+def _in_wan(parsed: pd.DataFrame) -> pd.DataFrame:
+    """Money in 元 converted to 万元, so "≤20000元" compares with "1万元"."""
+    yuan = parsed["unit"].astype("object").eq("元").to_numpy(bool)
+    if yuan.any():
+        parsed = parsed.copy()
+        parsed.loc[yuan, "value"] = parsed.loc[yuan, "value"] / 10000
+        parsed.loc[yuan, "unit"] = "万元"
+    return parsed
+
+
 def _unit_key(u) -> str | None:
     if u is None or u is pd.NA or (isinstance(u, float) and np.isnan(u)):
         return None
@@ -157,11 +167,15 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     tgt, act = _parsed(ind, "target"), _parsed(ind, "actual")
     t_op = tgt["op"].astype("object").where(tgt["op"].notna(), None)
     a_op = act["op"].astype("object").where(act["op"].notna(), None)
+    tgt, act = _in_wan(tgt), _in_wan(act)
     tv, av = tgt["value"].to_numpy(dtype=float), act["value"].to_numpy(dtype=float)
     t_unit, a_unit = tgt["unit"].map(_unit_key), act["unit"].map(_unit_key)
     units_ok = (t_unit.isna() | a_unit.isna() | (t_unit == a_unit)).to_numpy(bool)
     exact_as = "≤" if cfg["exact_rule"] == "ceiling" else "≥"
-    op = t_op.map(lambda o: exact_as if o == "=" else o)
+    cost_as = "≤" if cfg["cost_exact_rule"] == "ceiling" else exact_as
+    is_cost = ind.get("level2", pd.Series(None, index=ind.index)).astype("object").eq("成本指标").to_numpy(bool)
+    op = pd.Series([(cost_as if c else exact_as) if o == "=" else o for o, c in zip(t_op, is_cost, strict=True)],
+                   index=ind.index, dtype="object")
     ceiling = op.isin(["≤", "<"]).to_numpy(bool)
     t_num, a_num = ~np.isnan(tv), ~np.isnan(av)
     a_range = a_op.isin(["≥", "≤", ">", "<"]).to_numpy(bool)

@@ -108,6 +108,33 @@ def test_synthetic_variant_with_errors():
     assert a[a.rule == "score_above_weight"].found.tolist() == ["25"]
 
 
+def test_missing_figures(found):
+    m = _hits(found, "missing_exec_figures", XINGLONG)
+    assert sorted(m.line.tolist()) == [61, 510, 538]  # 得分 blank beside 10分 | 100%
+    g = _hits(found, "missing_exec_figures", GUYUAN)
+    assert g[["line", "found"]].values.tolist() == [[103, "分值未填"]]
+    t = _hits(found, "missing_target", XINXIANG)
+    assert t.line.tolist() == [130] and "≥90%" in t.found.iloc[0]  # '指标 2:' row with a target and no name
+    d = _hits(found, "missing_department_unit", XINXIANG)
+    assert d[["line", "project_name"]].values.tolist() == [[451, "劳动监察执法服装"]]
+
+
+def test_summary_rows_against_the_bundled_form(bundled):
+    """新乡县 劳动保障监察大队's summary prints 13.3 % for 4.49 of 4.54 (raw line 499) and 100 for a form of 99."""
+    f = form_of(bundled, XINXIANG, "劳动保障监察日常办公经费")
+    summary = schema.frame("summary_rows", [
+        {"source_file": XINXIANG, "line_start": 499, "unit": "新乡县劳动保障监察大队", "seq": 2,
+         "project_name": "劳动保障监察日常办公经费", "budget": 4.54, "executed": 4.49, "exec_rate_reported": 13.3,
+         "output_rate": 99.0, "benefit_rate": 100.0, "satisfaction_rate": 100.0, "total_score": 100.0,
+         "form_id": f.form_id, "match": "exact"}])
+    a = check({**bundled, "summary_rows": summary}, raw_dir=RAW)
+    h = a[a.rule == "summary_mismatch"].set_index("field")
+    assert h.loc["exec_rate_reported", "expected"] == "98.9%" and h.loc["exec_rate_reported", "found"] == "13.3%"
+    assert (h.loc["total_score", "expected"], h.loc["total_score", "found"]) == ("99", "100")
+    assert set(h.line) == {499} and "13.3%" in h.loc["exec_rate_reported", "evidence"]
+    assert h.loc["exec_rate_reported", "form_id"] == f.form_id
+
+
 def _forms():
     return schema.frame("forms", [{"form_id": "x", "source_file": "a.txt", "line_start": 424, "total_line": 444,
                                    "funding_line": 431, "project_name": "劳动保障监察日常办公经费",
