@@ -379,48 +379,56 @@ def missing_department_unit(ctx: Context) -> pd.DataFrame:
 def duplicate_forms(ctx: Context, money_tol: float) -> pd.DataFrame:
     f = ctx.f.assign(pkey=ctx.f.project_name.fillna("").map(key)).sort_values(["source_file", "line_start"])
     f = f[f.pkey != ""]
-    rows = []
-    for _, g in f.groupby(["region", "year", "pkey"], dropna=False, sort=False):
-        if len(g) < 2:
-            continue
-        first = g.iloc[0]
-        for _, r in g.iloc[1:].iterrows():
-            same = all(abs((r[c] if pd.notna(r[c]) else 0) - (first[c] if pd.notna(first[c]) else 0)) <= money_tol
-                       for c in ("budget_initial", "budget_full_year", "executed"))
-            kind = "内容相同，疑似重复填报" if same else "金额不同，项目名称可能填错"
-            rows.append({"form_id": r.form_id, "line": r.line_start, "field": "project_name",
-                         "expected": "项目名称唯一", "found": f"与第{first.line_start}行的表同名",
-                         "message": f"项目“{r.project_name}”（执行数{_num(r.executed)}万元）与第{first.line_start}行"
-                                    f"的自评表（执行数{_num(first.executed)}万元）同名，{kind}。",
-                         "locate": "项目名称"})
-    return pd.DataFrame(rows)
+    g = f.groupby([f.region.fillna(""), f.year.fillna(0), f.pkey], sort=False)
+    later = g.cumcount() > 0
+    if not later.any():
+        return pd.DataFrame()
+    cols = ["line_start", "executed", "budget_initial", "budget_full_year"]
+    first = g[cols].transform("first")
+    h, fh = f[later], first[later]
+    same = pd.Series(True, index=h.index)
+    for c in ("budget_initial", "budget_full_year", "executed"):
+        same &= ((h[c].fillna(0) - fh[c].fillna(0)).abs() <= money_tol).fillna(False)
+    kind = np.where(same, "内容相同，疑似重复填报", "金额不同，项目名称可能填错")
+    msg = [f"项目“{n}”（执行数{_num(e)}万元）与第{int(ln)}行的自评表（执行数{_num(e0)}万元）同名，{k}。"
+           for n, e, ln, e0, k in zip(h.project_name, h.executed, fh.line_start, fh.executed, kind, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected="项目名称唯一",
+                     found=[f"与第{int(x)}行的表同名" for x in fh.line_start], message=msg, locate="项目名称")
 
 
-def _per_form(ctx: Context, hits: pd.DataFrame, field: str, expected: str, what: str, show) -> pd.DataFrame:
-    """Indicator-level hits gathered into one finding per form (line = the first hit)."""
+def _per_form(hits: pd.DataFrame, items: pd.Series, field: str, expected: str, what: str) -> pd.DataFrame:
+    """Indicator-level hits gathered into one finding per form (line = the first hit); `items` names each hit."""
     if hits.empty:
         return pd.DataFrame()
-    rows = []
-    for fid, g in hits.sort_values("line").groupby("form_id", sort=False):
-        items = [show(r) for r in g.fillna({"name": "（未填名称）"}).itertuples()]
-        rows.append({"form_id": fid, "line": g.line.iloc[0], "field": field, "expected": expected,
-                     "found": "；".join(items),
-                     "message": f"{len(g)}项指标{what}：" + "；".join(items) + "。"})
-    return pd.DataFrame(rows)
+    g = (pd.DataFrame({"form_id": hits.form_id.astype(object), "line": hits.line.astype(float),
+                       "item": items.astype(object)})
+         .sort_values("line", kind="stable").groupby("form_id", sort=False)
+         .agg(line=("line", "first"), n=("item", "size"), found=("item", "；".join)).reset_index())
+    g["field"], g["expected"] = field, expected
+    g["message"] = g.n.astype(str) + f"项指标{what}：" + g.found + "。"
+    return g.drop(columns="n")
+
+
+def _quoted(names: pd.Series) -> pd.Series:
+    return "“" + names.astype(object).where(names.notna(), "（未填名称）").astype(str) + "”"
+
+
+def _txt(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str)
 
 
 @rule("target_copies_name")
 def target_copies_name(ctx: Context) -> pd.DataFrame:
     i = ctx.indicators
     h = i[(i.name.fillna("").map(key) == i.target_raw.fillna("").map(key)) & i.name.notna()]
-    return _per_form(ctx, h, "target_raw", "可衡量的指标值", "的年度指标值照抄指标名称", lambda r: f"“{r.name}”")
+    return _per_form(h, _quoted(h.name), "target_raw", "可衡量的指标值", "的年度指标值照抄指标名称")
 
 
 @rule("actual_only_done")
 def actual_only_done(ctx: Context) -> pd.DataFrame:
     i = ctx.indicators
     h = i[i.actual_raw.fillna("").map(key).isin(_DONE_WORDS) & ~i.is_budget_execution.fillna(False)]
-    return _per_form(ctx, h, "actual_raw", "实际完成数据", "的完成值仅填“完成”", lambda r: f"“{r.name}”")
+    return _per_form(h, _quoted(h.name), "actual_raw", "实际完成数据", "的完成值仅填“完成”")
 
 
 @rule("actual_restates_target")
@@ -433,8 +441,8 @@ def actual_restates_target(ctx: Context, restate_min_chars: float) -> pd.DataFra
     ranged = ri.reason.eq("完成值为区间（如“≥95%”），不是实际数").fillna(False).to_numpy()
     qual = ~i.quantitative.fillna(False)
     h = i[((same & qual) | ranged) & i.actual_raw.notna() & ~i.actual_raw.fillna("").map(key).isin(_DONE_WORDS)]
-    return _per_form(ctx, h, "actual_raw", "实际完成情况", "的完成值照抄指标值",
-                     lambda r: f"“{r.name}”{r.target_raw}/{r.actual_raw}")
+    return _per_form(h, _quoted(h.name) + _txt(h.target_raw) + "/" + _txt(h.actual_raw), "actual_raw",
+                     "实际完成情况", "的完成值照抄指标值")
 
 
 @rule("qualitative_only_outputs")
@@ -454,8 +462,8 @@ def missing_target(ctx: Context) -> pd.DataFrame:
     i = ctx.indicators
     empty = i.target_raw.isna() | i.target_raw.fillna("").map(key).isin(DASHES)
     h = i[(empty | i.name.isna()) & (i.weight > 0).fillna(False)]
-    return _per_form(ctx, h, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称",
-                     lambda r: f"“{r.name}”" + ("未填指标值" if pd.isna(r.target_raw) else f"（指标值{r.target_raw}）"))
+    items = _quoted(h.name) + np.where(h.target_raw.isna(), "未填指标值", "（指标值" + _txt(h.target_raw) + "）")
+    return _per_form(h, items, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称")
 
 
 @rule("deducted_without_reason")
@@ -467,8 +475,9 @@ def deducted_without_reason(ctx: Context, score_tol: float) -> pd.DataFrame:
         (ri.score < ri.rescore_min - score_tol).fillna(False)
     h = i[(i.weight - i.score > score_tol).fillna(False) & ~_has_note(i.deviation_note) & unmet.fillna(False)
           & ri.status.ne("budget_execution").fillna(True)]
-    return _per_form(ctx, h, "deviation_note", "说明扣分原因", "扣分但未说明偏差原因",
-                     lambda r: f"“{r.name}”{_num(r.score)}/{_num(r.weight)}分")
+    items = _quoted(h.name) + pd.Series(_fmt(h.score), index=h.index) + "/" + \
+        pd.Series(_fmt(h.weight), index=h.index) + "分"
+    return _per_form(h, items, "deviation_note", "说明扣分原因", "扣分但未说明偏差原因")
 
 
 @rule("all_full_marks")

@@ -270,7 +270,7 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
         "indicator_rescore_min": g["rescore_min"].sum(min_count=1),
         "indicator_rescore_max": g["rescore_max"].sum(min_count=1),
         "indicators": g.size(),
-        "not_comparable": g["status"].apply(lambda s: int((s == "not_comparable").sum())),
+        "not_comparable": ri["status"].eq("not_comparable").groupby(ri["form_id"], sort=False).sum(),
     })
     f = forms[["form_id", "source_file", "project_name", "total_weight_reported", "total_score_reported",
                "exec_rate_reported", "exec_score_reported"]].copy()
