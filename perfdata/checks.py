@@ -298,7 +298,8 @@ def funding_lines_sum(ctx: Context, money_tol: float) -> pd.DataFrame:
 # -- completeness and quality of one form -----------------------------------------------------------
 
 def _has_note(notes: pd.Series) -> pd.Series:
-    return notes.fillna("").map(lambda t: key(t) not in _TRIVIAL_NOTE and key(t) not in DASHES)
+    return pd.Series([bool(t) and key(t) not in _TRIVIAL_NOTE and key(t) not in DASHES
+                      for t in notes.astype(object).where(notes.notna(), "")], index=notes.index, dtype=bool)
 
 
 @rule("low_exec_unexplained")
@@ -355,7 +356,7 @@ def title_name_mismatch(ctx: Context) -> pd.DataFrame:
     f = ctx.f
     t_no, n_no = f.title.map(_doc_numbers), f.project_name.map(_doc_numbers)
     off = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
-                    index=f.index)
+                    index=f.index, dtype=bool)
     h = f[off]
     msg = [f"表题“{t}”与项目名称“{n}”的文号不同。" for t, n in zip(h.title, h.project_name, strict=True)]
     return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected=h.title,

@@ -73,7 +73,7 @@ def _params(items: list[str]) -> dict[str, float]:
 
 
 def cmd_check(args) -> int:
-    from perfdata import checks
+    from perfdata import checks, scoring
 
     data = Path(args.data)
     try:
@@ -86,6 +86,8 @@ def cmd_check(args) -> int:
         return 2
     found.to_parquet(data / "anomalies.parquet", index=False)
     written = [data / "anomalies.parquet"]
+    if "forms" in tables and "indicators" in tables:
+        written += store.write(scoring.rescore(tables), data, "parquet")
     if args.xlsx:
         xlsx = data / "anomalies.xlsx"
         with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:

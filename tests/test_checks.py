@@ -97,6 +97,44 @@ def test_clean_synthetic_form_has_no_findings():
     assert check(t).empty
 
 
+ORDERS = [("level1", "level2", "name", "target", "actual", "weight", "score", "note"),
+          ("level1", "level2", "name", "weight", "target", "actual", "score", "note"),
+          ("level1", "level2", "name", "nature", "target", "measure_unit", "actual", "weight", "score", "note"),
+          ("level1", "level2", "name", "actual", "target", "score", "weight", "note")]
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=["standard", "weight-first", "nature-unit", "actual-first"])
+@pytest.mark.parametrize("sep,encoding", [("\t", "utf-8"), ("|", "gb18030"), ("cell-per-line", "utf-16")])
+def test_clean_form_in_other_layouts_has_no_findings(order, sep, encoding):
+    t = combine([read_bytes(render(indicator_order=order, sep=sep).encode(encoding), "variant.txt")])
+    assert check(t).empty
+
+
+@pytest.mark.parametrize("order", ORDERS[:2], ids=["standard", "weight-first"])
+def test_satisfaction_weights_over_the_level_in_any_layout(order):
+    """The 印刷干部考核手册 pattern: a second satisfaction indicator pushes the level to 15 of 10."""
+    sat = ("满意度指标", 10, "服务对象满意度指标")
+    spec = {**SPEC, "indicators": [*SPEC["indicators"][:-1],
+                                   (*sat, "服务对象满意度", "≥90%", "95%", "10", "10", "", "正向", "%"),
+                                   (*sat, "预算执行率", "≥95%", "90%", "5", "5", "", "正向", "%")],
+            "total": ("100", "101.8")}
+    text = render(spec, indicator_order=order)
+    t = combine([read_bytes(text.encode(), "variant.txt")])
+    a = check(t)
+    lv = a[a.rule == "level_weight_mismatch"]
+    line_no = next(n for n, ln in enumerate(text.splitlines(), 1) if "满意度指标(10分)" in ln)
+    assert lv[["line", "expected", "found"]].values.tolist() == [[line_no, "10", "15"]]
+    assert "weights_not_total" in set(a.rule)
+
+
+def test_empty_and_partial_inputs():
+    assert check({}).empty
+    only_summary = schema.frame("summary_rows", [{"source_file": "s.txt", "line_start": 3, "project_name": "x",
+                                                  "budget": 10.0, "executed": 5.0, "exec_rate_reported": 80.0}])
+    a = check({"summary_rows": only_summary})
+    assert a[["rule", "line", "expected"]].values.tolist() == [["summary_mismatch", 3, "50%"]]
+
+
 def test_synthetic_variant_with_errors():
     spec = dict(SPEC)
     spec["indicators"] = [list(x) for x in SPEC["indicators"]]
@@ -180,4 +218,5 @@ def test_cli_check(tmp_path, capsys):
     assert "level_weight_mismatch" in out and (tmp_path / "anomalies.xlsx").exists()
     a = pd.read_parquet(tmp_path / "anomalies.parquet")
     assert len(a) and set(a.source_file.dropna()) == {XINGLONG}
+    assert len(pd.read_parquet(tmp_path / "rescored_forms.parquet")) == 24
     assert main(["check", str(tmp_path), "--param", "bogus=1"]) == 2
