@@ -221,7 +221,8 @@ def weights_not_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
     tw = f.total_weight_reported.fillna(100.0)
     with_exec = f.exec_weight.fillna(0) + f.indicator_weight
     off = ((with_exec - tw).abs() > weight_tol) & ((f.indicator_weight - tw).abs() > weight_tol)
-    h = f[off.fillna(False)]
+    blank = f.exec_weight.isna() & f.funding_line.notna()  # a blank 分值 is missing_exec_figures, not a sum
+    h = f[(off & ~blank).fillna(False)]
     msg = [f"预算执行率分值{_num(w)}分+各指标分值合计{_num(i)}分={_num(w + i if pd.notna(w) else i)}分，"
            f"总分值为{_num(t)}分。"
            for w, i, t in zip(h.exec_weight, h.indicator_weight, tw[h.index], strict=True)]
@@ -281,18 +282,25 @@ def executed_above_budget(ctx: Context, money_tol: float) -> pd.DataFrame:
 @rule("funding_lines_sum")
 def funding_lines_sum(ctx: Context, money_tol: float) -> pd.DataFrame:
     fu = ctx.funding
-    rows = []
+    parts = fu[fu.fund_source != "total"]
+    total = fu[fu.fund_source == "total"].drop_duplicates("form_id").set_index("form_id")
     labels = {"budget_initial": "年初预算数", "budget_full_year": "全年预算数", "executed": "全年执行数"}
+    out = []
     for col, label in labels.items():
-        parts = fu[fu.fund_source != "total"].groupby("form_id")[col].sum(min_count=1)
-        total = fu[fu.fund_source == "total"].drop_duplicates("form_id").set_index("form_id")
-        both = total.join(parts.rename("parts"), how="inner")
+        sums = parts.groupby("form_id")[col].sum(min_count=1).rename("parts")
+        both = total.join(sums, how="inner")
         bad = both[((both[col] - both.parts).abs() > money_tol).fillna(False)]
-        for fid, r in bad.iterrows():
-            rows.append({"form_id": fid, "line": r.line, "field": col, "expected": _num(r.parts),
-                         "found": _num(r[col]),
-                         "message": f"{label}：资金总额{_num(r[col])}万元，各来源合计{_num(r.parts)}万元。"})
-    return pd.DataFrame(rows)
+        if bad.empty:
+            continue
+        p = parts[parts.form_id.isin(bad.index) & parts[col].notna()]
+        terms = (p.label.astype(object).fillna("").str.replace(r"^其中[:：]", "", regex=True) + pd.Series(
+            _fmt(p[col]), index=p.index)).groupby(p.form_id).agg("+".join)
+        out.append(pd.DataFrame({
+            "form_id": bad.index, "line": bad.line.to_numpy(), "field": col, "expected": _fmt(bad.parts),
+            "found": _fmt(bad[col]),
+            "message": [f"{label}：资金总额{_num(t)}万元，{terms.get(fid, '')}={_num(x)}万元，两者不等。"
+                        for fid, t, x in zip(bad.index, bad[col], bad.parts, strict=True)]}))
+    return pd.concat(out) if out else pd.DataFrame()
 
 
 # -- completeness and quality of one form -----------------------------------------------------------

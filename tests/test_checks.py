@@ -146,6 +146,14 @@ def test_synthetic_variant_with_errors():
     assert a[a.rule == "score_above_weight"].found.tolist() == ["25"]
 
 
+def test_funding_lines_that_do_not_add_up(found, bundled):
+    f = form_of(bundled, XINXIANG, "创业贷款贴息经费支出")
+    h = found[(found.rule == "funding_lines_sum") & (found.form_id == f.form_id)].set_index("field")
+    assert (h.loc["budget_full_year", "expected"], h.loc["budget_full_year", "found"]) == ("12.52", "24.52")
+    assert "上年结转资金6.26" in h.loc["budget_full_year", "message"]  # 18.26 at the start of the year
+    assert set(h.line) == {241}
+
+
 def test_missing_figures(found):
     m = _hits(found, "missing_exec_figures", XINGLONG)
     assert sorted(m.line.tolist()) == [61, 510, 538]  # 得分 blank beside 10分 | 100%
