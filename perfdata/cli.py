@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfdata import __version__, paths, store
+from perfdata import __version__, paths, schema, store
 from perfdata.ingest import ingest
 
 
@@ -60,6 +60,54 @@ def cmd_ingest(args) -> int:
     return 1 if failed else 0
 
 
+# -- check -------------------------------------------------------------------------------------------
+
+def _params(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param {item!r}: write NAME=VALUE")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--param {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def cmd_check(args) -> int:
+    from perfdata import checks, scoring
+
+    data = Path(args.data)
+    try:
+        params = _params(args.param)
+        tables = store.load(data)
+        t0 = time.perf_counter()
+        found = checks.check(tables, raw_dir=args.raw, **params)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"perfdata: {e}", file=sys.stderr)
+        return 2
+    found.to_parquet(data / "anomalies.parquet", index=False)
+    written = [data / "anomalies.parquet"]
+    if "forms" in tables and "indicators" in tables:
+        written += store.write(scoring.rescore(tables), data, "parquet")
+    if args.xlsx:
+        xlsx = data / "anomalies.xlsx"
+        with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
+            store._excel_safe(found).rename(columns=schema.labels("anomalies")).to_excel(
+                xw, sheet_name="anomalies", index=False)
+            checks.summary(found).to_excel(xw, sheet_name="by_rule", index=False)
+        written.append(xlsx)
+    per = checks.summary(found)
+    lines = [f"perfdata {__version__} — {len(found)} findings in {time.perf_counter() - t0:.2f} s "
+             f"({int(found.form_id.isna().sum())} template-level)", ""]
+    for r in per.itertuples():
+        lines.append(f"  {r.severity:<7} {r.findings:>4}  {r.rule:<30} {r.title_zh}")
+    lines += ["", f"  written: {', '.join(str(w) for w in written)}"]
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="perfdata", description=__doc__)
     p.add_argument("--version", action="version", version=f"perfdata {__version__}")
@@ -72,6 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     ing.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: on a terminal, for ≥20 files)")
     ing.set_defaults(func=cmd_ingest)
+    chk = sub.add_parser("check", help="rescore the forms and list anomalies (writes anomalies.parquet)")
+    chk.add_argument("data", nargs="?", default=str(paths.PROCESSED),
+                     help="folder of tidy tables (default data/processed)")
+    chk.add_argument("--raw", default=None, help="raw folder, to quote the evidence lines (default data/raw)")
+    chk.add_argument("--xlsx", action="store_true", help="also write anomalies as an Excel workbook")
+    chk.add_argument("--param", action="append", metavar="NAME=VALUE",
+                     help="override a threshold or tolerance (see docs/rules.md); repeatable")
+    chk.set_defaults(func=cmd_check)
     args = p.parse_args(argv)
     return args.func(args)
 

@@ -255,6 +255,53 @@ TABLES: dict[str, list[Column]] = {
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
     ],
+    # -- rescoring (scoring.py) -------------------------------------------------------------------------
+    "rescored_indicators": [
+        Column("form_id", S, "表单编号", ""),
+        *_PROVENANCE,
+        Column("seq", I, "序号", ""),
+        Column("line", I, "行号", "line of the indicator row"),
+        Column("level1", S, "一级指标", ""),
+        Column("name", S, "三级指标", ""),
+        Column("target_raw", S, "年度指标值", ""),
+        Column("actual_raw", S, "实际完成值", ""),
+        Column("weight", F, "分值", ""),
+        Column("score", F, "自评得分", "得分 as printed"),
+        Column("status", S, "复核状态", "met | unmet | over_ceiling | achieved | partial | not_achieved | "
+               "budget_execution | not_comparable"),
+        Column("reason", S, "不可比原因", "why the indicator cannot be rescored, for not_comparable"),
+        Column("achievement", F, "完成比例(%)", "actual / target in percent (quantitative and execution rows)"),
+        Column("rescore", F, "复核得分", "score under the quantitative rule; null for bands and not_comparable"),
+        Column("rescore_min", F, "复核得分下限", "lowest score the rule or band allows"),
+        Column("rescore_max", F, "复核得分上限", "highest score the rule or band allows"),
+        Column("form_exec_rate", F, "表单执行率(%)", "execution rate from the form's amounts (execution rows)"),
+    ],
+    "rescored_forms": [
+        Column("form_id", S, "表单编号", ""),
+        *_PROVENANCE,
+        Column("project_name", S, "项目名称", ""),
+        Column("exec_base", S, "执行率口径", "full_year (全年预算数) | initial (年初预算数)"),
+        Column("exec_rate", F, "复核执行率(%)", "executed / budget in percent"),
+        Column("exec_rate_reported", F, "自评执行率(%)", ""),
+        Column("exec_weight", F, "执行率分值", ""),
+        Column("exec_score", F, "复核执行率得分", "rate × weight, capped at the weight"),
+        Column("exec_score_reported", F, "自评执行率得分", ""),
+        Column("indicators", I, "指标数", ""),
+        Column("indicator_weight", F, "指标分值合计", ""),
+        Column("indicator_score_reported", F, "指标自评得分合计", ""),
+        Column("indicator_rescore_min", F, "指标复核得分下限", ""),
+        Column("indicator_rescore_max", F, "指标复核得分上限", ""),
+        Column("not_comparable", I, "不可比指标数", ""),
+        Column("unscored_weight", F, "不可比指标分值", "weight of indicators that could not be rescored"),
+        Column("total_basis", S, "总分口径", "execution_plus_indicators | indicators_only (execution row outside)"),
+        Column("total_weight_reported", F, "总分值", ""),
+        Column("total_score_reported", F, "自评总分", ""),
+        Column("total_rescore_min", F, "复核总分下限", ""),
+        Column("total_rescore_max", F, "复核总分上限", "not-comparable indicators counted at full weight"),
+        Column("grade_reported", S, "自评等级", "优 | 良 | 中 | 差 from the reported total"),
+        Column("grade_rescored", S, "复核等级", "from total_rescore_max"),
+        Column("grade_rescored_min", S, "复核等级(下限)", "from total_rescore_min"),
+    ],
     # -- checks ------------------------------------------------------------------------------------
     "anomalies": [
         Column("rule", S, "规则", "rule id (rules/anomalies.csv)"),
@@ -275,8 +322,8 @@ TABLES: dict[str, list[Column]] = {
     ],
 }
 
-# Tables the ingest produces (the checks produce `anomalies`).
-INGEST_TABLES = [name for name in TABLES if name != "anomalies"]
+# Tables the ingest produces (the checks produce `anomalies` and the rescoring tables).
+INGEST_TABLES = [name for name in TABLES if name not in ("anomalies", "rescored_forms", "rescored_indicators")]
 
 
 def frame(name: str, rows: list[dict] | list[tuple]) -> pd.DataFrame:
