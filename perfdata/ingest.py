@@ -100,6 +100,13 @@ TABLE_READERS: dict[str, Callable] = {}
 #   reader(rows, starts: list[layout.TableStart], res: FileResult, sha: str)
 DOCUMENT_READERS: list[Callable] = []
 
+# -- 绩效目标表 and figures stated in narrative text (perfdata.targets, perfdata.statements) --
+from perfdata import statements as _statements  # noqa: E402
+from perfdata import targets as _targets  # noqa: E402
+
+TABLE_READERS["target_table"] = _targets.read_target_table
+DOCUMENT_READERS.extend([_targets.check_numbering, _statements.read_statements])
+
 
 def _read_forms(rows, res: FileResult, sha: str) -> int:
     starts = layout.find_tables(rows)

@@ -130,7 +130,7 @@ _TARGET_EXCLUDES = {"actual", "score"}
 
 
 def is_target_header(row: Row) -> bool:
-    """一级/二级/三级指标 and 指标值 with no 完成值/得分 column: the header of a 绩效目标表, not of a self-evaluation."""
+    """一级/二级/三级指标 and 指标值, no 完成值/得分 column: the header of a 绩效目标表, not of a self-evaluation."""
     if "一级指标" not in row.joined and "三级指标" not in row.joined:
         return False
     cols = target_headers("column")

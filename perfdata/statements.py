@@ -1,0 +1,2 @@
+def read_statements(rows, starts, res, sha):
+    pass
