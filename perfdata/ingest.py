@@ -17,6 +17,7 @@ import pandas as pd
 
 from perfdata import layout, schema
 from perfdata.forms import Form, indicator_record, read_form
+from perfdata.keys import link
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.text import ReadError, read_text
 
@@ -281,7 +282,7 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
     for name in schema.INGEST_TABLES:
         rows = [r for res in results for r in res.tables.get(name, [])]
         out[name] = schema.frame(name, rows)
-    return out
+    return link(out)
 
 
 def read(path: str | Path) -> dict[str, pd.DataFrame]:
