@@ -13,6 +13,11 @@ from perfdata import __version__, paths, store
 from perfdata.ingest import ingest
 
 
+def _matched(df) -> str:
+    counts = df["match"].value_counts()
+    return ", ".join(f"{k} {int(counts.get(k, 0))}" for k in ("exact", "key", "ambiguous", "none"))
+
+
 def _summary(tables, seconds: float, out: Path, written) -> str:
     files, forms, problems = tables["files"], tables["forms"], tables["problems"]
     lines = [
@@ -22,6 +27,10 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
         f"  forms       {len(forms):>6}   complete {int(forms.complete.sum())}",
         f"  funding     {len(tables['funding']):>6}",
         f"  indicators  {len(tables['indicators']):>6}",
+        # -- 绩效目标表 and narrative statements (perfdata.targets, perfdata.statements, perfdata.keys) --
+        f"  targets     {len(tables['targets']):>6}   matched to forms {_matched(tables['targets'])}",
+        f"  target ind. {len(tables['target_indicators']):>6}",
+        f"  statements  {len(tables['statements']):>6}   matched to forms {_matched(tables['statements'])}",
         f"  leftovers   {len(tables['leftovers']):>6}",
         f"  problems    {len(problems):>6}   " + ", ".join(
             f"{k} {v}" for k, v in problems.severity.value_counts().items()),

@@ -162,7 +162,8 @@ def _is_target_section(rows: list[Row], i: int, horizon: int = 25) -> bool:
         if is_target_header(r):
             nxt = next(_ahead(rows, j, 1), None)
             # a form header broken over two rows carries 完成值/得分 on the second one
-            return not (nxt is not None and is_indicator_header(Row(0, r.cells + nxt.cells, "")))
+            indicator = rules.headers("indicator")
+            return not (nxt is not None and any(indicator.lookup(c) in _TARGET_EXCLUDES for c in nxt.cells if c))
         if is_indicator_header(r):
             return False
     return False

@@ -51,7 +51,7 @@ class Target:
 
 def read_target_table(rows: list[Row], start: layout.TableStart, stop: int, res, sha: str):
     """Table reader for ingest.TABLE_READERS['target_table']: adds targets, target_indicators, leftovers."""
-    rows = _join_quoted(rows, start.index, stop)
+    rows, stop = _join_quoted(rows, start.index, stop)
     t = _read(rows, start.index, stop)
     _context(t, rows)
     target_id = f"{sha[:10]}-{t.line_start:05d}"
@@ -301,10 +301,11 @@ def _doc_department(rows: list[Row]) -> str | None:
 
 # -- quoted cells over several lines -----------------------------------------------------------------
 
-def _join_quoted(rows: list[Row], first: int, stop: int, limit: int = 6) -> list[Row]:
-    """Rows of a tab-separated export whose quoted cell runs over several lines, re-split as one row."""
+def _join_quoted(rows: list[Row], first: int, stop: int, limit: int = 6) -> tuple[list[Row], int]:
+    """Rows of a tab-separated export whose quoted cell runs over several lines, re-split as one row.
+    Returns the rows and the new index of `stop`."""
     if not any(_opens_quote(rows[i]) for i in range(first, stop)):
-        return rows
+        return rows, stop
     out = rows[:first]
     i = first
     while i < stop:
@@ -321,7 +322,7 @@ def _join_quoted(rows: list[Row], first: int, stop: int, limit: int = 6) -> list
                 continue
         out.append(row)
         i += 1
-    return out + rows[stop:]
+    return out + rows[stop:], len(out)
 
 
 def _opens_quote(row: Row) -> bool:
