@@ -73,7 +73,7 @@ class _FormIndex:
         for i, (src, name, k, year, dept) in enumerate(zip(
                 forms.source_file, forms.project_name, forms.project_key, forms.year, forms.department,
                 strict=True)):
-            plain = _plain(name)
+            plain, k = _plain(name), (k if isinstance(k, str) else None)
             if pd.isna(year) or dept is None or pd.isna(dept):
                 scopes = [("file", src)]
             else:
@@ -93,7 +93,7 @@ class _FormIndex:
                     continue
                 hits = self.by.get((scope, how, value), [])
                 if len(hits) > 1 and unit:
-                    narrowed = [h for h in hits if self.forms.unit.iat[h] == unit]
+                    narrowed = [h for h in hits if _plain(self.forms.unit.iat[h]) == _plain(unit)]
                     hits = narrowed or hits
                 if len(hits) == 1:
                     return how, hits
