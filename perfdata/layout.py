@@ -33,7 +33,7 @@ OTHER_TITLES = (
 )
 # a target table's title may be long ("30. 冀财社【2022】145号关于…的通知(…)绩效目标表") but ends with it
 TARGET_TITLE_END = re.compile(r"绩效目标(?:申报)?表(?:\(?\d{4}年度?\)?)?$")
-TARGET_HINT = "指标"
+TARGET_HINT = "级指标"  # cheap test before is_target_header: "一级指标", "三级指标"
 
 
 class TableStart(NamedTuple):

@@ -64,12 +64,15 @@ class Paragraph:
 
 def read_statements(rows: list[Row], starts: list[layout.TableStart], res, sha: str):
     """Document reader for ingest.DOCUMENT_READERS: adds one `statements` row per figure found."""
+    paragraphs = list(_paragraphs(rows, starts, res))
+    if not paragraphs:
+        return
     known = _known_names(rows, res)
     department = _document_department(rows)
     heading: str | None = None
     section_unit: str | None = None
     section = None
-    for para in _paragraphs(rows, starts, res):
+    for para in paragraphs:
         if para.section != section:
             section, heading = para.section, None
             section_unit = _section_unit(rows, starts, para.section)
