@@ -27,10 +27,14 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
         f"  forms       {len(forms):>6}   complete {int(forms.complete.sum())}",
         f"  funding     {len(tables['funding']):>6}",
         f"  indicators  {len(tables['indicators']):>6}",
+        f"  summary rows {len(tables['summary_rows']):>5}   in {tables['summary_rows'].summary_id.nunique()} "
+        "自评汇总表",
+        f"  dept. forms {len(tables['department_forms']):>6}   indicators {len(tables['department_indicators'])}",
         # -- 绩效目标表 and narrative statements (perfdata.targets, perfdata.statements, perfdata.keys) --
         f"  targets     {len(tables['targets']):>6}   matched to forms {_matched(tables['targets'])}",
         f"  target ind. {len(tables['target_indicators']):>6}",
         f"  statements  {len(tables['statements']):>6}   matched to forms {_matched(tables['statements'])}",
+        f"  summary rows matched to forms {_matched(tables['summary_rows'])}",
         f"  leftovers   {len(tables['leftovers']):>6}",
         f"  problems    {len(problems):>6}   " + ", ".join(
             f"{k} {v}" for k, v in problems.severity.value_counts().items()),

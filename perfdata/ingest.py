@@ -101,6 +101,13 @@ TABLE_READERS: dict[str, Callable] = {}
 #   reader(rows, starts: list[layout.TableStart], res: FileResult, sha: str)
 DOCUMENT_READERS: list[Callable] = []
 
+# -- 自评汇总表 and 部门整体绩效自评表 ------------------------------------------------------------------
+from perfdata.department import read_department_form  # noqa: E402
+from perfdata.summary import read_summary  # noqa: E402
+
+TABLE_READERS["summary"] = read_summary
+TABLE_READERS["department_form"] = read_department_form
+
 # -- 绩效目标表 and figures stated in narrative text (perfdata.targets, perfdata.statements) --
 from perfdata import statements as _statements  # noqa: E402
 from perfdata import targets as _targets  # noqa: E402

@@ -286,12 +286,14 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
                 claimed = i
         else:
             kind = other_table_kind(row)
+            prev = out[-1] if out else None
+            if kind == "summary" and prev and prev.kind == "summary" and row.joined == rows[prev.anchor].joined:
+                kind = None  # the table's header repeated after a page break: the same table goes on
             if kind == "report":
                 # a narrative report: not a table, but it ends the table above it
                 out.append(TableStart(i, i, kind, next(c for c in row.cells if c)))
             elif kind:
                 title = next(c for c in row.cells if c)
-                prev = out[-1] if out else None
                 if prev and prev.kind not in ("project_form", "report") and sum(
                         1 for r in rows[prev.anchor + 1 : i] if any(r.cells)) <= 3:
                     # the rows under a table's title ("部门(单位)名称…", "序号 项目名称…") belong to it

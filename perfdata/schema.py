@@ -148,6 +148,12 @@ TABLES: dict[str, list[Column]] = {
         Column("deviation_note", S, "偏差原因", ""),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        # -- read from the table as well (summary module)
+        Column("summary_id", S, "汇总表编号", "stable id of the table: file hash and title line"),
+        Column("title", S, "表题", "title of the summary table"),
+        Column("unit_inferred", B, "单位为推断", "no unit row: taken from the table continued here"),
+        Column("is_total", B, "合计行", "a 合计/总计 row, not a project"),
+        Column("budget_initial", F, "年初预算数(万元)", "where the table has that column"),
     ],
     "department_forms": [
         Column("dept_form_id", S, "整体表编号", "stable id: file hash and first line"),
@@ -167,6 +173,10 @@ TABLES: dict[str, list[Column]] = {
         Column("total_weight", F, "总分值", "sum of the printed level points, or the 总分 row"),
         Column("total_score", F, "总得分", "总分 row if printed, else null"),
         Column("notes", S, "表注", ""),
+        # -- read from the form as well (department module)
+        Column("goal_count", I, "履职目标数", "number of 年度履职目标 (目标1, 目标2, …)"),
+        Column("task_count", I, "主要任务数", "number of 年度主要任务 rows"),
+        Column("budget_line", I, "预算总额行", "line of the 部门预算总额 row"),
     ],
     "department_indicators": [
         Column("dept_form_id", S, "整体表编号", ""),
@@ -191,6 +201,11 @@ TABLES: dict[str, list[Column]] = {
         Column("actual_unit", S, "完成值单位", ""),
         Column("quantitative", B, "定量指标", ""),
         Column("direction", S, "指标方向", ""),
+        # -- read from the form as well (department module)
+        Column("deviation_note", S, "偏差原因", "未完成原因分析及改进措施, where the form has that column"),
+        Column("method", S, "得分计算方法", "where the form has that column"),
+        Column("nature", S, "指标性质", "where the form has that column"),
+        Column("measure_unit", S, "度量单位", "where the form has that column"),
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),

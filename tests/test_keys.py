@@ -122,3 +122,12 @@ def test_bundled_statements_linked_to_their_forms(bundled):
     quoted = s[s.subject.str.startswith("高校毕业生")]
     assert set(quoted.match) == {"key"} and quoted.form_id.nunique() == 1
     assert set(s[s.subject == "其他惠普发展支出"].match) == {"none"}  # the report misspells 其他普惠发展支出
+
+
+def test_bundled_summary_rows_linked(bundled):
+    s, f = bundled["summary_rows"], bundled["forms"].set_index("form_id")
+    s = s[s.source_file == XINXIANG]
+    assert s.match.value_counts().to_dict() == {"exact": 20, "key": 2}
+    quoted = s[s.project_name.str.startswith("高校毕业生”")]  # the summary's quotes differ from the form's
+    assert set(quoted.match) == {"key"} and len(quoted) == 2
+    assert (f.loc[s.form_id, "project_key"].to_numpy() == s.project_key.to_numpy()).all()
