@@ -76,7 +76,7 @@ def read_statements(rows: list[Row], starts: list[layout.TableStart], res, sha: 
         if para.section != section:
             section, heading = para.section, None
             section_unit = _section_unit(rows, starts, para.section)
-        found = _figures(para.text)
+        found = figures(para.text)
         item = _item_name(para.text)
         if not found:
             if item is not None and _is_heading(para.text, item) and _is_subject(item, known):
@@ -99,8 +99,12 @@ def read_statements(rows: list[Row], starts: list[layout.TableStart], res, sha: 
             })
 
 
-def _figures(text: str) -> list[tuple]:
-    """(metric, unit, value, value as printed, start, end) of every figure the patterns find, in text order."""
+def figures(text: str) -> list[tuple]:
+    """(metric, unit, value, value as printed, start, end) of every figure the patterns find, in text order.
+
+    >>> [f[:4] for f in figures(clean("1、事业单位招聘：年初预算为 10 万元。完成年初预算的 13.3%。"))]
+    [('budget_initial', '万元', 10.0, '10万元'), ('exec_rate', '%', 13.3, '13.3%')]
+    """
     taken: list[tuple[int, int]] = []
     out = []
     for p in patterns():

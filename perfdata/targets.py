@@ -138,14 +138,25 @@ def _texts(cells) -> list[str]:
     return [s for c in cells if (s := c.translate(_QUOTES).strip())]
 
 
+def split_title(text: str) -> tuple[int | None, str | None, int | None]:
+    """(table number, project name, year) of a target table's title.
+
+    >>> split_title("6.劳务派遣服务经费绩效目标表"), split_title("1.经费补助资金")
+    ((6, '劳务派遣服务经费', None), (1, '经费补助资金', None))
+    >>> split_title("公益性岗位补贴项目支出绩效目标表(2024年度)")
+    (None, '公益性岗位补贴', 2024)
+    """
+    m = TITLE.match(text.replace(" ", ""))
+    if not m:
+        return None, text or None, None
+    no, year = m.group("no"), m.group("year")
+    return (int(no) if no else None), (m.group("name") or None), (int(year) if year else None)
+
+
 def _title(t: Target, text: str):
     t.title = text
-    m = TITLE.match(text.replace(" ", ""))
-    if m:
-        t.table_no = int(m.group("no")) if m.group("no") else None
-        t.project_name = m.group("name") or None
-        if m.group("year"):
-            t.year = int(m.group("year"))
+    t.table_no, t.project_name, year = split_title(text)
+    t.year = year or t.year
 
 
 def _label_row(t: Target, filled: list[tuple[int, str]], labels):
@@ -190,7 +201,7 @@ def _ends_table(rows: list[Row], i: int, stop: int, filled, width: int) -> bool:
     for r in rows[i + 1 : stop]:
         if not any(r.cells):
             continue
-        if len(r.cells) == width or layout.is_target_header(r):
+        if len(r.cells) == width or sum(1 for c in r.cells if c) >= 3 or layout.is_target_header(r):
             return False
         ahead += 1
         if ahead >= 3:

@@ -206,14 +206,24 @@ def test_variant_split_across_pages(dispatch_expected):
     assert tables["leftovers"].text.tolist() == ["- 7 -"]
 
 
-def test_variant_spaces_layout_drops_empty_cells(dispatch_expected):
-    """Cells separated by runs of spaces: blank level cells vanish, the others are aligned from the right."""
+def _spaced(text: str) -> list[str]:
     rows = []
-    for block in DISPATCH.split("\n\n"):
+    for block in text.split("\n\n"):
         cells = [c.strip("\t") for c in block.split("\n") if c.strip("\t")]
         rows.append("    ".join(cells))
-    tables = read("\n\n".join(rows))
+    return rows
+
+
+def test_variant_spaces_layout_drops_empty_cells(dispatch_expected):
+    """Cells separated by runs of spaces: blank level cells vanish, the others are aligned from the right."""
+    tables = read("\n\n".join(_spaced(DISPATCH)))
     assert _dispatch_values(tables) == dispatch_expected
+
+
+def test_variant_spaces_layout_split_across_pages(dispatch_expected):
+    rows = _spaced(DISPATCH)
+    tables = read("\n".join(rows[:8] + ["", "第 7 页", ""] + rows[8:]))
+    assert _dispatch_values(tables) == dispatch_expected and tables["leftovers"].text.tolist() == ["第 7 页"]
 
 
 def test_variant_template_with_project_rows_is_a_target_table_not_a_form():
