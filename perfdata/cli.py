@@ -13,6 +13,11 @@ from perfdata import __version__, paths, schema, store
 from perfdata.ingest import ingest
 
 
+def _matched(df) -> str:
+    counts = df["match"].value_counts()
+    return ", ".join(f"{k} {int(counts.get(k, 0))}" for k in ("exact", "key", "ambiguous", "none"))
+
+
 def _summary(tables, seconds: float, out: Path, written) -> str:
     files, forms, problems = tables["files"], tables["forms"], tables["problems"]
     lines = [
@@ -25,6 +30,11 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
         f"  summary rows {len(tables['summary_rows']):>5}   in {tables['summary_rows'].summary_id.nunique()} "
         "自评汇总表",
         f"  dept. forms {len(tables['department_forms']):>6}   indicators {len(tables['department_indicators'])}",
+        # -- 绩效目标表 and narrative statements (perfdata.targets, perfdata.statements, perfdata.keys) --
+        f"  targets     {len(tables['targets']):>6}   matched to forms {_matched(tables['targets'])}",
+        f"  target ind. {len(tables['target_indicators']):>6}",
+        f"  statements  {len(tables['statements']):>6}   matched to forms {_matched(tables['statements'])}",
+        f"  summary rows matched to forms {_matched(tables['summary_rows'])}",
         f"  leftovers   {len(tables['leftovers']):>6}",
         f"  problems    {len(problems):>6}   " + ", ".join(
             f"{k} {v}" for k, v in problems.severity.value_counts().items()),

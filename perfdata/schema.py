@@ -56,6 +56,7 @@ TABLES: dict[str, list[Column]] = {
         Column("complete", B, "表单完整", "the form reached its 总分 row"),
         Column("total_line", I, "总分行", "line of the 总分 row"),
         Column("funding_line", I, "资金总额行", "line of the 年度资金总额 row"),
+        Column("project_key", S, "项目匹配键", "normalised project name for joining (keys.project_key)"),
     ],
     "funding": [
         Column("form_id", S, "表单编号", "form the line belongs to"),
@@ -123,7 +124,7 @@ TABLES: dict[str, list[Column]] = {
     "tables": [
         *_PROVENANCE,
         Column("line_start", I, "起始行", ""),
-        Column("kind", S, "表类型", "project_form | summary | department_form | target_table"),
+        Column("kind", S, "表类型", "project_form | summary | department_form | target_table | report (narrative)"),
         Column("title", S, "标题", ""),
     ],
     # -- other tables of the documents (summaries, department forms, target tables, narrative) ----------
@@ -222,6 +223,13 @@ TABLES: dict[str, list[Column]] = {
         Column("goal", S, "年度目标", "goal text"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        # -- added by the target-table reader (perfdata.targets) --
+        Column("department_inferred", B, "主管部门为推断", "not printed in the table: the document's department"),
+        Column("year_inferred", B, "年度为推断", "not printed in the table: the document's budget year"),
+        Column("budget_source", S, "预算金额来源", "table (a 项目资金 row) | goal (stated in the goal text)"),
+        Column("goal_line", I, "绩效目标行", "line of the 绩效目标 row"),
+        Column("header_line", I, "表头行", "line of the indicator header"),
+        Column("indicator_count", I, "指标数", "indicator rows read"),
     ],
     "target_indicators": [
         Column("target_id", S, "目标表编号", ""),
@@ -240,6 +248,13 @@ TABLES: dict[str, list[Column]] = {
         Column("target_unit", S, "指标值单位", ""),
         Column("quantitative", B, "定量指标", ""),
         Column("direction", S, "指标方向", ""),
+        # -- added by the target-table reader (perfdata.targets) --
+        Column("level1_printed", S, "一级指标(原文)", "level-1 cell as printed; null where carried down"),
+        Column("level1_inferred", B, "一级指标为推断", "level-1 cell missing: taken from the level-2 name"),
+        Column("level2_printed", S, "二级指标(原文)", "level-2 cell as printed; null where carried down"),
+        Column("measure_unit", S, "度量单位", "where the table has that column"),
+        Column("nature", S, "指标性质", "where the table has that column"),
+        Column("weight", F, "分值", "where the table has that column"),
     ],
     "statements": [
         *_PROVENANCE,
@@ -254,6 +269,9 @@ TABLES: dict[str, list[Column]] = {
         Column("text", S, "原文", "the sentence (shortened) the figure comes from"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        # -- added by the narrative reader (perfdata.statements) --
+        Column("value_unit", S, "数值单位", "万元 | % | 分 | null (grades)"),
+        Column("section_line", I, "所在报告行", "line of the report title the sentence sits under, if any"),
     ],
     # -- rescoring (scoring.py) -------------------------------------------------------------------------
     "rescored_indicators": [
