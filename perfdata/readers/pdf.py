@@ -1,0 +1,87 @@
+"""Reader for text-layer PDFs (pdfplumber) → the same Grid as text.
+
+Each page gives its ruled tables (one Row per table row, cells at their column, merged cells blank
+but the top-left one) and its text lines outside the tables (one Row of one cell each), in reading
+order from the top. Pages follow each other in one Grid, so a table that crosses a page break reads
+on as one table; page numbers printed between the parts are dropped and not read as content.
+Lines of a cell wrapped over several printed lines are joined (no space between Chinese characters).
+A PDF without a text layer (a scan) is refused with "no text layer: OCR needed".
+Provenance: `locations` gives "page P line L" for each line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from perfdata.normalize import clean
+from perfdata.readers.detect import DocGrid
+from perfdata.readers.text import ReadError, Row
+
+PAGE_NUMBER = re.compile(r"^[-—–_\s]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:/|共)\s*\d{1,4}\s*页?)?[-—–_\s]*$")
+
+
+def _cell(text: str | None) -> str:
+    return clean(text.replace("\n", " ")) if text else ""
+
+
+def _inside(line: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
+    y = (line["top"] + line["bottom"]) / 2
+    x = (line["x0"] + line["x1"]) / 2
+    return any(x0 - 1 <= x <= x1 + 1 and top - 1 <= y <= bottom + 1 for x0, top, x1, bottom in boxes)
+
+
+def read_pdf(data: bytes) -> DocGrid:
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+        pages = pdf.pages
+    except PDFPasswordIncorrect:
+        raise ReadError("password-protected PDF: cannot be read without the password") from None
+    except Exception as e:  # noqa: BLE001 - pdfminer raises many error types for broken files
+        raise ReadError(f"corrupt or truncated PDF: {type(e).__name__}: {e}") from None
+    grid = DocGrid([], "pdf", "cells", format="pdf")
+    no_text: list[int] = []
+    dropped = 0
+    with pdf:
+        for pno, page in enumerate(pages, 1):
+            try:
+                chars = page.chars
+            except Exception as e:  # noqa: BLE001
+                grid.problems.append(("warning", f"page {pno} cannot be read: {type(e).__name__}: {e}", None))
+                continue
+            if not chars:
+                no_text.append(pno)
+                continue
+            items: list[tuple[float, float, list[str]]] = []
+            tables = page.find_tables()
+            for t in tables:
+                for row, cells in zip(t.rows, t.extract(), strict=True):
+                    items.append((row.bbox[1], 0, [_cell(c) for c in cells]))
+            boxes = [t.bbox for t in tables]
+            for ln in page.extract_text_lines(return_chars=False):
+                if _inside(ln, boxes):
+                    continue
+                text = clean(ln["text"])
+                if PAGE_NUMBER.match(text):
+                    dropped += 1
+                    continue
+                items.append((ln["top"], 1, [text]))
+            items.sort(key=lambda it: (it[0], it[1]))
+            for k, (_, _, cells) in enumerate(items, 1):
+                while cells and not cells[-1]:
+                    cells.pop()
+                line = len(grid.rows) + 1
+                grid.rows.append(Row(line, cells, "\t".join(cells)))
+                grid.locations[line] = f"page {pno} line {k}"
+            page.flush_cache()
+    if no_text and len(no_text) == len(pages):
+        raise ReadError(f"no text layer: OCR needed ({len(pages)} scanned page(s), no text to read)")
+    if no_text:
+        grid.problems.append(("warning", f"no text layer on page(s) {', '.join(map(str, no_text))}: OCR needed "
+                              "for them; the other pages were read", None))
+    if dropped:
+        grid.notes.append(f"{dropped} page number line(s) dropped")
+    return grid
