@@ -31,9 +31,11 @@ NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 PERCENT = re.compile(r"^(\d+(?:\.(\d+))?)%$")
 
 
-def document_rows(path: Path) -> tuple[list[list[str]], list[int]]:
-    """Cleaned cells of each non-blank row of a text document, and the rows where a table starts."""
-    grid = read_text(path.read_bytes())
+def document_rows(path: Path | bytes | str) -> tuple[list[list[str]], list[int]]:
+    """Cleaned cells of each non-blank row of a text document (a path, its bytes or its text), and the
+    rows where a table starts."""
+    data = path.read_bytes() if isinstance(path, Path) else path.encode() if isinstance(path, str) else path
+    grid = read_text(data)
     starts = {st.index for st in layout.find_tables(grid.rows)}
     rows, table_rows = [], []
     for i, r in enumerate(grid.rows):
