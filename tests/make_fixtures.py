@@ -136,6 +136,8 @@ def to_xlsx(rows, table_starts, path: Path, per_table: bool = True):
                 value, fmt = _typed(text, as_text=(n % 7 == 0))  # some numbers stored as text
                 if value != "":
                     cell = ws.cell(r, c, value)
+                    if isinstance(value, str):
+                        cell.data_type = "s"  # "=…" is text typed by a person, not a formula
                     if fmt:
                         cell.number_format = fmt
         for kind, a, b in blocks(part):

@@ -80,7 +80,10 @@ def check_zip(data: bytes) -> None:
             if i.file_size > 1_000_000 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                 raise ReadError(f"refused: member {i.filename} inflates {i.file_size // max(i.compress_size, 1):,}"
                                 f"-fold ({i.file_size / 2**20:,.0f} MiB); possibly a zip bomb")
-        bad = z.testzip() if len(data) < 50 * 2**20 else None
+        try:
+            bad = z.testzip() if len(data) < 50 * 2**20 else None
+        except Exception as e:  # noqa: BLE001 - zlib and zipfile errors of damaged members
+            raise ReadError(f"corrupt or truncated file: a member cannot be inflated ({e})") from None
         if bad:
             raise ReadError(f"corrupt or truncated file: member {bad} fails its checksum")
 

@@ -137,9 +137,10 @@ def _read_calamine(data: bytes, fmt: str) -> DocGrid:
         sheet = wb.get_sheet_by_name(meta.name)
         if str(getattr(meta, "visible", "")).lower().endswith("hidden"):
             b.grid.problems.append(("info", f"hidden sheet {meta.name} read like the others", None))
-        first = sheet.start[0] + 1 if sheet.start else 1
-        for k, values in enumerate(sheet.iter_rows()):
-            b.add(meta.name, first + k, [cell_text(v) for v in values])
+        # iter_rows yields rows from the sheet's first row but columns from its first used column
+        pad = [""] * (sheet.start[1] if sheet.start else 0)
+        for k, values in enumerate(sheet.iter_rows(), 1):
+            b.add(meta.name, k, pad + [cell_text(v) for v in values])
     return b.grid
 
 

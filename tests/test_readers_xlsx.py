@@ -1,0 +1,237 @@
+"""Spreadsheet reader: values as printed, merged cells, hidden rows, both engines, bad workbooks."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from factory import SPEC, render
+from make_fixtures import document_rows, to_xlsx
+from openpyxl import Workbook, load_workbook
+
+from perfdata.ingest import combine, ingest, read_bytes
+from perfdata.readers.detect import read_grid
+from perfdata.readers.xlsx import cell_text, read_xlsx
+
+CONTENT = ["level1", "level1_weight", "level2", "name", "target_raw", "actual_raw", "weight", "score",
+           "deviation_note"]
+
+
+def xlsx_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def form_workbook(text: str, **kw) -> bytes:
+    rows, starts = document_rows(text)
+    buf = io.BytesIO()
+    to_xlsx(rows, starts, buf, **kw)
+    return buf.getvalue()
+
+
+def tables(data: bytes, name: str = "book.xlsx"):
+    return combine([read_bytes(data, name)])
+
+
+def problems(t) -> list[tuple[str, str]]:
+    return list(zip(t["problems"].severity, t["problems"].message, strict=True))
+
+
+@pytest.mark.parametrize("value,fmt,text", [
+    (0.933, "0.0%", "93.3%"), (1, "0%", "100%"), (0.8512, "0.00%", "85.12%"), (139.04, "General", "139.04"),
+    (10.0, "General", "10"), ("98.50", "@", "98.50"), ("≥95%", "General", "≥95%"), (7.14, "0.00", "7.14"),
+])
+def test_numbers_read_as_printed(value, fmt, text):
+    wb = Workbook()
+    ws = wb.active
+    ws["B2"] = value
+    ws["B2"].number_format = fmt
+    grid = read_xlsx(xlsx_bytes(wb))
+    assert grid.rows[1].cells == ["", text]
+    assert grid.locations[2] == "Sheet!2"
+
+
+def test_cell_text_other_types():
+    import datetime as dt
+
+    assert cell_text(dt.datetime(2024, 12, 31)) == "2024-12-31"
+    assert cell_text(True) == "TRUE"
+    assert cell_text(None) == "" and cell_text(" 全年预 算数 ") == "全年预算数"
+
+
+def test_synthetic_form_same_as_text():
+    text = render()
+    want = tables(text.encode(), "form.txt")
+    got = tables(form_workbook(text))
+    for t in ("forms", "funding", "indicators"):
+        cols = [c for c in want[t].columns if c not in ("form_id", "source_file", "location", "line", "line_start",
+                                                          "line_end", "level1_weight_line", "total_line",
+                                                          "funding_line")]
+        pd.testing.assert_frame_equal(got[t][cols], want[t][cols])
+    assert got["forms"].exec_rate_reported.tolist() == [90.0]  # "90%" stored as 0.9 with a % format
+
+
+@pytest.mark.parametrize("order", [
+    ("level1", "level2", "name", "target", "actual", "weight", "score", "note"),
+    ("level1", "level2", "name", "weight", "target", "actual", "score", "note"),
+    ("level1", "level2", "name", "nature", "target", "measure_unit", "actual", "weight", "score", "note"),
+])
+def test_reordered_columns_and_merged_levels(order):
+    text = render(indicator_order=order, merged_levels=True)
+    ind = tables(form_workbook(text))["indicators"]
+    assert ind.level1.tolist() == [i[0] for i in SPEC["indicators"]]  # a merged 一级指标 belongs to each row
+    assert ind.level2.tolist() == [i[2] for i in SPEC["indicators"]]
+    assert ind.weight.tolist() == [20.0, 15.0, 15.0, 30.0, 10.0]
+    assert ind.target_raw.tolist()[:2] == ["≥300", "≥98"]
+
+
+def test_merged_ranges_keep_the_top_left_value_only():
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"], ws["B2"], ws["C2"] = "绩效指标", "产出指标(50分)", "指标1"
+    ws["C3"] = "指标2"
+    ws.merge_cells("A1:A3")
+    ws.merge_cells("B2:B3")
+    ws["A5"] = "项目名称"
+    ws["B5"] = "就业补助"
+    ws.merge_cells("B5:E5")
+    ws["A5"].number_format = "0%"
+    grid = read_xlsx(xlsx_bytes(wb))
+    assert [r.cells for r in grid.rows] == [["绩效指标"], ["", "产出指标(50分)", "指标1"], ["", "", "指标2"], [],
+                                            ["项目名称", "就业补助"]]
+
+
+def test_several_sheets_run_on_with_sheet_locations():
+    wb = Workbook()
+    wb.active.title = "封面"
+    wb.active["A1"] = "2024年度项目支出绩效自评"
+    ws = wb.create_sheet("表2")
+    ws["C4"] = 5
+    grid = read_xlsx(xlsx_bytes(wb))
+    assert [r.line for r in grid.rows] == [1, 2, 3, 4, 5]
+    assert grid.locations[1] == "封面!1" and grid.locations[5] == "表2!4"
+    assert grid.rows[-1].cells == ["", "", "5"]
+
+
+def test_calamine_engine_without_percent_styles_gives_the_same_grid():
+    text = render()
+    rows, starts = document_rows(text)
+    rows = [[c.replace("%", " %") if c.endswith("%") else c for c in r] for r in rows]  # kept as text: no % style
+    buf = io.BytesIO()
+    to_xlsx(rows, starts, buf)
+    grid = read_xlsx(buf.getvalue())
+    assert "engine: calamine" in grid.notes
+    wb = load_workbook(io.BytesIO(buf.getvalue()))
+    for ws in wb.worksheets:  # calamine starts at the first used cell: positions must still be A=0
+        assert ws.min_column == 1
+    ind = tables(buf.getvalue())["indicators"]
+    assert ind.weight.tolist() == [20.0, 15.0, 15.0, 30.0, 10.0]
+
+
+def test_calamine_keeps_columns_when_the_sheet_starts_late():
+    wb = Workbook()
+    ws = wb.active
+    ws["C3"], ws["D3"], ws["E4"] = "项目名称", "补贴", 12.5
+    grid = read_xlsx(xlsx_bytes(wb))
+    assert "engine: calamine" in grid.notes
+    assert [r.cells for r in grid.rows] == [[], [], ["", "", "项目名称", "补贴"], ["", "", "", "", "12.5"]]
+    assert grid.locations[3] == "Sheet!3"
+
+
+def test_hidden_rows_are_read_and_reported():
+    text = render()
+    data = form_workbook(text)
+    wb = load_workbook(io.BytesIO(data))
+    wb.worksheets[0].row_dimensions[12].hidden = True
+    data = xlsx_bytes(wb)
+    t = tables(data)
+    assert len(t["indicators"]) == 5
+    assert any(s == "info" and "hidden rows" in m and "12" in m for s, m in problems(t))
+
+
+# -- bad input: one clear problem each, the batch goes on -------------------------------------------------
+
+def test_password_protected_workbook():
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = form_workbook(render())
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(plain)).encrypt("secret", out)
+    t = tables(out.getvalue())
+    assert problems(t) == [("error", "password-protected (encrypted) Office file: cannot be read without "
+                                     "the password")]
+    assert t["files"].status.tolist() == ["failed"]
+
+
+def test_truncated_and_corrupt_workbooks():
+    data = form_workbook(render())
+    for bad in (data[: len(data) // 2], b"PK\x03\x04" + bytes(range(256)) * 20):
+        t = tables(bad)
+        (sev, msg), = problems(t)
+        assert sev == "error" and msg.startswith("corrupt or truncated file"), msg
+    # a zip directory intact but a member damaged
+    broken = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + 10
+    broken[start:start + 40] = bytes(40)
+    (sev, msg), = problems(tables(bytes(broken)))
+    assert sev == "error" and ("corrupt" in msg or "checksum" in msg), msg
+
+
+def test_zip_bomb_refused_before_inflating():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        with z.open("xl/worksheets/sheet1.xml", "w") as f:
+            chunk = bytes(2**20)
+            for _ in range(64):
+                f.write(chunk)
+    t0 = time.perf_counter()
+    (sev, msg), = problems(tables(buf.getvalue()))
+    assert sev == "error" and "zip bomb" in msg
+    assert time.perf_counter() - t0 < 2
+
+
+def test_csv_named_xlsx_read_as_text():
+    data = render(sep=",").encode("gb18030")
+    t = tables(data, "自评表.xlsx")
+    assert ("warning", "named .xlsx but the bytes are plain text (e.g. a CSV renamed): read as text") in problems(t)
+    assert t["files"].format.tolist() == ["text"]
+
+
+def test_large_sheet_bounded_time():
+    from openpyxl import Workbook as WB
+
+    wb = WB(write_only=True)
+    ws = wb.create_sheet("data")
+    for i in range(100_000):
+        ws.append([i, f"项目{i}", i * 0.5])
+    buf = io.BytesIO()
+    wb.save(buf)
+    t0 = time.perf_counter()
+    grid, _ = read_grid(buf.getvalue(), "big.xlsx")
+    took = time.perf_counter() - t0
+    assert len(grid.rows) == 100_000 and grid.rows[-1].cells == ["99999", "项目99999", "49999.5"]
+    assert took < 20, took
+    t = tables(buf.getvalue(), "big.xlsx")
+    assert [s for s, _ in problems(t)] == ["error"]  # no known table: one clear row
+
+
+def test_batch_goes_on(tmp_path: Path):
+    (tmp_path / "good.xlsx").write_bytes(form_workbook(render()))
+    (tmp_path / "truncated.xlsx").write_bytes(form_workbook(render())[:3000])
+    (tmp_path / "empty.xlsx").write_bytes(b"")
+    (tmp_path / "random.xlsx").write_bytes(bytes(range(256)) * 10)
+    t = ingest(tmp_path, jobs=1, progress=False)
+    assert t["forms"].source_file.tolist() == ["good.xlsx"]
+    status = dict(zip(t["files"].source_file, t["files"].status, strict=True))
+    assert status == {"good.xlsx": "ok", "truncated.xlsx": "failed", "empty.xlsx": "failed", "random.xlsx": "failed"}
+    assert t["problems"].groupby("source_file").size().to_dict() == {"empty.xlsx": 1, "random.xlsx": 1,
+                                                                     "truncated.xlsx": 1}
