@@ -50,8 +50,9 @@ def document_rows(path: Path | bytes | str) -> tuple[list[list[str]], list[int]]
 
 
 def is_paragraph(cells: list[str]) -> bool:
-    """A row of one cell in the first column is a paragraph (title, year line, note, narrative)."""
-    return bool(cells) and bool(cells[0]) and not any(cells[1:])
+    """A row of one cell in the first column is a paragraph (title, year line, note, narrative); an
+    empty row is a blank paragraph, which splits a table in two."""
+    return not cells or (bool(cells[0]) and not any(cells[1:]))
 
 
 def blocks(rows: list[list[str]]) -> list[tuple[str, int, int]]:
@@ -157,7 +158,7 @@ def to_docx(rows, path: Path):
     for kind, a, b in blocks(rows):
         if kind == "para":
             for cells in rows[a:b]:
-                d.add_paragraph(cells[0])
+                d.add_paragraph(cells[0] if cells else "")
             continue
         part = rows[a:b]
         width = max(len(x) for x in part)
@@ -197,7 +198,7 @@ def to_pdf(rows, path: Path):
     story = []
     for kind, a, b in blocks(rows):
         if kind == "para":
-            story += [Paragraph(escape(cells[0]), body) for cells in rows[a:b]]
+            story += [Paragraph(escape(cells[0]) if cells else "", body) for cells in rows[a:b]]
             continue
         part = rows[a:b]
         width = max(len(x) for x in part)
