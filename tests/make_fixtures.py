@@ -174,8 +174,10 @@ def to_docx(rows, path: Path):
     d.save(path)
 
 
-def to_pdf(rows, path: Path):
-    """Ruled tables on A4 landscape, Chinese text in the viewer's built-in Song font (no font file)."""
+def to_pdf(rows, path: Path, top_space: float = 0, password: str | None = None):
+    """Ruled tables on A4 landscape, Chinese text in the viewer's built-in Song font (no font file).
+
+    `top_space` pushes the content down the first page, to move where tables break between pages."""
     from xml.sax.saxutils import escape
 
     from reportlab.lib import colors
@@ -183,19 +185,22 @@ def to_pdf(rows, path: Path):
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     body = ParagraphStyle("body", fontName="STSong-Light", fontSize=8, leading=10, wordWrap="CJK")
     cell_style = ParagraphStyle("cell", parent=body, fontSize=7, leading=8.5)
     page = landscape(A4)
-    doc = SimpleDocTemplate(str(path), pagesize=page, leftMargin=30, rightMargin=30, topMargin=30, bottomMargin=36)
+    doc = SimpleDocTemplate(path if hasattr(path, "write") else str(path), pagesize=page, leftMargin=30,
+                            rightMargin=30, topMargin=30, bottomMargin=36,
+                            encrypt=StandardEncryption(password, canPrint=1) if password else None)
 
     def footer(canvas, d):
         canvas.setFont("STSong-Light", 8)
         canvas.drawCentredString(page[0] / 2, 16, f"- {d.page} -")
 
-    story = []
+    story = [Spacer(1, top_space)] if top_space else []
     for kind, a, b in blocks(rows):
         if kind == "para":
             story += [Paragraph(escape(cells[0]) if cells else "", body) for cells in rows[a:b]]

@@ -38,10 +38,11 @@ def read_pdf(data: bytes) -> DocGrid:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         pages = pdf.pages
-    except PDFPasswordIncorrect:
-        raise ReadError("password-protected PDF: cannot be read without the password") from None
     except Exception as e:  # noqa: BLE001 - pdfminer raises many error types for broken files
-        raise ReadError(f"corrupt or truncated PDF: {type(e).__name__}: {e}") from None
+        cause = e.args[0] if e.args and isinstance(e.args[0], Exception) else e  # pdfplumber wraps them
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise ReadError("password-protected PDF: cannot be read without the password") from None
+        raise ReadError(f"corrupt or truncated PDF: {type(cause).__name__}: {cause}".rstrip(": ")) from None
     grid = DocGrid([], "pdf", "cells", format="pdf")
     no_text: list[int] = []
     dropped = 0
