@@ -1,4 +1,4 @@
-"""Render the bundled documents into .xlsx, .docx and .pdf the way departments lay them out.
+"""Render the bundled documents into .xlsx, .xls, .docx and .pdf the way departments lay them out.
 
 The cells come from the text reader's grid of each bundled file, so every format carries exactly the
 text version's content; what changes is the container: typed numbers and percentages stored as
@@ -149,6 +149,35 @@ def to_xlsx(rows, table_starts, path: Path, per_table: bool = True):
     wb.save(path)
 
 
+def to_xls(rows, table_starts, path: Path, per_table: bool = True):
+    """The same workbook as `to_xlsx` in the legacy format (xlwt)."""
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    styles: dict[str | None, xlwt.XFStyle] = {None: xlwt.XFStyle()}
+    n = 0
+    for name, part in _table_row_sets(rows, table_starts, per_table):
+        ws = wb.add_sheet(name)
+        merged: dict[tuple[int, int], tuple[int, int]] = {}
+        for kind, a, b in blocks(part):
+            if kind == "table":
+                width = max(len(x) for x in part[a:b])
+                for r0, c0, r1, c1 in merge_plan(part[a:b], width):
+                    merged[(a + r0, c0)] = (a + r1, c1)
+        for r, cells in enumerate(part):
+            for c, text in enumerate(cells):
+                n += 1
+                value, fmt = _typed(text, as_text=(n % 7 == 0))
+                if fmt not in styles:
+                    styles[fmt] = xlwt.easyxf(num_format_str=fmt)
+                if (r, c) in merged:
+                    r1, c1 = merged[(r, c)]
+                    ws.write_merge(r, r1, c, c1, value, styles[fmt])
+                elif value != "":
+                    ws.write(r, c, value, styles[fmt])
+    wb.save(path)
+
+
 def to_docx(rows, path: Path):
     import docx
     from docx.shared import Pt
@@ -182,10 +211,10 @@ def to_pdf(rows, path: Path, top_space: float = 0, password: str | None = None):
 
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.pdfencrypt import StandardEncryption
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.lib.pdfencrypt import StandardEncryption
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
@@ -218,7 +247,7 @@ def to_pdf(rows, path: Path, top_space: float = 0, password: str | None = None):
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
 
 
-def render(out: Path, formats=("xlsx", "docx", "pdf"), documents=FORM_DOCUMENTS) -> dict[str, list[Path]]:
+def render(out: Path, formats=("xlsx", "xls", "docx", "pdf"), documents=FORM_DOCUMENTS) -> dict[str, list[Path]]:
     """Write every document in every format under `out`; returns format → paths."""
     out.mkdir(parents=True, exist_ok=True)
     made: dict[str, list[Path]] = {f: [] for f in formats}
@@ -230,6 +259,8 @@ def render(out: Path, formats=("xlsx", "docx", "pdf"), documents=FORM_DOCUMENTS)
             path.parent.mkdir(exist_ok=True)
             if fmt == "xlsx":
                 to_xlsx(rows, starts, path, per_table=(k % 2 == 0))  # one form per sheet, or all in one
+            elif fmt == "xls":
+                to_xls(rows, starts, path, per_table=(k % 2 == 1))
             elif fmt == "docx":
                 to_docx(rows, path)
             else:
@@ -241,7 +272,7 @@ def render(out: Path, formats=("xlsx", "docx", "pdf"), documents=FORM_DOCUMENTS)
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
-    ap.add_argument("--formats", default="xlsx,docx,pdf")
+    ap.add_argument("--formats", default="xlsx,xls,docx,pdf")
     a = ap.parse_args(argv)
     for fmt, paths in render(a.out, tuple(a.formats.split(","))).items():
         for p in paths:

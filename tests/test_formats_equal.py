@@ -1,4 +1,4 @@
-"""Every bundled project form, rendered to .xlsx, .docx and .pdf, reads back as the text version does."""
+"""Every bundled project form, rendered to .xlsx, .xls, .docx and .pdf, reads back as the text version does."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from make_fixtures import FORM_DOCUMENTS, render
 
 from perfdata.ingest import combine, read_bytes
 
-FORMATS = ("xlsx", "docx", "pdf")
+FORMATS = ("xlsx", "xls", "docx", "pdf")
 # provenance differs by construction (lines are running row numbers, form ids hash the file's bytes)
 PROVENANCE = {"form_id", "source_file", "location", "line", "line_start", "line_end", "level1_weight_line",
               "total_line", "funding_line"}
@@ -57,7 +57,8 @@ def test_all_43_forms_in_every_format(rendered):
         assert counts == expected, fmt
 
 
-@pytest.mark.parametrize("fmt,pattern", [("xlsx", r"^表\d+!\d+$"), ("docx", r"^(table \d+ row \d+|paragraph \d+)$"),
+@pytest.mark.parametrize("fmt,pattern", [("xlsx", r"^表\d+!\d+$"), ("xls", r"^表\d+!\d+$"),
+                                         ("docx", r"^(table \d+ row \d+|paragraph \d+)$"),
                                          ("pdf", r"^page \d+ line \d+$")])
 def test_rows_carry_their_location(rendered, fmt, pattern):
     t = tables_of(rendered / fmt / f"{Path(XINGLONG).stem}.{fmt}")

@@ -235,3 +235,21 @@ def test_batch_goes_on(tmp_path: Path):
     assert status == {"good.xlsx": "ok", "truncated.xlsx": "failed", "empty.xlsx": "failed", "random.xlsx": "failed"}
     assert t["problems"].groupby("source_file").size().to_dict() == {"empty.xlsx": 1, "random.xlsx": 1,
                                                                      "truncated.xlsx": 1}
+
+
+def test_legacy_xls_keeps_percentages_and_reports_hidden_rows():
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("表1")
+    ws.write_merge(0, 0, 0, 1, "执行率")
+    ws.write(0, 2, 0.933, xlwt.easyxf(num_format_str="0.0%"))
+    ws.write(1, 1, 139.04)
+    ws.write(2, 0, "98.50")
+    ws.row(1).hidden = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    grid, found = read_grid(buf.getvalue(), "old.xls")
+    assert [r.cells for r in grid.rows] == [["执行率", "", "93.3%"], ["", "139.04"], ["98.50"]]
+    assert grid.format == "xls" and grid.locations[2] == "表1!2"
+    assert found == [("info", "hidden rows read like the others (表1: rows 2)", None)]

@@ -27,9 +27,7 @@ def _text(el) -> str:
         for node in p.iter():
             if node.tag == f"{W}t" and node.text:
                 buf.append(node.text)
-            elif node.tag in (f"{W}br", f"{W}cr"):
-                buf.append(" ")
-            elif node.tag == f"{W}tab":
+            elif node.tag in (f"{W}br", f"{W}cr") or node.tag == f"{W}tab":
                 buf.append(" ")
         if buf:
             parts.append("".join(buf))

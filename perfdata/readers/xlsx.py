@@ -9,10 +9,11 @@ so the layout and form readers see what a text export of the sheet would give. C
 - Numbers are written back as text the way they print: 10.0 → "10", and a fraction whose number format
   is a percentage → "93.3%" (0.933). Numbers stored as text stay text.
 - Hidden rows and sheets are read like the others (nothing lost) and named in an info problem.
-- Two engines: calamine (Rust) reads values about ten times faster but knows nothing of number formats
+- Engines: calamine (Rust) reads values about ten times faster but knows nothing of number formats
   or hidden rows; openpyxl knows both. openpyxl is used where the workbook defines a percentage format
   and is small enough to load whole; calamine everywhere else (no percentage style, large sheets,
-  .xls/.xlsb/.ods). `benchmarks/bench_formats.py` measures both.
+  .xlsb/.ods). Legacy .xls goes through xlrd, which keeps its number formats and hidden rows.
+  `benchmarks/bench_formats.py` measures them.
 """
 
 from __future__ import annotations
@@ -102,7 +103,11 @@ def read_xlsx(data: bytes, fmt: str = "xlsx") -> DocGrid:
             engine = "openpyxl"
     else:
         hidden = {}
-    grid = _read_openpyxl(data) if engine == "openpyxl" else _read_calamine(data, fmt)
+    if fmt == "xls":
+        engine = "xlrd"
+        grid = _read_xlrd(data)
+    else:
+        grid = _read_openpyxl(data) if engine == "openpyxl" else _read_calamine(data, fmt)
     grid.notes.append(f"engine: {engine}")
     if engine == "calamine" and fmt == "xlsx" and sheets_xml > OPENPYXL_MAX_XML:
         grid.notes.append("large workbook: number formats not read (percentages stored as fractions stay fractions)")
@@ -141,6 +146,42 @@ def _read_calamine(data: bytes, fmt: str) -> DocGrid:
         pad = [""] * (sheet.start[1] if sheet.start else 0)
         for k, values in enumerate(sheet.iter_rows(), 1):
             b.add(meta.name, k, pad + [cell_text(v) for v in values])
+    return b.grid
+
+
+def _read_xlrd(data: bytes) -> DocGrid:
+    """Legacy .xls through xlrd, which keeps number formats (calamine would lose percentages)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+    except Exception as e:  # noqa: BLE001 - xlrd raises its own error types for broken files
+        raise ReadError(f"corrupt or unreadable xls workbook: {type(e).__name__}: {e}") from None
+    b = _Builder("xls")
+    percent_xf = {i for i, xf in enumerate(book.xf_list)
+                  if "%" in getattr(book.format_map.get(xf.format_key), "format_str", "")}
+    for k in range(book.nsheets):
+        sh = book.sheet_by_index(k)
+        if sh.visibility:
+            b.grid.problems.append(("info", f"hidden sheet {sh.name} read like the others", None))
+        hidden = [r + 1 for r, info in sh.rowinfo_map.items() if info.hidden]
+        if hidden:
+            b.grid.problems.append(("info", f"hidden rows read like the others ({sh.name}: rows "
+                                    f"{', '.join(map(str, sorted(hidden)[:10]))})", None))
+        for r in range(sh.nrows):
+            cells = []
+            for c in range(sh.row_len(r)):
+                cell = sh.cell(r, c)
+                v = cell.value
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    v = xlrd.xldate_as_datetime(v, book.datemode)
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    v = bool(v)
+                elif cell.ctype == xlrd.XL_CELL_ERROR:
+                    v = xlrd.error_text_from_code.get(v, "#ERR")
+                cells.append(cell_text(v, cell.ctype == xlrd.XL_CELL_NUMBER and cell.xf_index in percent_xf))
+            b.add(sh.name, r + 1, cells)
+        book.unload_sheet(k)
     return b.grid
 
 
