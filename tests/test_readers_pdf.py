@@ -105,3 +105,11 @@ def test_bad_pdfs():
         (msg,) = t["problems"].message.tolist()
         assert msg.startswith(start), (name, msg)
         assert t["files"].status.tolist() == ["failed"]
+
+
+def test_wrapped_paragraphs_join_titles_do_not():
+    long = "我局高度重视项目支出绩效自评工作,严格按照文件要求组织开展自评," * 6
+    rows = [["某某项目支出绩效自评表"], ["(2023年度)"], [long], ["二、绩效目标完成情况"], [long + "完毕。"]]
+    grid = read_pdf(pdf_of(rows))
+    assert [r.cells[0] for r in grid.rows] == [rows[0][0], rows[1][0], long, rows[3][0], long + "完毕。"]
+    assert grid.locations[4] == "page 1 line 4"

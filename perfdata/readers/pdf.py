@@ -4,7 +4,8 @@ Each page gives its ruled tables (one Row per table row, cells at their column, 
 but the top-left one) and its text lines outside the tables (one Row of one cell each), in reading
 order from the top. Pages follow each other in one Grid, so a table that crosses a page break reads
 on as one table; page numbers printed between the parts are dropped and not read as content.
-Lines of a cell wrapped over several printed lines are joined (no space between Chinese characters).
+Lines of a cell wrapped over several printed lines are joined (no space between Chinese characters),
+and so are the printed lines of a paragraph outside the tables.
 A PDF without a text layer (a scan) is refused with "no text layer: OCR needed".
 Provenance: `locations` gives "page P line L" for each line.
 """
@@ -18,6 +19,9 @@ from perfdata.normalize import clean
 from perfdata.readers.detect import DocGrid
 from perfdata.readers.text import ReadError, Row
 
+# a line starting like this begins a new paragraph even right under a full line
+NEW_ITEM = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．]"
+                      r"|第.{1,3}[章节部分条]|注\s*[:：])")
 PAGE_NUMBER = re.compile(r"^[-—–_\s]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:/|共)\s*\d{1,4}\s*页?)?[-—–_\s]*$")
 
 
@@ -29,6 +33,27 @@ def _inside(line: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
     y = (line["top"] + line["bottom"]) / 2
     x = (line["x0"] + line["x1"]) / 2
     return any(x0 - 1 <= x <= x1 + 1 and top - 1 <= y <= bottom + 1 for x0, top, x1, bottom in boxes)
+
+
+def _paragraphs(lines: list[dict], right: float, table_tops: list[float]) -> list[tuple[float, str]]:
+    """Join printed lines wrapped from one paragraph: the line above reaches the right edge of the text,
+    the next starts at the left edge (not indented) right below it, and no table lies between them."""
+    if not lines:
+        return []
+    left = min(ln["x0"] for ln in lines)
+    out: list[tuple[float, str]] = []
+    prev = None
+    for ln in lines:
+        h = max(ln["bottom"] - ln["top"], 1.0)
+        if (prev is not None and prev["x1"] >= right - 1.5 * h and ln["x0"] <= left + 0.5 * h
+                and 0 <= ln["top"] - prev["bottom"] < 0.8 * h and not NEW_ITEM.match(ln["text"])
+                and not any(prev["bottom"] <= t <= ln["top"] for t in table_tops)):
+            top, text = out[-1]
+            out[-1] = (top, clean(text + " " + ln["text"]))
+        else:
+            out.append((ln["top"], clean(ln["text"])))
+        prev = ln
+    return out
 
 
 def read_pdf(data: bytes) -> DocGrid:
@@ -62,14 +87,17 @@ def read_pdf(data: bytes) -> DocGrid:
                 for row, cells in zip(t.rows, t.extract(), strict=True):
                     items.append((row.bbox[1], 0, [_cell(c) for c in cells]))
             boxes = [t.bbox for t in tables]
+            lines = []
             for ln in page.extract_text_lines(return_chars=False):
                 if _inside(ln, boxes):
                     continue
-                text = clean(ln["text"])
-                if PAGE_NUMBER.match(text):
+                if PAGE_NUMBER.match(clean(ln["text"])):
                     dropped += 1
                     continue
-                items.append((ln["top"], 1, [text]))
+                lines.append(ln)
+            right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln["x1"] for ln in lines])
+            for top, text in _paragraphs(lines, right, [b[1] for b in boxes]):
+                items.append((top, 1, [text]))
             items.sort(key=lambda it: (it[0], it[1]))
             for k, (_, _, cells) in enumerate(items, 1):
                 while cells and not cells[-1]:
