@@ -253,3 +253,24 @@ def test_legacy_xls_keeps_percentages_and_reports_hidden_rows():
     assert [r.cells for r in grid.rows] == [["执行率", "", "93.3%"], ["", "139.04"], ["98.50"]]
     assert grid.format == "xls" and grid.locations[2] == "表1!2"
     assert found == [("info", "hidden rows read like the others (表1: rows 2)", None)]
+
+
+def test_cells_without_references_fall_back_to_openpyxl():
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"], ws["B1"] = "执行率", 0.933
+    ws["B1"].number_format = "0.0%"
+    ws["A2"], ws["B2"] = "分值", 10
+    src = xlsx_bytes(wb)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            body = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                import re
+
+                body = re.sub(rb'(<c) r="[A-Z]+\d+"', rb"\1", body)  # some generators write cells in order only
+            zout.writestr(item, body)
+    grid = read_xlsx(out.getvalue())
+    assert "engine: openpyxl" in grid.notes
+    assert [r.cells for r in grid.rows] == [["执行率", "93.3%"], ["分值", "10"]]

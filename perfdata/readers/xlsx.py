@@ -9,11 +9,11 @@ so the layout and form readers see what a text export of the sheet would give. C
 - Numbers are written back as text the way they print: 10.0 → "10", and a fraction whose number format
   is a percentage → "93.3%" (0.933). Numbers stored as text stay text.
 - Hidden rows and sheets are read like the others (nothing lost) and named in an info problem.
-- Engines: calamine (Rust) reads values about ten times faster but knows nothing of number formats
-  or hidden rows; openpyxl knows both. openpyxl is used where the workbook defines a percentage format
-  and is small enough to load whole; calamine everywhere else (no percentage style, large sheets,
-  .xlsb/.ods). Legacy .xls goes through xlrd, which keeps its number formats and hidden rows.
-  `benchmarks/bench_formats.py` measures them.
+- Engines (`benchmarks/bench_formats.py` measures them): calamine (Rust) reads values ~20x faster than
+  openpyxl and streams large sheets, but knows nothing of number formats or hidden rows. So .xlsx is
+  read by calamine, and the two things it cannot see (which cells carry a percentage style, which rows
+  are hidden) come from a scan of the sheet XML; openpyxl reads a workbook whose cells have no
+  references. .xlsb/.ods go through calamine; legacy .xls through xlrd, which keeps number formats.
 """
 
 from __future__ import annotations
@@ -27,12 +27,15 @@ from perfdata.normalize import clean
 from perfdata.readers.detect import DocGrid, check_zip
 from perfdata.readers.text import ReadError, Row
 
-OPENPYXL_MAX_XML = 16 * 2**20  # uncompressed sheet XML above this is read by calamine (streaming, compact)
 MAX_ROWS = 300_000  # rows read per workbook; beyond that the rest is reported, not read
-_PERCENT_STYLE = re.compile(rb'formatCode="[^"]*%')
-_BUILTIN_PERCENT = re.compile(rb'<xf [^>]*numFmtId="(?:9|10)"')
-_HIDDEN_ROW = re.compile(rb'<row [^>]*hidden="(?:1|true)"[^>]*>')
-_ROW_NO = re.compile(rb'\br="(\d+)"')
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+      "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b[^>]*>")
+_STYLE_ATTR = re.compile(rb'\bs="(\d+)"')
+_REF_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+_HIDDEN_ATTR = re.compile(rb'\bhidden="(?:1|true)"')
 
 
 def number_text(v: float | int, percent: bool = False) -> str:
@@ -93,44 +96,81 @@ def read_xlsx(data: bytes, fmt: str = "xlsx") -> DocGrid:
     """Read a workbook; raises ReadError for files that are not readable workbooks."""
     if fmt in ("xlsx", "xlsb", "ods"):
         check_zip(data)
-    engine = "calamine"
-    if fmt == "xlsx":
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            sheets_xml = sum(i.file_size for i in z.infolist() if i.filename.startswith("xl/worksheets/"))
-            styles = z.read("xl/styles.xml") if "xl/styles.xml" in z.namelist() else b""
-            hidden = _hidden_rows(z)
-        if (_PERCENT_STYLE.search(styles) or _BUILTIN_PERCENT.search(styles)) and sheets_xml <= OPENPYXL_MAX_XML:
-            engine = "openpyxl"
-    else:
-        hidden = {}
     if fmt == "xls":
-        engine = "xlrd"
-        grid = _read_xlrd(data)
+        grid, engine = _read_xlrd(data), "xlrd"
+    elif fmt != "xlsx":
+        grid, engine = _read_calamine(data, fmt, {}), "calamine"
     else:
-        grid = _read_openpyxl(data) if engine == "openpyxl" else _read_calamine(data, fmt)
+        try:
+            styles = _sheet_styles(data)
+        except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile):  # SyntaxError: ElementTree ParseError
+            styles = None
+        if styles is None:  # cells without references or unreadable parts: let openpyxl make sense of them
+            grid, engine = _read_openpyxl(data), "openpyxl"
+        else:
+            grid, engine = _read_calamine(data, fmt, styles[0]), "calamine"
+            for sheet, rows in styles[1].items():
+                grid.problems.append(("info", f"hidden rows read like the others ({sheet}: rows "
+                                      f"{', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''})", None))
     grid.notes.append(f"engine: {engine}")
-    if engine == "calamine" and fmt == "xlsx" and sheets_xml > OPENPYXL_MAX_XML:
-        grid.notes.append("large workbook: number formats not read (percentages stored as fractions stay fractions)")
-    if hidden:
-        where = "; ".join(f"{s}: rows {', '.join(map(str, rs[:10]))}{' …' if len(rs) > 10 else ''}"
-                          for s, rs in hidden.items())
-        grid.problems.append(("info", f"hidden rows read like the others ({where})", None))
     return grid
 
 
-def _hidden_rows(z: zipfile.ZipFile) -> dict[str, list[int]]:
-    """Hidden rows per sheet file, found in the sheet XML without parsing it (small sheets only)."""
-    out = {}
-    for i in z.infolist():
-        if i.filename.startswith("xl/worksheets/sheet") and i.file_size <= OPENPYXL_MAX_XML:
-            xml = z.read(i.filename)
-            rows = [int(m.group(1)) for h in _HIDDEN_ROW.finditer(xml) for m in [_ROW_NO.search(h.group(0))] if m]
+def _col(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def _sheet_styles(data: bytes) -> tuple[dict[str, set[tuple[int, int]]], dict[str, list[int]]] | None:
+    """Per sheet name: the (row, column) of cells styled as percentages, and the hidden rows.
+
+    calamine gives values only; this scans the sheet XML for the two things it cannot see, with
+    regular expressions over the bytes (no tree is built, so a 100,000-row sheet costs milliseconds).
+    None where a styled cell has no reference (then openpyxl reads the workbook)."""
+    import xml.etree.ElementTree as ET
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        pct_styles: set[bytes] = set()
+        if "xl/styles.xml" in names:
+            st = ET.fromstring(z.read("xl/styles.xml"))
+            pct_ids = {9, 10} | {int(f.get("numFmtId", -1)) for f in st.iterfind("m:numFmts/m:numFmt", NS)
+                                 if "%" in (f.get("formatCode") or "").replace("\\%", "")}
+            xfs = st.find("m:cellXfs", NS)
+            pct_styles = {str(k).encode() for k, xf in enumerate(xfs if xfs is not None else [])
+                          if int(xf.get("numFmtId", 0)) in pct_ids}
+        wb = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        target = {r.get("Id"): r.get("Target", "") for r in rels.iterfind("rel:Relationship", NS)}
+        percent: dict[str, set[tuple[int, int]]] = {}
+        hidden: dict[str, list[int]] = {}
+        for sh in wb.iterfind("m:sheets/m:sheet", NS):
+            t = target.get(sh.get(f"{{{NS['r']}}}id"), "")
+            path = t.lstrip("/") if t.startswith("/") else "xl/" + t
+            if path not in names:
+                continue
+            xml = z.read(path)
+            cells = set()
+            if pct_styles:
+                for m in _CELL_TAG.finditer(xml):
+                    tag = m.group(0)
+                    s = _STYLE_ATTR.search(tag)
+                    if s and s.group(1) in pct_styles:
+                        ref = _REF_ATTR.search(tag)
+                        if ref is None:
+                            return None
+                        cells.add((int(ref.group(2)), _col(ref.group(1))))
+            percent[sh.get("name")] = cells
+            rows = [int(r.group(1)) for m in _ROW_TAG.finditer(xml) if _HIDDEN_ATTR.search(m.group(0))
+                    for r in [re.search(rb'\br="(\d+)"', m.group(0))] if r]
             if rows:
-                out[i.filename.rsplit("/", 1)[-1].removesuffix(".xml")] = rows
-    return out
+                hidden[sh.get("name")] = rows
+    return percent, hidden
 
 
-def _read_calamine(data: bytes, fmt: str) -> DocGrid:
+def _read_calamine(data: bytes, fmt: str, percent: dict[str, set[tuple[int, int]]]) -> DocGrid:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -143,9 +183,15 @@ def _read_calamine(data: bytes, fmt: str) -> DocGrid:
         if str(getattr(meta, "visible", "")).lower().endswith("hidden"):
             b.grid.problems.append(("info", f"hidden sheet {meta.name} read like the others", None))
         # iter_rows yields rows from the sheet's first row but columns from its first used column
-        pad = [""] * (sheet.start[1] if sheet.start else 0)
+        first = sheet.start[1] if sheet.start else 0
+        pad = [""] * first
+        pct = percent.get(meta.name, ())
         for k, values in enumerate(sheet.iter_rows(), 1):
-            b.add(meta.name, k, pad + [cell_text(v) for v in values])
+            if pct:
+                cells = [cell_text(v, (k, first + c) in pct) for c, v in enumerate(values)]
+            else:
+                cells = [cell_text(v) for v in values]
+            b.add(meta.name, k, pad + cells)
     return b.grid
 
 
