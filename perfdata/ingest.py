@@ -70,9 +70,9 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         res.problem("error", f"internal error while reading: {type(e).__name__}: {e}")
         res.add("files", file_row)
         return res
-    file_row["encoding"] = grid.encoding
-    file_row["lines"] = grid.rows[-1].end if grid.rows else 0
     file_row["format"] = getattr(grid, "format", None) or "text"
+    file_row["encoding"] = grid.encoding if file_row["format"] == "text" else None
+    file_row["lines"] = grid.rows[-1].end if grid.rows else 0
     for severity, message, line in found:
         res.problem(severity, message, line)
     if file_row["format"] == "text" and grid.encoding not in ("utf-8", "utf-8-sig"):

@@ -107,3 +107,25 @@ def test_zip_that_is_not_a_document():
         z.writestr("readme.txt", "hello")
     (msg,) = tables(buf.getvalue(), "x.docx")["problems"].message.tolist()
     assert msg == "a zip archive that is neither a workbook nor a Word document"
+
+
+def test_cells_and_tables_inside_content_controls():
+    from docx.oxml import OxmlElement
+
+    d = docx.Document()
+    t = d.add_table(rows=1, cols=3)
+    for c, text in enumerate(["分值", "10", "得分"]):
+        t.cell(0, c).text = text
+    tr = t._tbl.tr_lst[0]
+    tc = tr.tc_lst[1]
+    sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")  # a form field wrapping one cell
+    tc.addprevious(sdt)
+    sdt.append(content)
+    content.append(tc)
+    body_sdt, body_content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")  # and one wrapping the table
+    t._tbl.addprevious(body_sdt)
+    body_sdt.append(body_content)
+    body_content.append(t._tbl)
+    grid = read_docx(doc_bytes(d))
+    assert [r.cells for r in grid.rows] == [["分值", "10", "得分"]]
+    assert grid.locations == {1: "table 1 row 1"}

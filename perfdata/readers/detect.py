@@ -37,7 +37,7 @@ class DocGrid(Grid):
     problems: list[tuple[str, str, int | None]] = field(default_factory=list)  # (severity, message, line)
 
 
-def sniff(data: bytes, name: str = "") -> str:
+def sniff(data: bytes) -> str:
     """The format of the bytes: xlsx | docx | ods | zip | ole | pdf | text.
 
     >>> sniff(b"%PDF-1.7 ..."), sniff("项目名称,x".encode()), sniff(b"PK\\x03\\x04" + bytes(30))
@@ -125,7 +125,7 @@ def read_grid(data: bytes, name: str = "") -> tuple[Grid, list[tuple[str, str, i
     found on the way (severity, message, line). Raises ReadError for files that cannot be read."""
     from perfdata.readers.text import read_text
 
-    kind = sniff(data, name)
+    kind = sniff(data)
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if kind == "text":
         grid = read_text(data)
@@ -159,6 +159,6 @@ def read_grid(data: bytes, name: str = "") -> tuple[Grid, list[tuple[str, str, i
         from perfdata.readers.xlsx import read_xlsx
 
         grid = read_xlsx(data, kind)
-    if suffix and SUFFIX_KIND.get(suffix, kind) not in (kind, "xlsx" if kind == "xls" else kind):
+    if SUFFIX_KIND.get(suffix, kind) != kind:
         grid.problems.append(("info", f"named {suffix} but holds a {kind} file: read as {kind}", None))
     return grid, list(grid.problems)

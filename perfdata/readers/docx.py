@@ -34,6 +34,27 @@ def _text(el) -> str:
     return clean(" ".join(parts))
 
 
+WRAPPERS = (f"{W}sdt", f"{W}sdtContent", f"{W}customXml", f"{W}smartTag")
+
+
+def _children(el, tag: str):
+    """Child elements with `tag`, looking through content controls and custom XML that wrap them."""
+    for ch in el.iterchildren():
+        if ch.tag == tag:
+            yield ch
+        elif ch.tag in WRAPPERS:
+            yield from _children(ch, tag)
+
+
+def _blocks(el):
+    """Paragraphs and tables of the body in order, also those inside content controls."""
+    for ch in el.iterchildren():
+        if ch.tag in (f"{W}p", f"{W}tbl"):
+            yield ch
+        elif ch.tag in WRAPPERS:
+            yield from _blocks(ch)
+
+
 def read_docx(data: bytes) -> DocGrid:
     check_zip(data)
     import docx
@@ -53,13 +74,13 @@ def read_docx(data: bytes) -> DocGrid:
         grid.locations[line] = where
 
     def table(tbl, label: str):
-        for r, tr in enumerate(tbl.iterchildren(f"{W}tr"), 1):  # nested tables read as their cell's text
+        for r, tr in enumerate(_children(tbl, f"{W}tr"), 1):  # nested tables read as their cell's text
             cells: list[str] = []
             pr = tr.find(f"{W}trPr")
             before = pr.find(f"{W}gridBefore") if pr is not None else None
             if before is not None:
                 cells += [""] * int(before.get(f"{W}val", "0"))
-            for tc in tr.iterchildren(f"{W}tc"):
+            for tc in _children(tr, f"{W}tc"):
                 tcpr = tc.find(f"{W}tcPr")
                 span, vmerge = 1, None
                 if tcpr is not None:
@@ -72,19 +93,12 @@ def read_docx(data: bytes) -> DocGrid:
                 cells += [text] + [""] * (span - 1)
             add(cells, f"{label} row {r}")
 
-    for el in document.element.body.iterchildren():
+    body = document.element.body
+    for el in _blocks(body):
         if el.tag == f"{W}p":
             n_par += 1
             add([_text(el)], f"paragraph {n_par}")
-        elif el.tag == f"{W}tbl":
+        else:
             n_tab += 1
             table(el, f"table {n_tab}")
-        elif el.tag == f"{W}sdt":  # content controls wrap paragraphs and tables of some templates
-            for inner in el.iter(f"{W}p", f"{W}tbl"):
-                if inner.tag == f"{W}tbl":
-                    n_tab += 1
-                    table(inner, f"table {n_tab}")
-                elif not any(a.tag == f"{W}tbl" for a in inner.iterancestors()):
-                    n_par += 1
-                    add([_text(inner)], f"paragraph {n_par}")
     return grid
