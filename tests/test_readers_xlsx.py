@@ -274,3 +274,26 @@ def test_cells_without_references_fall_back_to_openpyxl():
     grid = read_xlsx(out.getvalue())
     assert "engine: openpyxl" in grid.notes
     assert [r.cells for r in grid.rows] == [["执行率", "93.3%"], ["分值", "10"]]
+
+
+@pytest.mark.parametrize("value,fmt,text", [
+    (0.994536741214058, "0.00%", "99.45%"), (622.5799999999, "0.00", "622.58"), (7, "0.0", "7.0"),
+    (1234.5, "#,##0.00_ ", "1234.50"), (0.5, '0.0"分"', "0.5"), (45657, "yyyy-mm-dd", "2024-12-31"),
+])
+@pytest.mark.parametrize("engine", ["xlsx", "xls"])
+def test_formulas_print_with_their_format_decimals(value, fmt, text, engine):
+    if engine == "xlsx":
+        wb = Workbook()
+        wb.active["A1"] = value
+        wb.active["A1"].number_format = fmt
+        data = xlsx_bytes(wb)
+    else:
+        import xlwt
+
+        book = xlwt.Workbook()
+        book.add_sheet("s").write(0, 0, value, xlwt.easyxf(num_format_str=fmt))
+        buf = io.BytesIO()
+        book.save(buf)
+        data = buf.getvalue()
+    grid, _ = read_grid(data, f"f.{engine}")
+    assert grid.rows[0].cells == [text]

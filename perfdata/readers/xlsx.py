@@ -6,13 +6,14 @@ so the layout and form readers see what a text export of the sheet would give. C
   export does; the form reader already carries a level cell down to the rows under it, so a merged
   一级指标 belongs to every row it spans. (Copying the value into every covered cell would repeat row
   labels such as 绩效指标 into each indicator row.)
-- Numbers are written back as text the way they print: 10.0 → "10", and a fraction whose number format
-  is a percentage → "93.3%" (0.933). Numbers stored as text stay text.
+- Numbers are written back as text the way they print: with the decimals their number format fixes
+  (a formula's 0.99453674… under "0.00%" → "99.45%"), else without float noise (10.0 → "10"); a
+  fraction under a percentage format → "93.3%" (0.933). Numbers stored as text stay text.
 - Hidden rows and sheets are read like the others (nothing lost) and named in an info problem.
 - Engines (`benchmarks/bench_formats.py` measures them): calamine (Rust) reads values ~20x faster than
   openpyxl and streams large sheets, but knows nothing of number formats or hidden rows. So .xlsx is
-  read by calamine, and the two things it cannot see (which cells carry a percentage style, which rows
-  are hidden) come from a scan of the sheet XML; openpyxl reads a workbook whose cells have no
+  read by calamine, and what it cannot see (which cells carry a percentage or fixed-decimals format,
+  which rows are hidden) comes from a scan of the sheet XML; openpyxl reads a workbook whose cells have no
   references. .xlsb/.ods go through calamine; legacy .xls through xlrd, which keeps number formats.
 """
 
@@ -22,6 +23,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from functools import lru_cache
 
 from perfdata.normalize import clean
 from perfdata.readers.detect import DocGrid, check_zip
@@ -38,14 +40,44 @@ _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
 _HIDDEN_ATTR = re.compile(rb'\bhidden="(?:1|true)"')
 
 
-def number_text(v: float | int, percent: bool = False) -> str:
-    """A stored number as it prints: no float noise, integers without ".0", percentages ×100.
+# Built-in number formats (ECMA-376 §18.8.30) that fix the decimals or show a percentage.
+BUILTIN_FORMATS = {1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
+                   37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)", 39: "#,##0.00;(#,##0.00)",
+                   40: "#,##0.00;[Red](#,##0.00)"}
+_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+_FIXED = re.compile(r"[0#?,]+(?:\.([0#?]*))?")
+
+
+@lru_cache(maxsize=1024)
+def display(code: str | None) -> tuple[bool, int | None] | None:
+    """How a number format prints a number: (percentage?, fixed decimals or None); None for General/text/dates.
+
+    >>> display("0.0%"), display("#,##0.00_ "), display('0.00_);[Red](0.00)'), display("General")
+    ((True, 1), (False, 2), (False, 2), None)
+    """
+    if not code:
+        return None
+    section = _QUOTED.sub("", code.split(";")[0])
+    if "E" in section.upper() or any(ch in section.lower() for ch in "ymdhs@"):
+        return None  # scientific, dates and text keep the value as stored
+    m = _FIXED.search(section)
+    if m is None:
+        return (True, None) if "%" in section else None
+    return "%" in section, len(m.group(1) or "")
+
+
+def number_text(v: float | int, percent: bool = False, decimals: int | None = None) -> str:
+    """A stored number as it prints: the format's decimals, or without float noise; percentages ×100.
 
     >>> number_text(139.04), number_text(10.0), number_text(0.933, percent=True), number_text(1, True)
     ('139.04', '10', '93.3%', '100%')
+    >>> number_text(0.994536741214058, True, 2), number_text(622.5799999999, False, 2), number_text(7, False, 1)
+    ('99.45%', '622.58', '7.0')
     """
     if percent:
-        return number_text(round(v * 100, 10)) + "%"
+        return number_text(round(v * 100, 10), False, decimals) + "%"
+    if decimals is not None:
+        return f"{v:.{decimals}f}"
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e15:
             return str(int(v))
@@ -53,13 +85,14 @@ def number_text(v: float | int, percent: bool = False) -> str:
     return str(v)
 
 
-def cell_text(v, percent: bool = False) -> str:
+def cell_text(v, fmt: tuple[bool, int | None] | None = None) -> str:
+    """A cell value as text; `fmt` is `display()` of its number format (numbers only)."""
     if v is None or v == "":
         return ""
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, int | float):
-        return number_text(v, percent)
+        return number_text(v, *fmt) if fmt else number_text(v)
     if isinstance(v, dt.datetime):
         return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
     if isinstance(v, dt.date | dt.time):
@@ -123,28 +156,35 @@ def _col(letters: bytes) -> int:
     return n - 1
 
 
-def _sheet_styles(data: bytes) -> tuple[dict[str, set[tuple[int, int]]], dict[str, list[int]]] | None:
-    """Per sheet name: the (row, column) of cells styled as percentages, and the hidden rows.
+Styled = dict[tuple[int, int], tuple[bool, int | None]]  # (row, column) → display() of its format
 
-    calamine gives values only; this scans the sheet XML for the two things it cannot see, with
-    regular expressions over the bytes (no tree is built, so a 100,000-row sheet costs milliseconds).
-    None where a styled cell has no reference (then openpyxl reads the workbook)."""
+
+def _sheet_styles(data: bytes) -> tuple[dict[str, Styled], dict[str, list[int]]] | None:
+    """Per sheet name: the cells whose number format fixes decimals or shows a percentage, and the
+    hidden rows.
+
+    calamine gives values only; this scans the sheet XML for what it cannot see, with regular
+    expressions over the bytes (no tree is built: a 100,000-row sheet costs a fraction of a second).
+    None where a formatted cell has no reference (then openpyxl reads the workbook)."""
     import xml.etree.ElementTree as ET
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
-        pct_styles: set[bytes] = set()
+        formats: dict[bytes, tuple[bool, int | None]] = {}  # style index → display
         if "xl/styles.xml" in names:
             st = ET.fromstring(z.read("xl/styles.xml"))
-            pct_ids = {9, 10} | {int(f.get("numFmtId", -1)) for f in st.iterfind("m:numFmts/m:numFmt", NS)
-                                 if "%" in (f.get("formatCode") or "").replace("\\%", "")}
+            codes = dict(BUILTIN_FORMATS)
+            codes.update({int(f.get("numFmtId", -1)): f.get("formatCode") or ""
+                          for f in st.iterfind("m:numFmts/m:numFmt", NS)})
             xfs = st.find("m:cellXfs", NS)
-            pct_styles = {str(k).encode() for k, xf in enumerate(xfs if xfs is not None else [])
-                          if int(xf.get("numFmtId", 0)) in pct_ids}
+            for k, xf in enumerate(xfs if xfs is not None else []):
+                shown = display(codes.get(int(xf.get("numFmtId", 0))))
+                if shown:
+                    formats[str(k).encode()] = shown
         wb = ET.fromstring(z.read("xl/workbook.xml"))
         rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
         target = {r.get("Id"): r.get("Target", "") for r in rels.iterfind("rel:Relationship", NS)}
-        percent: dict[str, set[tuple[int, int]]] = {}
+        styled: dict[str, Styled] = {}
         hidden: dict[str, list[int]] = {}
         for sh in wb.iterfind("m:sheets/m:sheet", NS):
             t = target.get(sh.get(f"{{{NS['r']}}}id"), "")
@@ -152,25 +192,25 @@ def _sheet_styles(data: bytes) -> tuple[dict[str, set[tuple[int, int]]], dict[st
             if path not in names:
                 continue
             xml = z.read(path)
-            cells = set()
-            if pct_styles:
+            cells: Styled = {}
+            if formats:
                 for m in _CELL_TAG.finditer(xml):
                     tag = m.group(0)
                     s = _STYLE_ATTR.search(tag)
-                    if s and s.group(1) in pct_styles:
+                    if s and s.group(1) in formats:
                         ref = _REF_ATTR.search(tag)
                         if ref is None:
                             return None
-                        cells.add((int(ref.group(2)), _col(ref.group(1))))
-            percent[sh.get("name")] = cells
+                        cells[(int(ref.group(2)), _col(ref.group(1)))] = formats[s.group(1)]
+            styled[sh.get("name")] = cells
             rows = [int(r.group(1)) for m in _ROW_TAG.finditer(xml) if _HIDDEN_ATTR.search(m.group(0))
                     for r in [re.search(rb'\br="(\d+)"', m.group(0))] if r]
             if rows:
                 hidden[sh.get("name")] = rows
-    return percent, hidden
+    return styled, hidden
 
 
-def _read_calamine(data: bytes, fmt: str, percent: dict[str, set[tuple[int, int]]]) -> DocGrid:
+def _read_calamine(data: bytes, fmt: str, styled: dict[str, Styled]) -> DocGrid:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -185,10 +225,10 @@ def _read_calamine(data: bytes, fmt: str, percent: dict[str, set[tuple[int, int]
         # iter_rows yields rows from the sheet's first row but columns from its first used column
         first = sheet.start[1] if sheet.start else 0
         pad = [""] * first
-        pct = percent.get(meta.name, ())
+        shown = styled.get(meta.name)
         for k, values in enumerate(sheet.iter_rows(), 1):
-            if pct:
-                cells = [cell_text(v, (k, first + c) in pct) for c, v in enumerate(values)]
+            if shown:
+                cells = [cell_text(v, shown.get((k, first + c))) for c, v in enumerate(values)]
             else:
                 cells = [cell_text(v) for v in values]
             b.add(meta.name, k, pad + cells)
@@ -204,8 +244,8 @@ def _read_xlrd(data: bytes) -> DocGrid:
     except Exception as e:  # noqa: BLE001 - xlrd raises its own error types for broken files
         raise ReadError(f"corrupt or unreadable xls workbook: {type(e).__name__}: {e}") from None
     b = _Builder("xls")
-    percent_xf = {i for i, xf in enumerate(book.xf_list)
-                  if "%" in getattr(book.format_map.get(xf.format_key), "format_str", "")}
+    shown = {i: display(getattr(book.format_map.get(xf.format_key), "format_str", None))
+             for i, xf in enumerate(book.xf_list)}
     for k in range(book.nsheets):
         sh = book.sheet_by_index(k)
         if sh.visibility:
@@ -225,7 +265,7 @@ def _read_xlrd(data: bytes) -> DocGrid:
                     v = bool(v)
                 elif cell.ctype == xlrd.XL_CELL_ERROR:
                     v = xlrd.error_text_from_code.get(v, "#ERR")
-                cells.append(cell_text(v, cell.ctype == xlrd.XL_CELL_NUMBER and cell.xf_index in percent_xf))
+                cells.append(cell_text(v, shown.get(cell.xf_index) if cell.ctype == xlrd.XL_CELL_NUMBER else None))
             b.add(sh.name, r + 1, cells)
         book.unload_sheet(k)
     return b.grid
@@ -250,8 +290,7 @@ def _read_openpyxl(data: bytes) -> DocGrid:
             cells = []
             for c in row:
                 v = c.value
-                pct = isinstance(v, int | float) and "%" in (c.number_format or "")
-                cells.append(cell_text(v, pct))
+                cells.append(cell_text(v, display(c.number_format) if isinstance(v, int | float) else None))
             b.add(ws.title, r, cells)
     wb.close()
     return b.grid
