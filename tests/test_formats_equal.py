@@ -8,9 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import GUYUAN, RAW, XINGLONG, XINXIANG
-from make_fixtures import FORM_DOCUMENTS, render
+from factory import render as render_form
+from make_fixtures import FORM_DOCUMENTS, document_rows, render, to_docx, to_pdf, to_xls, to_xlsx
 
 from perfdata.ingest import combine, read_bytes
+
+WRITERS = {"xlsx": lambda rows, out: to_xlsx(rows, [0], out), "xls": lambda rows, out: to_xls(rows, [0], out),
+           "docx": to_docx, "pdf": to_pdf}
 
 FORMATS = ("xlsx", "xls", "docx", "pdf")
 # provenance differs by construction (lines are running row numbers, form ids hash the file's bytes)
@@ -90,3 +94,47 @@ def test_pdf_tables_cross_page_breaks(rendered):
     crossing = ind[page > form_page].form_id.nunique()
     assert crossing >= 5  # forms whose indicators continue on a later page still read whole
     assert not t["leftovers"].text.str.fullmatch(r"-\s*\d+\s*-").any()  # page numbers are not content
+
+
+def _blank(text: str, label: str, col: int) -> str:
+    """The form with one cell left empty: cell `col` of the row whose first filled cell is `label`."""
+    out = []
+    for line in text.split("\n"):
+        cells = line.split("\t")
+        if any(c.startswith(label) for c in cells[:4]) and col < len(cells):
+            cells[col] = ""
+        out.append("\t".join(cells))
+    return "\n".join(out)
+
+
+ORDERS = {
+    "standard": ("level1", "level2", "name", "target", "actual", "weight", "score", "note"),
+    "weight-first": ("level1", "level2", "name", "weight", "target", "actual", "score", "note"),
+    "nature-and-unit": ("level1", "level2", "name", "nature", "target", "measure_unit", "actual", "weight",
+                        "score", "note"),
+}
+VARIANTS = {
+    **{k: render_form(indicator_order=v) for k, v in ORDERS.items()},
+    "levels-repeated": render_form(merged_levels=False),
+    "no-full-year-column": render_form(funding_order=("budget_initial", "executed", "exec_weight", "exec_rate",
+                                                      "exec_score")),
+    "missing-score": _blank(render_form(), "发放及时性", 7),
+    "missing-unit": _blank(render_form(), "主管部门", 3),
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_generated_variants_same_as_text(tmp_path, fmt, variant):
+    text = VARIANTS[variant]
+    rows, _ = document_rows(text)
+    out = tmp_path / f"form.{fmt}"
+    WRITERS[fmt](rows, out)
+    want, got = tables_of_bytes(text.encode(), "form.txt"), tables_of_bytes(out.read_bytes(), out.name)
+    assert len(want["forms"]) == 1
+    for table in ("forms", "funding", "indicators", "leftovers"):
+        pd.testing.assert_frame_equal(content(got[table]), content(want[table]), obj=f"{fmt} {variant} {table}")
+
+
+def tables_of_bytes(data: bytes, name: str) -> dict[str, pd.DataFrame]:
+    return combine([read_bytes(data, name)])
