@@ -297,3 +297,16 @@ def test_formulas_print_with_their_format_decimals(value, fmt, text, engine):
         data = buf.getvalue()
     grid, _ = read_grid(data, f"f.{engine}")
     assert grid.rows[0].cells == [text]
+
+
+def test_rows_beyond_the_limit_are_reported_not_read(monkeypatch):
+    import perfdata.readers.xlsx as reader
+
+    monkeypatch.setattr(reader, "MAX_ROWS", 5)
+    wb = Workbook()
+    for i in range(1, 9):
+        wb.active.cell(i, 1, f"第{i}行")
+    grid = read_xlsx(xlsx_bytes(wb))
+    assert [r.cells for r in grid.rows] == [[f"第{i}行"] for i in range(1, 6)]
+    assert grid.problems == [("warning", "more than 5 rows: read the first 5 only (stopped in sheet Sheet at row 6)",
+                              5)]
