@@ -232,6 +232,8 @@ def _read_calamine(data: bytes, fmt: str, styled: dict[str, Styled]) -> DocGrid:
             else:
                 cells = [cell_text(v) for v in values]
             b.add(meta.name, k, pad + cells)
+            if b.full:
+                break
     return b.grid
 
 
@@ -267,6 +269,8 @@ def _read_xlrd(data: bytes) -> DocGrid:
                     v = xlrd.error_text_from_code.get(v, "#ERR")
                 cells.append(cell_text(v, shown.get(cell.xf_index) if cell.ctype == xlrd.XL_CELL_NUMBER else None))
             b.add(sh.name, r + 1, cells)
+            if b.full:
+                break
         book.unload_sheet(k)
     return b.grid
 
@@ -292,5 +296,7 @@ def _read_openpyxl(data: bytes) -> DocGrid:
                 v = c.value
                 cells.append(cell_text(v, display(c.number_format) if isinstance(v, int | float) else None))
             b.add(ws.title, r, cells)
+            if b.full:
+                break
     wb.close()
     return b.grid
