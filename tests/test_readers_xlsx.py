@@ -235,6 +235,10 @@ def test_batch_goes_on(tmp_path: Path):
     assert status == {"good.xlsx": "ok", "truncated.xlsx": "failed", "empty.xlsx": "failed", "random.xlsx": "failed"}
     assert t["problems"].groupby("source_file").size().to_dict() == {"empty.xlsx": 1, "random.xlsx": 1,
                                                                      "truncated.xlsx": 1}
+    msg = dict(zip(t["problems"].source_file, t["problems"].message, strict=True))
+    assert msg["empty.xlsx"] == "empty file"
+    assert msg["random.xlsx"].startswith("corrupt file: named .xlsx but its bytes are neither that format nor text")
+    assert msg["truncated.xlsx"].startswith("corrupt or truncated file")
 
 
 def test_legacy_xls_keeps_percentages_and_reports_hidden_rows():

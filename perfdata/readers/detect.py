@@ -128,7 +128,13 @@ def read_grid(data: bytes, name: str = "") -> tuple[Grid, list[tuple[str, str, i
     kind = sniff(data)
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if kind == "text":
-        grid = read_text(data)
+        try:
+            grid = read_text(data)
+        except ReadError as e:
+            if suffix in BINARY_SUFFIXES and data.strip():
+                raise ReadError(f"corrupt file: named {suffix} but its bytes are neither that format nor text "
+                                f"({e})") from None
+            raise
         extra = []
         if suffix in BINARY_SUFFIXES:
             extra.append(("warning", f"named {suffix} but the bytes are plain text (e.g. a CSV renamed): "
