@@ -138,3 +138,62 @@ def test_generated_variants_same_as_text(tmp_path, fmt, variant):
 
 def tables_of_bytes(data: bytes, name: str) -> dict[str, pd.DataFrame]:
     return combine([read_bytes(data, name)])
+
+
+# The Ministry of Finance template (财预〔2020〕10号, 项目支出绩效自评表) as departments fill it in: ten
+# columns, labels merged over their blocks, "指标1：" numbering, percentages from formulas.
+OFFICIAL = [
+    ["项目支出绩效自评表"],
+    ["（2023年度）"],
+    ["项目名称", "", "城乡居民基本养老保险补助"],
+    ["主管部门", "", "某某市人力资源和社会保障局", "", "", "", "实施单位", "某某市社会保险事业管理局"],
+    ["项目资金（万元）", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+    ["", "年度资金总额", "1,250.00", "1250", "1187.5", "10", "95.00%", "9.5"],
+    ["", "其中：当年财政拨款", "1000", "1000", "950", "—", "—", "—"],
+    ["", "上年结转资金", "250", "250", "237.5", "—", "—", "—"],
+    ["", "其他资金", "", "", "", "—", "—", "—"],
+    ["年度总体目标", "预期目标", "", "", "", "实际完成情况"],
+    ["", "按时足额发放城乡居民基础养老金，保障参保人员基本生活。", "", "", "",
+     "全年按时足额发放基础养老金，参保人员基本生活得到保障。"],
+    ["绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
+     "偏差原因分析及改进措施"],
+    ["", "产出指标", "数量指标", "指标1：享受待遇人数", "≥12万人", "12.3万人", "20", "20"],
+    ["", "", "", "指标2：参保人数", "≥45万人", "44.1万人", "10", "9.8", "部分外出务工人员断缴"],
+    ["", "", "质量指标", "指标1：养老金发放准确率", "100%", "100%", "10", "10"],
+    ["", "", "时效指标", "指标1：按月发放", "按月", "按月", "10", "10"],
+    ["", "效益指标", "社会效益指标", "指标1：保障参保人员基本生活", "有效保障", "有效保障", "15", "15"],
+    ["", "", "可持续影响指标", "指标1：制度长期运行", "长期", "长期", "15", "14"],
+    ["", "满意度指标", "服务对象满意度指标", "指标1：参保人员满意度", "≥90%", "93%", "10", "10"],
+    ["总分", "", "", "", "", "", "100", "98.3"],
+]
+
+
+@pytest.mark.parametrize("fmt", ("txt",) + FORMATS)
+def test_official_template_layout(tmp_path, fmt):
+    text = "\n".join("\t".join(r) for r in OFFICIAL) + "\n"
+    if fmt == "txt":
+        data, name = text.encode("gbk"), "form.txt"
+    else:
+        out = tmp_path / f"form.{fmt}"
+        WRITERS[fmt](document_rows(text)[0], out)
+        data, name = out.read_bytes(), out.name
+    t = tables_of_bytes(data, name)
+    assert t["leftovers"].empty, t["leftovers"].text.tolist()
+    (form,) = t["forms"].itertuples()
+    assert (form.project_name, form.department, form.unit, form.year) == (
+        "城乡居民基本养老保险补助", "某某市人力资源和社会保障局", "某某市社会保险事业管理局", 2023)
+    assert (form.budget_initial, form.budget_full_year, form.executed) == (1250, 1250, 1187.5)
+    assert (form.exec_weight, form.exec_rate_reported, form.exec_score_reported) == (10, 95, 9.5)
+    assert (form.total_weight_reported, form.total_score_reported, form.region) == (100, 98.3, "某某市")
+    assert form.goal_planned.startswith("按时足额发放") and form.goal_achieved.startswith("全年按时足额发放")
+    funding = t["funding"]
+    assert funding.fund_source.tolist() == ["total", "fiscal", "carryover", "other"]
+    assert funding.executed.tolist()[:3] == [1187.5, 950, 237.5]
+    ind = t["indicators"]
+    assert ind.level1.tolist() == ["产出指标"] * 4 + ["效益指标"] * 2 + ["满意度指标"]
+    assert ind.level2.tolist() == ["数量指标", "数量指标", "质量指标", "时效指标", "社会效益指标", "可持续影响指标",
+                                   "服务对象满意度指标"]
+    assert ind.name.tolist()[:2] == ["享受待遇人数", "参保人数"] and ind.indicator_no.tolist()[:2] == [1, 2]
+    assert ind.weight.sum() == 90 and ind.score.sum() == 88.8
+    assert ind.target_value.tolist()[:2] == [12, 45] and ind.actual_value.tolist()[1] == 44.1
+    assert ind.deviation_note.tolist()[1] == "部分外出务工人员断缴"
