@@ -238,8 +238,9 @@ def to_pdf(rows, path: Path, top_space: float = 0, password: str | None = None):
         width = max(len(x) for x in part)
         data = [[Paragraph(escape(c), cell_style) if c else "" for c in cells] + [""] * (width - len(cells))
                 for cells in part]
+        # tight padding: a full line's trailing 、。 hangs past the cell border, as WPS and Word print them
         style = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                 ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 9)]  # room for hanging 。、
+                 ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
         for r0, c0, r1, c1 in merge_plan(part, width):
             if r1 - r0 <= 4:  # reportlab breaks a table between pages only outside its row spans
                 style.append(("SPAN", (c0, r0), (c1, r1)))

@@ -29,6 +29,38 @@ def _cell(text: str | None) -> str:
     return clean(text.replace("\n", " ")) if text else ""
 
 
+def _extract(page, table) -> list[list[str | None]]:
+    """Cell texts of a table, each character given to the cell holding its left part.
+
+    pdfplumber gives a character to the cell holding its centre; Chinese punctuation that hangs past
+    a cell's right border (、。，at the end of a full line) then lands in the next cell. A quarter of
+    the glyph width in from its left edge is always inside the cell it was written in."""
+    from bisect import bisect_right
+
+    from pdfplumber.utils import extract_text
+
+    cells = [(i, j, bbox) for i, row in enumerate(table.rows) for j, bbox in enumerate(row.cells) if bbox]
+    tops = sorted({bbox[1] for _, _, bbox in cells})
+    band: dict[int, list] = {k: [] for k in range(len(tops))}
+    for cell in cells:
+        _, _, (x0, top, x1, bottom) = cell
+        for k in range(bisect_right(tops, top) - 1, bisect_right(tops, bottom - 0.01)):
+            band[k].append(cell)
+    got: dict[tuple[int, int], list[dict]] = {}
+    x0, top, x1, bottom = table.bbox
+    for ch in page.chars:
+        if not (x0 - 3 <= ch["x0"] <= x1 and top <= (ch["top"] + ch["bottom"]) / 2 <= bottom):
+            continue
+        x = ch["x0"] + (ch["x1"] - ch["x0"]) / 4
+        y = (ch["top"] + ch["bottom"]) / 2
+        for i, j, (cx0, ctop, cx1, cbottom) in band.get(bisect_right(tops, y) - 1, ()):
+            if cx0 <= x < cx1 and ctop <= y < cbottom:
+                got.setdefault((i, j), []).append(ch)
+                break
+    return [[extract_text(got[(i, j)]) if (i, j) in got else ("" if bbox else None)
+             for j, bbox in enumerate(row.cells)] for i, row in enumerate(table.rows)]
+
+
 def _inside(line: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
     y = (line["top"] + line["bottom"]) / 2
     x = (line["x0"] + line["x1"]) / 2
@@ -84,7 +116,7 @@ def read_pdf(data: bytes) -> DocGrid:
             items: list[tuple[float, float, list[str]]] = []
             tables = page.find_tables()
             for t in tables:
-                for row, cells in zip(t.rows, t.extract(), strict=True):
+                for row, cells in zip(t.rows, _extract(page, t), strict=True):
                     items.append((row.bbox[1], 0, [_cell(c) for c in cells]))
             boxes = [t.bbox for t in tables]
             lines = []
