@@ -30,8 +30,9 @@ def content(df):
     return df.drop(columns=[c for c in PROVENANCE if c in df.columns]).reset_index(drop=True)
 
 
-def scan_pdf(pages: int = 1, text_page: bool = False) -> bytes:
-    """Pages holding only an image, as a scanner makes them (optionally one text page first)."""
+def scan_pdf(pages: int = 1, text_page: bool = False, page_numbers: bool = False, blank: int = 0) -> bytes:
+    """Pages holding only an image, as a scanner makes them (optionally one text page first, page
+    numbers printed as text on the scans, blank pages after them)."""
     from PIL import Image
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
@@ -42,8 +43,12 @@ def scan_pdf(pages: int = 1, text_page: bool = False) -> bytes:
         c.drawString(72, 720, "Project 2024")
         c.showPage()
     img = ImageReader(Image.new("L", (200, 100), 200))
-    for _ in range(pages):
+    for k in range(pages):
         c.drawImage(img, 72, 500, 400, 200)
+        if page_numbers:
+            c.drawCentredString(300, 30, f"- {k + 1} -")
+        c.showPage()
+    for _ in range(blank):
         c.showPage()
     c.save()
     return buf.getvalue()
@@ -85,6 +90,13 @@ def test_scanned_pdf_needs_ocr():
     assert t["problems"][["severity", "message"]].values.tolist() == [
         ["error", "no text layer: OCR needed (2 scanned page(s), no text to read)"]]
     assert t["files"].status.tolist() == ["failed"]
+
+
+def test_scan_with_printed_page_numbers_and_blank_pages():
+    t = tables(scan_pdf(3, page_numbers=True, blank=1))
+    assert t["problems"].message.tolist() == ["no text layer: OCR needed (3 scanned page(s), no text to read)"]
+    (msg,) = tables(scan_pdf(0, blank=2))["problems"].message.tolist()
+    assert msg == "no text in the PDF (2 blank page(s))"
 
 
 def test_scanned_page_among_text_pages():

@@ -88,6 +88,35 @@ def _paragraphs(lines: list[dict], right: float, table_tops: list[float]) -> lis
     return out
 
 
+def _read_page(page, pno: int, grid: DocGrid) -> int:
+    """Append the rows of one page to the grid; returns how many page-number lines were dropped."""
+    items: list[tuple[float, float, list[str]]] = []
+    tables = page.find_tables()
+    for t in tables:
+        for row, cells in zip(t.rows, _extract(page, t), strict=True):
+            items.append((row.bbox[1], 0, [_cell(c) for c in cells]))
+    boxes = [t.bbox for t in tables]
+    lines, dropped = [], 0
+    for ln in page.extract_text_lines(return_chars=False):
+        if _inside(ln, boxes):
+            continue
+        if PAGE_NUMBER.match(clean(ln["text"])):
+            dropped += 1
+            continue
+        lines.append(ln)
+    right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln["x1"] for ln in lines])
+    for top, text in _paragraphs(lines, right, [b[1] for b in boxes]):
+        items.append((top, 1, [text]))
+    items.sort(key=lambda it: (it[0], it[1]))
+    for k, (_, _, cells) in enumerate(items, 1):
+        while cells and not cells[-1]:
+            cells.pop()
+        line = len(grid.rows) + 1
+        grid.rows.append(Row(line, cells, "\t".join(cells)))
+        grid.locations[line] = f"page {pno} line {k}"
+    return dropped
+
+
 def read_pdf(data: bytes) -> DocGrid:
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
@@ -101,45 +130,28 @@ def read_pdf(data: bytes) -> DocGrid:
             raise ReadError("password-protected PDF: cannot be read without the password") from None
         raise ReadError(f"corrupt or truncated PDF: {type(cause).__name__}: {cause}".rstrip(": ")) from None
     grid = DocGrid([], "pdf", "cells", format="pdf")
-    no_text: list[int] = []
+    no_text: list[int] = []  # pages drawn as images or outlines: scans without a text layer
+    blank = 0
     dropped = 0
     with pdf:
         for pno, page in enumerate(pages, 1):
             try:
-                chars = page.chars
-            except Exception as e:  # noqa: BLE001
+                before = len(grid.rows)
+                if page.chars:
+                    dropped += _read_page(page, pno, grid)
+                if len(grid.rows) == before:  # nothing but perhaps a page number
+                    if page.images or page.curves:
+                        no_text.append(pno)
+                    else:
+                        blank += 1
+            except Exception as e:  # noqa: BLE001 - one damaged page must not lose the others
                 grid.problems.append(("warning", f"page {pno} cannot be read: {type(e).__name__}: {e}", None))
-                continue
-            if not chars:
-                no_text.append(pno)
-                continue
-            items: list[tuple[float, float, list[str]]] = []
-            tables = page.find_tables()
-            for t in tables:
-                for row, cells in zip(t.rows, _extract(page, t), strict=True):
-                    items.append((row.bbox[1], 0, [_cell(c) for c in cells]))
-            boxes = [t.bbox for t in tables]
-            lines = []
-            for ln in page.extract_text_lines(return_chars=False):
-                if _inside(ln, boxes):
-                    continue
-                if PAGE_NUMBER.match(clean(ln["text"])):
-                    dropped += 1
-                    continue
-                lines.append(ln)
-            right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln["x1"] for ln in lines])
-            for top, text in _paragraphs(lines, right, [b[1] for b in boxes]):
-                items.append((top, 1, [text]))
-            items.sort(key=lambda it: (it[0], it[1]))
-            for k, (_, _, cells) in enumerate(items, 1):
-                while cells and not cells[-1]:
-                    cells.pop()
-                line = len(grid.rows) + 1
-                grid.rows.append(Row(line, cells, "\t".join(cells)))
-                grid.locations[line] = f"page {pno} line {k}"
-            page.flush_cache()
-    if no_text and len(no_text) == len(pages):
-        raise ReadError(f"no text layer: OCR needed ({len(pages)} scanned page(s), no text to read)")
+            finally:
+                page.flush_cache()
+    if no_text and not grid.rows:
+        raise ReadError(f"no text layer: OCR needed ({len(no_text)} scanned page(s), no text to read)")
+    if not grid.rows and not grid.problems:
+        raise ReadError(f"no text in the PDF ({blank} blank page(s))" if blank == len(pages) else "no text in the PDF")
     if no_text:
         grid.problems.append(("warning", f"no text layer on page(s) {', '.join(map(str, no_text))}: OCR needed "
                               "for them; the other pages were read", None))
