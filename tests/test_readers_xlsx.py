@@ -314,3 +314,24 @@ def test_rows_beyond_the_limit_are_reported_not_read(monkeypatch):
     assert [r.cells for r in grid.rows] == [[f"第{i}行"] for i in range(1, 6)]
     assert grid.problems == [("warning", "more than 5 rows: read the first 5 only (stopped in sheet Sheet at row 6)",
                               5)]
+
+
+def test_formulas_saved_without_values_are_reported():
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"], ws["B1"], ws["C1"] = 626, 622.58, "=B1/A1"  # written by a program: no cached value
+    ws["C1"].number_format = "0.00%"
+    grid, found = read_grid(xlsx_bytes(wb), "made.xlsx")
+    assert grid.rows[0].cells == ["626", "622.58"]
+    assert found == [("warning", "1 formula cell(s) saved without a computed value, read as blank (e.g. Sheet!C1): "
+                      "the workbook was saved without calculating; open and save it in Excel or WPS", None)]
+    out = io.BytesIO()  # the same file after Excel computed it: the cached value prints with its format
+    with zipfile.ZipFile(io.BytesIO(xlsx_bytes(wb))) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            body = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"<f>B1/A1</f><v></v>", b"<f>B1/A1</f><v>0.99453674121405748</v>")
+                assert b"0.9945" in body
+            zout.writestr(item, body)
+    grid, found = read_grid(out.getvalue(), "saved.xlsx")
+    assert grid.rows[0].cells == ["626", "622.58", "99.45%"] and found == []

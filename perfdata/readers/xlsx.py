@@ -38,6 +38,8 @@ _STYLE_ATTR = re.compile(rb'\bs="(\d+)"')
 _REF_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
 _HIDDEN_ATTR = re.compile(rb'\bhidden="(?:1|true)"')
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)  # cells with content
+_VALUE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
 
 
 # Built-in number formats (ECMA-376 §18.8.30) that fix the decimals or show a percentage.
@@ -145,6 +147,10 @@ def read_xlsx(data: bytes, fmt: str = "xlsx") -> DocGrid:
             for sheet, rows in styles[1].items():
                 grid.problems.append(("info", f"hidden rows read like the others ({sheet}: rows "
                                       f"{', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''})", None))
+            if styles[2]:
+                grid.problems.append(("warning", f"{len(styles[2])} formula cell(s) saved without a computed value, "
+                                      f"read as blank (e.g. {', '.join(styles[2][:5])}): the workbook was saved "
+                                      "without calculating; open and save it in Excel or WPS", None))
     grid.notes.append(f"engine: {engine}")
     return grid
 
@@ -159,9 +165,9 @@ def _col(letters: bytes) -> int:
 Styled = dict[tuple[int, int], tuple[bool, int | None]]  # (row, column) → display() of its format
 
 
-def _sheet_styles(data: bytes) -> tuple[dict[str, Styled], dict[str, list[int]]] | None:
+def _sheet_styles(data: bytes) -> tuple[dict[str, Styled], dict[str, list[int]], list[str]] | None:
     """Per sheet name: the cells whose number format fixes decimals or shows a percentage, and the
-    hidden rows.
+    hidden rows; and the formula cells saved without a computed value ("Sheet!F6").
 
     calamine gives values only; this scans the sheet XML for what it cannot see, with regular
     expressions over the bytes (no tree is built: a 100,000-row sheet costs a fraction of a second).
@@ -186,6 +192,7 @@ def _sheet_styles(data: bytes) -> tuple[dict[str, Styled], dict[str, list[int]]]
         target = {r.get("Id"): r.get("Target", "") for r in rels.iterfind("rel:Relationship", NS)}
         styled: dict[str, Styled] = {}
         hidden: dict[str, list[int]] = {}
+        uncomputed: list[str] = []
         for sh in wb.iterfind("m:sheets/m:sheet", NS):
             t = target.get(sh.get(f"{{{NS['r']}}}id"), "")
             path = t.lstrip("/") if t.startswith("/") else "xl/" + t
@@ -207,7 +214,13 @@ def _sheet_styles(data: bytes) -> tuple[dict[str, Styled], dict[str, list[int]]]
                     for r in [re.search(rb'\br="(\d+)"', m.group(0))] if r]
             if rows:
                 hidden[sh.get("name")] = rows
-    return styled, hidden
+            if b"<f" in xml or b":f>" in xml:
+                for m in _CELL.finditer(xml):
+                    body = m.group(2)
+                    if (b"<f" in body or b":f" in body) and not _VALUE.search(body):
+                        ref = _REF_ATTR.search(m.group(1))
+                        uncomputed.append(f"{sh.get('name')}!{(ref.group(1) + ref.group(2)).decode() if ref else '?'}")
+    return styled, hidden, uncomputed
 
 
 def _read_calamine(data: bytes, fmt: str, styled: dict[str, Styled]) -> DocGrid:
