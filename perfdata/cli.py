@@ -44,7 +44,8 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
     per = forms.groupby("source_file").size()
     for _, f in files.iterrows():
         lines.append(f"    {f.status:<8} {int(per.get(f.source_file, 0)):>4} forms  {f.source_file}"
-                     + (f"  [{f.encoding}]" if pd.notna(f.encoding) and f.encoding != "utf-8" else ""))
+                     + (f"  [{f.encoding}]" if pd.notna(f.encoding) and f.encoding != "utf-8" else "")
+                     + (f"  [{f.format}]" if pd.notna(f.format) and f.format != "text" else ""))
     shown = problems[problems.severity != "info"]
     if len(shown):
         lines += ["", "  problems:"]

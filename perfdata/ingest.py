@@ -19,7 +19,8 @@ from perfdata import layout, schema
 from perfdata.forms import Form, indicator_record, read_form
 from perfdata.keys import link
 from perfdata.normalize import to_number, to_percent
-from perfdata.readers.text import ReadError, read_text
+from perfdata.readers.detect import read_grid
+from perfdata.readers.text import ReadError
 
 TEXT_SUFFIXES = {".txt", ".text", ".tsv", ".md", ".csv"}
 REGION = re.compile(r"^(.{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
@@ -61,7 +62,7 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     file_row = {"sha256": sha, "bytes": len(data), "encoding": None, "lines": None, "forms": 0,
                 "status": "failed"}
     try:
-        grid = read_text(data)
+        grid, found = read_grid(data, source_file)  # text, .xlsx/.xls, .docx or .pdf, by content
     except ReadError as e:
         res.problem("error", str(e), e.line)
         res.add("files", file_row)
@@ -70,9 +71,12 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         res.problem("error", f"internal error while reading: {type(e).__name__}: {e}")
         res.add("files", file_row)
         return res
-    file_row["encoding"] = grid.encoding
+    file_row["format"] = getattr(grid, "format", None) or "text"
+    file_row["encoding"] = grid.encoding if file_row["format"] == "text" else None
     file_row["lines"] = grid.rows[-1].end if grid.rows else 0
-    if grid.encoding not in ("utf-8", "utf-8-sig"):
+    for severity, message, line in found:
+        res.problem(severity, message, line)
+    if file_row["format"] == "text" and grid.encoding not in ("utf-8", "utf-8-sig"):
         res.problem("info", f"decoded as {grid.encoding}")
     try:
         forms = _read_forms(grid.rows, res, sha)
@@ -81,6 +85,7 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         res.add("files", file_row)
         return res
     file_row["forms"] = forms
+    _locate(res, getattr(grid, "locations", None))
     tables_found = res.tables.get("tables", [])
     if not tables_found:
         res.problem("error", "no known table found (not a self-evaluation document, or an unknown layout)")
@@ -91,6 +96,17 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         file_row["status"] = "ok"
     res.add("files", file_row)
     return res
+
+
+def _locate(res: FileResult, locations: dict[int, str] | None):
+    """Where each row's line sits in a spreadsheet, Word or PDF file (sheet!row, table/row, page/line)."""
+    if not locations:
+        return
+    for rows in res.tables.values():
+        for r in rows:
+            line = r.get("line_start", r.get("line"))
+            if line is not None and "location" not in r:
+                r["location"] = locations.get(line)
 
 
 # Readers of the other table kinds that layout.find_tables recognises:

@@ -23,6 +23,8 @@ S, F, I, B = "string", "Float64", "Int64", "boolean"
 
 _PROVENANCE = [
     Column("source_file", S, "来源文件", "file name under the raw folder"),
+    Column("location", S, "原文位置", "for .xlsx/.docx/.pdf: sheet!row, 'table T row R', 'page P line L' of the "
+           "row's line (lines there are running row numbers); null for text files"),
 ]
 
 TABLES: dict[str, list[Column]] = {
@@ -117,6 +119,7 @@ TABLES: dict[str, list[Column]] = {
         Column("sha256", S, "SHA-256", "hash of the file's bytes"),
         Column("bytes", I, "字节数", ""),
         Column("encoding", S, "编码", "encoding used to decode the text"),
+        Column("format", S, "格式", "text | xlsx | xls | xlsb | ods | docx | pdf (judged by content)"),
         Column("lines", I, "行数", ""),
         Column("forms", I, "项目自评表数", ""),
         Column("status", S, "状态", "ok | partial | failed"),

@@ -1,0 +1,170 @@
+"""Which reader a file needs, judged by its bytes (names lie: a ".xlsx" saved from a CSV is text).
+
+Also the checks every container format needs before it is opened: encrypted Office files (an
+encrypted .xlsx/.docx is an OLE container, not a zip), and zip archives whose directory promises
+more uncompressed data than a form file can hold (a zip bomb is refused before anything is inflated).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from perfdata.readers.text import Grid, ReadError
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+PDF_MAGIC = b"%PDF-"
+# A workbook of thousands of forms inflates to tens of MB; a directory promising more is refused.
+MAX_UNZIPPED = 512 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed / compressed size of one member; text XML compresses ~10-30x
+SUFFIX_KIND = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".docx": "docx", ".docm": "docx",
+               ".pdf": "pdf", ".ods": "ods", ".xlsb": "xlsb", ".doc": "doc"}
+
+
+@dataclass(slots=True)
+class DocGrid(Grid):
+    """A Grid read from a spreadsheet, Word document or PDF.
+
+    Row.line is the running number of the row in the whole document (sheets, tables and pages in
+    order), so lines stay unique and ordered as in a text file; `locations` maps each line to where
+    it sits in the original: "Sheet1!12" (sheet and row), "table 2 row 5" / "paragraph 7", "page 3 line 14".
+    """
+
+    format: str = ""
+    locations: dict[int, str] = field(default_factory=dict)
+    problems: list[tuple[str, str, int | None]] = field(default_factory=list)  # (severity, message, line)
+
+
+def sniff(data: bytes) -> str:
+    """The format of the bytes: xlsx | docx | ods | zip | ole | pdf | text.
+
+    >>> sniff(b"%PDF-1.7 ..."), sniff("项目名称,x".encode()), sniff(b"PK\\x03\\x04" + bytes(30))
+    ('pdf', 'text', 'zip')
+    """
+    head = data[:8]
+    if head.startswith(PDF_MAGIC) or PDF_MAGIC in data[:1024]:
+        return "pdf"
+    if head == OLE_MAGIC:
+        return "ole"
+    if head[:4] in ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            return "zip"
+        if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+            return "xlsx" if "xl/workbook.xml" in names else "xlsb"
+        if "word/document.xml" in names:
+            return "docx"
+        if "content.xml" in names and "mimetype" in names:
+            return "ods"
+        return "zip"
+    return "text"
+
+
+def check_zip(data: bytes) -> None:
+    """Refuse corrupt, truncated or bomb archives before any member is inflated."""
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, EOFError) as e:
+        raise ReadError(f"corrupt or truncated file (not a readable zip container: {e})") from None
+    with z:
+        infos = z.infolist()
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNZIPPED:
+            raise ReadError(f"refused: the archive would unpack to {total / 2**20:,.0f} MiB "
+                            f"(limit {MAX_UNZIPPED // 2**20} MiB); possibly a zip bomb")
+        for i in infos:
+            if i.file_size > 1_000_000 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+                raise ReadError(f"refused: member {i.filename} inflates {i.file_size // max(i.compress_size, 1):,}"
+                                f"-fold ({i.file_size / 2**20:,.0f} MiB); possibly a zip bomb")
+        try:
+            bad = z.testzip() if len(data) < 50 * 2**20 else None
+        except Exception as e:  # noqa: BLE001 - zlib and zipfile errors of damaged members
+            raise ReadError(f"corrupt or truncated file: a member cannot be inflated ({e})") from None
+        if bad:
+            raise ReadError(f"corrupt or truncated file: member {bad} fails its checksum")
+
+
+def ole_kind(data: bytes) -> str:
+    """An OLE container is an encrypted OOXML file, a legacy .xls, a legacy .doc, or something else."""
+    try:
+        import olefile
+
+        ole = olefile.OleFileIO(io.BytesIO(data))
+    except Exception as e:  # noqa: BLE001 - any parse failure means a broken container
+        raise ReadError(f"corrupt or truncated Office file (OLE container: {e})") from None
+    with ole:
+        streams = {"/".join(s) for s in ole.listdir()}
+    if "EncryptionInfo" in streams or "EncryptedPackage" in streams:
+        return "encrypted"
+    if "Workbook" in streams or "Book" in streams:
+        return "xls"
+    if "WordDocument" in streams:
+        return "doc"
+    return "ole"
+
+
+def encrypted(data: bytes) -> bool:
+    """Whether msoffcrypto sees a password on this OLE file (also legacy .xls/.doc with a password)."""
+    import msoffcrypto
+
+    try:
+        return bool(msoffcrypto.OfficeFile(io.BytesIO(data)).is_encrypted())
+    except Exception:  # noqa: BLE001 - a file msoffcrypto cannot parse is left to the format reader
+        return False
+
+
+BINARY_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".docx", ".docm", ".doc", ".pdf"}
+
+
+def read_grid(data: bytes, name: str = "") -> tuple[Grid, list[tuple[str, str, int | None]]]:
+    """Read any supported file into a Grid, choosing the reader by content; also returns problems
+    found on the way (severity, message, line). Raises ReadError for files that cannot be read."""
+    from perfdata.readers.text import read_text
+
+    kind = sniff(data)
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if kind == "text":
+        try:
+            grid = read_text(data)
+        except ReadError as e:
+            if suffix in BINARY_SUFFIXES and data.strip():
+                raise ReadError(f"corrupt file: named {suffix} but its bytes are neither that format nor text "
+                                f"({e})") from None
+            raise
+        extra = []
+        if suffix in BINARY_SUFFIXES:
+            extra.append(("warning", f"named {suffix} but the bytes are plain text (e.g. a CSV renamed): "
+                          "read as text", None))
+        return grid, extra
+    if kind == "ole":
+        if encrypted(data):
+            raise ReadError("password-protected (encrypted) Office file: cannot be read without the password")
+        kind = ole_kind(data)
+        if kind == "encrypted":
+            raise ReadError("password-protected (encrypted) Office file: cannot be read without the password")
+        if kind == "doc":
+            raise ReadError("legacy Word .doc file: not supported, save it as .docx")
+        if kind != "xls":
+            raise ReadError("an OLE container that is neither a workbook nor a Word document")
+    if kind == "zip":
+        check_zip(data)
+        raise ReadError("a zip archive that is neither a workbook nor a Word document")
+    if kind == "pdf":
+        from perfdata.readers.pdf import read_pdf
+
+        grid = read_pdf(data)
+    elif kind == "docx":
+        from perfdata.readers.docx import read_docx
+
+        grid = read_docx(data)
+    else:
+        from perfdata.readers.xlsx import read_xlsx
+
+        grid = read_xlsx(data, kind)
+    if SUFFIX_KIND.get(suffix, kind) != kind:
+        grid.problems.append(("info", f"named {suffix} but holds a {kind} file: read as {kind}", None))
+    return grid, list(grid.problems)

@@ -1,0 +1,315 @@
+"""Reader for workbooks (.xlsx/.xlsm, and .xls/.xlsb/.ods through calamine) → the same Grid as text.
+
+Every sheet is read in order into one Grid, one Row per sheet row, cells at their column index (A = 0),
+so the layout and form readers see what a text export of the sheet would give. Choices:
+- Merged ranges keep their value in the top-left cell and leave the covered cells blank, as a PDF text
+  export does; the form reader already carries a level cell down to the rows under it, so a merged
+  一级指标 belongs to every row it spans. (Copying the value into every covered cell would repeat row
+  labels such as 绩效指标 into each indicator row.)
+- Numbers are written back as text the way they print: with the decimals their number format fixes
+  (a formula's 0.99453674… under "0.00%" → "99.45%"), else without float noise (10.0 → "10"); a
+  fraction under a percentage format → "93.3%" (0.933). Numbers stored as text stay text.
+- Hidden rows and sheets are read like the others (nothing lost) and named in an info problem.
+- Engines (`benchmarks/bench_formats.py` measures them): calamine (Rust) reads values ~20x faster than
+  openpyxl and streams large sheets, but knows nothing of number formats or hidden rows. So .xlsx is
+  read by calamine, and what it cannot see (which cells carry a percentage or fixed-decimals format,
+  which rows are hidden) comes from a scan of the sheet XML; openpyxl reads a workbook whose cells have no
+  references. .xlsb/.ods go through calamine; legacy .xls through xlrd, which keeps number formats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from functools import lru_cache
+
+from perfdata.normalize import clean
+from perfdata.readers.detect import DocGrid, check_zip
+from perfdata.readers.text import ReadError, Row
+
+MAX_ROWS = 300_000  # rows read per workbook; beyond that the rest is reported, not read
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+      "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b[^>]*>")
+_STYLE_ATTR = re.compile(rb'\bs="(\d+)"')
+_REF_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+_HIDDEN_ATTR = re.compile(rb'\bhidden="(?:1|true)"')
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)(?<!/)>(.*?)</(?:\w+:)?c>", re.S)  # cells with content
+_VALUE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
+
+
+# Built-in number formats (ECMA-376 §18.8.30) that fix the decimals or show a percentage.
+BUILTIN_FORMATS = {1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
+                   37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)", 39: "#,##0.00;(#,##0.00)",
+                   40: "#,##0.00;[Red](#,##0.00)"}
+_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+_FIXED = re.compile(r"[0#?,]+(?:\.([0#?]*))?")
+
+
+@lru_cache(maxsize=1024)
+def display(code: str | None) -> tuple[bool, int | None] | None:
+    """How a number format prints a number: (percentage?, fixed decimals or None); None for General/text/dates.
+
+    >>> display("0.0%"), display("#,##0.00_ "), display('0.00_);[Red](0.00)'), display("General")
+    ((True, 1), (False, 2), (False, 2), None)
+    """
+    if not code:
+        return None
+    section = _QUOTED.sub("", code.split(";")[0])
+    if "E" in section.upper() or any(ch in section.lower() for ch in "ymdhs@"):
+        return None  # scientific, dates and text keep the value as stored
+    m = _FIXED.search(section)
+    if m is None:
+        return (True, None) if "%" in section else None
+    return "%" in section, len(m.group(1) or "")
+
+
+def number_text(v: float | int, percent: bool = False, decimals: int | None = None) -> str:
+    """A stored number as it prints: the format's decimals, or without float noise; percentages ×100.
+
+    >>> number_text(139.04), number_text(10.0), number_text(0.933, percent=True), number_text(1, True)
+    ('139.04', '10', '93.3%', '100%')
+    >>> number_text(0.994536741214058, True, 2), number_text(622.5799999999, False, 2), number_text(7, False, 1)
+    ('99.45%', '622.58', '7.0')
+    """
+    if percent:
+        return number_text(round(v * 100, 10), False, decimals) + "%"
+    if decimals is not None:
+        return f"{v:.{decimals}f}"
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return format(v, ".15g")
+    return str(v)
+
+
+def cell_text(v, fmt: tuple[bool, int | None] | None = None) -> str:
+    """A cell value as text; `fmt` is `display()` of its number format (numbers only)."""
+    if v is None or v == "":
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int | float):
+        return number_text(v, *fmt) if fmt else number_text(v)
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return str(v)
+    return clean(str(v))
+
+
+class _Builder:
+    """Appends sheet rows to one grid with running line numbers and sheet!row locations."""
+
+    def __init__(self, fmt: str):
+        self.grid = DocGrid([], fmt, "cells", format=fmt)
+        self.line = 0
+        self.full = False
+
+    def add(self, sheet: str, r: int, cells: list[str]):
+        if self.full:
+            return
+        if len(self.grid.rows) >= MAX_ROWS:
+            self.full = True
+            self.grid.problems.append(("warning", f"more than {MAX_ROWS:,} rows: read the first {MAX_ROWS:,} only "
+                                       f"(stopped in sheet {sheet} at row {r})", self.line))
+            return
+        while cells and not cells[-1]:
+            cells.pop()
+        self.line += 1
+        self.grid.rows.append(Row(self.line, cells, "\t".join(cells)))
+        self.grid.locations[self.line] = f"{sheet}!{r}"
+
+
+def read_xlsx(data: bytes, fmt: str = "xlsx") -> DocGrid:
+    """Read a workbook; raises ReadError for files that are not readable workbooks."""
+    if fmt in ("xlsx", "xlsb", "ods"):
+        check_zip(data)
+    if fmt == "xls":
+        grid, engine = _read_xlrd(data), "xlrd"
+    elif fmt != "xlsx":
+        grid, engine = _read_calamine(data, fmt, {}), "calamine"
+    else:
+        try:
+            styles = _sheet_styles(data)
+        except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile):  # SyntaxError: ElementTree ParseError
+            styles = None
+        if styles is None:  # cells without references or unreadable parts: let openpyxl make sense of them
+            grid, engine = _read_openpyxl(data), "openpyxl"
+        else:
+            grid, engine = _read_calamine(data, fmt, styles[0]), "calamine"
+            for sheet, rows in styles[1].items():
+                grid.problems.append(("info", f"hidden rows read like the others ({sheet}: rows "
+                                      f"{', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''})", None))
+            if styles[2]:
+                grid.problems.append(("warning", f"{len(styles[2])} formula cell(s) saved without a computed value, "
+                                      f"read as blank (e.g. {', '.join(styles[2][:5])}): the workbook was saved "
+                                      "without calculating; open and save it in Excel or WPS", None))
+    grid.notes.append(f"engine: {engine}")
+    return grid
+
+
+def _col(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+Styled = dict[tuple[int, int], tuple[bool, int | None]]  # (row, column) → display() of its format
+
+
+def _sheet_styles(data: bytes) -> tuple[dict[str, Styled], dict[str, list[int]], list[str]] | None:
+    """Per sheet name: the cells whose number format fixes decimals or shows a percentage, and the
+    hidden rows; and the formula cells saved without a computed value ("Sheet!F6").
+
+    calamine gives values only; this scans the sheet XML for what it cannot see, with regular
+    expressions over the bytes (no tree is built: a 100,000-row sheet costs a fraction of a second).
+    None where a formatted cell has no reference (then openpyxl reads the workbook)."""
+    import xml.etree.ElementTree as ET
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        formats: dict[bytes, tuple[bool, int | None]] = {}  # style index → display
+        if "xl/styles.xml" in names:
+            st = ET.fromstring(z.read("xl/styles.xml"))
+            codes = dict(BUILTIN_FORMATS)
+            codes.update({int(f.get("numFmtId", -1)): f.get("formatCode") or ""
+                          for f in st.iterfind("m:numFmts/m:numFmt", NS)})
+            xfs = st.find("m:cellXfs", NS)
+            for k, xf in enumerate(xfs if xfs is not None else []):
+                shown = display(codes.get(int(xf.get("numFmtId", 0))))
+                if shown:
+                    formats[str(k).encode()] = shown
+        wb = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        target = {r.get("Id"): r.get("Target", "") for r in rels.iterfind("rel:Relationship", NS)}
+        styled: dict[str, Styled] = {}
+        hidden: dict[str, list[int]] = {}
+        uncomputed: list[str] = []
+        for sh in wb.iterfind("m:sheets/m:sheet", NS):
+            t = target.get(sh.get(f"{{{NS['r']}}}id"), "")
+            path = t.lstrip("/") if t.startswith("/") else "xl/" + t
+            if path not in names:
+                continue
+            xml = z.read(path)
+            cells: Styled = {}
+            if formats:
+                for m in _CELL_TAG.finditer(xml):
+                    tag = m.group(0)
+                    s = _STYLE_ATTR.search(tag)
+                    if s and s.group(1) in formats:
+                        ref = _REF_ATTR.search(tag)
+                        if ref is None:
+                            return None
+                        cells[(int(ref.group(2)), _col(ref.group(1)))] = formats[s.group(1)]
+            styled[sh.get("name")] = cells
+            rows = [int(r.group(1)) for m in _ROW_TAG.finditer(xml) if _HIDDEN_ATTR.search(m.group(0))
+                    for r in [re.search(rb'\br="(\d+)"', m.group(0))] if r]
+            if rows:
+                hidden[sh.get("name")] = rows
+            if b"<f" in xml or b":f>" in xml:
+                for m in _CELL.finditer(xml):
+                    body = m.group(2)
+                    if (b"<f" in body or b":f" in body) and not _VALUE.search(body):
+                        ref = _REF_ATTR.search(m.group(1))
+                        uncomputed.append(f"{sh.get('name')}!{(ref.group(1) + ref.group(2)).decode() if ref else '?'}")
+    return styled, hidden, uncomputed
+
+
+def _read_calamine(data: bytes, fmt: str, styled: dict[str, Styled]) -> DocGrid:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as e:  # noqa: BLE001 - calamine raises its own error types for broken files
+        raise ReadError(f"corrupt or unreadable {fmt} workbook: {e}") from None
+    b = _Builder(fmt)
+    for meta in wb.sheets_metadata:
+        sheet = wb.get_sheet_by_name(meta.name)
+        if str(getattr(meta, "visible", "")).lower().endswith("hidden"):
+            b.grid.problems.append(("info", f"hidden sheet {meta.name} read like the others", None))
+        # iter_rows yields rows from the sheet's first row but columns from its first used column
+        first = sheet.start[1] if sheet.start else 0
+        pad = [""] * first
+        shown = styled.get(meta.name)
+        for k, values in enumerate(sheet.iter_rows(), 1):
+            if shown:
+                cells = [cell_text(v, shown.get((k, first + c))) for c, v in enumerate(values)]
+            else:
+                cells = [cell_text(v) for v in values]
+            b.add(meta.name, k, pad + cells)
+            if b.full:
+                break
+    return b.grid
+
+
+def _read_xlrd(data: bytes) -> DocGrid:
+    """Legacy .xls through xlrd, which keeps number formats (calamine would lose percentages)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+    except Exception as e:  # noqa: BLE001 - xlrd raises its own error types for broken files
+        raise ReadError(f"corrupt or unreadable xls workbook: {type(e).__name__}: {e}") from None
+    b = _Builder("xls")
+    shown = {i: display(getattr(book.format_map.get(xf.format_key), "format_str", None))
+             for i, xf in enumerate(book.xf_list)}
+    for k in range(book.nsheets):
+        sh = book.sheet_by_index(k)
+        if sh.visibility:
+            b.grid.problems.append(("info", f"hidden sheet {sh.name} read like the others", None))
+        hidden = [r + 1 for r, info in sh.rowinfo_map.items() if info.hidden]
+        if hidden:
+            b.grid.problems.append(("info", f"hidden rows read like the others ({sh.name}: rows "
+                                    f"{', '.join(map(str, sorted(hidden)[:10]))})", None))
+        for r in range(sh.nrows):
+            cells = []
+            for c in range(sh.row_len(r)):
+                cell = sh.cell(r, c)
+                v = cell.value
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    v = xlrd.xldate_as_datetime(v, book.datemode)
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    v = bool(v)
+                elif cell.ctype == xlrd.XL_CELL_ERROR:
+                    v = xlrd.error_text_from_code.get(v, "#ERR")
+                cells.append(cell_text(v, shown.get(cell.xf_index) if cell.ctype == xlrd.XL_CELL_NUMBER else None))
+            b.add(sh.name, r + 1, cells)
+            if b.full:
+                break
+        book.unload_sheet(k)
+    return b.grid
+
+
+def _read_openpyxl(data: bytes) -> DocGrid:
+    import warnings
+
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions and styles
+            wb = load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many error types for broken files
+        raise ReadError(f"corrupt or unreadable xlsx workbook: {type(e).__name__}: {e}") from None
+    b = _Builder("xlsx")
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            b.grid.problems.append(("info", f"hidden sheet {ws.title} read like the others", None))
+        for r, row in enumerate(ws.iter_rows(), 1):
+            cells = []
+            for c in row:
+                v = c.value
+                cells.append(cell_text(v, display(c.number_format) if isinstance(v, int | float) else None))
+            b.add(ws.title, r, cells)
+            if b.full:
+                break
+    wb.close()
+    return b.grid

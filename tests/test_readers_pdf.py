@@ -1,0 +1,127 @@
+"""PDF reader: ruled tables and text lines in reading order, tables across page breaks, scans, bad files."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from factory import render
+from make_fixtures import document_rows, to_pdf
+
+from perfdata.ingest import combine, read_bytes
+from perfdata.readers.pdf import PAGE_NUMBER, read_pdf
+
+PROVENANCE = ["form_id", "source_file", "location", "line", "line_start", "line_end", "level1_weight_line",
+              "total_line", "funding_line"]
+
+
+def pdf_of(rows, **kw) -> bytes:
+    buf = io.BytesIO()
+    to_pdf(rows, buf, **kw)
+    return buf.getvalue()
+
+
+def tables(data: bytes, name: str = "form.pdf"):
+    return combine([read_bytes(data, name)])
+
+
+def content(df):
+    return df.drop(columns=[c for c in PROVENANCE if c in df.columns]).reset_index(drop=True)
+
+
+def scan_pdf(pages: int = 1, text_page: bool = False, page_numbers: bool = False, blank: int = 0) -> bytes:
+    """Pages holding only an image, as a scanner makes them (optionally one text page first, page
+    numbers printed as text on the scans, blank pages after them)."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    if text_page:
+        c.drawString(72, 720, "Project 2024")
+        c.showPage()
+    img = ImageReader(Image.new("L", (200, 100), 200))
+    for k in range(pages):
+        c.drawImage(img, 72, 500, 400, 200)
+        if page_numbers:
+            c.drawCentredString(300, 30, f"- {k + 1} -")
+        c.showPage()
+    for _ in range(blank):
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("top_space", [0, 245, 265, 385], ids=["one-page", "break-in-levels", "break-in-output",
+                                                              "break-before-funding"])
+def test_form_across_a_page_break_same_as_text(top_space):
+    text = render()
+    rows, _ = document_rows(text)
+    got = tables(pdf_of(rows, top_space=top_space))
+    want = tables(text.encode(), "form.txt")
+    assert got["problems"].empty, got["problems"].message.tolist()
+    for t in ("forms", "funding", "indicators"):
+        pd.testing.assert_frame_equal(content(got[t]), content(want[t]))
+    pages = got["indicators"].location.str.extract(r"page (\d)")[0].astype(int).tolist()
+    assert pages == {0: [1] * 5, 245: [1, 1, 1, 1, 2], 265: [1, 1, 1, 2, 2], 385: [2] * 5}[top_space]
+
+
+def test_rows_in_reading_order_with_page_lines():
+    rows = [["某某项目支出绩效自评表"], ["(2023年度)"], ["项目名称", "", "就业补助"],
+            ["主管部门", "人社局", "实施单位", "就业中心"], ["注:得分一档最高不能超过该指标分值上限。"]]
+    grid = read_pdf(pdf_of(rows))
+    assert [r.cells for r in grid.rows] == [["某某项目支出绩效自评表"], ["(2023年度)"], ["项目名称", "", "就业补助"],
+                                            ["主管部门", "人社局", "实施单位", "就业中心"],
+                                            ["注:得分一档最高不能超过该指标分值上限。"]]
+    assert grid.locations[1] == "page 1 line 1" and grid.locations[5] == "page 1 line 5"
+    assert "1 page number line(s) dropped" in grid.notes
+
+
+@pytest.mark.parametrize("text,is_number", [("- 3 -", True), ("第 2 页 共 10 页", True), ("12", True), ("3/10", True),
+                                             ("(2024年度)", False), ("2024年", False), ("100%", False)])
+def test_page_number_lines(text, is_number):
+    assert bool(PAGE_NUMBER.match(text)) is is_number
+
+
+def test_scanned_pdf_needs_ocr():
+    t = tables(scan_pdf(2))
+    assert t["problems"][["severity", "message"]].values.tolist() == [
+        ["error", "no text layer: OCR needed (2 scanned page(s), no text to read)"]]
+    assert t["files"].status.tolist() == ["failed"]
+
+
+def test_scan_with_printed_page_numbers_and_blank_pages():
+    t = tables(scan_pdf(3, page_numbers=True, blank=1))
+    assert t["problems"].message.tolist() == ["no text layer: OCR needed (3 scanned page(s), no text to read)"]
+    (msg,) = tables(scan_pdf(0, blank=2))["problems"].message.tolist()
+    assert msg == "no text in the PDF (2 blank page(s))"
+
+
+def test_scanned_page_among_text_pages():
+    t = tables(scan_pdf(1, text_page=True))
+    msgs = t["problems"].message.tolist()
+    assert "no text layer on page(s) 2: OCR needed for them; the other pages were read" in msgs
+
+
+def test_bad_pdfs():
+    good = pdf_of(document_rows(render())[0])
+    cases = {
+        "password": (pdf_of([["x"]], password="secret"), "password-protected PDF: cannot be read without the password"),
+        "truncated": (good[: len(good) // 2], "corrupt or truncated PDF"),
+        "garbage": (b"%PDF-1.4\n" + bytes(range(256)) * 4, "corrupt or truncated PDF"),
+    }
+    for name, (data, start) in cases.items():
+        t = tables(data)
+        (msg,) = t["problems"].message.tolist()
+        assert msg.startswith(start), (name, msg)
+        assert t["files"].status.tolist() == ["failed"]
+
+
+def test_wrapped_paragraphs_join_titles_do_not():
+    long = "我局高度重视项目支出绩效自评工作,严格按照文件要求组织开展自评," * 6
+    rows = [["某某项目支出绩效自评表"], ["(2023年度)"], [long], ["二、绩效目标完成情况"], [long + "完毕。"]]
+    grid = read_pdf(pdf_of(rows))
+    assert [r.cells[0] for r in grid.rows] == [rows[0][0], rows[1][0], long, rows[3][0], long + "完毕。"]
+    assert grid.locations[4] == "page 1 line 4"
