@@ -224,14 +224,17 @@ def save(fig, name: str, output_dir: str | Path, show: bool = True) -> list[Path
     png, svg = out / f"{name}.png", out / f"{name}.svg"
     fig.savefig(png, dpi=DPI, metadata={"Software": None})
     fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    title = next((ax.get_title() for ax in fig.axes if ax.get_title()), name)
     plt.close(fig)
     if show and _in_notebook():
-        from IPython.display import Image, display
+        import base64
 
-        with png.open("rb") as fh:
-            data = fh.read()
+        from IPython.display import display
+
+        data = png.read_bytes()
         width = int.from_bytes(data[16:20], "big")  # PNG IHDR: shown at 100 dpi, like an inline chart
-        display(Image(data=data, format="png", width=round(width * 100 / DPI)))
+        display({"image/png": base64.b64encode(data).decode("ascii")}, raw=True,
+                metadata={"image/png": {"width": round(width * 100 / DPI), "alt": title}})
     return [png, svg]
 
 

@@ -189,7 +189,8 @@ def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, time
         run.status = "ok"
     except PapermillExecutionError as e:
         run.status = "failed"
-        run.error = {"cell": e.exec_count, "cell_index": e.cell_index, "ename": e.ename, "evalue": e.evalue}
+        run.error = {"cell": _source_cell(out, e.cell_index), "execution_count": e.exec_count,
+                     "cell_index": e.cell_index, "ename": e.ename, "evalue": e.evalue}
     except Exception as e:  # noqa: BLE001 - a kernel that dies or times out fails this notebook only
         run.status = "failed"
         run.error = {"cell": None, "cell_index": None, "ename": type(e).__name__, "evalue": str(e)}
@@ -203,6 +204,18 @@ def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, time
                              "evalue": f"HTML export: {e}"}
     run.seconds = round(time.perf_counter() - t0, 3)
     return run
+
+
+def _source_cell(executed: Path, index: int) -> int | None:
+    """1-based number of the failing cell in the notebook as written (without papermill's injected cell)."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # noqa: BLE001
+        return None
+    injected = sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:index])
+    return index + 1 - injected
 
 
 def _to_html(ipynb: Path) -> Path:
@@ -220,9 +233,12 @@ def _to_html(ipynb: Path) -> Path:
 
 def describe_failure(run: NotebookRun) -> str:
     e = run.error or {}
-    cell = f"cell {e['cell']}" if e.get("cell") is not None else (
-        f"cell #{e['cell_index']}" if e.get("cell_index") is not None else "before any cell")
-    return f"notebook {run.name}.ipynb failed at {cell}: {e.get('ename')}: {e.get('evalue')}"
+    if e.get("cell") is not None:
+        where = f"cell {e['cell']}" + (f" (In [{e['execution_count']}] of the executed copy)"
+                                       if e.get("execution_count") else "")
+    else:
+        where = "before any cell"
+    return f"notebook {run.name}.ipynb failed at {where}: {e.get('ename')}: {e.get('evalue')}"
 
 
 def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: dict | None = None, *,
