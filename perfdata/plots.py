@@ -14,10 +14,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
+from matplotlib.ticker import MaxNLocator
 
 DPI = 150
 PALETTE = ["#3B6EA8", "#D9822B", "#5B9E4D", "#C0392B", "#8E6BB0", "#7F8C8D"]
 SEVERITY_COLORS = {"high": "#C0392B", "medium": "#E67E22", "low": "#F1C40F"}
+SEVERITY_NAMES = {"high": "高", "medium": "中", "low": "低"}
 _FONT: str | None = None
 
 
@@ -92,7 +94,7 @@ def _labels(index, width: int) -> list[str]:
 
 
 def bar(values: pd.Series, title: str, unit: str, *, sort: bool = True, threshold: float | None = None,
-        threshold_label: str | None = None, color=None, value_format: str = "{:,.1f}", wrap_width: int = 16,
+        threshold_label: str | None = None, color=None, value_format: str = "{:,.1f}", wrap_width: int = 20,
         ax=None):
     """Horizontal bars, largest on top, each labelled with its value; `unit` goes on the value axis."""
     setup()
@@ -176,15 +178,20 @@ def stacked(table: pd.DataFrame, title: str, unit: str, *, colors: dict | None =
     left = pd.Series(0.0, index=t.index)
     for k, col in enumerate(t.columns):
         c = (colors or {}).get(col, PALETTE[k % len(PALETTE)])
-        ax.barh(range(len(t)), t[col].to_numpy(), left=left.to_numpy(), color=c, label=str(col))
+        ax.barh(range(len(t)), t[col].to_numpy(), left=left.to_numpy(), color=c,
+                label=SEVERITY_NAMES.get(str(col), str(col)))
         left += t[col]
     for i, total in enumerate(left):
         ax.text(total, i, f" {total:,.0f}", va="center", fontsize=8)
     ax.set_yticks(range(len(t)), t.index)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(t) and left.max() > 0:
+        ax.set_xlim(0, left.max() * 1.12)
     ax.set_xlabel(unit)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.24 if len(t) < 4 else -0.1),
+              ncol=min(len(t.columns), 6), frameon=False)
     return fig
 
 
@@ -208,8 +215,8 @@ def grouped(table: pd.DataFrame, title: str, unit: str, *, value_format: str = "
     ax.set_ylabel(unit)
     ax.set_title(title)
     ax.grid(axis="x", visible=False)
-    if n > 1:
-        ax.legend(fontsize=8)
+    if n > 1:  # below the axes, so it never covers a bar
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(n, 6), frameon=False)
     return fig
 
 
