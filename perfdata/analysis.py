@@ -281,16 +281,18 @@ def ceiling_effect(forms: pd.DataFrame, **kw) -> pd.DataFrame:
 
 
 def score_vs_rescore(forms: pd.DataFrame, rescored: pd.DataFrame | None = None,
-                     column: str = "total_score") -> pd.DataFrame:
-    """Self-reported score beside a rescore, per form.
+                     column: str = "total_rescore_max", low_column: str = "total_rescore_min") -> pd.DataFrame:
+    """Self-reported score beside a rescore, per form; gap > 0 means the form scored itself higher.
 
-    With a rescored table (one row per form_id, rescored total in `column`), the totals are compared;
-    without one, the execution row is rescored here (rate × 分值, capped), the part of the rules that
-    needs no indicator parsing.
+    With the checks' `rescored_forms` table (rescored total in `column`: the upper bound, where
+    indicators that cannot be compared count at full weight; `low_column` the lower bound), the totals
+    are compared; without one, the execution row is rescored here (rate × 分值, capped), the part of
+    the rules that needs no indicator parsing.
     """
     f = with_execution(forms)
     if rescored is not None and column in rescored and len(rescored):
-        r = rescored[["form_id", column]].rename(columns={column: "rescore"})
+        keep = ["form_id", column] + ([low_column] if low_column in rescored else [])
+        r = rescored[keep].rename(columns={column: "rescore", low_column: "rescore_min"})
         out = f[KEY_COLUMNS + ["total_score_reported"]].merge(r, on="form_id", how="left")
         out = out.rename(columns={"total_score_reported": "self_score"})
         out["part"] = "total"

@@ -125,6 +125,12 @@ def cmd_run(args) -> int:
     else:
         anomalies = check(tables, raw_dir=raw if raw.is_dir() else raw.parent)
         store.write({"anomalies": anomalies}, processed)
+        try:  # the rescored totals, for the scores notebook's self-score vs rescore
+            from perfdata.scoring import rescore
+        except ImportError:
+            pass
+        else:
+            store.write(rescore(tables), processed)
         check_status = f"{len(anomalies)} findings"
         print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
     extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},

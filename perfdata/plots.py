@@ -229,8 +229,10 @@ def save(fig, name: str, output_dir: str | Path, show: bool = True) -> list[Path
     out = Path(output_dir) / "charts"
     out.mkdir(parents=True, exist_ok=True)
     png, svg = out / f"{name}.png", out / f"{name}.svg"
-    fig.savefig(png, dpi=DPI, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    # the tight box once for both files (savefig's "tight" draws the whole figure again for each)
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+    fig.savefig(png, dpi=DPI, bbox_inches=box, metadata={"Software": None})
+    fig.savefig(svg, bbox_inches=box, metadata={"Date": None, "Creator": None})
     title = next((ax.get_title() for ax in fig.axes if ax.get_title()), name)
     plt.close(fig)
     if show and _in_notebook():

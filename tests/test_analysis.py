@@ -78,9 +78,11 @@ def test_execution_score_rescore(bundled):
     r = analysis.score_vs_rescore(bundled["forms"]).set_index("project_name")
     row = r.loc["高校毕业生“三支一扶”计划中央和市补助资金"]
     assert row.part == "execution" and row.self_score == pytest.approx(7.6) and row.rescore == pytest.approx(0.76)
-    rescored = pd.DataFrame({"form_id": bundled["forms"].form_id, "total_score": 90.0})
+    rescored = pd.DataFrame({"form_id": bundled["forms"].form_id, "total_rescore_max": 90.0,
+                             "total_rescore_min": 80.0})
     both = analysis.score_vs_rescore(bundled["forms"], rescored)
     assert (both.part == "total").all() and both.gap.max() == pytest.approx(10.0)
+    assert (both.rescore_min == 80.0).all() and both.gap.is_monotonic_decreasing
 
 
 @pytest.mark.parametrize(("kw", "n"), [
