@@ -14,6 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# Chinese headers of the columns the aggregations here add (the tidy tables' are in schema.py).
+LABELS = {
+    "forms": "表单数", "budget": "预算数(万元)", "rate_weighted": "加权执行率(%)", "rate_mean": "平均执行率(%)",
+    "rate_median": "执行率中位数(%)", "rate_min": "最低执行率(%)", "below_threshold": "低于阈值表单数",
+    "exec_rate": "计算执行率(%)", "exec_score_expected": "按规则执行率得分", "adjustment": "预算调整(万元)",
+    "adjustment_pct": "预算调整幅度(%)", "score_mean": "平均自评分", "score_median": "自评分中位数",
+    "score_min": "最低自评分", "share_full": "满分占比(%)", "share_near_full": "接近满分占比(%)",
+    "high": "高", "medium": "中", "low": "低", "total": "合计", "title_zh": "规则名称",
+    "findings": "问题数", "findings_high": "高风险问题数", "indicators": "指标数", "grade": "等级",
+    "exec_base": "执行率口径", "rate_gap": "填报与计算执行率之差", "flagged": "超出复核区间", "total_weight": "总分值",
+    "score_rate": "得分率(%)", "full": "满分", "near_full": "接近满分", "self_score": "自评得分",
+    "rescore": "重算得分", "rescore_min": "重算得分下限", "gap": "自评高出(分)", "part": "比较口径",
+    "weight": "分值", "score": "得分", "level1": "一级指标", "near_full_margin": "接近满分差距",
+}
 SEVERITY_ORDER = ["high", "medium", "low"]
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 KEY_COLUMNS = ["form_id", "region", "department", "unit", "year", "project_name"]
@@ -373,6 +387,20 @@ def overview(tables: dict[str, pd.DataFrame], by=("region", "department", "year"
 
 
 # -- output ----------------------------------------------------------------------------------------
+
+def labelled(df: pd.DataFrame, table: str = "forms") -> pd.DataFrame:
+    """The frame with Chinese column headers, for reading in a report (saved tables keep the names).
+
+    >>> list(labelled(pd.DataFrame(columns=["region", "rate_mean", "other"])).columns)
+    ['地区', '平均执行率(%)', 'other']
+    """
+    from perfdata import schema
+
+    names = {**schema.labels(table), **LABELS} if table in schema.TABLES else dict(LABELS)
+    for other in ("forms", "anomalies"):
+        names = {**schema.labels(other), **names}
+    return df.rename(columns=names)
+
 
 def save_table(df: pd.DataFrame, name: str, output_dir: str | Path) -> Path:
     """Write a report table as UTF-8 CSV (Excel opens it) under OUTPUT_DIR/tables, rows as shown."""

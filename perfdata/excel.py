@@ -24,16 +24,7 @@ WRAP_COLUMNS = {"message", "evidence", "text", "goal_planned", "goal_achieved", 
 MAX_WIDTH, WRAP_WIDTH = 48, 60
 FORMULA_START = ("=", "+", "-", "@")
 
-# Headers of report tables that are not tidy tables (aggregations of analysis.py).
-EXTRA_LABELS = {
-    "forms": "表单数", "budget": "预算数(万元)", "rate_weighted": "加权执行率(%)", "rate_mean": "平均执行率(%)",
-    "rate_median": "执行率中位数(%)", "rate_min": "最低执行率(%)", "below_threshold": "低于阈值表单数",
-    "exec_rate": "计算执行率(%)", "exec_score_expected": "按规则执行率得分", "adjustment": "预算调整(万元)",
-    "adjustment_pct": "预算调整幅度(%)", "score_mean": "平均自评分", "score_median": "自评分中位数",
-    "score_min": "最低自评分", "share_full": "满分占比(%)", "share_near_full": "接近满分占比(%)",
-    "high": "高", "medium": "中", "low": "低", "total": "合计", "title_zh": "规则名称",
-    "findings": "问题数", "findings_high": "高风险问题数", "indicators": "指标数", "grade": "等级",
-}
+EXTRA_LABELS = analysis.LABELS  # headers of report tables that are not tidy tables
 
 
 def display_width(text: str) -> int:
@@ -46,7 +37,7 @@ def display_width(text: str) -> int:
 
 
 def headers(df: pd.DataFrame, table: str | None = None) -> list[str]:
-    """Chinese header per column: the schema's label for a tidy table, else EXTRA_LABELS, else the name."""
+    """Chinese header per column: the schema's label for a tidy table, else analysis.LABELS, else the name."""
     labels = schema.labels(table) if table in schema.TABLES else {}
     return [labels.get(c) or EXTRA_LABELS.get(c) or c for c in df.columns]
 
