@@ -209,3 +209,14 @@ def test_report_without_data_is_an_error(tmp_path, capsys):
     assert cli.main(["report", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 2
     assert "perfdata ingest" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "r", ignore_errors=True)
+
+
+def test_anomalies_notebook_without_a_check(tmp_path, bundled):
+    from perfdata import store
+
+    store.write({k: bundled[k] for k in ("forms", "indicators", "funding", "files")}, tmp_path / "data")
+    res = report.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="nocheck", notebooks=["anomalies"])
+    assert res.status == "ok", res.manifest["failed"]
+    text = _outputs(res.folder / "anomalies.ipynb")
+    assert "未找到 anomalies 表" in text and "共 **0 条问题**" in text
+    assert load_workbook(res.folder / "anomalies.xlsx")["问题清单"].max_row == 1
