@@ -189,7 +189,10 @@ def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, time
     out = folder / f"{name}.ipynb"
     try:
         papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel, progress_bar=False,
-                                   request_save_on_cell_execute=False, cwd=str(folder), execution_timeout=timeout)
+                                   request_save_on_cell_execute=False, cwd=str(folder), execution_timeout=timeout,
+                                   # the kernel's own start/stop chatter would fill a cron mail; cell
+                                   # errors still come back through the notebook
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         run.status = "ok"
     except PapermillExecutionError as e:
         run.status = "failed"
