@@ -70,13 +70,13 @@ def _report_options(p):
     p.add_argument("--notebooks", default=None, help="comma-separated notebook names (default: the report ones)")
 
 
-def _finish_report(args, data, raw, extra=None) -> int:
+def _finish_report(args, data, raw, extra=None, failures=None) -> int:
     from perfdata import report
 
     try:
         res = report.run_report(data, args.out, report.parse_params(args.param), raw_dir=raw, run_id=args.run_id,
                                 jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
-                                extra_manifest=extra)
+                                extra_manifest=extra, failures=failures)
     except report.ReportError as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
@@ -117,25 +117,34 @@ def cmd_run(args) -> int:
     print(f"ingest   {len(tables['forms'])} forms from {len(tables['files'])} files → {processed}/ "
           f"({t_ingest:.1f} s)")
     t1 = time.perf_counter()
+    for stale in ("anomalies", "rescored_forms", "rescored_indicators"):  # findings of earlier tables
+        (processed / f"{stale}.parquet").unlink(missing_ok=True)
+    failures = []
     try:
         from perfdata.checks import check
     except ImportError:
         check_status = "unavailable"
         print("check    skipped: perfdata.checks is not installed", file=sys.stderr)
     else:
-        anomalies = check(tables, raw_dir=raw if raw.is_dir() else raw.parent)
-        store.write({"anomalies": anomalies}, processed)
-        try:  # the rescored totals, for the scores notebook's self-score vs rescore
-            from perfdata.scoring import rescore
-        except ImportError:
-            pass
+        try:
+            anomalies = check(tables, raw_dir=raw if raw.is_dir() else raw.parent)
+            store.write({"anomalies": anomalies}, processed)
+            try:  # the rescored totals, for the scores notebook's self-score vs rescore
+                from perfdata.scoring import rescore
+            except ImportError:
+                pass
+            else:
+                store.write(rescore(tables), processed)
+        except Exception as e:  # noqa: BLE001 - the report still runs, and the run is marked failed
+            check_status = f"failed: {type(e).__name__}: {e}"
+            failures.append(f"check {check_status}")
+            print(f"perfdata: check {check_status}", file=sys.stderr)
         else:
-            store.write(rescore(tables), processed)
-        check_status = f"{len(anomalies)} findings"
-        print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
+            check_status = f"{len(anomalies)} findings"
+            print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
     extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},
                        "check": {"seconds": round(time.perf_counter() - t1, 3), "result": check_status}}}
-    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra)
+    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures)
     failed = (tables["files"].status == "failed").any()
     return code or (1 if failed else 0)
 

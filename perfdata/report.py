@@ -251,8 +251,11 @@ def describe_failure(run: NotebookRun) -> str:
 def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: dict | None = None, *,
                raw_dir: str | Path | None = None, run_id: str | None = None, notebooks: list[str] | None = None,
                notebook_dir: str | Path | None = None, jobs: int = 2, kernel: str = "python3",
-               timeout: int = 600, extra_manifest: dict | None = None) -> RunResult:
+               timeout: int = 600, extra_manifest: dict | None = None,
+               failures: list[str] | None = None) -> RunResult:
     """Execute the report notebooks on DATA_DIR into OUT_ROOT/RUN_ID; see the module docstring.
+
+    `failures` are earlier steps that failed (e.g. the check): the run is then marked failed too.
 
     Raises ReportError before running anything for unknown parameters or a missing data folder.
     """
@@ -307,7 +310,7 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
         timings[f"notebook:{r.name}"] = r.seconds
 
     failed = [r for r in runs if r.status != "ok"]
-    status = "failed" if failed or wb_error else "ok"
+    status = "failed" if failed or wb_error or failures else "ok"
     manifest = {
         "run_id": run_id,
         "status": status,
@@ -322,7 +325,8 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
         "versions": _versions(),
         "timings": timings,
         "notebooks": [{"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error} for r in runs],
-        "failed": [describe_failure(r) for r in failed] + ([f"anomalies workbook: {wb_error}"] if wb_error else []),
+        "failed": list(failures or []) + [describe_failure(r) for r in failed]
+        + ([f"anomalies workbook: {wb_error}"] if wb_error else []),
         **(extra_manifest or {}),
     }
     manifest["outputs"] = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())

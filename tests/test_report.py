@@ -220,3 +220,21 @@ def test_anomalies_notebook_without_a_check(tmp_path, bundled):
     text = _outputs(res.folder / "anomalies.ipynb")
     assert "未找到 anomalies 表" in text and "共 **0 条问题**" in text
     assert load_workbook(res.folder / "anomalies.xlsx")["问题清单"].max_row == 1
+
+
+def test_a_failing_check_marks_the_run_failed(tmp_path, monkeypatch, capsys):
+    def broken(tables, raw_dir=None, **params):
+        raise RuntimeError("rule table unreadable")
+
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    (processed / "anomalies.parquet").write_bytes(b"stale")  # findings of an earlier run must not be reported
+    monkeypatch.setitem(sys.modules, "perfdata.checks", types.SimpleNamespace(check=broken))
+    code = cli.main(["run", str(RAW), "--processed", str(processed), "--out", str(tmp_path / "reports"),
+                     "--run-id", "c", "--notebooks", "overview"])
+    assert code == 1
+    assert "check failed: RuntimeError: rule table unreadable" in capsys.readouterr().err
+    assert not (processed / "anomalies.parquet").exists()
+    m = json.loads((tmp_path / "reports" / "c-FAILED" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["status"] == "failed" and m["failed"] == ["check failed: RuntimeError: rule table unreadable"]
+    assert m["notebooks"][0]["status"] == "ok"
