@@ -278,10 +278,12 @@ def score_by(forms: pd.DataFrame, by: str | list[str], **kw) -> pd.DataFrame:
 def grade_counts(forms: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
     """Forms per grade (columns 优 良 中 差, all present) in each group."""
     f = with_scores(forms)
+    by = as_list(by)
     grades = list(grade_bands()["grade"])
-    t = pd.crosstab([f[c] for c in as_list(by)], pd.Categorical(f["grade"], categories=grades), dropna=False)
-    t.columns = [str(c) for c in t.columns]
-    return t.reindex(columns=grades, fill_value=0).reset_index()
+    t = f.groupby([*by, "grade"], dropna=False, sort=True).size().unstack("grade", fill_value=0)
+    t = t.reindex(columns=grades, fill_value=0).astype("int64")
+    t.columns.name = None
+    return t.reset_index()
 
 
 def ceiling_effect(forms: pd.DataFrame, **kw) -> pd.DataFrame:

@@ -190,8 +190,7 @@ def stacked(table: pd.DataFrame, title: str, unit: str, *, colors: dict | None =
     ax.set_xlabel(unit)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.24 if len(t) < 4 else -0.1),
-              ncol=min(len(t.columns), 6), frameon=False)
+    _legend_below(ax, len(t.columns), 0.6)
     return fig
 
 
@@ -215,9 +214,17 @@ def grouped(table: pd.DataFrame, title: str, unit: str, *, value_format: str = "
     ax.set_ylabel(unit)
     ax.set_title(title)
     ax.grid(axis="x", visible=False)
-    if n > 1:  # below the axes, so it never covers a bar
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(n, 6), frameon=False)
+    if n > 1:
+        lines = max(str(label).count("\n") + 1 for label in labels) if labels else 1
+        _legend_below(ax, n, 0.45 + 0.2 * lines)
     return fig
+
+
+def _legend_below(ax, n: int, inches: float):
+    """Legend under the axis label (`inches` below the axes), so it never covers a bar or the label."""
+    height = ax.figure.get_size_inches()[1] * ax.get_position().height
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -inches / height), ncol=min(n, 6),
+              frameon=False)
 
 
 def save(fig, name: str, output_dir: str | Path, show: bool = True) -> list[Path]:
