@@ -62,6 +62,9 @@ def test_scores_grades_and_ceiling_effect(bundled):
     assert set(s.grade.dropna()) <= {"优", "良", "中", "差"}
     grades = analysis.grade_counts(forms, "region").set_index("region")
     assert list(grades.columns) == ["优", "良", "中", "差"] and grades.to_numpy().sum() == 43
+    by_year = analysis.grade_counts(forms, ["region", "year"])
+    groups = list(zip(by_year.region, by_year.year, strict=True))
+    assert groups == [("兴隆县", 2024), ("固原市", 2024), ("新乡县", 2021)]  # only groups that exist
 
 
 def test_level_scores_show_the_satisfaction_weights_that_add_to_15(bundled):
