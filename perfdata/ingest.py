@@ -17,6 +17,7 @@ import pandas as pd
 
 from perfdata import layout, schema
 from perfdata.forms import Form, indicator_record, read_form
+from perfdata.keys import link
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.text import ReadError, read_text
 
@@ -99,6 +100,20 @@ TABLE_READERS: dict[str, Callable] = {}
 # Readers of a whole document (e.g. figures stated in narrative text):
 #   reader(rows, starts: list[layout.TableStart], res: FileResult, sha: str)
 DOCUMENT_READERS: list[Callable] = []
+
+# -- 自评汇总表 and 部门整体绩效自评表 ------------------------------------------------------------------
+from perfdata.department import read_department_form  # noqa: E402
+from perfdata.summary import read_summary  # noqa: E402
+
+TABLE_READERS["summary"] = read_summary
+TABLE_READERS["department_form"] = read_department_form
+
+# -- 绩效目标表 and figures stated in narrative text (perfdata.targets, perfdata.statements) --
+from perfdata import statements as _statements  # noqa: E402
+from perfdata import targets as _targets  # noqa: E402
+
+TABLE_READERS["target_table"] = _targets.read_target_table
+DOCUMENT_READERS.extend([_targets.check_numbering, _statements.read_statements])
 
 
 def _read_forms(rows, res: FileResult, sha: str) -> int:
@@ -274,7 +289,7 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
     for name in schema.INGEST_TABLES:
         rows = [r for res in results for r in res.tables.get(name, [])]
         out[name] = schema.frame(name, rows)
-    return out
+    return link(out)
 
 
 def read(path: str | Path) -> dict[str, pd.DataFrame]:

@@ -2,12 +2,19 @@
 
 A project form is anchored on its 项目名称 row when a 主管部门/项目资金/indicator header follows
 closely, or on a "…项目支出绩效自评表" title followed by such rows. Summary tables, department-wide
-forms and target tables are recognised too, so they are never mistaken for project forms.
+forms and target tables are recognised too, so they are never mistaken for project forms, and so are
+the titles of narrative reports, which end the table above them.
+
+A 绩效目标表 is found by its title ("…绩效目标表") or, where the title has another shape ("1.经费补助资金"),
+by its indicator header — 一级/二级/三级指标 and 指标值 without any 完成值 or 得分 column — with the title
+and the 绩效目标 rows above it. A header repeated after a page break (indicator rows right above it)
+starts nothing.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import NamedTuple
 
 from perfdata import rules
@@ -24,6 +31,9 @@ OTHER_TITLES = (
     ("target_table", re.compile(r"绩效目标表")),
     ("report", re.compile(r"自评(?:总结)?报告")),
 )
+# a target table's title may be long ("30. 冀财社【2022】145号关于…的通知(…)绩效目标表") but ends with it
+TARGET_TITLE_END = re.compile(r"绩效目标(?:申报)?表(?:\(?\d{4}年度?\)?)?$")
+TARGET_HINT = "级指标"  # cheap test before is_target_header: "一级指标", "三级指标"
 
 
 class TableStart(NamedTuple):
@@ -97,7 +107,114 @@ def other_table_kind(row: Row) -> str | None:
         for kind, pattern in OTHER_TITLES:
             if pattern.search(filled[0]) and not PROJECT_TITLE.search(filled[0]):
                 return kind
+    if len(filled) == 1 and len(filled[0]) < 200 and TARGET_TITLE_END.search(filled[0].replace(" ", "")):
+        return "target_table"
     return None
+
+
+@cache
+def target_headers(group: str) -> rules.HeaderMap:
+    """Cell spellings of 绩效目标表 (rules/targets.csv): group 'column' (header cells) or 'label' (row labels)."""
+    exact, prefixes = {}, []
+    for r in rules._rows("targets.csv"):
+        if r["group"] == group:
+            syn = r["synonym"]
+            if syn.endswith("*"):
+                prefixes.append((key(syn[:-1]), r["canonical"]))
+            else:
+                exact[key(syn)] = r["canonical"]
+    return rules.HeaderMap(exact, tuple(prefixes), {})
+
+
+_TARGET_EXCLUDES = {"actual", "score"}
+
+
+def is_target_header(row: Row) -> bool:
+    """一级/二级/三级指标 and 指标值, no 完成值/得分 column: the header of a 绩效目标表, not of a self-evaluation."""
+    if "一级指标" not in row.joined and "三级指标" not in row.joined:
+        return False
+    cols = target_headers("column")
+    kinds = {cols.lookup(c) for c in row.cells if c}
+    if "target" not in kinds or len(kinds & {"level1", "level2", "level3"}) < 2:
+        return False
+    indicator = rules.headers("indicator")
+    return not any(indicator.lookup(c) in _TARGET_EXCLUDES for c in row.cells if c)
+
+
+def is_goal_label(row: Row) -> bool:
+    """A '绩效目标' / '年度绩效目标' row (the goal text follows in the row or in the rows below)."""
+    filled = [c for c in row.cells if c]
+    return bool(filled) and target_headers("label").lookup(filled[0]) == "goal"
+
+
+def _is_target_section(rows: list[Row], i: int, horizon: int = 25) -> bool:
+    """Whether the indicator header ahead of rows[i] (within the head block of a table) is a target header."""
+    seen = 0
+    for j in range(i + 1, len(rows)):
+        r = rows[j]
+        if not any(r.cells):
+            continue
+        seen += 1
+        if seen > horizon:
+            return False
+        if TARGET_HINT not in r.joined:
+            continue
+        if is_target_header(r):
+            nxt = next(_ahead(rows, j, 1), None)
+            # a form header broken over two rows carries 完成值/得分 on the second one
+            indicator = rules.headers("indicator")
+            return not (nxt is not None and any(indicator.lookup(c) in _TARGET_EXCLUDES for c in nxt.cells if c))
+        if is_indicator_header(r):
+            return False
+    return False
+
+
+def _rows_between(rows: list[Row], a: int, b: int) -> int:
+    return sum(1 for r in rows[a + 1 : b] if any(r.cells))
+
+
+def _target_start(rows: list[Row], i: int, floor: int) -> tuple[int, str] | None:
+    """Start (title row, else 绩效目标 row) of the target table whose header is rows[i]; None for a header
+    repeated after a page break (indicator rows right above it)."""
+    seen = 0
+    j = i - 1
+    goal = None
+    while j > floor and seen < 15:
+        r = rows[j]
+        filled = [c for c in r.cells if c]
+        if not filled:
+            j -= 1
+            continue
+        seen += 1
+        if is_goal_label(r):
+            goal = j
+            break
+        if is_target_header(r) or _form_label(r) in ("project_name", "department", "unit"):
+            return None
+        if len(filled) >= 3 and goal is None and _indicator_like(r):
+            return None  # indicator rows of the table above: a repeated header
+        j -= 1
+    if goal is None:
+        return None
+    k = goal - 1
+    while k > floor:
+        r = rows[k]
+        filled = [c for c in r.cells if c]
+        if not filled:
+            k -= 1
+            continue
+        if is_year_line(r):
+            k -= 1
+            continue
+        if len(filled) == 1 and len(filled[0]) < 200 and not SECTION_HEADING.match(filled[0]):
+            return k, filled[0]
+        break
+    return goal, ""
+
+
+def _indicator_like(row: Row) -> bool:
+    lv = rules.levels()
+    return any(key(c) in lv for c in row.cells[:4] if c) or len([c for c in row.cells if c]) >= 4
 
 
 def _ahead(rows: list[Row], i: int, count: int):
@@ -129,6 +246,10 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
     i = 0
     while i < n:
         row = rows[i]
+        if TARGET_HINT in row.joined and is_target_header(row):
+            _add_target_header(rows, i, out, claimed)
+            i += 1
+            continue
         if not TABLE_HINT.search(row.joined):
             i += 1
             continue
@@ -151,7 +272,12 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
                 else:
                     break
                 j -= 1
-            out.append(TableStart(start, i, "project_form", title))
+            kind = "target_table" if _is_target_section(rows, i) else "project_form"
+            prev = out[-1] if out else None
+            if kind == "target_table" and prev and prev.kind == kind and _rows_between(rows, prev.anchor, i) <= 3:
+                out[-1] = prev._replace(anchor=i)  # the 项目名称 row under a 绩效目标表 title
+            else:
+                out.append(TableStart(start, i, kind, title))
             claimed = i
         elif is_title(row) and not _title_followed_by_name(rows, i):
             # a titled form whose 项目名称 row is missing: still a form, read what is there
@@ -160,10 +286,15 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
                 claimed = i
         else:
             kind = other_table_kind(row)
-            if kind and kind != "report":
+            prev = out[-1] if out else None
+            if kind == "summary" and prev and prev.kind == "summary" and row.joined == rows[prev.anchor].joined:
+                kind = None  # the table's header repeated after a page break: the same table goes on
+            if kind == "report":
+                # a narrative report: not a table, but it ends the table above it
+                out.append(TableStart(i, i, kind, next(c for c in row.cells if c)))
+            elif kind:
                 title = next(c for c in row.cells if c)
-                prev = out[-1] if out else None
-                if prev and prev.kind != "project_form" and sum(
+                if prev and prev.kind not in ("project_form", "report") and sum(
                         1 for r in rows[prev.anchor + 1 : i] if any(r.cells)) <= 3:
                     # the rows under a table's title ("部门(单位)名称…", "序号 项目名称…") belong to it
                     if prev.kind == "unit_header":
@@ -173,6 +304,17 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
                     out.append(TableStart(i, i, kind, title))
         i += 1
     return out
+
+
+def _add_target_header(rows: list[Row], i: int, out: list[TableStart], claimed: int):
+    prev = out[-1] if out else None
+    if prev and prev.kind == "target_table" and not is_target_header(rows[prev.anchor]):
+        out[-1] = prev._replace(anchor=i)  # the header under a title already found
+        return
+    floor = max(claimed, prev.anchor if prev else -1)
+    found = _target_start(rows, i, floor)
+    if found is not None:
+        out.append(TableStart(found[0], i, "target_table", found[1]))
 
 
 def _title_followed_by_name(rows: list[Row], i: int) -> bool:

@@ -56,6 +56,7 @@ TABLES: dict[str, list[Column]] = {
         Column("complete", B, "表单完整", "the form reached its 总分 row"),
         Column("total_line", I, "总分行", "line of the 总分 row"),
         Column("funding_line", I, "资金总额行", "line of the 年度资金总额 row"),
+        Column("project_key", S, "项目匹配键", "normalised project name for joining (keys.project_key)"),
     ],
     "funding": [
         Column("form_id", S, "表单编号", "form the line belongs to"),
@@ -123,7 +124,7 @@ TABLES: dict[str, list[Column]] = {
     "tables": [
         *_PROVENANCE,
         Column("line_start", I, "起始行", ""),
-        Column("kind", S, "表类型", "project_form | summary | department_form | target_table"),
+        Column("kind", S, "表类型", "project_form | summary | department_form | target_table | report (narrative)"),
         Column("title", S, "标题", ""),
     ],
     # -- other tables of the documents (summaries, department forms, target tables, narrative) ----------
@@ -147,6 +148,12 @@ TABLES: dict[str, list[Column]] = {
         Column("deviation_note", S, "偏差原因", ""),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        # -- read from the table as well (summary module)
+        Column("summary_id", S, "汇总表编号", "stable id of the table: file hash and title line"),
+        Column("title", S, "表题", "title of the summary table"),
+        Column("unit_inferred", B, "单位为推断", "no unit row: taken from the table continued here"),
+        Column("is_total", B, "合计行", "a 合计/总计 row, not a project"),
+        Column("budget_initial", F, "年初预算数(万元)", "where the table has that column"),
     ],
     "department_forms": [
         Column("dept_form_id", S, "整体表编号", "stable id: file hash and first line"),
@@ -166,6 +173,10 @@ TABLES: dict[str, list[Column]] = {
         Column("total_weight", F, "总分值", "sum of the printed level points, or the 总分 row"),
         Column("total_score", F, "总得分", "总分 row if printed, else null"),
         Column("notes", S, "表注", ""),
+        # -- read from the form as well (department module)
+        Column("goal_count", I, "履职目标数", "number of 年度履职目标 (目标1, 目标2, …)"),
+        Column("task_count", I, "主要任务数", "number of 年度主要任务 rows"),
+        Column("budget_line", I, "预算总额行", "line of the 部门预算总额 row"),
     ],
     "department_indicators": [
         Column("dept_form_id", S, "整体表编号", ""),
@@ -190,6 +201,11 @@ TABLES: dict[str, list[Column]] = {
         Column("actual_unit", S, "完成值单位", ""),
         Column("quantitative", B, "定量指标", ""),
         Column("direction", S, "指标方向", ""),
+        # -- read from the form as well (department module)
+        Column("deviation_note", S, "偏差原因", "未完成原因分析及改进措施, where the form has that column"),
+        Column("method", S, "得分计算方法", "where the form has that column"),
+        Column("nature", S, "指标性质", "where the form has that column"),
+        Column("measure_unit", S, "度量单位", "where the form has that column"),
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),
@@ -207,6 +223,13 @@ TABLES: dict[str, list[Column]] = {
         Column("goal", S, "年度目标", "goal text"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        # -- added by the target-table reader (perfdata.targets) --
+        Column("department_inferred", B, "主管部门为推断", "not printed in the table: the document's department"),
+        Column("year_inferred", B, "年度为推断", "not printed in the table: the document's budget year"),
+        Column("budget_source", S, "预算金额来源", "table (a 项目资金 row) | goal (stated in the goal text)"),
+        Column("goal_line", I, "绩效目标行", "line of the 绩效目标 row"),
+        Column("header_line", I, "表头行", "line of the indicator header"),
+        Column("indicator_count", I, "指标数", "indicator rows read"),
     ],
     "target_indicators": [
         Column("target_id", S, "目标表编号", ""),
@@ -225,6 +248,13 @@ TABLES: dict[str, list[Column]] = {
         Column("target_unit", S, "指标值单位", ""),
         Column("quantitative", B, "定量指标", ""),
         Column("direction", S, "指标方向", ""),
+        # -- added by the target-table reader (perfdata.targets) --
+        Column("level1_printed", S, "一级指标(原文)", "level-1 cell as printed; null where carried down"),
+        Column("level1_inferred", B, "一级指标为推断", "level-1 cell missing: taken from the level-2 name"),
+        Column("level2_printed", S, "二级指标(原文)", "level-2 cell as printed; null where carried down"),
+        Column("measure_unit", S, "度量单位", "where the table has that column"),
+        Column("nature", S, "指标性质", "where the table has that column"),
+        Column("weight", F, "分值", "where the table has that column"),
     ],
     "statements": [
         *_PROVENANCE,
@@ -239,6 +269,56 @@ TABLES: dict[str, list[Column]] = {
         Column("text", S, "原文", "the sentence (shortened) the figure comes from"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        # -- added by the narrative reader (perfdata.statements) --
+        Column("value_unit", S, "数值单位", "万元 | % | 分 | null (grades)"),
+        Column("section_line", I, "所在报告行", "line of the report title the sentence sits under, if any"),
+    ],
+    # -- rescoring (scoring.py) -------------------------------------------------------------------------
+    "rescored_indicators": [
+        Column("form_id", S, "表单编号", ""),
+        *_PROVENANCE,
+        Column("seq", I, "序号", ""),
+        Column("line", I, "行号", "line of the indicator row"),
+        Column("level1", S, "一级指标", ""),
+        Column("name", S, "三级指标", ""),
+        Column("target_raw", S, "年度指标值", ""),
+        Column("actual_raw", S, "实际完成值", ""),
+        Column("weight", F, "分值", ""),
+        Column("score", F, "自评得分", "得分 as printed"),
+        Column("status", S, "复核状态", "met | unmet | over_ceiling | achieved | partial | not_achieved | "
+               "budget_execution | not_comparable"),
+        Column("reason", S, "不可比原因", "why the indicator cannot be rescored, for not_comparable"),
+        Column("achievement", F, "完成比例(%)", "actual / target in percent (quantitative and execution rows)"),
+        Column("rescore", F, "复核得分", "score under the quantitative rule; null for bands and not_comparable"),
+        Column("rescore_min", F, "复核得分下限", "lowest score the rule or band allows"),
+        Column("rescore_max", F, "复核得分上限", "highest score the rule or band allows"),
+        Column("form_exec_rate", F, "表单执行率(%)", "execution rate from the form's amounts (execution rows)"),
+    ],
+    "rescored_forms": [
+        Column("form_id", S, "表单编号", ""),
+        *_PROVENANCE,
+        Column("project_name", S, "项目名称", ""),
+        Column("exec_base", S, "执行率口径", "full_year (全年预算数) | initial (年初预算数)"),
+        Column("exec_rate", F, "复核执行率(%)", "executed / budget in percent"),
+        Column("exec_rate_reported", F, "自评执行率(%)", ""),
+        Column("exec_weight", F, "执行率分值", ""),
+        Column("exec_score", F, "复核执行率得分", "rate × weight, capped at the weight"),
+        Column("exec_score_reported", F, "自评执行率得分", ""),
+        Column("indicators", I, "指标数", ""),
+        Column("indicator_weight", F, "指标分值合计", ""),
+        Column("indicator_score_reported", F, "指标自评得分合计", ""),
+        Column("indicator_rescore_min", F, "指标复核得分下限", ""),
+        Column("indicator_rescore_max", F, "指标复核得分上限", ""),
+        Column("not_comparable", I, "不可比指标数", ""),
+        Column("unscored_weight", F, "不可比指标分值", "weight of indicators that could not be rescored"),
+        Column("total_basis", S, "总分口径", "execution_plus_indicators | indicators_only (execution row outside)"),
+        Column("total_weight_reported", F, "总分值", ""),
+        Column("total_score_reported", F, "自评总分", ""),
+        Column("total_rescore_min", F, "复核总分下限", ""),
+        Column("total_rescore_max", F, "复核总分上限", "not-comparable indicators counted at full weight"),
+        Column("grade_reported", S, "自评等级", "优 | 良 | 中 | 差 from the reported total"),
+        Column("grade_rescored", S, "复核等级", "from total_rescore_max"),
+        Column("grade_rescored_min", S, "复核等级(下限)", "from total_rescore_min"),
     ],
     # -- checks ------------------------------------------------------------------------------------
     "anomalies": [
@@ -260,8 +340,8 @@ TABLES: dict[str, list[Column]] = {
     ],
 }
 
-# Tables the ingest produces (the checks produce `anomalies`).
-INGEST_TABLES = [name for name in TABLES if name != "anomalies"]
+# Tables the ingest produces (the checks produce `anomalies` and the rescoring tables).
+INGEST_TABLES = [name for name in TABLES if name not in ("anomalies", "rescored_forms", "rescored_indicators")]
 
 
 def frame(name: str, rows: list[dict] | list[tuple]) -> pd.DataFrame:

@@ -1,0 +1,735 @@
+"""Anomaly rules over the tidy tables: one small vectorised function per rule, registered by id.
+
+The rules table (rules/anomalies.csv) gives each rule's title, category, severity, parameters with
+their defaults and why an auditor cares; this module holds only the arithmetic. Every finding names
+the line holding the figure found wrong and, where the raw files are at hand, quotes that line.
+
+Template-level findings: a rule marked `always` (a template defect such as the execution row printed
+outside the total) is reported once per file; a rule marked `auto` (weak target setting) is reported
+once per file, form_id null, instead of per form when it hits at least `template_share` of the
+file's forms (and `template_min_forms` of them), so the list stays readable. Rules marked `no`
+are always reported per form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from perfdata import paths, schema
+from perfdata.normalize import DASHES, key
+from perfdata.readers.text import decode, split_lines
+from perfdata.scoring import _rule_rows, rescore
+
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+GLOBAL_PARAMS = {"template_share": 0.6, "template_min_forms": 3.0}
+RULES: dict[str, Callable] = {}
+_TRIVIAL_NOTE = {"", "无", "没有", "暂无", "/", "—", "-", "——", "无偏差", "不存在偏差"}
+_DONE_WORDS = {"完成", "已完成", "全部完成", "完成目标", "已达到", "达到", "是", "已完成目标"}
+_DOC_NO = re.compile(r"[\[〔(（【]\s*(\d{4})\s*[\]〕)）】]\s*(\d+)\s*号")
+
+
+def rule(rule_id: str):
+    """Register a rule function under its id in rules/anomalies.csv."""
+    def deco(fn):
+        RULES[rule_id] = fn
+        return fn
+    return deco
+
+
+@cache
+def rule_table() -> pd.DataFrame:
+    """rules/anomalies.csv as a DataFrame (one row per rule)."""
+    return pd.DataFrame(list(_rule_rows("anomalies.csv"))).fillna("")
+
+
+def _parse_params(text: str) -> dict[str, float]:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, value = part.partition("=")
+        out[name.strip()] = float(value)
+    return out
+
+
+def default_params() -> dict[str, float]:
+    """Every tunable threshold with its default, from the rules table (shared names share a value)."""
+    out = dict(GLOBAL_PARAMS)
+    for text in rule_table()["params"]:
+        out.update(_parse_params(text))
+    return out
+
+
+# -- evidence: the printed line ---------------------------------------------------------------------
+
+@cache
+def _raw_lines(path: str) -> tuple[str, ...]:
+    try:
+        text, _ = decode(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return ()
+    return tuple(split_lines(text))
+
+
+def line_text(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
+    """The text of line `line` (1-based) of `source_file` under `raw_dir`, tabs shown as ' | '."""
+    if raw_dir is None or not isinstance(source_file, str) or line is None or pd.isna(line):
+        return None
+    lines = _raw_lines(str(Path(raw_dir) / source_file))
+    if not 0 < int(line) <= len(lines):
+        return None
+    return re.sub(r"(\s*\t\s*)+", " | ", lines[int(line) - 1].strip("\t ")).strip() or None
+
+
+# -- context shared by the rules --------------------------------------------------------------------
+
+class Context:
+    """The tidy tables plus the rescoring, built once per check run."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]):
+        self.tables = tables
+        empty = {name: schema.frame(name, []) for name in schema.TABLES}
+        self.forms = tables.get("forms", empty["forms"])
+        self.indicators = tables.get("indicators", empty["indicators"])
+        self.funding = tables.get("funding", empty["funding"])
+        self.summary = tables.get("summary_rows", empty["summary_rows"])
+        self.statements = tables.get("statements", empty["statements"])
+        scored = rescore({"forms": self.forms, "indicators": self.indicators})
+        self.rf = scored["rescored_forms"]
+        self.ri = scored["rescored_indicators"]
+        f = self.forms.merge(self.rf.drop(columns=["source_file", "project_name", "total_weight_reported",
+                                                     "total_score_reported", "exec_rate_reported",
+                                                     "exec_score_reported", "exec_weight"]),
+                             on="form_id", how="left")
+        f["budget"] = f["budget_full_year"].fillna(f["budget_initial"])
+        self.f = f
+
+
+def _findings(df: pd.DataFrame, **cols) -> pd.DataFrame:
+    """A findings frame: columns given as Series/arrays/scalars aligned with df."""
+    out = pd.DataFrame(index=df.index)
+    for k, v in cols.items():
+        out[k] = v
+    return out
+
+
+def _num(x) -> str:
+    """A figure as an auditor writes it: 9.3, 100, 4.49 (no trailing zeros)."""
+    if x is None or pd.isna(x):
+        return "空"
+    return f"{float(x):.4f}".rstrip("0").rstrip(".")
+
+
+def _fmt(values) -> list[str]:
+    return [_num(v) for v in values]
+
+
+def _name(s: pd.Series) -> pd.Series:
+    return "“" + s.fillna("").astype(str) + "”"
+
+
+# -- consistency: figures of one form ---------------------------------------------------------------
+
+@rule("score_above_weight")
+def score_above_weight(ctx: Context, score_tol: float) -> pd.DataFrame:
+    i = ctx.indicators
+    hit = i[(i.score - i.weight > score_tol).fillna(False)]
+    a = _findings(hit, form_id=hit.form_id, line=hit.line, field="score",
+                  expected=["≤" + v for v in _fmt(hit.weight)], found=_fmt(hit.score))
+    a["message"] = ("指标" + _name(hit.name) + "分值" + pd.Series(_fmt(hit.weight), index=hit.index) + "分，自评得分"
+                    + pd.Series(_fmt(hit.score), index=hit.index) + "分，得分超过分值。")
+    f = ctx.f
+    hf = f[(f.exec_score_reported - f.exec_weight > score_tol).fillna(False)]
+    b = _findings(hf, form_id=hf.form_id, line=hf.funding_line, field="exec_score_reported",
+                  expected=["≤" + v for v in _fmt(hf.exec_weight)], found=_fmt(hf.exec_score_reported))
+    b["message"] = [f"预算执行率分值{_num(w)}分，得分{_num(s)}分，得分超过分值。"
+                    for w, s in zip(hf.exec_weight, hf.exec_score_reported, strict=True)]
+    return pd.concat([a, b])
+
+
+@rule("exec_score_mismatch")
+def exec_score_mismatch(ctx: Context, exec_score_tol: float) -> pd.DataFrame:
+    f = ctx.f
+    by_stated = (f.exec_rate_reported / 100 * f.exec_weight).clip(upper=f.exec_weight)
+    off = ((f.exec_score_reported - f.exec_score).abs() > exec_score_tol) & \
+          ((f.exec_score_reported - by_stated).abs() > exec_score_tol)
+    h = f[off.fillna(False)]
+    msg = [f"全年执行数{_num(e)}万元÷{'全年' if b == 'full_year' else '年初'}预算数{_num(bud)}万元，"
+           f"执行率{_num(round(r, 2))}%，分值{_num(w)}分，应得{_num(round(x, 2))}分，表中得分{_num(s)}分。"
+           for e, b, bud, r, w, x, s in zip(h.executed, h.exec_base, h.budget, h.exec_rate, h.exec_weight,
+                                            h.exec_score, h.exec_score_reported, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="exec_score_reported",
+                     expected=[_num(round(x, 2)) for x in h.exec_score], found=_fmt(h.exec_score_reported),
+                     message=msg)
+
+
+@rule("exec_rate_mismatch")
+def exec_rate_mismatch(ctx: Context, exec_rate_tol: float) -> pd.DataFrame:
+    f = ctx.f
+    h = f[((f.exec_rate_reported - f.exec_rate).abs() > exec_rate_tol).fillna(False)]
+    by_initial = h.executed / h.budget_initial * 100
+    msg = []
+    for r, rr, e, bud, bi, base in zip(h.exec_rate, h.exec_rate_reported, h.executed, h.budget, by_initial,
+                                       h.exec_base, strict=True):
+        s = (f"全年执行数{_num(e)}万元÷{'全年' if base == 'full_year' else '年初'}预算数{_num(bud)}万元="
+             f"{_num(round(r, 2))}%，表中执行率为{_num(rr)}%")
+        if base == "full_year" and pd.notna(bi) and abs(bi - rr) <= exec_rate_tol:
+            s += "（系按年初预算数计算，应按调整后的全年预算数计算）"
+        msg.append(s + "。")
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="exec_rate_reported",
+                     expected=[_num(round(r, 2)) + "%" for r in h.exec_rate],
+                     found=[v + "%" for v in _fmt(h.exec_rate_reported)], message=msg)
+
+
+@rule("exec_indicator_mismatch")
+def exec_indicator_mismatch(ctx: Context, exec_indicator_tol: float) -> pd.DataFrame:
+    ri, i = ctx.ri, ctx.indicators
+    actual = i.set_index(["form_id", "seq"])["actual_value"]
+    ri = ri[ri.status == "budget_execution"].copy()
+    ri["actual_value"] = [actual.get((a, b)) for a, b in zip(ri.form_id, ri.seq, strict=True)]
+    h = ri[((ri.actual_value - ri.form_exec_rate).abs() > exec_indicator_tol).fillna(False)]
+    msg = [f"指标“预算执行率”完成值填{a}，但资金栏全年执行数÷预算数为{_num(round(r, 2))}%。"
+           for a, r in zip(h.actual_raw, h.form_exec_rate, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.line, field="actual_raw",
+                     expected=[_num(round(r, 2)) + "%" for r in h.form_exec_rate], found=h.actual_raw, message=msg)
+
+
+@rule("total_mismatch")
+def total_mismatch(ctx: Context, total_tol: float) -> pd.DataFrame:
+    f = ctx.f
+    exec_part = np.where(f.total_basis == "indicators_only", 0.0, f.exec_score_reported.astype(float))
+    expected = f.indicator_score_reported.astype(float) + exec_part
+    h = f[((f.total_score_reported - expected).abs() > total_tol).fillna(False)]
+    e = pd.Series(expected, index=f.index)[h.index]
+    msg = []
+    for basis, x, ind, ex, t in zip(h.total_basis, e, h.indicator_score_reported, h.exec_score_reported,
+                                    h.total_score_reported, strict=True):
+        how = (f"各指标得分合计{_num(ind)}分" if basis == "indicators_only"
+               else f"预算执行率得分{_num(ex)}分+各指标得分合计{_num(ind)}分={_num(round(x, 2))}分")
+        msg.append(f"{how}，总分栏填{_num(t)}分。")
+    return _findings(h, form_id=h.form_id, line=h.total_line, field="total_score_reported",
+                     expected=[_num(round(x, 2)) for x in e], found=_fmt(h.total_score_reported), message=msg)
+
+
+@rule("weights_not_total")
+def weights_not_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
+    f = ctx.f
+    tw = f.total_weight_reported.fillna(100.0)
+    with_exec = f.exec_weight.fillna(0) + f.indicator_weight
+    off = ((with_exec - tw).abs() > weight_tol) & ((f.indicator_weight - tw).abs() > weight_tol)
+    blank = f.exec_weight.isna() & f.funding_line.notna()  # a blank 分值 is missing_exec_figures, not a sum
+    h = f[(off & ~blank).fillna(False)]
+    msg = [f"预算执行率分值{_num(w)}分+各指标分值合计{_num(i)}分={_num(w + i if pd.notna(w) else i)}分，"
+           f"总分值为{_num(t)}分。"
+           for w, i, t in zip(h.exec_weight, h.indicator_weight, tw[h.index], strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.total_line, field="weights",
+                     expected=_fmt(tw[h.index]), found=_fmt(with_exec[h.index]), message=msg)
+
+
+@rule("exec_outside_total")
+def exec_outside_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
+    f = ctx.f
+    h = f[((f.total_basis == "indicators_only") & (f.exec_weight > weight_tol)).fillna(False)]
+    tw = h.total_weight_reported.fillna(100.0)
+    msg = [f"预算执行率分值{_num(w)}分列在资金栏，各指标分值合计已达{_num(i)}分，合计{_num(w + i)}分，"
+           f"超过总分值{_num(t)}分；总分未计入执行率得分。"
+           for w, i, t in zip(h.exec_weight, h.indicator_weight, tw, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="exec_weight",
+                     expected=[f"执行率+指标={_num(t)}" for t in tw],
+                     found=[f"{_num(w)}+{_num(i)}" for w, i in zip(h.exec_weight, h.indicator_weight, strict=True)],
+                     message=msg)
+
+
+@rule("level_weight_mismatch")
+def level_weight_mismatch(ctx: Context, weight_tol: float) -> pd.DataFrame:
+    i = ctx.indicators[ctx.indicators.level1_weight.notna()]
+    g = i.groupby(["form_id", "level1", "level1_weight_line"], sort=False).agg(
+        printed=("level1_weight", "first"), total=("weight", "sum"), n=("weight", "size")).reset_index()
+    h = g[(g.total - g.printed).abs() > weight_tol]
+    msg = [f"{lv}标注{_num(p)}分，其下{n}项指标分值合计{_num(t)}分。"
+           for lv, p, n, t in zip(h.level1, h.printed, h.n, h.total, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.level1_weight_line, field="level1_weight",
+                     expected=_fmt(h.printed), found=_fmt(h.total), message=msg,
+                     pattern=[f"{lv}|{p}|{t}" for lv, p, t in zip(h.level1, h.printed, h.total, strict=True)])
+
+
+@rule("missing_exec_figures")
+def missing_exec_figures(ctx: Context) -> pd.DataFrame:
+    """The funding row was read (amounts present) but its 分值 or 得分 cell is blank."""
+    f = ctx.f
+    has_row = f.funding_line.notna() & f.executed.notna()
+    no_w, no_s = f.exec_weight.isna(), f.exec_score_reported.isna()
+    h = f[(has_row & (no_w | no_s)).fillna(False)]
+    fields = ["、".join(x for x, m in (("分值", w), ("得分", s)) if m)
+              for w, s in zip(no_w[h.index], no_s[h.index], strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="exec_score_reported", expected="填写",
+                     found=[f"{x}未填" for x in fields], message=[f"预算执行率栏未填{x}。" for x in fields])
+
+
+@rule("executed_above_budget")
+def executed_above_budget(ctx: Context, money_tol: float) -> pd.DataFrame:
+    f = ctx.f
+    h = f[(f.executed - f.budget > money_tol).fillna(False)]
+    msg = [f"全年执行数{_num(e)}万元超过预算数{_num(b)}万元。" for e, b in zip(h.executed, h.budget, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="executed",
+                     expected=["≤" + v for v in _fmt(h.budget)], found=_fmt(h.executed), message=msg)
+
+
+@rule("funding_lines_sum")
+def funding_lines_sum(ctx: Context, money_tol: float) -> pd.DataFrame:
+    fu = ctx.funding
+    parts = fu[fu.fund_source != "total"]
+    total = fu[fu.fund_source == "total"].drop_duplicates("form_id").set_index("form_id")
+    labels = {"budget_initial": "年初预算数", "budget_full_year": "全年预算数", "executed": "全年执行数"}
+    out = []
+    for col, label in labels.items():
+        sums = parts.groupby("form_id")[col].sum(min_count=1).rename("parts")
+        both = total.join(sums, how="inner")
+        bad = both[((both[col] - both.parts).abs() > money_tol).fillna(False)]
+        if bad.empty:
+            continue
+        p = parts[parts.form_id.isin(bad.index) & parts[col].notna()]
+        terms = (p.label.astype(object).fillna("").str.replace(r"^其中[:：]", "", regex=True) + pd.Series(
+            _fmt(p[col]), index=p.index)).groupby(p.form_id).agg("+".join)
+        out.append(pd.DataFrame({
+            "form_id": bad.index, "line": bad.line.to_numpy(), "field": col, "expected": _fmt(bad.parts),
+            "found": _fmt(bad[col]),
+            "message": [f"{label}：资金总额{_num(t)}万元，{terms.get(fid, '')}={_num(x)}万元，两者不等。"
+                        for fid, t, x in zip(bad.index, bad[col], bad.parts, strict=True)]}))
+    return pd.concat(out) if out else pd.DataFrame()
+
+
+# -- completeness and quality of one form -----------------------------------------------------------
+
+def _has_note(notes: pd.Series) -> pd.Series:
+    return pd.Series([bool(t) and key(t) not in _TRIVIAL_NOTE and key(t) not in DASHES
+                      for t in notes.astype(object).where(notes.notna(), "")], index=notes.index, dtype=bool)
+
+
+@rule("low_exec_unexplained")
+def low_exec_unexplained(ctx: Context, exec_threshold: float) -> pd.DataFrame:
+    f = ctx.f
+    noted = ctx.indicators.assign(n=_has_note(ctx.indicators.deviation_note)).groupby("form_id")["n"].any()
+    explained = f.form_id.map(noted).fillna(False).astype(bool) | _has_note(f.notes)
+    h = f[((f.exec_rate < exec_threshold) & ~explained).fillna(False)]
+    msg = [f"执行率{_num(round(r, 2))}%，低于{_num(exec_threshold)}%，偏差原因栏未说明原因。" for r in h.exec_rate]
+    return _findings(h, form_id=h.form_id, line=h.funding_line, field="deviation_note",
+                     expected="说明执行率偏低的原因", found="未说明", message=msg)
+
+
+@rule("full_score_despite_shortfall")
+def full_score_despite_shortfall(ctx: Context, exec_threshold: float, near_full: float,
+                                 score_tol: float) -> pd.DataFrame:
+    ri = ctx.ri
+    h = ri[ri.status.isin(["unmet", "over_ceiling"]) & (ri.score >= ri.weight - score_tol).fillna(False)]
+    a = _findings(h, form_id=h.form_id, line=h.line, field="score", expected=[_num(round(x, 2)) for x in h.rescore],
+                  found=_fmt(h.score))
+    a["message"] = [f"指标“{n}”目标{t}、完成{c}，未达目标仍得满分{_num(s)}分（按规则应得{_num(round(x, 2))}分）。"
+                    for n, t, c, s, x in zip(h.name, h.target_raw, h.actual_raw, h.score, h.rescore, strict=True)]
+    f = ctx.f
+    share = f.indicator_score_reported / f.indicator_weight * 100
+    hf = f[((f.exec_rate < exec_threshold) & (share >= near_full)).fillna(False)]
+    b = _findings(hf, form_id=hf.form_id, line=hf.total_line, field="total_score_reported",
+                  expected=f"执行率低于{_num(exec_threshold)}%时指标得分应相应扣减",
+                  found=_fmt(hf.total_score_reported))
+    b["message"] = [f"执行率仅{_num(round(r, 2))}%，各指标仍得{_num(s)}分（满分{_num(w)}分），"
+                    f"总分{_num(t)}分，自评偏高。"
+                    for r, s, w, t in zip(hf.exec_rate, hf.indicator_score_reported, hf.indicator_weight,
+                                          hf.total_score_reported, strict=True)]
+    return pd.concat([a, b])
+
+
+@rule("self_score_above_rescore")
+def self_score_above_rescore(ctx: Context, rescore_gap: float) -> pd.DataFrame:
+    f = ctx.f
+    h = f[(f.total_score_reported - f.total_rescore_max > rescore_gap).fillna(False)]
+    msg = [f"自评总分{_num(t)}分（{g}），按规则复核最多{_num(round(x, 2))}分（{gr}）。"
+           for t, g, x, gr in zip(h.total_score_reported, h.grade_reported, h.total_rescore_max, h.grade_rescored,
+                                  strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.total_line, field="total_score_reported",
+                     expected=["≤" + _num(round(x, 2)) for x in h.total_rescore_max],
+                     found=_fmt(h.total_score_reported), message=msg)
+
+
+def _doc_numbers(text) -> frozenset:
+    return frozenset(_DOC_NO.findall(text)) if isinstance(text, str) else frozenset()
+
+
+@rule("title_name_mismatch")
+def title_name_mismatch(ctx: Context) -> pd.DataFrame:
+    f = ctx.f
+    t_no, n_no = f.title.map(_doc_numbers), f.project_name.map(_doc_numbers)
+    off = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
+                    index=f.index, dtype=bool)
+    h = f[off]
+    msg = [f"表题“{t}”与项目名称“{n}”的文号不同。" for t, n in zip(h.title, h.project_name, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected=h.title,
+                     found=h.project_name, message=msg)
+
+
+@rule("missing_department_unit")
+def missing_department_unit(ctx: Context) -> pd.DataFrame:
+    f = ctx.f
+    no_dept = f.department.isna() | f.department_inferred.fillna(False)
+    no_unit = f.unit.isna() | f.unit_inferred.fillna(False)
+    h = f[no_dept | no_unit]
+    fields = ["、".join(x for x, m in (("主管部门", d), ("实施单位", u)) if m)
+              for d, u in zip(no_dept[h.index], no_unit[h.index], strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.line_start, field="department/unit", expected="填写",
+                     found=[f"{x}未填" for x in fields], message=[f"自评表未填{x}。" for x in fields],
+                     locate="主管部门")
+
+
+@rule("duplicate_forms")
+def duplicate_forms(ctx: Context, money_tol: float) -> pd.DataFrame:
+    f = ctx.f.assign(pkey=ctx.f.project_name.fillna("").map(key)).sort_values(["source_file", "line_start"])
+    f = f[f.pkey != ""]
+    g = f.groupby([f.region.fillna(""), f.year.fillna(0), f.pkey], sort=False)
+    later = g.cumcount() > 0
+    if not later.any():
+        return pd.DataFrame()
+    cols = ["line_start", "executed", "budget_initial", "budget_full_year"]
+    first = g[cols].transform("first")
+    h, fh = f[later], first[later]
+    same = pd.Series(True, index=h.index)
+    for c in ("budget_initial", "budget_full_year", "executed"):
+        same &= ((h[c].fillna(0) - fh[c].fillna(0)).abs() <= money_tol).fillna(False)
+    kind = np.where(same, "内容相同，疑似重复填报", "金额不同，项目名称可能填错")
+    msg = [f"项目“{n}”（执行数{_num(e)}万元）与第{int(ln)}行的自评表（执行数{_num(e0)}万元）同名，{k}。"
+           for n, e, ln, e0, k in zip(h.project_name, h.executed, fh.line_start, fh.executed, kind, strict=True)]
+    return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected="项目名称唯一",
+                     found=[f"与第{int(x)}行的表同名" for x in fh.line_start], message=msg, locate="项目名称")
+
+
+def _per_form(hits: pd.DataFrame, items: pd.Series, field: str, expected: str, what: str) -> pd.DataFrame:
+    """Indicator-level hits gathered into one finding per form (line = the first hit); `items` names each hit."""
+    if hits.empty:
+        return pd.DataFrame()
+    g = (pd.DataFrame({"form_id": hits.form_id.astype(object), "line": hits.line.astype(float),
+                       "item": items.astype(object)})
+         .sort_values("line", kind="stable").groupby("form_id", sort=False)
+         .agg(line=("line", "first"), n=("item", "size"), found=("item", "；".join)).reset_index())
+    g["field"], g["expected"] = field, expected
+    g["message"] = g.n.astype(str) + f"项指标{what}：" + g.found + "。"
+    return g.drop(columns="n")
+
+
+def _quoted(names: pd.Series) -> pd.Series:
+    return "“" + names.astype(object).where(names.notna(), "（未填名称）").astype(str) + "”"
+
+
+def _txt(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str)
+
+
+@rule("target_copies_name")
+def target_copies_name(ctx: Context) -> pd.DataFrame:
+    i = ctx.indicators
+    h = i[(i.name.fillna("").map(key) == i.target_raw.fillna("").map(key)) & i.name.notna()]
+    return _per_form(h, _quoted(h.name), "target_raw", "可衡量的指标值", "的年度指标值照抄指标名称")
+
+
+@rule("actual_only_done")
+def actual_only_done(ctx: Context) -> pd.DataFrame:
+    i = ctx.indicators
+    h = i[i.actual_raw.fillna("").map(key).isin(_DONE_WORDS) & ~i.is_budget_execution.fillna(False)]
+    return _per_form(h, _quoted(h.name), "actual_raw", "实际完成数据", "的完成值仅填“完成”")
+
+
+@rule("actual_restates_target")
+def actual_restates_target(ctx: Context, restate_min_chars: float) -> pd.DataFrame:
+    """A copied sentence, or a range (≥95%) as the actual; one short word (及时/及时) reads as achieved."""
+    i, ri = ctx.indicators, ctx.ri
+    t_key = i.target_raw.fillna("").map(key)
+    same = (i.actual_raw.fillna("").map(key) == t_key) & (t_key.str.len() >= restate_min_chars) & \
+        ~t_key.str.contains(r"\d", regex=True)
+    ranged = ri.reason.eq("完成值为区间（如“≥95%”），不是实际数").fillna(False).to_numpy()
+    qual = ~i.quantitative.fillna(False)
+    h = i[((same & qual) | ranged) & i.actual_raw.notna() & ~i.actual_raw.fillna("").map(key).isin(_DONE_WORDS)]
+    return _per_form(h, _quoted(h.name) + _txt(h.target_raw) + "/" + _txt(h.actual_raw), "actual_raw",
+                     "实际完成情况", "的完成值照抄指标值")
+
+
+@rule("qualitative_only_outputs")
+def qualitative_only_outputs(ctx: Context) -> pd.DataFrame:
+    i = ctx.indicators[ctx.indicators.level1 == "产出指标"]
+    g = i.groupby("form_id").agg(q=("quantitative", lambda s: bool(s.fillna(False).any())), line=("line", "min"),
+                                 n=("line", "size"))
+    h = g[~g.q].reset_index()
+    return _findings(h, form_id=h.form_id, line=h.line, field="target_raw", expected="至少一项定量产出指标",
+                     found=[f"{n}项产出指标均为定性" for n in h.n],
+                     message=[f"{n}项产出指标均无可量化的指标值。" for n in h.n])
+
+
+@rule("missing_target")
+def missing_target(ctx: Context) -> pd.DataFrame:
+    """A weighted indicator without a target, or without a name (a row that reads only '指标2:')."""
+    i = ctx.indicators
+    empty = i.target_raw.isna() | i.target_raw.fillna("").map(key).isin(DASHES)
+    h = i[(empty | i.name.isna()) & (i.weight > 0).fillna(False)]
+    items = _quoted(h.name) + np.where(h.target_raw.isna(), "未填指标值", "（指标值" + _txt(h.target_raw) + "）")
+    return _per_form(h, items, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称")
+
+
+@rule("deducted_without_reason")
+def deducted_without_reason(ctx: Context, score_tol: float) -> pd.DataFrame:
+    """Points lost on an unmet indicator; a deduction inside the achieved band (28 of 30) needs no reason."""
+    i = ctx.indicators.reset_index(drop=True)
+    ri = ctx.ri.reset_index(drop=True)
+    unmet = ri.status.isin(["unmet", "over_ceiling", "partial", "not_achieved", "not_comparable"]) | \
+        (ri.score < ri.rescore_min - score_tol).fillna(False)
+    h = i[(i.weight - i.score > score_tol).fillna(False) & ~_has_note(i.deviation_note) & unmet.fillna(False)
+          & ri.status.ne("budget_execution").fillna(True)]
+    items = _quoted(h.name) + pd.Series(_fmt(h.score), index=h.index) + "/" + \
+        pd.Series(_fmt(h.weight), index=h.index) + "分"
+    return _per_form(h, items, "deviation_note", "说明扣分原因", "扣分但未说明偏差原因")
+
+
+@rule("all_full_marks")
+def all_full_marks(ctx: Context) -> pd.DataFrame:
+    """Full marks everywhere while most actuals carry no figure that shows the target met."""
+    i = ctx.indicators.reset_index(drop=True)
+    verified = ctx.ri.reset_index(drop=True).status.isin(["met", "budget_execution"])
+    i = i.assign(full=(i.score >= i.weight).fillna(False), verified=verified)[i.weight.notna()]
+    g = i.groupby("form_id").agg(full=("full", "all"), n=("full", "size"), line=("line", "min"),
+                                 verified=("verified", "mean"))
+    h = g[g.full & (g.n >= 3) & (g.verified < 0.5)].reset_index()
+    return _findings(h, form_id=h.form_id, line=h.line, field="score", expected="按实际完成情况评分",
+                     found=[f"{n}项指标全部满分" for n in h.n], message=[f"{n}项指标全部满分。" for n in h.n])
+
+
+# -- reconciliation: two sources --------------------------------------------------------------------
+
+def _compare(pairs, tol_of) -> list[tuple[str, float, float]]:
+    return [(name, a, b) for name, a, b in pairs if pd.notna(a) and pd.notna(b) and abs(a - b) > tol_of(name)]
+
+
+_LEVEL_RATES = {"产出指标": "output_rate", "效益指标": "benefit_rate", "满意度指标": "satisfaction_rate"}
+
+
+def _level_rates(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A level's score rate two ways: over its indicators' weights, and over the points printed beside it."""
+    i = ctx.indicators[~ctx.indicators.is_budget_execution.fillna(False)]
+    g = i.groupby(["form_id", "level1"]).agg(score=("score", "sum"), weight=("weight", "sum"),
+                                             printed=("level1_weight", "first"))
+    names = list(_LEVEL_RATES.values())
+    by_weight = (g.score / g.weight * 100).unstack().rename(columns=_LEVEL_RATES).reindex(columns=names)
+    by_printed = (g.score / g.printed * 100).unstack().rename(columns=_LEVEL_RATES).reindex(columns=names)
+    return by_weight, by_printed
+
+
+@rule("summary_mismatch")
+def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total_tol: float) -> pd.DataFrame:
+    s = ctx.summary
+    if s.empty:
+        return pd.DataFrame()
+    tol = {"budget": money_tol, "executed": money_tol, "exec_rate_reported": exec_rate_tol,
+           "total_score": total_tol, "output_rate": exec_rate_tol, "benefit_rate": exec_rate_tol,
+           "satisfaction_rate": exec_rate_tol}.get
+    label = {"budget": "全年预算数", "executed": "执行数", "exec_rate_reported": "执行率", "total_score": "自评得分",
+             "output_rate": "产出指标得分率", "benefit_rate": "效益指标得分率", "satisfaction_rate": "满意度指标得分率"}
+    forms = ctx.f.set_index("form_id")
+    rates, rates_printed = _level_rates(ctx)
+    rows = []
+    for r in s.itertuples():
+        own = r.executed / r.budget * 100 if pd.notna(r.budget) and pd.notna(r.executed) and r.budget else None
+        done = set()
+        for name, a, b in _compare([("exec_rate_reported", r.exec_rate_reported, own)], tol):
+            done.add(name)
+            rows.append({"line": r.line_start, "source_file": r.source_file, "project_name": r.project_name,
+                         "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)) + "%",
+                         "found": _num(a) + "%",
+                         "message": f"汇总表“{r.project_name}”执行数{_num(r.executed)}万元÷预算数{_num(r.budget)}万元="
+                                    f"{_num(round(b, 2))}%，汇总表执行率填{_num(a)}%。"})
+        if pd.isna(r.form_id) or r.form_id not in forms.index:
+            continue
+        f = forms.loc[r.form_id]
+        lv = rates.loc[r.form_id] if r.form_id in rates.index else pd.Series(dtype=float)
+        lp = rates_printed.loc[r.form_id] if r.form_id in rates_printed.index else pd.Series(dtype=float)
+        pairs = [("budget", r.budget, f.budget), ("executed", r.executed, f.executed),
+                 ("exec_rate_reported", r.exec_rate_reported, f.exec_rate_reported),
+                 ("total_score", r.total_score, f.total_score_reported)]
+        # a level rate is wrong only if neither way of computing it from the form gives it
+        pairs += [(c, getattr(r, c), lv.get(c)) for c in _LEVEL_RATES.values()
+                  if pd.isna(lp.get(c)) or pd.isna(getattr(r, c)) or abs(getattr(r, c) - lp.get(c)) > tol(c)]
+        for name, a, b in _compare(pairs, tol):
+            if name in done:
+                continue
+            unit = "万元" if name in ("budget", "executed") else ("分" if name == "total_score" else "%")
+            rows.append({"line": r.line_start, "source_file": r.source_file, "project_name": r.project_name,
+                         "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)), "found": _num(a),
+                         "message": f"汇总表“{r.project_name}”{label[name]}为{_num(a)}{unit}，"
+                                    f"项目自评表（第{f.line_start}行）为{_num(round(b, 2))}{unit}。"})
+    return pd.DataFrame(rows)
+
+
+_STATEMENT_FIELDS = {"total_score": ("total_score_reported", "总分", "分"),
+                     "exec_rate": ("exec_rate_reported", "执行率", "%"),
+                     "budget_initial": ("budget_initial", "年初预算数", "万元"),
+                     "budget_full_year": ("budget", "全年预算数", "万元"),
+                     "executed": ("executed", "执行数", "万元")}
+
+
+@rule("statement_mismatch")
+def statement_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total_tol: float) -> pd.DataFrame:
+    st = ctx.statements
+    st = st[st.form_id.notna()]
+    if st.empty:
+        return pd.DataFrame()
+    forms = ctx.f.set_index("form_id")
+    rows = []
+    for r in st.itertuples():
+        if r.form_id not in forms.index:
+            continue
+        f = forms.loc[r.form_id]
+        if r.metric == "grade":
+            if pd.notna(r.value_text) and pd.notna(f.grade_reported) and r.value_text != f.grade_reported:
+                rows.append({"line": r.line, "source_file": r.source_file, "form_id": r.form_id, "field": "grade",
+                             "expected": f.grade_reported, "found": r.value_text,
+                             "message": f"报告称“{r.subject}”评价等级为“{r.value_text}”，自评表总分"
+                                        f"{_num(f.total_score_reported)}分对应“{f.grade_reported}”。"})
+            continue
+        if r.metric not in _STATEMENT_FIELDS:
+            continue
+        col, label, unit = _STATEMENT_FIELDS[r.metric]
+        tol = {"%": exec_rate_tol, "分": total_tol}.get(unit, money_tol)
+        b = f[col]
+        if pd.notna(r.value) and pd.notna(b) and abs(r.value - b) > tol:
+            rows.append({"line": r.line, "source_file": r.source_file, "form_id": r.form_id, "field": r.metric,
+                         "expected": _num(b), "found": _num(r.value),
+                         "message": f"报告称“{r.subject}”{label}{_num(r.value)}{unit}，项目自评表（第{f.line_start}行）"
+                                    f"为{_num(b)}{unit}。"})
+    return pd.DataFrame(rows)
+
+
+# -- running the rules ------------------------------------------------------------------------------
+
+def _locate(raw_dir, source_file, start, stop, word) -> int | None:
+    """The first line in [start, stop] whose text holds `word` (e.g. the 主管部门 row of a form)."""
+    if raw_dir is None or pd.isna(start):
+        return None
+    lines = _raw_lines(str(Path(raw_dir) / source_file))
+    stop = int(stop) if pd.notna(stop) else int(start) + 15
+    for n in range(int(start), min(stop, len(lines)) + 1):
+        if word in lines[n - 1].replace(" ", ""):
+            return n
+    return None
+
+
+def _collapse(df: pd.DataFrame, forms: pd.DataFrame, mode: str, share: float, min_forms: int) -> pd.DataFrame:
+    """One template-level row per file for a rule that hits (nearly) every form of that file."""
+    if df.empty or mode == "no":
+        return df
+    per_file = forms.groupby("source_file").size()
+    out = []
+    df = df.assign(pattern=df["pattern"].fillna("") if "pattern" in df else "")
+    for (sf, _), g in df.groupby(["source_file", "pattern"], sort=False, dropna=False):
+        n_hit, n_all = g.form_id.nunique(), int(per_file.get(sf, 0))
+        if mode == "always" or (n_all and n_hit >= min_forms and n_hit / n_all >= share):
+            first = g.sort_values("line").iloc[0].copy()
+            lines = ", ".join(str(int(x)) for x in sorted(g.line.dropna().unique()))
+            first["form_id"] = pd.NA
+            first["project_name"] = pd.NA
+            first["found"] = f"{first['found']}（{n_hit}/{n_all}张表）"
+            first["message"] = (f"模板问题：本文件{n_all}张自评表中{n_hit}张存在此问题"
+                                f"（如“{first['project_name_first']}”："
+                                f"{first['message']}）涉及行：{lines}。")
+            out.append(first.to_frame().T)
+        else:
+            out.append(g)
+    return pd.concat(out, ignore_index=True)
+
+
+def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
+    """Run every rule of rules/anomalies.csv over the tidy tables: the `anomalies` table.
+
+    `raw_dir` is where the source files lie (evidence lines are quoted from it; default data/raw when it
+    holds them). Parameters (thresholds, tolerances) default to the rules table; unknown names raise.
+    """
+    defaults = default_params()
+    unknown = set(params) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(defaults))}")
+    values = {**defaults, **{k: float(v) for k, v in params.items()}}
+    if raw_dir is None and paths.RAW.exists():
+        raw_dir = paths.RAW
+    ctx = Context(tables)
+    meta = ctx.f.set_index("form_id")[["source_file", "region", "department", "year", "project_name",
+                                       "line_start", "funding_line"]]
+    parts = []
+    for spec in rule_table().itertuples():
+        fn = RULES[spec.id]
+        names = _parse_params(spec.params)
+        found = fn(ctx, **{k: values[k] for k in names})
+        if found is None or found.empty:
+            continue
+        found = found.reset_index(drop=True).copy()
+        for col in ("source_file", "project_name", "locate", "pattern"):
+            if col not in found:
+                found[col] = pd.NA
+        known = found.form_id.notna() & found.form_id.isin(meta.index)
+        m = meta.reindex(found.form_id.where(known))
+        for col in ("source_file", "project_name"):
+            found[col] = found[col].where(found[col].notna(), pd.Series(m[col].to_numpy(), index=found.index))
+        for col in ("region", "department", "year"):
+            found[col] = m[col].to_numpy()
+        if found.locate.notna().any() and raw_dir is not None:
+            found["line"] = [(_locate(raw_dir, sf, st, fl, w) or ln) if isinstance(w, str) else ln
+                             for sf, st, fl, w, ln in zip(found.source_file, m.line_start, m.funding_line,
+                                                          found.locate, found.line, strict=True)]
+        found["rule"], found["category"], found["severity"] = spec.id, spec.category, spec.severity
+        found["project_name_first"] = found.project_name
+        found = _collapse(found, ctx.forms, spec.template, values["template_share"],
+                          int(values["template_min_forms"]))
+        parts.append(found)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["rule"])
+    if len(out):
+        out["evidence"] = [line_text(raw_dir, sf, ln) for sf, ln in zip(out.source_file, out.line, strict=True)]
+        for col in ("expected", "found"):
+            out[col] = out[col].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+        out["_sev"] = out.severity.map(SEVERITY_ORDER)
+        out = out.sort_values(["_sev", "source_file", "line", "rule"], na_position="last", kind="stable")
+    return schema.conform("anomalies", out.reset_index(drop=True))
+
+
+def rules_markdown() -> str:
+    """docs/rules.md, generated from the rules table (a test keeps the two in step)."""
+    rt = rule_table()
+    out = ["# 异常规则 / Anomaly rules", "",
+           "Generated from `perfdata/rules/anomalies.csv` by `perfdata.checks.rules_markdown()`; "
+           "a test fails when the two differ.", "",
+           "类别 category: consistency 表内数字互相矛盾 · reconciliation 两个来源不一致 · "
+           "completeness 必填内容缺失 · quality 目标设置或自评质量问题。",
+           "模板级 template: `always` 每个文件报告一次 · `auto` 同一文件多数表出现时合并为一条（form_id 为空）· "
+           "`no` 逐表报告。", "",
+           "| id | 规则 | Rule | category | severity | template | params |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rt.itertuples():
+        out.append(f"| `{r.id}` | {r.title_zh} | {r.title_en} | {r.category} | {r.severity} | {r.template} | "
+                   f"{r.params.replace(';', '; ') or '—'} |")
+    out += ["", "## 说明 / What each rule means and why an auditor cares", ""]
+    for r in rt.itertuples():
+        out += [f"### `{r.id}` — {r.title_zh} / {r.title_en}", "", f"- 中文：{r.why_zh}", f"- English: {r.why_en}", ""]
+    out += ["## 参数 / Parameters", "",
+            "Pass as `check(tables, NAME=VALUE)` or `perfdata check DIR --param NAME=VALUE`; unknown names are an "
+            "error.", "", "| name | default |", "|---|---|"]
+    out += [f"| `{k}` | {_num(v)} |" for k, v in sorted(default_params().items())]
+    out += ["", "## 复核设置 / Rescoring settings (`perfdata/rules/scoring.csv`)", "", "| name | value | meaning |",
+            "|---|---|---|"]
+    out += [f"| `{r['name']}` | {r['value']} | {r['meaning']} |" for r in _rule_rows("scoring.csv")]
+    return "\n".join(out) + "\n"
+
+
+def summary(anomalies: pd.DataFrame) -> pd.DataFrame:
+    """Findings per rule with title and severity, most severe first (for the CLI and reports)."""
+    rt = rule_table().set_index("id")
+    counts = anomalies.groupby("rule").size().rename("findings")
+    out = rt[["title_zh", "category", "severity"]].join(counts, how="inner")
+    out["template_level"] = anomalies[anomalies.form_id.isna()].groupby("rule").size()
+    out["template_level"] = out["template_level"].fillna(0).astype(int)
+    return out.sort_values(["severity", "findings"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity"
+                           else -s).reset_index(names="rule")

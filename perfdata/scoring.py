@@ -1,0 +1,298 @@
+"""Rescore each form under the official rules (DESIGN.md §3), beside what the form reports.
+
+Conventions that differ between provinces and vendor systems are settings (rules/scoring.csv), passed
+by name to `rescore(...)`. Where an indicator cannot be scored from what is printed — a numeric
+target with an actual of "完成", units that differ — the status says so and the rescore stays null
+rather than a guess; qualitative indicators get the band's range (rescore_min … rescore_max).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from perfdata import schema
+from perfdata.normalize import key, parse_value
+
+
+@cache
+def _rule_rows(name: str) -> tuple[dict[str, str], ...]:
+    text = resources.files("perfdata.rules").joinpath(name).read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return tuple(csv.DictReader(lines))
+
+
+def settings(**overrides) -> dict[str, object]:
+    """Scoring settings from rules/scoring.csv, numbers as floats; unknown names are an error.
+
+    >>> settings()["ceiling_rule"], settings(band_partial_low=60)["band_partial_low"]
+    ('ratio', 60.0)
+    """
+    out: dict[str, object] = {}
+    for row in _rule_rows("scoring.csv"):
+        v = row["value"]
+        try:
+            out[row["name"]] = float(v)
+        except ValueError:
+            out[row["name"]] = v
+    unknown = set(overrides) - set(out)
+    if unknown:
+        raise ValueError(f"unknown scoring setting(s): {', '.join(sorted(unknown))}; known: {', '.join(out)}")
+    for k, v in overrides.items():
+        out[k] = type(out[k])(v) if isinstance(out[k], float) else str(v)
+    return out
+
+
+def _bands() -> list[tuple[str, re.Pattern]]:
+    return [(r["band"], re.compile(r["pattern"])) for r in _rule_rows("achievement.csv")]
+
+
+def achievement_band(actual: str | None) -> str | None:
+    """How a qualitative actual reads: achieved | partial | not_achieved, or None when it says nothing.
+
+    >>> [achievement_band(x) for x in ["完成", "基本完成", "未完成", "显著提高", "—", None]]
+    ['achieved', 'partial', 'not_achieved', 'achieved', None, None]
+    """
+    if not actual:
+        return None
+    t = key(actual)
+    for band, pattern in _bands():
+        if pattern.search(t):
+            return band
+    return None
+
+
+# -- execution --------------------------------------------------------------------------------------
+
+def execution_base(forms: pd.DataFrame, base: str = "full_year") -> pd.Series:
+    """The denominator of the execution rate: 全年预算数, or 年初预算数 where the form has none."""
+    if base == "initial":
+        return forms["budget_initial"].astype("Float64")
+    return forms["budget_full_year"].astype("Float64").fillna(forms["budget_initial"].astype("Float64"))
+
+
+def execution_rate(forms: pd.DataFrame, base: str = "full_year") -> pd.Series:
+    """全年执行数 / 全年预算数 in percent; falls back to 年初预算数 where a form has no 全年预算数.
+
+    >>> execution_rate(pd.DataFrame({"budget_initial": [626.0], "budget_full_year": [626.0],
+    ...                              "executed": [622.58]})).round(2).tolist()
+    [99.45]
+    """
+    b = execution_base(forms, base)
+    return (forms["executed"].astype("Float64") / b.where(b > 0) * 100).astype("Float64")
+
+
+def execution_score(rate: pd.Series, weight: pd.Series) -> pd.Series:
+    """执行率 × 分值, never above 分值.
+
+    >>> execution_score(pd.Series([93.3, 120.0]), pd.Series([10.0, 10.0])).tolist()
+    [9.33, 10.0]
+    """
+    w = weight.astype("Float64")
+    return (rate.astype("Float64") / 100 * w).clip(upper=w).round(4)
+
+
+def grade(total: pd.Series, cfg: dict | None = None) -> pd.Series:
+    """优 ≥ 90, 良 80–90, 中 60–80, 差 < 60 (thresholds from the settings).
+
+    >>> grade(pd.Series([96.97, 85.0, 60.0, 59.9, None])).tolist()
+    ['优', '良', '中', '差', <NA>]
+    """
+    cfg = cfg or settings()
+    t = total.astype("Float64")
+    out = pd.Series(pd.NA, index=t.index, dtype="string")
+    out[t < cfg["grade_fair"]] = "差"
+    out[t >= cfg["grade_fair"]] = "中"
+    out[t >= cfg["grade_good"]] = "良"
+    out[t >= cfg["grade_excellent"]] = "优"
+    return out
+
+
+# -- indicators -------------------------------------------------------------------------------------
+
+_UNIT_SAME = {"万元": "万", "元/人": "元/人", "%": "%"}
+
+
+def _parsed(ind: pd.DataFrame, side: str) -> pd.DataFrame:
+    """Operator, value, unit of target/actual: the ingest's columns, re-read from the raw text where empty."""
+    cols = [f"{side}_op", f"{side}_value", f"{side}_unit"]
+    if all(c in ind for c in cols):
+        have = ind[cols].copy()
+    else:
+        have = pd.DataFrame(pd.NA, index=ind.index, columns=cols)
+    raw = ind.get(f"{side}_raw", pd.Series(pd.NA, index=ind.index))
+    missing = have[f"{side}_value"].isna() & raw.notna()
+    if missing.any():
+        parsed = [parse_value(str(t)) for t in raw[missing]]
+        have = have.astype("object")
+        have.loc[missing, f"{side}_op"] = [v.op for v in parsed]
+        have.loc[missing, f"{side}_value"] = [v.value for v in parsed]
+        have.loc[missing, f"{side}_unit"] = [v.unit for v in parsed]
+    have.columns = ["op", "value", "unit"]
+    have["value"] = pd.to_numeric(have["value"], errors="coerce")
+    return have
+
+
+def _in_wan(parsed: pd.DataFrame) -> pd.DataFrame:
+    """Money in 元 converted to 万元, so "≤20000元" compares with "1万元"."""
+    yuan = parsed["unit"].astype("object").eq("元").to_numpy(bool)
+    if yuan.any():
+        parsed = parsed.copy()
+        parsed.loc[yuan, "value"] = parsed.loc[yuan, "value"] / 10000
+        parsed.loc[yuan, "unit"] = "万元"
+    return parsed
+
+
+def _unit_key(u) -> str | None:
+    if u is None or u is pd.NA or (isinstance(u, float) and np.isnan(u)):
+        return None
+    return _UNIT_SAME.get(str(u), str(u))
+
+
+def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = None, **overrides) -> pd.DataFrame:
+    """Each indicator under the quantitative rule or the qualitative bands (schema `rescored_indicators`).
+
+    status: met | unmet | over_ceiling (quantitative); achieved | partial | not_achieved (bands);
+    budget_execution (scored from the form's amounts); not_comparable (reason says why).
+    """
+    cfg = settings(**overrides)
+    ind = indicators.reset_index(drop=True)
+    n = len(ind)
+    w = ind["weight"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    tgt, act = _parsed(ind, "target"), _parsed(ind, "actual")
+    t_op = tgt["op"].astype("object").where(tgt["op"].notna(), None)
+    a_op = act["op"].astype("object").where(act["op"].notna(), None)
+    tgt, act = _in_wan(tgt), _in_wan(act)
+    tv, av = tgt["value"].to_numpy(dtype=float), act["value"].to_numpy(dtype=float)
+    t_unit, a_unit = tgt["unit"].map(_unit_key), act["unit"].map(_unit_key)
+    units_ok = (t_unit.isna() | a_unit.isna() | (t_unit == a_unit)).to_numpy(bool)
+    exact_as = "≤" if cfg["exact_rule"] == "ceiling" else "≥"
+    cost_as = "≤" if cfg["cost_exact_rule"] == "ceiling" else exact_as
+    is_cost = ind.get("level2", pd.Series(None, index=ind.index)).astype("object").eq("成本指标").to_numpy(bool)
+    op = pd.Series([(cost_as if c else exact_as) if o == "=" else o for o, c in zip(t_op, is_cost, strict=True)],
+                   index=ind.index, dtype="object")
+    ceiling = op.isin(["≤", "<"]).to_numpy(bool)
+    t_num, a_num = ~np.isnan(tv), ~np.isnan(av)
+    a_range = a_op.isin(["≥", "≤", ">", "<"]).to_numpy(bool)
+
+    status = np.full(n, "not_comparable", dtype=object)
+    reason = np.full(n, None, dtype=object)
+    achievement = np.full(n, np.nan)
+    rescore = np.full(n, np.nan)
+    lo = np.full(n, np.nan)
+    hi = np.full(n, np.nan)
+
+    quant = t_num & a_num & units_ok & ~a_range
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(ceiling, tv / av, av / tv)  # share of the target reached, 1 = on target
+    ratio = np.where(ceiling & (av <= tv), 1.0, ratio)
+    ratio = np.where(~ceiling & (av >= tv), 1.0, ratio)
+    if cfg["ceiling_rule"] == "linear_2x":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            linear = np.clip(2 - av / tv, 0, 1)
+        ratio = np.where(ceiling & (av > tv), linear, ratio)
+    ratio = np.clip(np.nan_to_num(ratio, nan=0.0, posinf=1.0), 0, 1)
+    status[quant] = np.where(ratio[quant] >= 1, "met", np.where(ceiling[quant], "over_ceiling", "unmet"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        achievement[quant] = np.where(tv[quant] != 0, av[quant] / tv[quant] * 100, np.nan)
+    rescore[quant] = (w * ratio)[quant]
+    lo[quant] = hi[quant] = rescore[quant]
+
+    reason[t_num & ~a_num] = "指标值为数值，完成值不是数值"
+    reason[t_num & a_num & ~units_ok] = "指标值与完成值单位不同"
+    reason[t_num & a_num & a_range] = "完成值为区间（如“≥95%”），不是实际数"
+
+    # qualitative targets: the bands of the actual text
+    band = np.array([achievement_band(a) if isinstance(a, str) else None for a in ind["actual_raw"]], dtype=object)
+    qual = ~t_num & ind["target_raw"].notna().to_numpy(bool)
+    a_hi, p_lo = cfg["band_achieved_low"] / 100, cfg["band_partial_low"] / 100
+    shares = {"achieved": (a_hi, 1.0), "partial": (p_lo, a_hi), "not_achieved": (0.0, p_lo)}
+    for name, (s_lo, s_hi) in shares.items():
+        m = qual & (band == name)
+        status[m] = name
+        lo[m], hi[m] = w[m] * s_lo, w[m] * s_hi
+    # a numeric actual to a qualitative target reads as achieved when it is a positive amount
+    m = qual & pd.isna(band) & a_num & (av > 0) & ~a_range
+    status[m] = "achieved"
+    lo[m], hi[m] = w[m] * a_hi, w[m]
+    reason[qual & (status == "not_comparable")] = "完成值未说明完成程度"
+    reason[ind["target_raw"].isna().to_numpy(bool)] = "无指标值"
+
+    # budget-execution rows among the indicators: the form's own amounts decide
+    budget_rows = ind.get("is_budget_execution", pd.Series(False, index=ind.index)).fillna(False).to_numpy(bool)
+    form_rate = pd.Series(np.nan, index=ind.index)
+    if forms is not None and len(forms) and budget_rows.any():
+        rates = execution_rate(forms, str(cfg["exec_rate_base"]))
+        by_form = pd.Series(rates.to_numpy(dtype=float, na_value=np.nan), index=forms["form_id"].to_numpy())
+        form_rate = ind["form_id"].map(by_form).astype(float)
+        ok = budget_rows & form_rate.notna().to_numpy()
+        fr = form_rate.to_numpy()
+        share = np.minimum(fr / 100, 1.0)  # the execution rule: rate × weight, capped
+        status[ok] = "budget_execution"
+        reason[ok] = None
+        achievement[ok] = fr[ok]
+        rescore[ok] = lo[ok] = hi[ok] = (w * share)[ok]
+
+    out = pd.DataFrame({
+        "form_id": ind["form_id"], "source_file": ind.get("source_file"), "seq": ind["seq"], "line": ind["line"],
+        "level1": ind["level1"], "name": ind["name"], "target_raw": ind["target_raw"],
+        "actual_raw": ind["actual_raw"], "weight": ind["weight"], "score": ind["score"],
+        "status": status, "reason": reason, "achievement": achievement,
+        "rescore": np.round(rescore, 4), "rescore_min": np.round(lo, 4), "rescore_max": np.round(hi, 4),
+        "form_exec_rate": form_rate.to_numpy(),
+    })
+    return schema.conform("rescored_indicators", out)
+
+
+def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFrame]:
+    """Per-form and per-indicator rescoring: {'rescored_forms': …, 'rescored_indicators': …}.
+
+    The total follows the form's own arithmetic where its weights show the execution row outside the
+    printed total (indicator weights alone make the total: total_basis 'indicators_only'); otherwise
+    total = execution score + indicator scores ('execution_plus_indicators').
+    """
+    cfg = settings(**overrides)
+    forms, ind = tables["forms"], tables["indicators"]
+    ri = rescore_indicators(ind, forms, **overrides)
+    rate = execution_rate(forms, str(cfg["exec_rate_base"]))
+    exec_w = forms["exec_weight"].astype("Float64")
+    exec_score = execution_score(rate, exec_w)
+
+    g = ri.groupby("form_id", sort=False)
+    agg = pd.DataFrame({
+        "indicator_weight": g["weight"].sum(min_count=1),
+        "indicator_score_reported": g["score"].sum(min_count=1),
+        "indicator_rescore_min": g["rescore_min"].sum(min_count=1),
+        "indicator_rescore_max": g["rescore_max"].sum(min_count=1),
+        "indicators": g.size(),
+        "not_comparable": ri["status"].eq("not_comparable").groupby(ri["form_id"], sort=False).sum(),
+    })
+    f = forms[["form_id", "source_file", "project_name", "total_weight_reported", "total_score_reported",
+               "exec_rate_reported", "exec_score_reported"]].copy()
+    f["exec_base"] = np.where(forms["budget_full_year"].notna() & (cfg["exec_rate_base"] != "initial"),
+                              "full_year", "initial")
+    f["exec_rate"] = rate.round(4)
+    f["exec_weight"] = exec_w
+    f["exec_score"] = exec_score
+    f = f.join(agg, on="form_id")
+    total_w = f["total_weight_reported"].astype("Float64").fillna(100.0)
+    inside = ((f["exec_weight"].fillna(0) + f["indicator_weight"]) - total_w).abs() <= 0.01
+    only = (f["indicator_weight"] - total_w).abs() <= 0.01
+    f["total_basis"] = np.where(~inside.fillna(False) & only.fillna(False), "indicators_only",
+                                "execution_plus_indicators")
+    add_exec = pd.Series(np.where(f["total_basis"] == "indicators_only", 0.0, 1.0), index=f.index)
+    ex = f["exec_score"].fillna(0) * add_exec
+    # the unmet cells in a comparable total: indicators without a rescore count at their weight
+    unscored_w = ri[ri.rescore_max.isna()].groupby("form_id")["weight"].sum()
+    f["unscored_weight"] = f["form_id"].map(unscored_w).fillna(0.0).astype("Float64")
+    f["total_rescore_min"] = (ex + f["indicator_rescore_min"].fillna(0)).round(4)
+    f["total_rescore_max"] = (ex + f["indicator_rescore_max"].fillna(0) + f["unscored_weight"]).round(4)
+    f["grade_reported"] = grade(f["total_score_reported"], cfg)
+    f["grade_rescored"] = grade(f["total_rescore_max"], cfg)
+    f["grade_rescored_min"] = grade(f["total_rescore_min"], cfg)
+    return {"rescored_forms": schema.conform("rescored_forms", f), "rescored_indicators": ri}
