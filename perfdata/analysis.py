@@ -388,6 +388,22 @@ def overview(tables: dict[str, pd.DataFrame], by=("region", "department", "year"
     return out
 
 
+def coverage(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tables recognised per input file and kind, beside the file's status and what was not read."""
+    from perfdata import schema
+
+    t = tables.get("tables", schema.frame("tables", []))
+    files = tables.get("files", schema.frame("files", []))
+    kinds = t.groupby(["source_file", "kind"]).size().unstack("kind", fill_value=0)
+    kinds.columns.name = None
+    out = files[["source_file", "status"]].set_index("source_file").join(kinds, how="outer")
+    for name in ("leftovers", "problems"):
+        df = tables.get(name)
+        n = df.groupby("source_file").size() if df is not None and len(df) else pd.Series(dtype="int64")
+        out[name] = n.reindex(out.index).fillna(0).astype("int64")
+    return out.fillna({c: 0 for c in kinds.columns}).reset_index().sort_values("source_file", ignore_index=True)
+
+
 # -- output ----------------------------------------------------------------------------------------
 
 def labelled(df: pd.DataFrame, table: str = "forms") -> pd.DataFrame:

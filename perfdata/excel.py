@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
 from perfdata import analysis, schema
@@ -62,25 +62,22 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, table: str | None = 
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     sev_col = cols.index("severity") if "severity" in cols else None
+    wrap = [c in WRAP_COLUMNS for c in cols]
     widths = [display_width(str(c.value)) for c in ws[1]]
     for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
-        fill = None
-        if sev_col is not None and row[sev_col] in SEVERITY_FILLS:
-            fill = PatternFill("solid", fgColor=SEVERITY_FILLS[row[sev_col]])
+        severity = row[sev_col] if sev_col is not None and row[sev_col] in SEVERITY_FILLS else None
         for c, v in enumerate(row, start=1):
             v = _value(v)
             cell = ws.cell(row=r, column=c, value=v)
             if isinstance(v, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
-                if v.startswith(FORMULA_START):
-                    cell.quotePrefix = True
                 longest = max((display_width(part) for part in v.split("\n")), default=0)
             else:
                 longest = len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) if v is not None else 0
-            if cols[c - 1] in WRAP_COLUMNS:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if fill is not None:
-                cell.fill = fill
+            if severity or wrap[c - 1]:
+                cell.style = _named_style(wb, severity, wrap[c - 1])
+            if isinstance(v, str) and v.startswith(FORMULA_START):
+                cell.quotePrefix = True  # after the style, which would reset it
             widths[c - 1] = max(widths[c - 1], longest)
     for c, w in enumerate(widths, start=1):
         limit = WRAP_WIDTH if cols[c - 1] in WRAP_COLUMNS else MAX_WIDTH
@@ -89,6 +86,20 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, table: str | None = 
     if len(cols):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(1, len(df) + 1)}"
     return ws
+
+
+def _named_style(wb: Workbook, severity: str | None, wrap: bool) -> str:
+    """A cell style registered once per workbook (per-cell styles make large sheets slow to write)."""
+    name = "-".join(([f"严重程度{ {'high': '高', 'medium': '中', 'low': '低'}[severity]}"] if severity else [])
+                    + (["换行"] if wrap else []))
+    if name not in wb.named_styles:
+        style = NamedStyle(name=name)
+        if severity:
+            style.fill = PatternFill("solid", fgColor=SEVERITY_FILLS[severity])
+        if wrap:
+            style.alignment = Alignment(wrap_text=True, vertical="top")
+        wb.add_named_style(style)
+    return name
 
 
 def write_workbook(sheets: dict[str, tuple[pd.DataFrame, str | None]], path: str | Path) -> Path:

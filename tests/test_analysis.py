@@ -139,3 +139,11 @@ def test_a_generated_form_with_reordered_columns():
     assert f.exec_rate == pytest.approx(50.0)  # 55.25 of the adjusted 110.5, not of the initial 120
     assert f.below_threshold and f.flagged
     assert f.exec_score_expected == pytest.approx(5.0)
+
+
+def test_coverage_per_file(bundled):
+    cov = analysis.coverage(bundled).set_index("source_file")
+    assert cov.loc[XINGLONG, "project_form"] == 24 and cov.loc[GUYUAN, "project_form"] == 8
+    assert cov.loc[XINGLONG, "leftovers"] == int((bundled["leftovers"].source_file == XINGLONG).sum())
+    assert cov.loc[XINGLONG, "status"] == "partial"
+    assert len(analysis.coverage({k: v for k, v in bundled.items() if k != "tables"})) == len(bundled["files"])

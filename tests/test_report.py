@@ -67,6 +67,7 @@ def test_run_writes_a_complete_report_folder(default_run):
         assert (folder / f"{nb}.ipynb").exists()
         html = (folder / f"{nb}.html").read_text(encoding="utf-8")
         assert "pd.set_option" not in html and "<h1" in html  # text and outputs, no code cells
+    assert 'alt="各实施单位预算执行率（加权）"' in (folder / "forms.html").read_text(encoding="utf-8")
     pngs = sorted(p.stem for p in (folder / "charts").glob("*.png"))
     assert len(pngs) >= 12 and pngs == sorted(p.stem for p in (folder / "charts").glob("*.svg"))
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -84,7 +85,7 @@ def test_notebook_figures_with_defaults(default_run):
     folder = tmp / "reports" / "bundled"
     assert "共 **43 份项目支出绩效自评表**" in _outputs(folder / "forms.ipynb")
     assert "共 **43 份项目支出绩效自评表**" in _outputs(folder / "overview.ipynb")
-    assert "共 **2 条问题**（高 1、中 1、低 0）" in _outputs(folder / "anomalies.ipynb")
+    assert "共 **2 条问题**（高 1、中 1、低 0）" in _outputs(folder / "overview.ipynb")
     forms = pd.read_parquet(tmp / "processed" / "forms.parquet")
     x = forms[forms.region == "新乡县"]
     mean_rate = (x.executed / x.budget_full_year.fillna(x.budget_initial) * 100).mean()
@@ -120,12 +121,12 @@ def test_notebooks_with_other_parameters(default_run):
     rate = forms.executed / forms.budget_full_year.fillna(forms.budget_initial) * 100
     assert sorted(low.project_name) == sorted(forms.project_name[rate < 75])
     assert "执行率低于 75% 的表单 **2 份**" in _outputs(folder / "forms.ipynb")
-    assert "共 **1 条问题**（高 1、中 0、低 0）" in _outputs(folder / "anomalies.ipynb")
+    assert "共 **1 条问题**（高 1、中 0、低 0）" in _outputs(folder / "overview.ipynb")
     assert list(pd.read_csv(folder / "tables" / "overview.csv").region) == ["新乡县"]
     assert "事业单位招聘" in _outputs(folder / "exploration.ipynb")
     m = res.manifest["parameters"]["notebooks"]
     assert m["forms"]["years"] == [2021] and m["forms"]["exec_rate_threshold"] == 75.0
-    assert "severities" not in m["forms"] and m["anomalies"]["severities"] == ["high"]
+    assert "severities" not in m["forms"] and m["overview"]["severities"] == ["high"]
     # the workbook follows the same selection
     wb = load_workbook(folder / "anomalies.xlsx")
     assert wb["项目自评表"].max_row == 12
@@ -211,13 +212,13 @@ def test_report_without_data_is_an_error(tmp_path, capsys):
     shutil.rmtree(tmp_path / "r", ignore_errors=True)
 
 
-def test_anomalies_notebook_without_a_check(tmp_path, bundled):
+def test_findings_without_a_check_run(tmp_path, bundled):
     from perfdata import store
 
     store.write({k: bundled[k] for k in ("forms", "indicators", "funding", "files")}, tmp_path / "data")
-    res = report.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="nocheck", notebooks=["anomalies"])
+    res = report.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="nocheck", notebooks=["overview"])
     assert res.status == "ok", res.manifest["failed"]
-    text = _outputs(res.folder / "anomalies.ipynb")
+    text = _outputs(res.folder / "overview.ipynb")
     assert "未找到 anomalies 表" in text and "共 **0 条问题**" in text
     assert load_workbook(res.folder / "anomalies.xlsx")["问题清单"].max_row == 1
 
