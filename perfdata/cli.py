@@ -1,4 +1,4 @@
-"""Command line: `perfdata ingest RAW_DIR --out OUT_DIR`."""
+"""Command line: `perfdata ingest`, `perfdata check`, `perfdata report` and `perfdata run` (all three in one)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,111 @@ def cmd_check(args) -> int:
     return 0
 
 
+# -- report and run ------------------------------------------------------------------------------
+
+def _report_options(p):
+    p.add_argument("--out", default=str(paths.REPORTS), help="reports folder (default reports/); a run goes "
+                   "into OUT/<run-id>/")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="notebook parameter, e.g. years=2024 or regions=兴隆县,新乡县 (repeatable)")
+    p.add_argument("--run-id", default=None, help="run folder name (default: UTC time, e.g. 20250101T060000Z); "
+                   "the same id replaces that run")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
+    p.add_argument("--notebooks", default=None, help="comma-separated notebook names (default: the report ones)")
+
+
+def _finish_report(args, data, raw, extra=None, failures=None) -> int:
+    from perfdata import report
+
+    try:
+        res = report.run_report(data, args.out, report.parse_params(args.param), raw_dir=raw, run_id=args.run_id,
+                                jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
+                                extra_manifest=extra, failures=failures)
+    except report.ReportError as e:
+        print(f"perfdata: {e}", file=sys.stderr)
+        return 2
+    for n in res.notebooks:
+        print(f"  {n.status:<7} {n.name}.ipynb  {n.seconds:.1f} s")
+    if res.status != "ok":
+        for line in res.manifest["failed"]:
+            print(f"perfdata: {line}", file=sys.stderr)
+        print(f"perfdata: report FAILED, see {res.folder}/FAILED", file=sys.stderr)
+        return 1
+    print(f"report written to {res.folder}/ in {res.manifest['seconds']:.1f} s")
+    return 0
+
+
+def cmd_report(args) -> int:
+    raw = args.raw if args.raw else (str(paths.RAW) if paths.RAW.exists() else None)
+    return _finish_report(args, args.data, raw)
+
+
+def cmd_run(args) -> int:
+    """ingest RAW → PROCESSED, check (anomalies.parquet beside the tables), report."""
+    raw, processed = Path(args.raw), Path(args.processed)
+    if not raw.exists():
+        print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
+        return 2
+    from perfdata import report
+
+    try:  # parameters are checked against the notebooks before anything runs
+        report.resolve(report.find_notebooks(args.notebooks.split(",") if args.notebooks else None),
+                       report.parse_params(args.param))
+    except report.ReportError as e:
+        print(f"perfdata: {e}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    tables = ingest(raw, progress=False)
+    store.write(tables, processed)
+    t_ingest = time.perf_counter() - t0
+    print(f"ingest   {len(tables['forms'])} forms from {len(tables['files'])} files → {processed}/ "
+          f"({t_ingest:.1f} s)")
+    t1 = time.perf_counter()
+    for stale in ("anomalies", "rescored_forms", "rescored_indicators"):  # findings of earlier tables
+        (processed / f"{stale}.parquet").unlink(missing_ok=True)
+    failures = []
+    try:
+        from perfdata.checks import check
+    except ImportError:
+        check_status = "unavailable"
+        print("check    skipped: perfdata.checks is not installed", file=sys.stderr)
+    else:
+        try:
+            anomalies = check(tables, raw_dir=raw if raw.is_dir() else raw.parent)
+            store.write({"anomalies": anomalies}, processed)
+            try:  # the rescored totals, for the scores notebook's self-score vs rescore
+                from perfdata.scoring import rescore
+            except ImportError:
+                pass
+            else:
+                store.write(rescore(tables), processed)
+        except Exception as e:  # noqa: BLE001 - the report still runs, and the run is marked failed
+            check_status = f"failed: {type(e).__name__}: {e}"
+            failures.append(f"check {check_status}")
+            print(f"perfdata: check {check_status}", file=sys.stderr)
+        else:
+            check_status = f"{len(anomalies)} findings"
+            print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
+    extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},
+                       "check": {"seconds": round(time.perf_counter() - t1, 3), "result": check_status}}}
+    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures)
+    failed = (tables["files"].status == "failed").any()
+    return code or (1 if failed else 0)
+
+
+def add_report_commands(sub):
+    rep = sub.add_parser("report", help="run the report notebooks into reports/<run-id>/")
+    rep.add_argument("--data", default=str(paths.PROCESSED), help="tidy tables (default data/processed)")
+    rep.add_argument("--raw", default=None, help="raw documents, quoted as evidence (default data/raw if present)")
+    _report_options(rep)
+    rep.set_defaults(func=cmd_report)
+    run = sub.add_parser("run", help="ingest + check + report: the whole job in one command")
+    run.add_argument("raw", nargs="?", default=str(paths.RAW), help="raw file or folder (default data/raw)")
+    run.add_argument("--processed", default=str(paths.PROCESSED), help="tables folder (default data/processed)")
+    _report_options(run)
+    run.set_defaults(func=cmd_run)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="perfdata", description=__doc__)
     p.add_argument("--version", action="version", version=f"perfdata {__version__}")
@@ -139,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--param", action="append", metavar="NAME=VALUE",
                      help="override a threshold or tolerance (see docs/rules.md); repeatable")
     chk.set_defaults(func=cmd_check)
+    add_report_commands(sub)
     args = p.parse_args(argv)
     return args.func(args)
 

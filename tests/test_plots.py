@@ -1,0 +1,89 @@
+"""Charts: the bundled CJK font resolves and has every glyph the documents use; files are PNG 150 dpi + SVG."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
+from PIL import Image
+
+from perfdata import analysis, plots
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_the_bundled_font_is_registered_and_resolves():
+    path = plots.font_path()
+    assert path is not None and path.exists(), "pip install the notebooks extra (pylopdf-fonts-zh-cn)"
+    name = plots.setup()
+    assert name == "Noto Sans SC"
+    found = font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+    assert found == str(path)
+    assert plt.rcParams["font.sans-serif"][0] == name
+
+
+def test_font_has_a_glyph_for_every_character_of_the_bundled_documents(bundled):
+    font = FT2Font(str(plots.font_path()))
+    forms = bundled["forms"]
+    text = "".join(pd.concat([forms[c].dropna() for c in ("region", "department", "unit", "project_name")]))
+    text += "".join(bundled["indicators"]["level1"].dropna().unique()) + "（%）万元·优良中差"
+    missing = sorted({ch for ch in text if not ch.isspace() and font.get_char_index(ord(ch)) == 0})
+    assert not missing, f"no glyph for {missing}"
+
+
+def test_charts_render_chinese_without_missing_glyphs(tmp_path, bundled):
+    rates = analysis.rate_by(bundled["forms"], ["region", "unit"]).set_index(["region", "unit"])["rate_weighted"]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing.*")
+        warnings.filterwarnings("error", message=".*findfont.*")
+        fig = plots.bar(rates, "各实施单位预算执行率", "执行率（%）", threshold=90, threshold_label="90% 阈值")
+        png, svg = plots.save(fig, "rates", tmp_path)
+    assert png == tmp_path / "charts" / "rates.png" and svg.suffix == ".svg"
+    with Image.open(png) as im:
+        assert im.info["dpi"] == pytest.approx((150, 150), abs=0.1)
+        assert im.width > 900  # 8 in at 150 dpi, trimmed to the drawing
+    body = svg.read_text(encoding="utf-8")
+    assert "<text" not in body and "<path" in body  # glyphs as paths: viewers need no font
+
+
+def test_glyph_warning_is_what_the_check_catches(tmp_path):
+    """A font without CJK glyphs must make the check above fail (so it is not a test that cannot fail)."""
+    fig, ax = plt.subplots()
+    ax.set_title("执行率", fontfamily="DejaVu Sans")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(tmp_path / "x.png")
+    assert any("missing" in str(w.message).lower() for w in caught)
+
+
+def test_bars_are_sorted_largest_on_top_and_labelled():
+    fig = plots.bar(pd.Series({"乙": 50.0, "甲": 99.5, "丙": 7.6}), "标题", "执行率（%）")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["丙", "乙", "甲"]  # barh: bottom to top
+    assert ax.get_xlabel() == "执行率（%）" and ax.get_title() == "标题"
+    assert sorted(t.get_text() for t in ax.texts) == ["50.0", "7.6", "99.5"]
+
+
+def test_labels_of_group_keys_and_missing_parts():
+    fig = plots.bar(pd.Series([1.0, 2.0], index=pd.MultiIndex.from_tuples([("兴隆县", None), ("新乡县", "监察大队")])),
+                    "t", "u")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["兴隆县 · （未填）", "新乡县 · 监察大队"]
+
+
+def test_saved_files_are_the_same_on_a_rerun(tmp_path):
+    paths = []
+    for k in range(2):
+        money = pd.DataFrame({"预算数": [1.0, 2.0], "执行数": [1.0, 1.5]}, index=["兴隆县", "新乡县"])
+        fig = plots.grouped(money, "资金", "金额（万元）")
+        paths.append(plots.save(fig, f"money{k}", tmp_path))
+    assert paths[0][0].read_bytes() == paths[1][0].read_bytes()
+    assert paths[0][1].read_bytes() == paths[1][1].read_bytes()

@@ -1,0 +1,241 @@
+"""`perfdata run` / `perfdata report`: every notebook executed with its defaults and with other parameters,
+figures asserted in their outputs, the run folder complete or marked failed, parameters checked first."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import types
+
+import nbformat
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from perfdata import cli, report, schema
+from tests.conftest import RAW, XINGLONG
+
+
+def _outputs(ipynb) -> str:
+    """All text a reader sees in an executed notebook (markdown and plain-text outputs)."""
+    nb = nbformat.read(ipynb, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            parts += [data.get("text/markdown", ""), data.get("text/plain", ""), out.get("text", "")]
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def _fake_check(tables, raw_dir=None, **params):
+    """Stands in for perfdata.checks.check (the checks' own tests cover the rules)."""
+    f = tables["forms"]
+    hire = f[f.project_name == "事业单位招聘"].iloc[0]
+    return schema.frame("anomalies", [
+        {"rule": "exec_rate_stated", "category": "consistency", "severity": "high", "form_id": hire.form_id,
+         "region": hire.region, "department": hire.department, "year": int(hire.year),
+         "project_name": hire.project_name, "message": "执行率与执行数不符", "source_file": hire.source_file,
+         "line": int(hire.funding_line)},
+        {"rule": "weights_total", "category": "consistency", "severity": "medium", "region": "兴隆县", "year": 2024,
+         "message": "模板：执行率分值在总分100之外", "source_file": XINGLONG, "line": 1},
+    ])
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """`perfdata run` on the bundled documents, every notebook, default parameters."""
+    tmp = tmp_path_factory.mktemp("run")
+    mp = pytest.MonkeyPatch()
+    mp.setitem(sys.modules, "perfdata.checks", types.SimpleNamespace(check=_fake_check))
+    try:
+        code = cli.main(["run", str(RAW), "--processed", str(tmp / "processed"), "--out", str(tmp / "reports"),
+                         "--run-id", "bundled", "--notebooks", ",".join(report.ALL_NOTEBOOKS)])
+    finally:
+        mp.undo()
+    return code, tmp
+
+
+def test_run_writes_a_complete_report_folder(default_run):
+    code, tmp = default_run
+    assert code == 0
+    folder = tmp / "reports" / "bundled"
+    assert (tmp / "processed" / "anomalies.parquet").exists()
+    assert not (folder / "FAILED").exists() and not list((tmp / "reports").glob(".*partial"))
+    assert (tmp / "reports" / "latest").resolve() == folder.resolve()
+    for nb in report.ALL_NOTEBOOKS:
+        assert (folder / f"{nb}.ipynb").exists()
+        html = (folder / f"{nb}.html").read_text(encoding="utf-8")
+        assert "pd.set_option" not in html and "<h1" in html  # text and outputs, no code cells
+    assert 'alt="各实施单位预算执行率（加权）"' in (folder / "forms.html").read_text(encoding="utf-8")
+    pngs = sorted(p.stem for p in (folder / "charts").glob("*.png"))
+    assert len(pngs) >= 12 and pngs == sorted(p.stem for p in (folder / "charts").glob("*.svg"))
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert m["status"] == "ok" and m["failed"] == [] and m["run_id"] == "bundled"
+    assert set(m["inputs"]["raw"]) == {p.name for p in RAW.glob("*.txt")}
+    assert len(m["inputs"]["raw"][XINGLONG]) == 64 and "anomalies.parquet" in m["inputs"]["data"]
+    assert m["versions"]["papermill"] and m["versions"]["perfdata"]
+    assert {n["name"] for n in m["notebooks"]} == set(report.ALL_NOTEBOOKS)
+    assert m["steps"]["ingest"]["forms"] == 43 and m["steps"]["check"]["result"] == "2 findings"
+    assert "anomalies.xlsx" in m["outputs"] and "charts/execution_by_unit.png" in m["outputs"]
+
+
+def test_notebook_figures_with_defaults(default_run):
+    _, tmp = default_run
+    folder = tmp / "reports" / "bundled"
+    assert "共 **43 份项目支出绩效自评表**" in _outputs(folder / "forms.ipynb")
+    assert "共 **43 份项目支出绩效自评表**" in _outputs(folder / "overview.ipynb")
+    assert "共 **2 条问题**（高 1、中 1、低 0）" in _outputs(folder / "overview.ipynb")
+    forms = pd.read_parquet(tmp / "processed" / "forms.parquet")
+    x = forms[forms.region == "新乡县"]
+    mean_rate = (x.executed / x.budget_full_year.fillna(x.budget_initial) * 100).mean()
+    by_dept = pd.read_csv(folder / "tables" / "execution_by_department.csv").set_index("region")
+    assert by_dept.loc["新乡县", "rate_mean"] == pytest.approx(mean_rate, abs=0.01)
+    assert by_dept.loc["新乡县", "department"] == "新乡县人力资源和社会保障局"
+    listed = pd.read_csv(folder / "tables" / "anomalies.csv")
+    assert list(listed.severity) == ["high", "medium"] and "年度资金总额" in listed.evidence.iloc[0]
+    assert "人事局工作经费" in _outputs(folder / "exploration.ipynb") or "冀财社" in _outputs(
+        folder / "exploration.ipynb")
+
+
+def test_workbook_of_the_run(default_run):
+    _, tmp = default_run
+    wb = load_workbook(tmp / "reports" / "bundled" / "anomalies.xlsx")
+    ws = wb["问题清单"]
+    assert [c.value for c in ws[1]][:3] == ["规则", "类别", "严重程度"]
+    assert ws.cell(2, 1).value == "exec_rate_stated" and ws.cell(2, 12).value == "执行率与执行数不符"
+    assert wb["项目自评表"].max_row == 44
+
+
+def test_notebooks_with_other_parameters(default_run):
+    _, tmp = default_run
+    params = {"years": "2021", "exec_rate_threshold": "75", "severities": "high",
+              "example_project": "事业单位招聘"}
+    res = report.run_report(tmp / "processed", tmp / "reports", params, raw_dir=RAW, run_id="xinxiang",
+                            notebooks=report.ALL_NOTEBOOKS)
+    assert res.status == "ok", res.manifest["failed"]
+    folder = res.folder
+    assert "共 **11 份项目支出绩效自评表**" in _outputs(folder / "forms.ipynb")
+    low = pd.read_csv(folder / "tables" / "below_threshold.csv")
+    forms = pd.read_parquet(tmp / "processed" / "forms.parquet").query("year == 2021")
+    rate = forms.executed / forms.budget_full_year.fillna(forms.budget_initial) * 100
+    assert sorted(low.project_name) == sorted(forms.project_name[rate < 75])
+    assert "执行率低于 75% 的表单 **2 份**" in _outputs(folder / "forms.ipynb")
+    assert "共 **1 条问题**（高 1、中 0、低 0）" in _outputs(folder / "overview.ipynb")
+    assert list(pd.read_csv(folder / "tables" / "overview.csv").region) == ["新乡县"]
+    assert "事业单位招聘" in _outputs(folder / "exploration.ipynb")
+    m = res.manifest["parameters"]["notebooks"]
+    assert m["forms"]["years"] == [2021] and m["forms"]["exec_rate_threshold"] == 75.0
+    assert "severities" not in m["forms"] and m["overview"]["severities"] == ["high"]
+    # the workbook follows the same selection
+    wb = load_workbook(folder / "anomalies.xlsx")
+    assert wb["项目自评表"].max_row == 12
+
+
+def test_same_inputs_give_the_same_tables(default_run):
+    _, tmp = default_run
+    first = tmp / "reports" / "bundled" / "tables"
+    before = {p.name: p.read_bytes() for p in first.glob("*.csv")}
+    res = report.run_report(tmp / "processed", tmp / "reports", {}, raw_dir=RAW, run_id="again",
+                            notebooks=["forms"])
+    again = {p.name: p.read_bytes() for p in (res.folder / "tables").glob("*.csv")}
+    assert again and all(again[name] == before[name] for name in again)
+
+
+def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path, capsys):
+    code = cli.main(["run", str(RAW), "--processed", str(tmp_path / "p"), "--out", str(tmp_path / "r"),
+                     "--param", "threshhold=80"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter(s): threshhold" in err and "exec_rate_threshold" in err
+    assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
+    with pytest.raises(report.ReportError, match="--data/--raw/--out"):
+        report.resolve(report.find_notebooks(), {"data_dir": "x"})
+    with pytest.raises(report.ReportError, match="NAME=VALUE"):
+        report.parse_params(["years"])
+    with pytest.raises(report.ReportError, match="exec_rate_threshold"):
+        report.resolve(report.find_notebooks(["forms"]), {"exec_rate_threshold": "ninety"})
+
+
+def test_a_failing_notebook_fails_the_command_and_is_named(tmp_path, monkeypatch, capsys, bundled):
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('data_dir: str = "."  # tables', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import perfdata\nforms = perfdata.load(data_dir)['forms']"),
+                nbformat.v4.new_code_cell("forms['no_such_column']")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nbdir / "broken.ipynb")
+    data = tmp_path / "data"
+    from perfdata import store
+
+    store.write({"forms": bundled["forms"]}, data)
+    monkeypatch.setattr(report, "NOTEBOOK_DIR", nbdir)
+    code = cli.main(["report", "--data", str(data), "--out", str(tmp_path / "reports"), "--run-id", "r",
+                     "--notebooks", "broken"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "notebook broken.ipynb failed at cell 3 (In [4] of the executed copy): KeyError" in err
+    folder = tmp_path / "reports" / "r-FAILED"
+    assert (folder / "FAILED").read_text(encoding="utf-8").startswith("notebook broken.ipynb failed at cell 3")
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert m["status"] == "failed" and m["notebooks"][0]["error"]["ename"] == "KeyError"
+    assert (folder / "broken.ipynb").exists() and (folder / "broken.html").exists()
+    assert not (tmp_path / "reports" / "r").exists() and not (tmp_path / "reports" / "latest").exists()
+
+
+@pytest.mark.parametrize(("text", "type_name", "want"), [
+    ("2021,2024", "list", [2021, 2024]),
+    ("[2024]", "list", [2024]),
+    ("兴隆县,新乡县", "list", ["兴隆县", "新乡县"]),
+    ("", "list", []),
+    ("85", "float", 85.0),
+    ("yes", "bool", True),
+    ("data/x", "str", "data/x"),
+])
+def test_coerce_parameter_values(text, type_name, want):
+    assert report.coerce(text, type_name) == want
+
+
+def test_every_notebook_declares_typed_commented_parameters():
+    for name in report.ALL_NOTEBOOKS:
+        params = report.notebook_parameters(report.NOTEBOOK_DIR / f"{name}.ipynb")
+        assert {"data_dir", "output_dir"} <= set(params), name
+        for p, d in params.items():
+            assert d["type"] not in ("None", ""), f"{name}.{p} has no type"
+            assert d["help"], f"{name}.{p} has no comment"
+
+
+def test_report_without_data_is_an_error(tmp_path, capsys):
+    assert cli.main(["report", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")]) == 2
+    assert "perfdata ingest" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "r", ignore_errors=True)
+
+
+def test_findings_without_a_check_run(tmp_path, bundled):
+    from perfdata import store
+
+    store.write({k: bundled[k] for k in ("forms", "indicators", "funding", "files")}, tmp_path / "data")
+    res = report.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="nocheck", notebooks=["overview"])
+    assert res.status == "ok", res.manifest["failed"]
+    text = _outputs(res.folder / "overview.ipynb")
+    assert "未找到 anomalies 表" in text and "共 **0 条问题**" in text
+    assert load_workbook(res.folder / "anomalies.xlsx")["问题清单"].max_row == 1
+
+
+def test_a_failing_check_marks_the_run_failed(tmp_path, monkeypatch, capsys):
+    def broken(tables, raw_dir=None, **params):
+        raise RuntimeError("rule table unreadable")
+
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    (processed / "anomalies.parquet").write_bytes(b"stale")  # findings of an earlier run must not be reported
+    monkeypatch.setitem(sys.modules, "perfdata.checks", types.SimpleNamespace(check=broken))
+    code = cli.main(["run", str(RAW), "--processed", str(processed), "--out", str(tmp_path / "reports"),
+                     "--run-id", "c", "--notebooks", "overview"])
+    assert code == 1
+    assert "check failed: RuntimeError: rule table unreadable" in capsys.readouterr().err
+    assert not (processed / "anomalies.parquet").exists()
+    m = json.loads((tmp_path / "reports" / "c-FAILED" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["status"] == "failed" and m["failed"] == ["check failed: RuntimeError: rule table unreadable"]
+    assert m["notebooks"][0]["status"] == "ok"
