@@ -171,6 +171,8 @@ def clear_caches():
             fn.cache_clear()
     if hasattr(getattr(align, "align", None), "cache_clear"):
         align.align.cache_clear()
+    for cache in getattr(normalize, "CACHES", ()):
+        cache.clear()
 
 
 def baseline(paths: list[Path]) -> int:

@@ -4,12 +4,14 @@ process); a file that cannot be read yields a problem row, never an exception fo
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,9 +236,24 @@ def list_inputs(raw: str | Path) -> list[Path]:
                   and p.name != "README.md")
 
 
+@contextmanager
+def _gc_paused():
+    """Reading allocates millions of small lists and tuples and makes no reference cycles: cyclic
+    collections would only rescan them (and every result kept so far), at a cost of up to half the
+    reading time. Collection resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _read_one(args) -> FileResult:
     path, name = args
-    return read_file(path, name)
+    with _gc_paused():
+        return read_file(path, name)
 
 
 def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None) -> dict[str, pd.DataFrame]:
@@ -247,8 +264,13 @@ def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = Non
     args = [(p, str(p.relative_to(base))) for p in paths]
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 8) if len(paths) >= 8 else 1
-    results: list[FileResult] = []
     bar = _progress(len(args), progress)
+    with _gc_paused():
+        return _ingest(args, jobs, bar)
+
+
+def _ingest(args, jobs: int, bar) -> dict[str, pd.DataFrame]:
+    results: list[FileResult] = []
     if jobs > 1 and len(args) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for r in pool.map(_read_one, args, chunksize=max(1, len(args) // (jobs * 8))):

@@ -28,6 +28,18 @@ _LATEX = (
 )
 _OPERATOR_WORDS = (("大于等于", "≥"), ("小于等于", "≤"), (">=", "≥"), ("<=", "≤"), ("不低于", "≥"),
                    ("不少于", "≥"), ("不高于", "≤"), ("不超过", "≤"), ("大于", ">"), ("小于", "<"))
+# Plain-dict memos of the hot paths (a hit costs less than an lru_cache call), registered here
+# so that a benchmark can clear them all and start cold.
+CACHES: list[dict] = []
+
+
+def memo() -> dict:
+    """A new registered memo dict."""
+    d: dict = {}
+    CACHES.append(d)
+    return d
+
+
 DASHES = frozenset({"—", "——", "-", "--", "―", "─", "/", "\\", "–", "-—"})
 
 
