@@ -459,35 +459,32 @@ def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form
     return FormReader(rows, start, anchor, stop).read()
 
 
+# Column order of indicator_values(): the `indicators` contract without form_id/seq/source_file.
+INDICATOR_FIELDS = (
+    "line", "line_end", "level1", "level1_weight", "level1_weight_line", "level2", "indicator_no", "name",
+    "target_raw", "actual_raw", "weight", "score", "deviation_note", "method", "nature", "measure_unit",
+    "is_budget_execution", "target_op", "target_value", "target_unit", "actual_op", "actual_value",
+    "actual_unit", "quantitative", "direction",
+)
+_NO_NOTE = (None, "—", "-")
+
+
+def indicator_values(ind: Indicator) -> tuple:
+    """An Indicator as a tuple in INDICATOR_FIELDS order (the ingest builds its columns from these)."""
+    f = ind.fields
+    get = f.get
+    target, actual, note = get("target"), get("actual"), get("note")
+    tv, av = parse_value(target), parse_value(actual)
+    name = ind.name
+    return (
+        ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line, ind.level2,
+        ind.indicator_no, name, target, actual, to_number(get("weight")), to_number(get("score")),
+        note if note not in _NO_NOTE else None, get("method"), get("nature"), get("measure_unit"),
+        bool(name and BUDGET_EXECUTION.search(name)),
+        tv.op, tv.value, tv.unit, av.op, av.value, av.unit, tv.quantitative, direction(tv.op),
+    )
+
+
 def indicator_record(ind: Indicator) -> dict:
     """Flatten an Indicator into the `indicators` contract (without form_id/seq/source_file)."""
-    f = ind.fields
-    target, actual = f.get("target"), f.get("actual")
-    tv, av = parse_value(target), parse_value(actual)
-    return {
-        "line": ind.line,
-        "line_end": ind.line_end,
-        "level1": ind.level1,
-        "level1_weight": ind.level1_weight,
-        "level1_weight_line": ind.level1_weight_line,
-        "level2": ind.level2,
-        "indicator_no": ind.indicator_no,
-        "name": ind.name,
-        "target_raw": target,
-        "actual_raw": actual,
-        "weight": to_number(f.get("weight")),
-        "score": to_number(f.get("score")),
-        "deviation_note": f.get("note") if f.get("note") not in (None, "—", "-") else None,
-        "method": f.get("method"),
-        "nature": f.get("nature"),
-        "measure_unit": f.get("measure_unit"),
-        "is_budget_execution": bool(BUDGET_EXECUTION.search(ind.name or "")),
-        "target_op": tv.op,
-        "target_value": tv.value,
-        "target_unit": tv.unit,
-        "actual_op": av.op,
-        "actual_value": av.value,
-        "actual_unit": av.unit,
-        "quantitative": tv.quantitative,
-        "direction": direction(tv.op),
-    }
+    return dict(zip(INDICATOR_FIELDS, indicator_values(ind), strict=True))

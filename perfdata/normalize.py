@@ -125,6 +125,9 @@ def cell_type(text: str) -> str:
     return "text"
 
 
+_NUMBERS: dict[str, float | None] = memo()
+
+
 def to_number(text: str | None) -> float | None:
     """A plain number, "10分", "100.57万元", "93.90%" or "1,780.68" as float; None otherwise.
 
@@ -133,15 +136,23 @@ def to_number(text: str | None) -> float | None:
     """
     if not text:
         return None
+    try:
+        return _NUMBERS[text]
+    except KeyError:
+        pass
+    value = None
     t = text.replace(",", "")
     m = _PLAIN_NUMBER.match(t) or _PERCENT.match(t)
     if m:
-        return float(_NUMBER.match(t).group())
-    m = _MONEY.match(t)
-    if m:
-        value = float(m.group(1))
-        return value / 10000 if m.group(2) == "元" else value
-    return None
+        value = float(_NUMBER.match(t).group())
+    else:
+        m = _MONEY.match(t)
+        if m:
+            value = float(m.group(1))
+            value = value / 10000 if m.group(2) == "元" else value
+    if len(_NUMBERS) < 200_000:
+        _NUMBERS[text] = value
+    return value
 
 
 def to_percent(text: str | None) -> float | None:
