@@ -45,14 +45,14 @@ DEFAULT_INDICATOR = (("level1", 1), ("level2", 2), ("name", 3), ("target", 4), (
                      ("weight", 6), ("score", 7), ("note", 8))
 
 
-@dataclass
+@dataclass(slots=True)
 class Leftover:
     line: int
     text: str
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Indicator:
     line: int
     line_end: int
@@ -101,6 +101,13 @@ def level_cell(text: str) -> tuple[rules.Level | None, float | None]:
     return (level, weight) if level else (None, None)
 
 
+@lru_cache(maxsize=16384)
+def _first_label(cell: str) -> str | None:
+    """The form label a row's first filled cell names (as layout._form_label reads it)."""
+    k = key(cell)
+    return rules.headers("form").lookup(k) if k else None
+
+
 def _goal_text(text: str) -> str:
     return GOAL_PREFIXES.sub("", _P_TAGS.sub("\n", text)).strip()
 
@@ -126,17 +133,19 @@ class FormReader:
     def read(self) -> tuple[Form, int]:
         """Returns the form and the index of the first row after it."""
         f = self.form
+        rows, stop = self.rows, self.stop
+        plain = NOT_PLAIN.search
         i = self.start
         last_used = self.start
-        while i < self.stop:
-            row = self.rows[i]
-            filled = row.filled
-            if not filled:
+        while i < stop:
+            row = rows[i]
+            if not row.joined:  # no filled cell
                 if row.raw.strip() and not row.cells:  # markdown rule
                     last_used = i
                 i += 1
                 continue
-            if self.state == "indicators" and not NOT_PLAIN.search(row.joined):
+            filled = row.filled
+            if self.state == "indicators" and not plain(row.joined):
                 self._indicator_row(row, filled)
                 last_used = i
                 i += 1
@@ -161,14 +170,14 @@ class FormReader:
         return f, last_used + 1
 
     def _starts_something_else(self, row: Row) -> bool:
-        if layout._form_label(row) == "project_name" and (self.form.project_name or self.state != "head"):
+        filled = row.filled
+        if (self.form.project_name or self.state != "head") and _first_label(filled[0][1]) == "project_name":
             return True
         if self.state != "head" and (layout.is_title(row) or layout.is_year_line(row)):
             return True
         if layout.other_table_kind(row) in ("summary", "department_form", "target_table"):
             return True
-        filled = [c for c in row.cells if c]
-        return self.state != "goal" and len(filled) == 1 and bool(layout.SECTION_HEADING.match(filled[0]))
+        return self.state != "goal" and len(filled) == 1 and bool(layout.SECTION_HEADING.match(filled[0][1]))
 
     def _left(self, row: Row, reason: str, text: str | None = None):
         self.form.leftovers.append(Leftover(row.line, text if text is not None else row.raw.strip(), reason))
@@ -177,7 +186,7 @@ class FormReader:
         f = self.form
         first = filled[0][1]
         fk = key(first)
-        if all(is_filler(c) for _, c in filled):
+        if is_filler(first) and all(is_filler(c) for _, c in filled):
             return  # "....." rows and markdown rules
         if self.state == "head" and layout.is_title(row):
             f.title = f.title or first
@@ -396,24 +405,24 @@ class FormReader:
                 return  # blank "指标2:" row: no content, not an indicator
             if (not rest and no is None and not saw1 and not saw2 and self.form.indicators):
                 return self._continuation(row, p0, c0)
-        values = [(p, c) for p, c in rest if not is_filler(c)]
+        values = [pc for pc in rest if not is_filler(pc[1])]
         kinds = self.val_kinds
         shift = p0 - self.name_pos if t0 == "text" and self.name_pos is not None else 0
-        types = tuple(cell_type(c) for _, c in values)
-        assign, extras = align(kinds, self.val_pos, types, tuple(p for p, _ in values), shift)
-        ind = Indicator(row.line, row.end, self.level1, self.level1_weight, self.level1_weight_line,
-                        self.level2, no, name or None)
-        if t0 == "text":
-            ind.positions["name"] = p0
+        types = tuple([cell_type(c) for _, c in values])
+        assign, extras = align(kinds, self.val_pos, types, tuple([p for p, _ in values]), shift)
+        fields, positions = {}, {"name": p0} if t0 == "text" else {}
         for (p, c), a in zip(values, assign, strict=True):
             if a >= 0:
-                ind.fields[kinds[a]] = c
-                ind.positions[kinds[a]] = p
+                k = kinds[a]
+                fields[k] = c
+                positions[k] = p
         for e in extras:
             self._left(row, "extra cell in an indicator row", values[e][1])
-        if not ind.name and not (ind.fields.keys() & {"target", "actual", "weight", "score"}):
+        if not name and not (fields.keys() & _VALUE_FIELDS):
             return  # only template text (a scoring method) on a blank "指标1:" row
-        self.form.indicators.append(ind)
+        self.form.indicators.append(Indicator(row.line, row.end, self.level1, self.level1_weight,
+                                              self.level1_weight_line, self.level2, no, name or None,
+                                              fields, positions))
 
     def _continuation(self, row, pos, text):
         """A lone cell under an indicator row: the rest of a cell broken over two lines."""
@@ -453,6 +462,9 @@ class FormReader:
             self.form.notes.append(" ".join(c for _, c in filled))
             return True
         return False
+
+
+_VALUE_FIELDS = frozenset({"target", "actual", "weight", "score"})
 
 
 def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:

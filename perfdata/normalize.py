@@ -220,6 +220,7 @@ def direction(op: str | None) -> str | None:
 _INDICATOR_NO = re.compile(r"^指标\s*(\d+)\s*[:：.、]?\s*")
 
 
+@lru_cache(maxsize=65536)
 def split_indicator_no(text: str) -> tuple[int | None, str]:
     """'指标1:享受人数' → (1, '享受人数'); ': 服务对象满意度' → (None, '服务对象满意度').
 
@@ -239,6 +240,11 @@ def split_indicator_no(text: str) -> tuple[int | None, str]:
 _FILLER = re.compile(r"^[.…·。\-—_=|:]{3,}$")
 
 
+_FILLER_FIRST = frozenset(".…·。-—_=|: ")
+
+
 def is_filler(text: str) -> bool:
     """'.....' rows and markdown rules ('------') carry no content."""
+    if not text or text[0] not in _FILLER_FIRST:  # almost every cell: no regex needed
+        return False
     return bool(_FILLER.match(text.replace(" ", "")))
