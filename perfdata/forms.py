@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from perfdata import layout, rules
 from perfdata.align import align
@@ -20,6 +21,7 @@ from perfdata.normalize import (
     direction,
     is_filler,
     key,
+    memo,
     parse_value,
     split_indicator_no,
     split_level_weight,
@@ -101,11 +103,78 @@ def level_cell(text: str) -> tuple[rules.Level | None, float | None]:
     return (level, weight) if level else (None, None)
 
 
-@lru_cache(maxsize=16384)
-def _first_label(cell: str) -> str | None:
-    """The form label a row's first filled cell names (as layout._form_label reads it)."""
-    k = key(cell)
-    return rules.headers("form").lookup(k) if k else None
+class RowFacts(NamedTuple):
+    """What a row says by its content alone (no reader state): worked out once per distinct row."""
+
+    start_label: str | None  # form label of the first filled cell, as layout._form_label reads it
+    title: bool
+    year_line: bool
+    year: int | None
+    other_table: bool  # starts a summary, department form or target table
+    section: bool  # a lone "一、…" / "第…部分" heading
+    all_filler: bool
+    kind: str | None  # the first of the label-driven branches of the dispatch that the row takes
+    funding_label: tuple[int, str, str] | None
+    note: bool
+
+
+_FACTS: dict[tuple[str, ...], RowFacts] = memo()
+_OTHER_TABLES = frozenset({"summary", "department_form", "target_table"})
+
+
+def row_facts(row: Row) -> RowFacts:
+    """The content-only tests of the reader for one row, memoised on its cells (template rows repeat
+    in every form of a document); the reader combines them with its state."""
+    cells = tuple(row.cells)
+    try:
+        return _FACTS[cells]
+    except KeyError:
+        pass
+    filled = row.filled
+    first = filled[0][1]
+    fk = key(first)
+    label = rules.headers("form").lookup(fk)
+    title, year_line = layout.is_title(row), layout.is_year_line(row)
+    if label == "project_name":
+        kind = "project_name"
+    elif label in ("department", "unit"):
+        kind = "dept"
+    elif label == "total" or fk.startswith("总分"):
+        kind = "total"
+    elif layout.is_indicator_header(row):
+        kind = "indicator_header"
+    elif layout.is_funding_header(row):
+        kind = "funding_header"
+    elif label == "goal_block" or fk.startswith("年度总体目标"):
+        kind = "goal_header"
+    else:
+        kind = None
+    facts = RowFacts(
+        start_label=label if fk else None,
+        title=title,
+        year_line=year_line,
+        year=layout.year_of(row) if title or year_line else None,
+        other_table=layout.other_table_kind(row) in _OTHER_TABLES,
+        section=len(filled) == 1 and bool(layout.SECTION_HEADING.match(first)),
+        all_filler=all(is_filler(c) for _, c in filled),
+        kind=kind,
+        funding_label=_funding_label(filled) if kind is None else None,
+        note=bool(NOTE_START.match(first)),
+    )
+    if len(_FACTS) > 100_000:
+        _FACTS.clear()
+    _FACTS[cells] = facts
+    return facts
+
+
+def _funding_label(filled) -> tuple[int, str, str] | None:
+    fr = rules.funding_rows()
+    for idx, (_, c) in enumerate(filled[:3]):
+        src = fr.get(key(c))
+        if src:
+            # "预算数" is a row label only where it heads a row of numbers
+            return idx, src, c
+    return None
 
 
 def _goal_text(text: str) -> str:
@@ -170,54 +239,52 @@ class FormReader:
         return f, last_used + 1
 
     def _starts_something_else(self, row: Row) -> bool:
-        filled = row.filled
-        if (self.form.project_name or self.state != "head") and _first_label(filled[0][1]) == "project_name":
+        facts = row_facts(row)
+        if facts.start_label == "project_name" and (self.form.project_name or self.state != "head"):
             return True
-        if self.state != "head" and (layout.is_title(row) or layout.is_year_line(row)):
+        if self.state != "head" and (facts.title or facts.year_line):
             return True
-        if layout.other_table_kind(row) in ("summary", "department_form", "target_table"):
+        if facts.other_table:
             return True
-        return self.state != "goal" and len(filled) == 1 and bool(layout.SECTION_HEADING.match(filled[0][1]))
+        return self.state != "goal" and facts.section
 
     def _left(self, row: Row, reason: str, text: str | None = None):
         self.form.leftovers.append(Leftover(row.line, text if text is not None else row.raw.strip(), reason))
 
     def _dispatch(self, row: Row, filled: list[tuple[int, str]]):
         f = self.form
-        first = filled[0][1]
-        fk = key(first)
-        if is_filler(first) and all(is_filler(c) for _, c in filled):
+        facts = row_facts(row)
+        if facts.all_filler:
             return  # "....." rows and markdown rules
-        if self.state == "head" and layout.is_title(row):
-            f.title = f.title or first
-            f.year = f.year or layout.year_of(row)
+        if self.state == "head" and facts.title:
+            f.title = f.title or filled[0][1]
+            f.year = f.year or facts.year
             return
-        if layout.is_year_line(row):
-            f.year = f.year or layout.year_of(row)
+        if facts.year_line:
+            f.year = f.year or facts.year
             return
-        label = rules.headers("form").lookup(fk)
-        if label == "project_name":
+        kind = facts.kind
+        if kind == "project_name":
             return self._name_row(row, filled)
-        if label in ("department", "unit"):
+        if kind == "dept":
             return self._dept_row(row, filled)
-        if label == "total" or fk.startswith("总分"):
+        if kind == "total":
             return self._total_row(row, filled)
-        if layout.is_indicator_header(row):
+        if kind == "indicator_header":
             return self._indicator_header(row, filled)
-        if layout.is_funding_header(row):
+        if kind == "funding_header":
             return self._funding_header(row, filled)
-        if label == "goal_block" or fk.startswith("年度总体目标"):
+        if kind == "goal_header":
             return self._goal_header(row, filled)
-        funding_label = self._funding_label(filled)
-        if funding_label is not None:
-            return self._funding_row(row, filled, funding_label)
+        if facts.funding_label is not None:
+            return self._funding_row(row, filled, facts.funding_label)
         if self.state == "funding" and not self.form.funding:
             return self._funding_fragment(row, filled)
         if self.state == "goal":
             return self._goal_content(row, filled)
         if self.state == "indicators":
             return self._indicator_row(row, filled)
-        if NOTE_START.match(first):
+        if facts.note:
             f.notes.append(" ".join(c for _, c in filled))
             return
         self._left(row, f"unrecognised row in the {self.state} block of the form")
@@ -266,15 +333,6 @@ class FormReader:
         # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
         self.funding_kinds, self.funding_pos = tuple(kinds), tuple(pos)
         self.state = "funding"
-
-    def _funding_label(self, filled) -> tuple[int, str, str] | None:
-        fr = rules.funding_rows()
-        for idx, (_, c) in enumerate(filled[:3]):
-            src = fr.get(key(c))
-            if src:
-                # "预算数" is a row label only where it heads a row of numbers
-                return idx, src, c
-        return None
 
     def _funding_row(self, row, filled, found):
         idx, source, label = found
