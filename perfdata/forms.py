@@ -219,7 +219,8 @@ class FormReader:
                 last_used = i
                 i += 1
                 continue
-            if i > self.anchor and self._starts_something_else(row):
+            facts = row_facts(row)
+            if i > self.anchor and self._starts_something_else(row, facts):
                 f.stop_reason = "next table"
                 break
             if self.state == "after_total":
@@ -228,7 +229,7 @@ class FormReader:
                     i += 1
                     continue
                 break
-            self._dispatch(row, filled)
+            self._dispatch(row, filled, facts)
             last_used = i
             i += 1
         else:
@@ -238,8 +239,8 @@ class FormReader:
         f.line_end = end.end
         return f, last_used + 1
 
-    def _starts_something_else(self, row: Row) -> bool:
-        facts = row_facts(row)
+    def _starts_something_else(self, row: Row, facts: RowFacts | None = None) -> bool:
+        facts = facts or row_facts(row)
         if facts.start_label == "project_name" and (self.form.project_name or self.state != "head"):
             return True
         if self.state != "head" and (facts.title or facts.year_line):
@@ -251,9 +252,9 @@ class FormReader:
     def _left(self, row: Row, reason: str, text: str | None = None):
         self.form.leftovers.append(Leftover(row.line, text if text is not None else row.raw.strip(), reason))
 
-    def _dispatch(self, row: Row, filled: list[tuple[int, str]]):
+    def _dispatch(self, row: Row, filled: list[tuple[int, str]], facts: RowFacts | None = None):
         f = self.form
-        facts = row_facts(row)
+        facts = facts or row_facts(row)
         if facts.all_filler:
             return  # "....." rows and markdown rules
         if self.state == "head" and facts.title:
@@ -419,68 +420,41 @@ class FormReader:
         self.name_pos = next((p for k, p in kinds if k == "name"), None)
 
     def _indicator_row(self, row, filled):
-        idx, saw1, saw2 = 0, False, False
-        while idx < len(filled):
-            level, weight = level_cell(filled[idx][1])
-            if level is None and weight is not None:  # "(50分)" broken off its level
-                self.pending_weight = (weight, row.line)
-                idx += 1
-                continue
-            if level and level.tier == 1 and not saw1 and not saw2:
+        cells = parse_indicator_cells(tuple(row.cells), self.val_kinds, self.val_pos, self.name_pos)
+        line = row.line
+        for step in cells.levels:  # the levels the row names, applied to the levels read so far
+            if step[0] == 0:  # "(50分)" broken off its level
+                self.pending_weight = (step[2], line)
+            elif step[0] == 1:
+                _, level, weight, _ = step
                 if self.pending_weight and weight is None:
                     weight, wline = self.pending_weight
                 else:
-                    wline = row.line
+                    wline = line
                 self.pending_weight = None
                 if level.name != self.level1 or weight is not None:
                     self.level1, self.level1_weight = level.name, weight
                     self.level1_weight_line = wline if weight is not None else None
                 self.level2 = None
-                saw1 = True
-                idx += 1
-                continue
-            if level and level.tier == 2 and not saw2:
+            else:
+                _, level, _, saw1 = step
                 if level.parent and level.parent != self.level1 and not saw1:
                     self.level1, self.level1_weight, self.level1_weight_line = level.parent, None, None
                 self.level2 = level.name
-                saw2 = True
-                idx += 1
-                continue
-            break
-        if self.pending_weight and saw1 is False and self.level1 and self.level1_weight is None:
+        if self.pending_weight and not cells.saw1 and self.level1 and self.level1_weight is None:
             self.level1_weight, self.level1_weight_line = self.pending_weight
             self.pending_weight = None
-        rest = filled[idx:]
-        if not rest:
-            return  # a row that only names a level
-        p0, c0 = rest[0]
-        t0 = cell_type(c0)
-        no, name = None, None
-        if t0 == "text":
-            no, name = split_indicator_no(c0)
-            rest = rest[1:]
-            if not rest and not name:
-                return  # blank "指标2:" row: no content, not an indicator
-            if (not rest and no is None and not saw1 and not saw2 and self.form.indicators):
-                return self._continuation(row, p0, c0)
-        values = [pc for pc in rest if not is_filler(pc[1])]
-        kinds = self.val_kinds
-        shift = p0 - self.name_pos if t0 == "text" and self.name_pos is not None else 0
-        types = tuple([cell_type(c) for _, c in values])
-        assign, extras = align(kinds, self.val_pos, types, tuple([p for p, _ in values]), shift)
-        fields, positions = {}, {"name": p0} if t0 == "text" else {}
-        for (p, c), a in zip(values, assign, strict=True):
-            if a >= 0:
-                k = kinds[a]
-                fields[k] = c
-                positions[k] = p
-        for e in extras:
-            self._left(row, "extra cell in an indicator row", values[e][1])
-        if not name and not (fields.keys() & _VALUE_FIELDS):
+        if cells.empty:
+            return  # a row that only names a level, or a blank "指标2:" row
+        if cells.lone and self.form.indicators:
+            return self._continuation(row, cells.p0, cells.c0)
+        for text in cells.extras:
+            self._left(row, "extra cell in an indicator row", text)
+        if cells.template:
             return  # only template text (a scoring method) on a blank "指标1:" row
-        self.form.indicators.append(Indicator(row.line, row.end, self.level1, self.level1_weight,
-                                              self.level1_weight_line, self.level2, no, name or None,
-                                              fields, positions))
+        self.form.indicators.append(Indicator(line, row.end, self.level1, self.level1_weight,
+                                              self.level1_weight_line, self.level2, cells.no, cells.name,
+                                              dict(cells.fields), dict(cells.positions)))
 
     def _continuation(self, row, pos, text):
         """A lone cell under an indicator row: the rest of a cell broken over two lines."""
@@ -523,6 +497,84 @@ class FormReader:
 
 
 _VALUE_FIELDS = frozenset({"target", "actual", "weight", "score"})
+
+
+class IndicatorCells(NamedTuple):
+    """What an indicator row's cells say under given columns, before the reader's level state applies."""
+
+    levels: tuple  # steps: (0, None, weight, _) a bare "(50分)"; (1, level, weight, _); (2, level, _, saw_tier1)
+    saw1: bool  # the row names a 一级指标
+    empty: bool  # nothing after the levels (or a blank "指标2:"): not an indicator
+    lone: bool  # one text cell and no level: the rest of the cell above, if there is one
+    p0: int | None
+    c0: str | None
+    no: int | None
+    name: str | None
+    fields: dict[str, str]
+    positions: dict[str, int]
+    extras: tuple[str, ...]  # cells that fit no column (leftovers)
+    template: bool  # neither a name nor a target, actual, weight or score
+
+
+_INDICATOR_CELLS: dict[tuple, IndicatorCells] = memo()
+
+
+def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_pos: tuple[int, ...],
+                          name_pos: int | None) -> IndicatorCells:
+    """Read an indicator row's cells against the value columns `kinds` at `kind_pos`. Pure, and memoised:
+    rows such as "满意度指标 服务对象满意度 ≥95% 98% 10 10" recur in every form of a template."""
+    memo_key = (cells, kinds, kind_pos, name_pos)
+    try:
+        return _INDICATOR_CELLS[memo_key]
+    except KeyError:
+        pass
+    filled = [(i, c) for i, c in enumerate(cells) if c]
+    steps, idx, saw1, saw2 = [], 0, False, False
+    while idx < len(filled):
+        level, weight = level_cell(filled[idx][1])
+        if level is None and weight is not None:
+            steps.append((0, None, weight, False))
+        elif level and level.tier == 1 and not saw1 and not saw2:
+            steps.append((1, level, weight, False))
+            saw1 = True
+        elif level and level.tier == 2 and not saw2:
+            steps.append((2, level, None, saw1))
+            saw2 = True
+        else:
+            break
+        idx += 1
+    rest = filled[idx:]
+    p0 = c0 = no = name = None
+    empty = lone = False
+    fields, positions, extras = {}, {}, ()
+    if not rest:
+        empty = True
+    else:
+        p0, c0 = rest[0]
+        t0 = cell_type(c0)
+        if t0 == "text":
+            no, name = split_indicator_no(c0)
+            rest = rest[1:]
+            empty = not rest and not name
+            lone = not rest and no is None and not saw1 and not saw2
+        if not empty:
+            values = [pc for pc in rest if not is_filler(pc[1])]
+            shift = p0 - name_pos if t0 == "text" and name_pos is not None else 0
+            types = tuple([cell_type(c) for _, c in values])
+            assign, extra_idx = align(kinds, kind_pos, types, tuple([p for p, _ in values]), shift)
+            if t0 == "text":
+                positions["name"] = p0
+            for (p, c), a in zip(values, assign, strict=True):
+                if a >= 0:
+                    fields[kinds[a]] = c
+                    positions[kinds[a]] = p
+            extras = tuple(values[e][1] for e in extra_idx)
+    out = IndicatorCells(tuple(steps), saw1, empty, lone, p0, c0, no, name or None, fields, positions, extras,
+                         not name and not (fields.keys() & _VALUE_FIELDS))
+    if len(_INDICATOR_CELLS) > 100_000:
+        _INDICATOR_CELLS.clear()
+    _INDICATOR_CELLS[memo_key] = out
+    return out
 
 
 def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:
