@@ -213,12 +213,12 @@ class FormReader:
                     last_used = i
                 i += 1
                 continue
-            filled = row.filled
             if self.state == "indicators" and not plain(row.joined):
-                self._indicator_row(row, filled)
+                self._indicator_row(row)
                 last_used = i
                 i += 1
                 continue
+            filled = row.filled
             facts = row_facts(row)
             if i > self.anchor and self._starts_something_else(row, facts):
                 f.stop_reason = "next table"
@@ -284,7 +284,7 @@ class FormReader:
         if self.state == "goal":
             return self._goal_content(row, filled)
         if self.state == "indicators":
-            return self._indicator_row(row, filled)
+            return self._indicator_row(row)
         if facts.note:
             f.notes.append(" ".join(c for _, c in filled))
             return
@@ -419,7 +419,7 @@ class FormReader:
         self.val_pos = tuple(p for _, p in values)
         self.name_pos = next((p for k, p in kinds if k == "name"), None)
 
-    def _indicator_row(self, row, filled):
+    def _indicator_row(self, row):
         cells = parse_indicator_cells(tuple(row.cells), self.val_kinds, self.val_pos, self.name_pos)
         line = row.line
         for step in cells.levels:  # the levels the row names, applied to the levels read so far

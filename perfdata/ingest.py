@@ -40,10 +40,23 @@ class FileResult:
     source_file: str
     tables: dict[str, list[dict]] = field(default_factory=dict)
     packed: dict[str, tuple[tuple[str, ...], list[tuple]]] = field(default_factory=dict)
+    frozen: dict[str, dict] = field(default_factory=dict)  # packed tables as typed arrays (freeze())
 
     def add(self, table: str, row: dict):
         row.setdefault("source_file", self.source_file)
         self.tables.setdefault(table, []).append(row)
+
+    def freeze(self) -> FileResult:
+        """Turn the packed tables into typed column arrays. A worker process does this, so that the
+        parent only concatenates arrays (cheap to pickle, too)."""
+        for name, (fields, values) in list(self.packed.items()):
+            if name in self.tables:
+                continue  # dict rows for the same table: leave it to the general path
+            cols = dict(zip(fields, zip(*values, strict=True), strict=True))
+            cols["source_file"] = [self.source_file] * len(values)
+            self.frozen[name] = schema.arrays(name, cols, len(values))
+            del self.packed[name]
+        return self
 
     def packed_rows(self, table: str, fields: tuple[str, ...]) -> list[tuple]:
         """The list to append value tuples of `table` to, in `fields` order."""
@@ -274,6 +287,12 @@ def _read_one(args) -> FileResult:
         return read_file(path, name)
 
 
+def _read_frozen(args) -> FileResult:
+    """_read_one in a worker process: the result goes back as typed arrays."""
+    with _gc_paused():
+        return _read_one(args).freeze()
+
+
 def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None) -> dict[str, pd.DataFrame]:
     """Read every file under `raw`; returns the tidy tables. Uses `jobs` processes for large batches."""
     raw = Path(raw)
@@ -291,7 +310,7 @@ def _ingest(args, jobs: int, bar) -> dict[str, pd.DataFrame]:
     results: list[FileResult] = []
     if jobs > 1 and len(args) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for r in pool.map(_read_one, args, chunksize=max(1, len(args) // (jobs * 8))):
+            for r in pool.map(_read_frozen, args, chunksize=max(1, len(args) // (jobs * 8))):
                 results.append(r)
                 bar.update(1)
     else:
@@ -314,12 +333,17 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
     for name in schema.INGEST_TABLES:
         rows = [r for res in results for r in res.tables.get(name, [])]
         packed = [res for res in results if name in res.packed]
-        if not packed:
+        frozen = [res for res in results if name in res.frozen]
+        if not packed and not frozen:
             out[name] = schema.frame(name, rows)
         elif rows or len({res.packed[name][0] for res in packed}) > 1:
             # dicts and tuples for one table (or two field orders): the general path, in file order
             rows = [r for res in results for r in _unpacked(res, name)]
             out[name] = schema.frame(name, rows)
+        elif frozen:
+            for res in packed:
+                res.freeze()
+            out[name] = schema.frame_arrays(name, [res.frozen[name] for res in results if name in res.frozen])
         else:
             out[name] = schema.frame_columns(name, _columns(name, packed))
     return out
@@ -327,15 +351,18 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
 
 def _unpacked(res: FileResult, name: str) -> list[dict]:
     fields, values = res.packed.get(name, ((), []))
-    return [{**dict(zip(fields, v, strict=True)), "source_file": res.source_file} for v in values] + \
-        res.tables.get(name, [])
+    rows = [{**dict(zip(fields, v, strict=True)), "source_file": res.source_file} for v in values]
+    if name in res.frozen:
+        cols = {k: a.to_numpy(dtype=object, na_value=None) for k, a in res.frozen[name].items()}
+        rows += [dict(zip(cols, v, strict=True)) for v in zip(*cols.values(), strict=True)]
+    return rows + res.tables.get(name, [])
 
 
 def _columns(name: str, packed: list[FileResult]) -> dict[str, list]:
     """Concatenate the packed tuples of all files and turn them into columns (with source_file)."""
     fields = packed[0].packed[name][0]
     values = [v for res in packed for v in res.packed[name][1]]
-    cols = dict(zip(fields, map(list, zip(*values, strict=True)), strict=True)) if values else \
+    cols = dict(zip(fields, zip(*values, strict=True), strict=True)) if values else \
         {f: [] for f in fields}
     cols["source_file"] = [res.source_file for res in packed for _ in res.packed[name][1]]
     return cols
