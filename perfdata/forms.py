@@ -161,10 +161,18 @@ def row_facts(row: Row) -> RowFacts:
         funding_label=_funding_label(filled) if kind is None else None,
         note=bool(NOTE_START.match(first)),
     )
-    if len(_FACTS) > 100_000:
+    if len(_FACTS) > 50_000:  # bounded: a long batch of unlike documents must not grow it forever
         _FACTS.clear()
     _FACTS[cells] = facts
     return facts
+
+
+@lru_cache(maxsize=1024)
+def _value_columns(kinds: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[int, ...], int | None]:
+    """The value columns (kinds, positions) of an indicator header and the position of its name column."""
+    values = [(k, p) for k, p in kinds if k not in ("level1", "level2", "name")]
+    name_pos = next((p for k, p in kinds if k == "name"), None)
+    return tuple(k for k, _ in values), tuple(p for _, p in values), name_pos
 
 
 def _funding_label(filled) -> tuple[int, str, str] | None:
@@ -414,10 +422,7 @@ class FormReader:
 
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
         self.ind_kinds = kinds
-        values = [(k, p) for k, p in kinds if k not in ("level1", "level2", "name")]
-        self.val_kinds = tuple(k for k, _ in values)
-        self.val_pos = tuple(p for _, p in values)
-        self.name_pos = next((p for k, p in kinds if k == "name"), None)
+        self.val_kinds, self.val_pos, self.name_pos = _value_columns(kinds)
 
     def _indicator_row(self, row):
         cells = parse_indicator_cells(tuple(row.cells), self.val_kinds, self.val_pos, self.name_pos)
@@ -571,7 +576,7 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
             extras = tuple(values[e][1] for e in extra_idx)
     out = IndicatorCells(tuple(steps), saw1, empty, lone, p0, c0, no, name or None, fields, positions, extras,
                          not name and not (fields.keys() & _VALUE_FIELDS))
-    if len(_INDICATOR_CELLS) > 100_000:
+    if len(_INDICATOR_CELLS) > 50_000:
         _INDICATOR_CELLS.clear()
     _INDICATOR_CELLS[memo_key] = out
     return out
