@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from perfdata import align, layout, normalize
+from perfdata import layout, normalize
 from perfdata.ingest import ingest
 from perfdata.readers.text import decode, read_text, split_lines
 
@@ -165,12 +165,14 @@ def build_corpus(out: Path, sources: list[SourceForm], n_forms: int, per_file: i
 
 
 def clear_caches():
-    """The ingest memoises cleaned cells in-process; clear them so every run starts cold."""
-    for fn in (getattr(normalize, n, None) for n in ("clean", "key", "cell_type", "parse_value")):
-        if hasattr(fn, "cache_clear"):
-            fn.cache_clear()
-    if hasattr(getattr(align, "align", None), "cache_clear"):
-        align.align.cache_clear()
+    """The ingest memoises cleaned cells and lookups in-process; clear them so every run starts cold."""
+    for name, module in list(sys.modules.items()):
+        if name == "perfdata" or name.startswith("perfdata."):
+            for obj in list(vars(module).values()):
+                if callable(getattr(obj, "cache_clear", None)) and getattr(obj, "__module__", None) == name:
+                    obj.cache_clear()
+    for cache in getattr(normalize, "CACHES", ()):
+        cache.clear()
 
 
 def baseline(paths: list[Path]) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from perfdata import layout, rules
 from perfdata.align import align
@@ -20,6 +21,7 @@ from perfdata.normalize import (
     direction,
     is_filler,
     key,
+    memo,
     parse_value,
     split_indicator_no,
     split_level_weight,
@@ -45,14 +47,14 @@ DEFAULT_INDICATOR = (("level1", 1), ("level2", 2), ("name", 3), ("target", 4), (
                      ("weight", 6), ("score", 7), ("note", 8))
 
 
-@dataclass
+@dataclass(slots=True)
 class Leftover:
     line: int
     text: str
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Indicator:
     line: int
     line_end: int
@@ -101,6 +103,88 @@ def level_cell(text: str) -> tuple[rules.Level | None, float | None]:
     return (level, weight) if level else (None, None)
 
 
+class RowFacts(NamedTuple):
+    """What a row says by its content alone (no reader state): worked out once per distinct row."""
+
+    start_label: str | None  # form label of the first filled cell, as layout._form_label reads it
+    title: bool
+    year_line: bool
+    year: int | None
+    other_table: bool  # starts a summary, department form or target table
+    section: bool  # a lone "一、…" / "第…部分" heading
+    all_filler: bool
+    kind: str | None  # the first of the label-driven branches of the dispatch that the row takes
+    funding_label: tuple[int, str, str] | None
+    note: bool
+
+
+_FACTS: dict[tuple[str, ...], RowFacts] = memo()
+_OTHER_TABLES = frozenset({"summary", "department_form", "target_table"})
+
+
+def row_facts(row: Row) -> RowFacts:
+    """The content-only tests of the reader for one row, memoised on its cells (template rows repeat
+    in every form of a document); the reader combines them with its state."""
+    cells = tuple(row.cells)
+    try:
+        return _FACTS[cells]
+    except KeyError:
+        pass
+    filled = row.filled
+    first = filled[0][1]
+    fk = key(first)
+    label = rules.headers("form").lookup(fk)
+    title, year_line = layout.is_title(row), layout.is_year_line(row)
+    if label == "project_name":
+        kind = "project_name"
+    elif label in ("department", "unit"):
+        kind = "dept"
+    elif label == "total" or fk.startswith("总分"):
+        kind = "total"
+    elif layout.is_indicator_header(row):
+        kind = "indicator_header"
+    elif layout.is_funding_header(row):
+        kind = "funding_header"
+    elif label == "goal_block" or fk.startswith("年度总体目标"):
+        kind = "goal_header"
+    else:
+        kind = None
+    facts = RowFacts(
+        start_label=label if fk else None,
+        title=title,
+        year_line=year_line,
+        year=layout.year_of(row) if title or year_line else None,
+        other_table=layout.other_table_kind(row) in _OTHER_TABLES,
+        section=len(filled) == 1 and bool(layout.SECTION_HEADING.match(first)),
+        all_filler=all(is_filler(c) for _, c in filled),
+        kind=kind,
+        funding_label=_funding_label(filled) if kind is None else None,
+        note=bool(NOTE_START.match(first)),
+    )
+    if len(_FACTS) > 50_000:  # bounded: a long batch of unlike documents must not grow it forever
+        _FACTS.clear()
+    _FACTS[cells] = facts
+    return facts
+
+
+@lru_cache(maxsize=1024)
+def _value_columns(kinds: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[int, ...], int | None]:
+    """The value columns (kinds, positions) of an indicator header and the position of its name column."""
+    values = [(k, p) for k, p in kinds if k not in ("level1", "level2", "name")]
+    name_pos = next((p for k, p in kinds if k == "name"), None)
+    return tuple(k for k, _ in values), tuple(p for _, p in values), name_pos
+
+
+def _funding_label(filled) -> tuple[int, str, str] | None:
+    fr = rules.funding_rows()
+    for idx, (_, c) in enumerate(filled[:3]):
+        src = fr.get(key(c))
+        if src:
+            # "预算数" is a row label only where it heads a row of numbers
+            return idx, src, c
+    return None
+
+
 def _goal_text(text: str) -> str:
     return GOAL_PREFIXES.sub("", _P_TAGS.sub("\n", text)).strip()
 
@@ -126,22 +210,25 @@ class FormReader:
     def read(self) -> tuple[Form, int]:
         """Returns the form and the index of the first row after it."""
         f = self.form
+        rows, stop = self.rows, self.stop
+        plain = NOT_PLAIN.search
         i = self.start
         last_used = self.start
-        while i < self.stop:
-            row = self.rows[i]
-            filled = row.filled
-            if not filled:
+        while i < stop:
+            row = rows[i]
+            if not row.joined:  # no filled cell
                 if row.raw.strip() and not row.cells:  # markdown rule
                     last_used = i
                 i += 1
                 continue
-            if self.state == "indicators" and not NOT_PLAIN.search(row.joined):
-                self._indicator_row(row, filled)
+            if self.state == "indicators" and not plain(row.joined):
+                self._indicator_row(row)
                 last_used = i
                 i += 1
                 continue
-            if i > self.anchor and self._starts_something_else(row):
+            filled = row.filled
+            facts = row_facts(row)
+            if i > self.anchor and self._starts_something_else(row, facts):
                 f.stop_reason = "next table"
                 break
             if self.state == "after_total":
@@ -150,7 +237,7 @@ class FormReader:
                     i += 1
                     continue
                 break
-            self._dispatch(row, filled)
+            self._dispatch(row, filled, facts)
             last_used = i
             i += 1
         else:
@@ -160,55 +247,53 @@ class FormReader:
         f.line_end = end.end
         return f, last_used + 1
 
-    def _starts_something_else(self, row: Row) -> bool:
-        if layout._form_label(row) == "project_name" and (self.form.project_name or self.state != "head"):
+    def _starts_something_else(self, row: Row, facts: RowFacts | None = None) -> bool:
+        facts = facts or row_facts(row)
+        if facts.start_label == "project_name" and (self.form.project_name or self.state != "head"):
             return True
-        if self.state != "head" and (layout.is_title(row) or layout.is_year_line(row)):
+        if self.state != "head" and (facts.title or facts.year_line):
             return True
-        if layout.other_table_kind(row) in ("summary", "department_form", "target_table"):
+        if facts.other_table:
             return True
-        filled = [c for c in row.cells if c]
-        return self.state != "goal" and len(filled) == 1 and bool(layout.SECTION_HEADING.match(filled[0]))
+        return self.state != "goal" and facts.section
 
     def _left(self, row: Row, reason: str, text: str | None = None):
         self.form.leftovers.append(Leftover(row.line, text if text is not None else row.raw.strip(), reason))
 
-    def _dispatch(self, row: Row, filled: list[tuple[int, str]]):
+    def _dispatch(self, row: Row, filled: list[tuple[int, str]], facts: RowFacts | None = None):
         f = self.form
-        first = filled[0][1]
-        fk = key(first)
-        if all(is_filler(c) for _, c in filled):
+        facts = facts or row_facts(row)
+        if facts.all_filler:
             return  # "....." rows and markdown rules
-        if self.state == "head" and layout.is_title(row):
-            f.title = f.title or first
-            f.year = f.year or layout.year_of(row)
+        if self.state == "head" and facts.title:
+            f.title = f.title or filled[0][1]
+            f.year = f.year or facts.year
             return
-        if layout.is_year_line(row):
-            f.year = f.year or layout.year_of(row)
+        if facts.year_line:
+            f.year = f.year or facts.year
             return
-        label = rules.headers("form").lookup(fk)
-        if label == "project_name":
+        kind = facts.kind
+        if kind == "project_name":
             return self._name_row(row, filled)
-        if label in ("department", "unit"):
+        if kind == "dept":
             return self._dept_row(row, filled)
-        if label == "total" or fk.startswith("总分"):
+        if kind == "total":
             return self._total_row(row, filled)
-        if layout.is_indicator_header(row):
+        if kind == "indicator_header":
             return self._indicator_header(row, filled)
-        if layout.is_funding_header(row):
+        if kind == "funding_header":
             return self._funding_header(row, filled)
-        if label == "goal_block" or fk.startswith("年度总体目标"):
+        if kind == "goal_header":
             return self._goal_header(row, filled)
-        funding_label = self._funding_label(filled)
-        if funding_label is not None:
-            return self._funding_row(row, filled, funding_label)
+        if facts.funding_label is not None:
+            return self._funding_row(row, filled, facts.funding_label)
         if self.state == "funding" and not self.form.funding:
             return self._funding_fragment(row, filled)
         if self.state == "goal":
             return self._goal_content(row, filled)
         if self.state == "indicators":
-            return self._indicator_row(row, filled)
-        if NOTE_START.match(first):
+            return self._indicator_row(row)
+        if facts.note:
             f.notes.append(" ".join(c for _, c in filled))
             return
         self._left(row, f"unrecognised row in the {self.state} block of the form")
@@ -257,15 +342,6 @@ class FormReader:
         # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
         self.funding_kinds, self.funding_pos = tuple(kinds), tuple(pos)
         self.state = "funding"
-
-    def _funding_label(self, filled) -> tuple[int, str, str] | None:
-        fr = rules.funding_rows()
-        for idx, (_, c) in enumerate(filled[:3]):
-            src = fr.get(key(c))
-            if src:
-                # "预算数" is a row label only where it heads a row of numbers
-                return idx, src, c
-        return None
 
     def _funding_row(self, row, filled, found):
         idx, source, label = found
@@ -346,74 +422,44 @@ class FormReader:
 
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
         self.ind_kinds = kinds
-        values = [(k, p) for k, p in kinds if k not in ("level1", "level2", "name")]
-        self.val_kinds = tuple(k for k, _ in values)
-        self.val_pos = tuple(p for _, p in values)
-        self.name_pos = next((p for k, p in kinds if k == "name"), None)
+        self.val_kinds, self.val_pos, self.name_pos = _value_columns(kinds)
 
-    def _indicator_row(self, row, filled):
-        idx, saw1, saw2 = 0, False, False
-        while idx < len(filled):
-            level, weight = level_cell(filled[idx][1])
-            if level is None and weight is not None:  # "(50分)" broken off its level
-                self.pending_weight = (weight, row.line)
-                idx += 1
-                continue
-            if level and level.tier == 1 and not saw1 and not saw2:
+    def _indicator_row(self, row):
+        cells = parse_indicator_cells(tuple(row.cells), self.val_kinds, self.val_pos, self.name_pos)
+        line = row.line
+        for step in cells.levels:  # the levels the row names, applied to the levels read so far
+            if step[0] == 0:  # "(50分)" broken off its level
+                self.pending_weight = (step[2], line)
+            elif step[0] == 1:
+                _, level, weight, _ = step
                 if self.pending_weight and weight is None:
                     weight, wline = self.pending_weight
                 else:
-                    wline = row.line
+                    wline = line
                 self.pending_weight = None
                 if level.name != self.level1 or weight is not None:
                     self.level1, self.level1_weight = level.name, weight
                     self.level1_weight_line = wline if weight is not None else None
                 self.level2 = None
-                saw1 = True
-                idx += 1
-                continue
-            if level and level.tier == 2 and not saw2:
+            else:
+                _, level, _, saw1 = step
                 if level.parent and level.parent != self.level1 and not saw1:
                     self.level1, self.level1_weight, self.level1_weight_line = level.parent, None, None
                 self.level2 = level.name
-                saw2 = True
-                idx += 1
-                continue
-            break
-        if self.pending_weight and saw1 is False and self.level1 and self.level1_weight is None:
+        if self.pending_weight and not cells.saw1 and self.level1 and self.level1_weight is None:
             self.level1_weight, self.level1_weight_line = self.pending_weight
             self.pending_weight = None
-        rest = filled[idx:]
-        if not rest:
-            return  # a row that only names a level
-        p0, c0 = rest[0]
-        t0 = cell_type(c0)
-        no, name = None, None
-        if t0 == "text":
-            no, name = split_indicator_no(c0)
-            rest = rest[1:]
-            if not rest and not name:
-                return  # blank "指标2:" row: no content, not an indicator
-            if (not rest and no is None and not saw1 and not saw2 and self.form.indicators):
-                return self._continuation(row, p0, c0)
-        values = [(p, c) for p, c in rest if not is_filler(c)]
-        kinds = self.val_kinds
-        shift = p0 - self.name_pos if t0 == "text" and self.name_pos is not None else 0
-        types = tuple(cell_type(c) for _, c in values)
-        assign, extras = align(kinds, self.val_pos, types, tuple(p for p, _ in values), shift)
-        ind = Indicator(row.line, row.end, self.level1, self.level1_weight, self.level1_weight_line,
-                        self.level2, no, name or None)
-        if t0 == "text":
-            ind.positions["name"] = p0
-        for (p, c), a in zip(values, assign, strict=True):
-            if a >= 0:
-                ind.fields[kinds[a]] = c
-                ind.positions[kinds[a]] = p
-        for e in extras:
-            self._left(row, "extra cell in an indicator row", values[e][1])
-        if not ind.name and not (ind.fields.keys() & {"target", "actual", "weight", "score"}):
+        if cells.empty:
+            return  # a row that only names a level, or a blank "指标2:" row
+        if cells.lone and self.form.indicators:
+            return self._continuation(row, cells.p0, cells.c0)
+        for text in cells.extras:
+            self._left(row, "extra cell in an indicator row", text)
+        if cells.template:
             return  # only template text (a scoring method) on a blank "指标1:" row
-        self.form.indicators.append(ind)
+        self.form.indicators.append(Indicator(line, row.end, self.level1, self.level1_weight,
+                                              self.level1_weight_line, self.level2, cells.no, cells.name,
+                                              dict(cells.fields), dict(cells.positions)))
 
     def _continuation(self, row, pos, text):
         """A lone cell under an indicator row: the rest of a cell broken over two lines."""
@@ -455,39 +501,117 @@ class FormReader:
         return False
 
 
+_VALUE_FIELDS = frozenset({"target", "actual", "weight", "score"})
+
+
+class IndicatorCells(NamedTuple):
+    """What an indicator row's cells say under given columns, before the reader's level state applies."""
+
+    levels: tuple  # steps: (0, None, weight, _) a bare "(50分)"; (1, level, weight, _); (2, level, _, saw_tier1)
+    saw1: bool  # the row names a 一级指标
+    empty: bool  # nothing after the levels (or a blank "指标2:"): not an indicator
+    lone: bool  # one text cell and no level: the rest of the cell above, if there is one
+    p0: int | None
+    c0: str | None
+    no: int | None
+    name: str | None
+    fields: dict[str, str]
+    positions: dict[str, int]
+    extras: tuple[str, ...]  # cells that fit no column (leftovers)
+    template: bool  # neither a name nor a target, actual, weight or score
+
+
+_INDICATOR_CELLS: dict[tuple, IndicatorCells] = memo()
+
+
+def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_pos: tuple[int, ...],
+                          name_pos: int | None) -> IndicatorCells:
+    """Read an indicator row's cells against the value columns `kinds` at `kind_pos`. Pure, and memoised:
+    rows such as "满意度指标 服务对象满意度 ≥95% 98% 10 10" recur in every form of a template."""
+    memo_key = (cells, kinds, kind_pos, name_pos)
+    try:
+        return _INDICATOR_CELLS[memo_key]
+    except KeyError:
+        pass
+    filled = [(i, c) for i, c in enumerate(cells) if c]
+    steps, idx, saw1, saw2 = [], 0, False, False
+    while idx < len(filled):
+        level, weight = level_cell(filled[idx][1])
+        if level is None and weight is not None:
+            steps.append((0, None, weight, False))
+        elif level and level.tier == 1 and not saw1 and not saw2:
+            steps.append((1, level, weight, False))
+            saw1 = True
+        elif level and level.tier == 2 and not saw2:
+            steps.append((2, level, None, saw1))
+            saw2 = True
+        else:
+            break
+        idx += 1
+    rest = filled[idx:]
+    p0 = c0 = no = name = None
+    empty = lone = False
+    fields, positions, extras = {}, {}, ()
+    if not rest:
+        empty = True
+    else:
+        p0, c0 = rest[0]
+        t0 = cell_type(c0)
+        if t0 == "text":
+            no, name = split_indicator_no(c0)
+            rest = rest[1:]
+            empty = not rest and not name
+            lone = not rest and no is None and not saw1 and not saw2
+        if not empty:
+            values = [pc for pc in rest if not is_filler(pc[1])]
+            shift = p0 - name_pos if t0 == "text" and name_pos is not None else 0
+            types = tuple([cell_type(c) for _, c in values])
+            assign, extra_idx = align(kinds, kind_pos, types, tuple([p for p, _ in values]), shift)
+            if t0 == "text":
+                positions["name"] = p0
+            for (p, c), a in zip(values, assign, strict=True):
+                if a >= 0:
+                    fields[kinds[a]] = c
+                    positions[kinds[a]] = p
+            extras = tuple(values[e][1] for e in extra_idx)
+    out = IndicatorCells(tuple(steps), saw1, empty, lone, p0, c0, no, name or None, fields, positions, extras,
+                         not name and not (fields.keys() & _VALUE_FIELDS))
+    if len(_INDICATOR_CELLS) > 50_000:
+        _INDICATOR_CELLS.clear()
+    _INDICATOR_CELLS[memo_key] = out
+    return out
+
+
 def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:
     return FormReader(rows, start, anchor, stop).read()
 
 
+# Column order of indicator_values(): the `indicators` contract without form_id/seq/source_file.
+INDICATOR_FIELDS = (
+    "line", "line_end", "level1", "level1_weight", "level1_weight_line", "level2", "indicator_no", "name",
+    "target_raw", "actual_raw", "weight", "score", "deviation_note", "method", "nature", "measure_unit",
+    "is_budget_execution", "target_op", "target_value", "target_unit", "actual_op", "actual_value",
+    "actual_unit", "quantitative", "direction",
+)
+_NO_NOTE = (None, "—", "-")
+
+
+def indicator_values(ind: Indicator) -> tuple:
+    """An Indicator as a tuple in INDICATOR_FIELDS order (the ingest builds its columns from these)."""
+    f = ind.fields
+    get = f.get
+    target, actual, note = get("target"), get("actual"), get("note")
+    tv, av = parse_value(target), parse_value(actual)
+    name = ind.name
+    return (
+        ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line, ind.level2,
+        ind.indicator_no, name, target, actual, to_number(get("weight")), to_number(get("score")),
+        note if note not in _NO_NOTE else None, get("method"), get("nature"), get("measure_unit"),
+        bool(name and BUDGET_EXECUTION.search(name)),
+        tv.op, tv.value, tv.unit, av.op, av.value, av.unit, tv.quantitative, direction(tv.op),
+    )
+
+
 def indicator_record(ind: Indicator) -> dict:
     """Flatten an Indicator into the `indicators` contract (without form_id/seq/source_file)."""
-    f = ind.fields
-    target, actual = f.get("target"), f.get("actual")
-    tv, av = parse_value(target), parse_value(actual)
-    return {
-        "line": ind.line,
-        "line_end": ind.line_end,
-        "level1": ind.level1,
-        "level1_weight": ind.level1_weight,
-        "level1_weight_line": ind.level1_weight_line,
-        "level2": ind.level2,
-        "indicator_no": ind.indicator_no,
-        "name": ind.name,
-        "target_raw": target,
-        "actual_raw": actual,
-        "weight": to_number(f.get("weight")),
-        "score": to_number(f.get("score")),
-        "deviation_note": f.get("note") if f.get("note") not in (None, "—", "-") else None,
-        "method": f.get("method"),
-        "nature": f.get("nature"),
-        "measure_unit": f.get("measure_unit"),
-        "is_budget_execution": bool(BUDGET_EXECUTION.search(ind.name or "")),
-        "target_op": tv.op,
-        "target_value": tv.value,
-        "target_unit": tv.unit,
-        "actual_op": av.op,
-        "actual_value": av.value,
-        "actual_unit": av.unit,
-        "quantitative": tv.quantitative,
-        "direction": direction(tv.op),
-    }
+    return dict(zip(INDICATOR_FIELDS, indicator_values(ind), strict=True))

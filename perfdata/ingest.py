@@ -4,19 +4,22 @@ process); a file that cannot be read yields a problem row, never an exception fo
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from perfdata import layout, schema
-from perfdata.forms import Form, indicator_record, read_form
+from perfdata.forms import INDICATOR_FIELDS as INDICATOR_VALUES
+from perfdata.forms import Form, indicator_values, read_form
 from perfdata.keys import link
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
@@ -29,14 +32,42 @@ DEPARTMENT_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|县|区|旗)[\u4e
 
 @dataclass
 class FileResult:
-    """Rows of every table for one file (lists of dicts, turned into frames once per batch)."""
+    """Rows of every table for one file (lists of dicts, turned into frames once per batch).
+
+    The bulk tables of project forms (forms, funding, indicators) are `packed` instead: one tuple of
+    field names and a list of value tuples per table, without source_file. Tuples cost far less than
+    dicts to build, to pickle back from a worker process and to turn into columns.
+    """
 
     source_file: str
     tables: dict[str, list[dict]] = field(default_factory=dict)
+    packed: dict[str, tuple[tuple[str, ...], list[tuple]]] = field(default_factory=dict)
+    frozen: dict[str, dict] = field(default_factory=dict)  # packed tables as typed arrays (freeze())
 
     def add(self, table: str, row: dict):
         row.setdefault("source_file", self.source_file)
         self.tables.setdefault(table, []).append(row)
+
+    def freeze(self) -> FileResult:
+        """Turn the packed tables into typed column arrays. A worker process does this, so that the
+        parent only concatenates arrays (cheap to pickle, too)."""
+        for name, (fields, values) in list(self.packed.items()):
+            if name in self.tables:
+                continue  # dict rows for the same table: leave it to the general path
+            cols = dict(zip(fields, zip(*values, strict=True), strict=True))
+            cols["source_file"] = [self.source_file] * len(values)
+            self.frozen[name] = schema.arrays(name, cols, len(values))
+            del self.packed[name]
+        return self
+
+    def packed_rows(self, table: str, fields: tuple[str, ...]) -> list[tuple]:
+        """The list to append value tuples of `table` to, in `fields` order."""
+        entry = self.packed.get(table)
+        if entry is None:
+            entry = self.packed[table] = (fields, [])
+        elif entry[0] != fields:
+            raise ValueError(f"{table}: packed with two field orders")
+        return entry[1]
 
     def problem(self, severity: str, message: str, line: int | None = None):
         self.add("problems", {"line": line, "severity": severity, "message": message})
@@ -107,6 +138,11 @@ def _locate(res: FileResult, locations: dict[int, str] | None):
             line = r.get("line_start", r.get("line"))
             if line is not None and "location" not in r:
                 r["location"] = locations.get(line)
+    for name, (fields, values) in list(res.packed.items()):
+        if "location" in fields:
+            continue
+        at = fields.index("line_start" if "line_start" in fields else "line")
+        res.packed[name] = (fields + ("location",), [v + (locations.get(v[at]),) for v in values])
 
 
 # Readers of the other table kinds that layout.find_tables recognises:
@@ -203,38 +239,40 @@ def _region(dept: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+FUNDING_FIELDS = ("form_id", "line", "fund_source", "label", "budget_initial", "budget_full_year", "executed",
+                  "exec_rate_reported")
+FORM_FIELDS = (
+    "form_id", "line_start", "line_end", "title", "region", "region_inferred", "department",
+    "department_inferred", "unit", "unit_inferred", "project_name", "year", "year_inferred", "budget_initial",
+    "budget_full_year", "executed", "exec_rate_reported", "exec_weight", "exec_score_reported",
+    "total_weight_reported", "total_score_reported", "goal_planned", "goal_achieved", "notes", "layout",
+    "complete", "total_line", "funding_line",
+)
+INDICATOR_FIELDS = ("form_id", "seq", *INDICATOR_VALUES)
+
+
 def _emit(form: Form, form_id: str, res: FileResult):
     total = next((r for r in form.funding if r["fund_source"] == "total"), None)
+    funding = res.packed_rows("funding", FUNDING_FIELDS)
     for r in form.funding:
-        res.add("funding", {
-            "form_id": form_id, "line": r["line"], "fund_source": r["fund_source"], "label": r["label"],
-            "budget_initial": to_number(r.get("budget_initial")),
-            "budget_full_year": to_number(r.get("budget_full_year")),
-            "executed": to_number(r.get("executed")),
-            "exec_rate_reported": to_percent(r.get("exec_rate")),
-        })
+        get = r.get
+        funding.append((form_id, r["line"], r["fund_source"], r["label"], to_number(get("budget_initial")),
+                        to_number(get("budget_full_year")), to_number(get("executed")),
+                        to_percent(get("exec_rate"))))
     t = total or {}
-    res.add("forms", {
-        "form_id": form_id, "line_start": form.line_start, "line_end": form.line_end,
-        "title": form.title, "region": form.region, "region_inferred": "region" in form.inferred,
-        "department": form.department, "department_inferred": "department" in form.inferred,
-        "unit": form.unit, "unit_inferred": "unit" in form.inferred,
-        "project_name": form.project_name, "year": form.year, "year_inferred": "year" in form.inferred,
-        "budget_initial": to_number(t.get("budget_initial")),
-        "budget_full_year": to_number(t.get("budget_full_year")),
-        "executed": to_number(t.get("executed")),
-        "exec_rate_reported": to_percent(t.get("exec_rate")),
-        "exec_weight": to_number(t.get("exec_weight")),
-        "exec_score_reported": to_number(t.get("exec_score")),
-        "total_weight_reported": form.total_weight, "total_score_reported": form.total_score,
-        "goal_planned": form.goal_planned, "goal_achieved": form.goal_achieved,
-        "notes": "\n".join(form.notes) or None, "layout": form.layout, "complete": form.complete,
-        "total_line": form.total_line, "funding_line": t.get("line"),
-    })
+    inferred = form.inferred
+    res.packed_rows("forms", FORM_FIELDS).append((
+        form_id, form.line_start, form.line_end, form.title, form.region, "region" in inferred,
+        form.department, "department" in inferred, form.unit, "unit" in inferred, form.project_name,
+        form.year, "year" in inferred, to_number(t.get("budget_initial")), to_number(t.get("budget_full_year")),
+        to_number(t.get("executed")), to_percent(t.get("exec_rate")), to_number(t.get("exec_weight")),
+        to_number(t.get("exec_score")), form.total_weight, form.total_score, form.goal_planned,
+        form.goal_achieved, "\n".join(form.notes) or None, form.layout, form.complete, form.total_line,
+        t.get("line"),
+    ))
+    indicators = res.packed_rows("indicators", INDICATOR_FIELDS)
     for seq, ind in enumerate(form.indicators, 1):
-        rec = indicator_record(ind)
-        rec["form_id"], rec["seq"] = form_id, seq
-        res.add("indicators", rec)
+        indicators.append((form_id, seq, *indicator_values(ind)))
     for lo in form.leftovers:
         res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": form_id})
     name = form.project_name or form.title or "?"
@@ -265,9 +303,30 @@ def list_inputs(raw: str | Path) -> list[Path]:
                   and p.name != "README.md")
 
 
+@contextmanager
+def _gc_paused():
+    """Reading allocates millions of small lists and tuples and makes no reference cycles: cyclic
+    collections would only rescan them (and every result kept so far), at a cost of up to half the
+    reading time. Collection resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _read_one(args) -> FileResult:
     path, name = args
-    return read_file(path, name)
+    with _gc_paused():
+        return read_file(path, name)
+
+
+def _read_frozen(args) -> FileResult:
+    """_read_one in a worker process: the result goes back as typed arrays."""
+    with _gc_paused():
+        return _read_one(args).freeze()
 
 
 def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None) -> dict[str, pd.DataFrame]:
@@ -278,11 +337,16 @@ def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = Non
     args = [(p, str(p.relative_to(base))) for p in paths]
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 8) if len(paths) >= 8 else 1
-    results: list[FileResult] = []
     bar = _progress(len(args), progress)
+    with _gc_paused():
+        return _ingest(args, jobs, bar)
+
+
+def _ingest(args, jobs: int, bar) -> dict[str, pd.DataFrame]:
+    results: list[FileResult] = []
     if jobs > 1 and len(args) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for r in pool.map(_read_one, args, chunksize=max(1, len(args) // (jobs * 8))):
+            for r in pool.map(_read_frozen, args, chunksize=max(1, len(args) // (jobs * 8))):
                 results.append(r)
                 bar.update(1)
     else:
@@ -304,8 +368,40 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
     out = {}
     for name in schema.INGEST_TABLES:
         rows = [r for res in results for r in res.tables.get(name, [])]
-        out[name] = schema.frame(name, rows)
+        packed = [res for res in results if name in res.packed]
+        frozen = [res for res in results if name in res.frozen]
+        if not packed and not frozen:
+            out[name] = schema.frame(name, rows)
+        elif rows or len({res.packed[name][0] for res in packed}) > 1:
+            # dicts and tuples for one table (or two field orders): the general path, in file order
+            rows = [r for res in results for r in _unpacked(res, name)]
+            out[name] = schema.frame(name, rows)
+        elif frozen:
+            for res in packed:
+                res.freeze()
+            out[name] = schema.frame_arrays(name, [res.frozen[name] for res in results if name in res.frozen])
+        else:
+            out[name] = schema.frame_columns(name, _columns(name, packed))
     return link(out)
+
+
+def _unpacked(res: FileResult, name: str) -> list[dict]:
+    fields, values = res.packed.get(name, ((), []))
+    rows = [{**dict(zip(fields, v, strict=True)), "source_file": res.source_file} for v in values]
+    if name in res.frozen:
+        cols = {k: a.to_numpy(dtype=object, na_value=None) for k, a in res.frozen[name].items()}
+        rows += [dict(zip(cols, v, strict=True)) for v in zip(*cols.values(), strict=True)]
+    return rows + res.tables.get(name, [])
+
+
+def _columns(name: str, packed: list[FileResult]) -> dict[str, list]:
+    """Concatenate the packed tuples of all files and turn them into columns (with source_file)."""
+    fields = packed[0].packed[name][0]
+    values = [v for res in packed for v in res.packed[name][1]]
+    cols = dict(zip(fields, zip(*values, strict=True), strict=True)) if values else \
+        {f: [] for f in fields}
+    cols["source_file"] = [res.source_file for res in packed for _ in res.packed[name][1]]
+    return cols
 
 
 def read(path: str | Path) -> dict[str, pd.DataFrame]:

@@ -28,6 +28,18 @@ _LATEX = (
 )
 _OPERATOR_WORDS = (("大于等于", "≥"), ("小于等于", "≤"), (">=", "≥"), ("<=", "≤"), ("不低于", "≥"),
                    ("不少于", "≥"), ("不高于", "≤"), ("不超过", "≤"), ("大于", ">"), ("小于", "<"))
+# Plain-dict memos of the hot paths (a hit costs less than an lru_cache call), registered here
+# so that a benchmark can clear them all and start cold.
+CACHES: list[dict] = []
+
+
+def memo() -> dict:
+    """A new registered memo dict."""
+    d: dict = {}
+    CACHES.append(d)
+    return d
+
+
 DASHES = frozenset({"—", "——", "-", "--", "―", "─", "/", "\\", "–", "-—"})
 
 
@@ -113,6 +125,9 @@ def cell_type(text: str) -> str:
     return "text"
 
 
+_NUMBERS: dict[str, float | None] = memo()
+
+
 def to_number(text: str | None) -> float | None:
     """A plain number, "10分", "100.57万元", "93.90%" or "1,780.68" as float; None otherwise.
 
@@ -121,15 +136,23 @@ def to_number(text: str | None) -> float | None:
     """
     if not text:
         return None
+    try:
+        return _NUMBERS[text]
+    except KeyError:
+        pass
+    value = None
     t = text.replace(",", "")
     m = _PLAIN_NUMBER.match(t) or _PERCENT.match(t)
     if m:
-        return float(_NUMBER.match(t).group())
-    m = _MONEY.match(t)
-    if m:
-        value = float(m.group(1))
-        return value / 10000 if m.group(2) == "元" else value
-    return None
+        value = float(_NUMBER.match(t).group())
+    else:
+        m = _MONEY.match(t)
+        if m:
+            value = float(m.group(1))
+            value = value / 10000 if m.group(2) == "元" else value
+    if len(_NUMBERS) < 200_000:
+        _NUMBERS[text] = value
+    return value
 
 
 def to_percent(text: str | None) -> float | None:
@@ -197,6 +220,7 @@ def direction(op: str | None) -> str | None:
 _INDICATOR_NO = re.compile(r"^指标\s*(\d+)\s*[:：.、]?\s*")
 
 
+@lru_cache(maxsize=65536)
 def split_indicator_no(text: str) -> tuple[int | None, str]:
     """'指标1:享受人数' → (1, '享受人数'); ': 服务对象满意度' → (None, '服务对象满意度').
 
@@ -216,6 +240,11 @@ def split_indicator_no(text: str) -> tuple[int | None, str]:
 _FILLER = re.compile(r"^[.…·。\-—_=|:]{3,}$")
 
 
+_FILLER_FIRST = frozenset(".…·。-—_=|: ")
+
+
 def is_filler(text: str) -> bool:
     """'.....' rows and markdown rules ('------') carry no content."""
+    if not text or text[0] not in _FILLER_FIRST:  # almost every cell: no regex needed
+        return False
     return bool(_FILLER.match(text.replace(" ", "")))

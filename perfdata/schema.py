@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 class Column(NamedTuple):
@@ -356,6 +358,59 @@ def frame(name: str, rows: list[dict] | list[tuple]) -> pd.DataFrame:
     else:
         df = pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
     return conform(name, df)
+
+
+def frame_columns(name: str, columns: dict[str, list]) -> pd.DataFrame:
+    """Like frame(), from columns (name → list of values) instead of rows: each column is built
+    straight into its declared dtype, which costs a fraction of rows → frame → cast."""
+    n = len(next(iter(columns.values()), []))
+    return pd.DataFrame(arrays(name, columns, n), index=pd.RangeIndex(n))
+
+
+def arrays(name: str, columns: dict[str, list], n: int) -> dict:
+    """The declared columns of table `name` as typed arrays of length n (all-null where absent). A
+    column whose values do not fit that way (e.g. numbers in a text column) takes the conform() path."""
+    out = {}
+    for c in TABLES[name]:
+        values = columns.get(c.name)
+        if values is None:
+            values = [None] * n
+        try:
+            out[c.name] = _array(values, c.dtype)
+        except (TypeError, ValueError, pa.ArrowException):
+            out[c.name] = conform(name, pd.DataFrame({c.name: pd.Series(values, dtype=object)}))[c.name].array
+    return out
+
+
+def frame_arrays(name: str, parts: list[dict]) -> pd.DataFrame:
+    """A frame of table `name` from several arrays() results, concatenated in order."""
+    out = {}
+    for c in TABLES[name]:
+        chunks = [p[c.name] for p in parts]
+        out[c.name] = type(chunks[0])._concat_same_type(chunks)
+    n = len(next(iter(out.values())))
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _array(values: list, dtype: str):
+    """Python values (None for missing) → the declared extension array, without per-value conversion
+    in pandas (the same values as pd.array(values, dtype), at about half the cost)."""
+    if dtype == S and pd.StringDtype().storage == "pyarrow":
+        return pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values, type=pa.large_string())]))
+    if dtype == F:
+        data = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        return pd.arrays.FloatingArray(data, np.isnan(data))
+    if dtype in (I, B) and set(map(type, values)) <= _EXACT[dtype]:
+        objs = np.array(values, dtype=object)
+        mask = np.equal(objs, None)
+        objs[mask] = 0
+        if dtype == I:
+            return pd.arrays.IntegerArray(objs.astype(np.int64), mask)
+        return pd.arrays.BooleanArray(objs.astype(bool), mask)
+    return pd.array(values, dtype=dtype)
+
+
+_EXACT = {I: {int, type(None)}, B: {bool, type(None)}}
 
 
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:

@@ -101,3 +101,41 @@ def test_console_script_runs_on_bundled_data(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "forms               43" in r.stdout or "forms           43" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+
+
+# -- combining per-file results: tuples, typed arrays from workers, and dict rows of other readers ------
+
+def _results(names):
+    from perfdata.ingest import read_file
+
+    return [read_file(RAW / n, n) for n in names]
+
+
+def test_combine_same_tables_from_tuples_and_from_worker_arrays():
+    from conftest import GUYUAN, XINXIANG
+
+    from perfdata.ingest import combine
+
+    names = [XINGLONG, XINXIANG, GUYUAN]
+    serial = combine(_results(names))
+    frozen = combine([r.freeze() for r in _results(names)])
+    mixed = combine([r.freeze() if i % 2 else r for i, r in enumerate(_results(names))])
+    assert len(serial["indicators"]) > 300 and serial["forms"]["form_id"].is_unique
+    for name, df in serial.items():
+        pd.testing.assert_frame_equal(frozen[name], df, check_exact=True)
+        pd.testing.assert_frame_equal(mixed[name], df, check_exact=True)
+
+
+def test_combine_keeps_dict_rows_added_to_a_packed_table():
+    from perfdata.ingest import combine
+
+    a, b = _results([XINGLONG, XINGLONG])
+    a.freeze()
+    b.add("indicators", {"form_id": "extra", "seq": 1, "line": 7, "name": "另加指标", "weight": "5"})
+    t = combine([a, b])["indicators"]
+    assert len(t) == 2 * len(combine([a])["indicators"]) + 1
+    extra = t[t.form_id == "extra"].iloc[0]
+    assert (extra["name"], extra["weight"], extra["line"]) == ("另加指标", 5.0, 7)
+    assert str(t["weight"].dtype) == "Float64" and str(t["line"].dtype) == "Int64"
+    first = combine([a])["indicators"].iloc[0]
+    assert (t.iloc[0]["source_file"], t.iloc[0]["form_id"]) == (XINGLONG, first["form_id"])

@@ -71,3 +71,19 @@ def test_space_separated_layout_mode():
     g = to_grid("项目名称    档案管理\n主管部门    兴隆县人力资源和社会保障局    实施单位   人才交流中心\n")
     assert g.mode == "spaces"
     assert g.rows[1].cells == ["主管部门", "兴隆县人力资源和社会保障局", "实施单位", "人才交流中心"]
+
+
+@pytest.mark.parametrize("cell", [
+    "全年预算数", "全年预 算数", "１００％", "≥ 95 %", "$\\geq 95\\%$", "<p>完成</p>", "7.14 万 元", "a\u00a0b",
+    "指标1：享受人数", "\u3000产出指标", "x\x0by", "e\u0301", "ｶ", "(50分)", "—", "", " ", "\u2028",
+])
+def test_tab_rows_are_cleaned_like_clean(cell):
+    from itertools import permutations
+
+    from perfdata.normalize import clean
+
+    others = ["产出指标", "10", "≥95%"]
+    for parts in permutations([cell, *others]):
+        line = "\t".join(parts)
+        row = to_grid(line + "\n" + line + "\n").rows[1]  # the second copy goes through the memo
+        assert row.cells == [clean(p) for p in parts], line

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
-from perfdata.normalize import clean
+from perfdata.normalize import clean, memo
 
 
 class ReadError(Exception):
@@ -30,6 +31,7 @@ class Row:
     raw: str
     end: int = 0
     joined: str = ""  # the cleaned cells run together: cheap substring tests before real checks
+    _filled: list | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if not self.end:
@@ -38,7 +40,11 @@ class Row:
 
     @property
     def filled(self) -> list[tuple[int, str]]:
-        return [(i, c) for i, c in enumerate(self.cells) if c]
+        """(position, text) of the non-empty cells; computed once (rows are read, never changed)."""
+        f = self._filled
+        if f is None:
+            f = self._filled = [(i, c) for i, c in enumerate(self.cells) if c]
+        return f
 
 
 @dataclass(slots=True)
@@ -158,6 +164,24 @@ def _one_cell_line(line: str) -> bool:
     return line.startswith("\t") and "\t" not in line[1:]
 
 
+# Characters clean() can change in NFKC-normal text (whitespace that survives NFKC, LaTeX, tags).
+# A tab-separated line with none of them is already clean: its cells are its parts, as they are.
+_DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<]")
+_CLEANED: dict[str, str] = memo()
+
+
+def _clean_cells(parts: list[str]) -> list[str]:
+    """clean() of each part, through a plain dict: a hit costs less than the lru_cache call."""
+    cells = list(map(_CLEANED.get, parts))
+    if None in cells:
+        if len(_CLEANED) > 200_000:
+            _CLEANED.clear()
+        for k, c in enumerate(cells):
+            if c is None:
+                c = cells[k] = _CLEANED[parts[k]] = clean(parts[k])
+    return cells
+
+
 def to_grid(text: str, encoding: str = "str") -> Grid:
     """Split decoded text into rows of cleaned cells.
 
@@ -165,11 +189,26 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
     (a "one cell per line" export); an untabbed line inside such a run continues the cell above.
     """
     lines = split_lines(text)
-    mode = _detect_mode(lines)
+    mode = _detect_mode(lines) if "|" in text else "tab" if "\t" in text else "spaces"
     rows: list[Row] = []
+    append = rows.append
+    dirty, normal = _DIRTY.search, unicodedata.is_normalized
     i, n = 0, len(lines)
     while i < n:
         line = lines[i]
+        if not line:
+            append(Row(i + 1, [""], line))
+            i += 1
+            continue
+        if line.find("\t", 1) > 0:  # tab-separated, and not a one-cell line ("\tcell")
+            if "--" in line and _PIPE_RULE.match(line):
+                append(Row(i + 1, [], line))  # a markdown rule: no cells
+            else:
+                parts = line.split("\t")
+                cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
+                append(Row(i + 1, cells, line))
+            i += 1
+            continue
         if _one_cell_line(line) and i + 1 < n and _one_cell_line(lines[i + 1]):
             # gather one row made of one-cell lines (and untabbed continuation lines)
             start, cells, raw = i, [], []
