@@ -15,7 +15,7 @@ from perfdata.ingest import ingest
 
 def _matched(df) -> str:
     counts = df["match"].value_counts()
-    return ", ".join(f"{k} {int(counts.get(k, 0))}" for k in ("exact", "key", "ambiguous", "none"))
+    return ", ".join(f"{k} {int(counts.get(k, 0))}" for k in ("exact", "key", "contains", "fuzzy", "ambiguous", "none"))
 
 
 def _summary(tables, seconds: float, out: Path, written) -> str:
