@@ -1063,12 +1063,18 @@ def rules_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+def is_template_level(anomalies: pd.DataFrame) -> pd.Series:
+    """Findings that stand for a pattern across a file's forms (other findings without a form are about a
+    summary, a department form or a target table)."""
+    return anomalies.form_id.isna() & anomalies.message.fillna("").str.startswith("模板问题")
+
+
 def summary(anomalies: pd.DataFrame) -> pd.DataFrame:
     """Findings per rule with title and severity, most severe first (for the CLI and reports)."""
     rt = rule_table().set_index("id")
     counts = anomalies.groupby("rule").size().rename("findings")
     out = rt[["title_zh", "category", "severity"]].join(counts, how="inner")
-    out["template_level"] = anomalies[anomalies.form_id.isna()].groupby("rule").size()
+    out["template_level"] = anomalies[is_template_level(anomalies)].groupby("rule").size()
     out["template_level"] = out["template_level"].fillna(0).astype(int)
     return out.sort_values(["severity", "findings"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity"
                            else -s).reset_index(names="rule")

@@ -110,7 +110,7 @@ def cmd_check(args) -> int:
         written.append(xlsx)
     per = checks.summary(found)
     lines = [f"perfdata {__version__} — {len(found)} findings in {time.perf_counter() - t0:.2f} s "
-             f"({int(found.form_id.isna().sum())} template-level)", ""]
+             f"({int(checks.is_template_level(found).sum())} template-level)", ""]
     for r in per.itertuples():
         lines.append(f"  {r.severity:<7} {r.findings:>4}  {r.rule:<30} {r.title_zh}")
     lines += ["", f"  written: {', '.join(str(w) for w in written)}"]

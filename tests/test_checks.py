@@ -304,7 +304,7 @@ def test_department_level_points_and_summary_in_small_frames():
 
 def test_folded_findings(found):
     x = _hits(found, "total_mismatch", XINXIANG)
-    assert sorted(x.line) == [33, 65, 99, 133]
+    assert sorted(x.line) == [33, 65, 99, 133, 444]
     assert _hits(found, "self_score_above_rescore", XINXIANG).empty  # high only because the totals do not add up
     assert "复核最多89.47分" in _one(x, line=33).message
     lv = _one(_hits(found, "level_weight_mismatch", XINXIANG), line=113)  # 产出 43 of 50 → weights 93 of 100
@@ -321,3 +321,9 @@ def test_target_tables_weak_targets(found):
     c = _one(_hits(found, "target_copies_name", xianghe))
     assert "表15" in c.message and c.found == "对就业起到积极作用、保障就业形势稳定"
     assert _hits(found, "qualitative_only_outputs", xianghe).empty  # every table has a quantitative output
+
+
+def test_total_off_by_a_tenth(found):
+    """劳动保障监察日常办公经费: 9.9 + 49 + 30 + 10 = 98.9, the 总分 row prints 99 (the report says 执行得分 10)."""
+    t = _one(_hits(found, "total_mismatch", XINXIANG), line=444)
+    assert (t.expected, t.found) == ("98.9", "99")
