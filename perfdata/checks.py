@@ -684,24 +684,23 @@ def _level_scores(ind: pd.DataFrame, key: str) -> pd.Series:
 def _form_values(ctx: Context) -> dict:
     """Every figure a project statement may be held against, per form: form columns, level scores and rates,
     funding lines."""
-    forms = ctx.f.set_index("form_id")
-    levels = _level_scores(ctx.indicators, "form_id")
-    rates, printed = _level_rates(ctx)
+    forms = ctx.f.drop_duplicates("form_id").set_index("form_id").to_dict("index")
+    levels = _level_scores(ctx.indicators, "form_id").to_dict()
+    rates, printed = (x.to_dict("index") for x in _level_rates(ctx))
     fu = ctx.funding
     fu = fu.assign(amount=fu.budget_full_year.fillna(fu.budget_initial))
-    lines = fu.drop_duplicates(["form_id", "fund_source"]).set_index(["form_id", "fund_source"]).amount
+    lines = fu.drop_duplicates(["form_id", "fund_source"]).set_index(["form_id", "fund_source"]).amount.to_dict()
 
     def values(fid, col):
         if col in _LEVEL_RATES.values():  # either way of computing the rate from the form
-            return [v for v in (rates.at[fid, col] if fid in rates.index else None,
-                                printed.at[fid, col] if fid in printed.index else None) if pd.notna(v)]
-        if col in _LEVEL_RATES:
-            v = levels.get((fid, col))
+            got = [rates.get(fid, {}).get(col), printed.get(fid, {}).get(col)]
+        elif col in _LEVEL_RATES:
+            got = [levels.get((fid, col))]
         elif col in ("fiscal", "carryover"):
-            v = lines.get((fid, col))
+            got = [lines.get((fid, col))]
         else:
-            v = forms.at[fid, col] if fid in forms.index else None
-        return [v] if v is not None and pd.notna(v) else []
+            got = [forms[fid].get(col)]
+        return [v for v in got if v is not None and pd.notna(v)]
     return {"values": values, "forms": forms}
 
 
@@ -727,14 +726,15 @@ def statement_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float,
     if not proj.empty:
         fv = _form_values(ctx)
         for r in proj.itertuples():
-            if r.form_id not in fv["forms"].index:
+            f = fv["forms"].get(r.form_id)
+            if f is None:
                 continue
-            f = fv["forms"].loc[r.form_id]
             if r.metric == "grade":
-                if pd.notna(r.value_text) and pd.notna(f.grade_reported) and r.value_text != f.grade_reported:
-                    rows.append(_stmt_row(r, "grade", f.grade_reported, r.value_text,
+                g = f["grade_reported"]
+                if pd.notna(r.value_text) and pd.notna(g) and r.value_text != g:
+                    rows.append(_stmt_row(r, "grade", g, r.value_text,
                                           f"报告称“{r.subject}”评价等级为“{r.value_text}”，自评表总分"
-                                          f"{_num(f.total_score_reported)}分对应“{f.grade_reported}”。", r.form_id))
+                                          f"{_num(f['total_score_reported'])}分对应“{g}”。", r.form_id))
                 continue
             if r.metric not in _STATEMENT_FIELDS or pd.isna(r.value):
                 continue
@@ -744,8 +744,8 @@ def statement_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float,
                 continue
             b = round(have[0], 2)
             rows.append(_stmt_row(r, field, _num(b), _num(r.value),
-                                  f"报告称“{r.subject}”{label}{_num(r.value)}{unit}，项目自评表“{f.project_name}”"
-                                  f"（第{f.line_start}行）为{_num(b)}{unit}。", r.form_id))
+                                  f"报告称“{r.subject}”{label}{_num(r.value)}{unit}，项目自评表“{f['project_name']}”"
+                                  f"（第{f['line_start']}行）为{_num(b)}{unit}。", r.form_id))
     rows += _department_statements(ctx, st, tol_of)
     if not rows:
         return pd.DataFrame()
@@ -763,11 +763,14 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> list
     rate_rows = di[di.name.fillna("").map(key).eq("预算执行率")].drop_duplicates("dept_form_id") \
         .set_index("dept_form_id").actual_value
     d_st = st[st.subject_kind.eq("department") & st.source_file.isin(dept.source_file)]
+    by_file = dept.drop_duplicates("source_file").set_index("source_file", drop=False)
+    sentence = d_st.groupby(["source_file", "line"]).apply(lambda g: dict(zip(g.metric, g.value, strict=True)))
+    sums = di.groupby("dept_form_id").score.sum(min_count=1)
     rows = []
     for r in d_st.itertuples():
         if r.metric not in _DEPT_FIELDS or pd.isna(r.value):
             continue
-        d = dept[dept.source_file == r.source_file].iloc[0]
+        d = by_file.loc[r.source_file]
         col, label, unit = _DEPT_FIELDS[r.metric]
         where_line = d.budget_line if col.startswith("budget") and pd.notna(d.budget_line) else d.line_start
         where = f"部门整体绩效自评表（第{int(where_line)}行）"
@@ -776,7 +779,7 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> list
         elif col == "预算执行率":
             b = rate_rows.get(d.dept_form_id)
         elif col == "total_score" and pd.isna(d.total_score):  # no 总分 row printed: its indicators' scores
-            b = di[di.dept_form_id == d.dept_form_id].score.sum(min_count=1)
+            b = sums.get(d.dept_form_id)
             where = f"部门整体绩效自评表（第{int(d.line_start)}行）各指标得分合计"
         else:
             b = d[col]
@@ -784,7 +787,7 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> list
             continue
         extra = ""
         if r.metric == "exec_rate":
-            same = st[(st.source_file == r.source_file) & (st.line == r.line)].set_index("metric").value
+            same = sentence.get((r.source_file, r.line), {})
             if pd.notna(same.get("executed")) and pd.notna(same.get("budget_total")) and same["budget_total"]:
                 own = same["executed"] / same["budget_total"] * 100
                 extra = (f"；同句执行数{_num(same['executed'])}万元÷预算总额{_num(same['budget_total'])}万元"
@@ -796,15 +799,14 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> list
 
 def _merge_lines(df: pd.DataFrame, by: str, what: str) -> pd.DataFrame:
     """Rows with the same `by` value become one finding at the first line; the message names the other lines."""
-    out = []
-    for _, g in df.groupby(by, sort=False):
-        first = g.sort_values("line").iloc[0].copy()
-        lines = sorted({int(x) for x in g.line.dropna()})
-        first["lines"] = ", ".join(map(str, lines))
-        if len(lines) > 1:
-            first["message"] = first["message"].rstrip("。") + f"（{what}第{'、'.join(map(str, lines))}行均同）。"
-        out.append(first)
-    return pd.DataFrame(out).drop(columns=[by])
+    df = df.assign(**{by: df[by].map(repr)}).sort_values("line", kind="stable").reset_index(drop=True)
+    lines = df.groupby(by, sort=False).line.agg(lambda x: sorted({int(v) for v in x.dropna()})).to_dict()
+    first = df.drop_duplicates(by).copy()
+    ls = [lines[k] for k in first[by]]
+    first["lines"] = [", ".join(map(str, x)) for x in ls]
+    first["message"] = [m.rstrip("。") + f"（{what}第{'、'.join(map(str, x))}行均同）。" if len(x) > 1 else m
+                        for m, x in zip(first.message, ls, strict=True)]
+    return first.drop(columns=[by])
 
 
 @rule("department_summary_mismatch")
@@ -818,9 +820,14 @@ def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: f
     di = ctx.tables.get("department_indicators", schema.frame("department_indicators", []))
     s = ctx.summary
     s = s[~s.is_total.fillna(False)] if "is_total" in s else s
+    s = s[s.source_file.isin(dept.source_file)]
+    s_by = {k: g for k, g in s.assign(unit_key=s.unit.map(_plain_name)).groupby(["source_file", "unit_key"])}
+    di_by = {k: g for k, g in di.groupby("dept_form_id")}
+    none = di.iloc[:0]
     rows = []
     for d in dept.itertuples():
-        own = s[(s.source_file == d.source_file) & (s.unit.map(_plain_name) == _plain_name(d.department))]
+        own = s_by.get((d.source_file, _plain_name(d.department)), s.iloc[:0])
+        mine_all = di_by.get(d.dept_form_id, none)
         if len(own) and "summary_id" in own:  # the unit's own table aside: the department's, with most rows
             own = own[own.summary_id == own.summary_id.value_counts().idxmax()]
         base = {"source_file": d.source_file, "project_name": d.department, "form_id": None}
@@ -833,7 +840,7 @@ def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: f
                              "message": f"部门整体绩效自评表项目支出{_num(d.budget_project)}万元，部门项目支出"
                                         f"自评汇总表（第{first}行起）{n}个项目全年预算数合计"
                                         f"{_num(round(budget, 2))}万元。"})
-            rate = di[(di.dept_form_id == d.dept_form_id) & di.name.fillna("").map(key).eq("预算执行率")]
+            rate = mine_all[mine_all.name.fillna("").map(key).eq("预算执行率")]
             if len(rate) and pd.notna(budget) and budget and pd.notna(executed):
                 r, got = rate.iloc[0], executed / budget * 100
                 if pd.notna(r.actual_value) and abs(r.actual_value - got) > exec_rate_tol:
@@ -842,7 +849,7 @@ def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: f
                                  "message": f"部门整体绩效自评表预算执行率完成值{_num(r.actual_value)}%，部门项目支出"
                                             f"自评汇总表（第{first}行起）执行数合计{_num(round(executed, 2))}万元÷"
                                             f"预算数合计{_num(round(budget, 2))}万元={_num(round(got, 2))}%。"})
-        mine = di[(di.dept_form_id == d.dept_form_id) & di.level1_weight.notna()]
+        mine = mine_all[mine_all.level1_weight.notna()]
         g = mine.groupby(["level1", "level1_weight_line"], sort=False).agg(
             printed=("level1_weight", "first"), total=("weight", "sum"), n=("weight", "size")).reset_index()
         for x in g[(g.total - g.printed).abs() > 0.01].itertuples():
@@ -903,6 +910,15 @@ def _note(out: pd.DataFrame, i, j, text: str) -> None:
     out.at[i, "message"] = out.at[i, "message"].rstrip("。") + text
 
 
+def _first_of(out: pd.DataFrame, mask: pd.Series, cols: list[str]) -> dict:
+    """{(values of cols): index of the first finding with them} among the findings under mask."""
+    sub = out[mask]
+    found = {}
+    for i, k in zip(sub.index, zip(*(sub[c] for c in cols), strict=True), strict=True):
+        found.setdefault(k, i)
+    return found
+
+
 def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.DataFrame:
     """One finding per cause. Folded, with their lines named in the finding that stays:
     - a narrative figure that repeats a wrong summary figure (same form, field, value) → the summary finding;
@@ -911,17 +927,19 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     - every indicator at full marks on a form already found full-scored despite low execution → that finding;
     - a duplicate name that the form's own title shows to be a wrong name → the title finding."""
     drop = set()
-    summ = out[out.rule == "summary_mismatch"]
+    summ = _first_of(out, out.rule == "summary_mismatch", ["form_id", "field", "found"])
     for j, r in out[(out.rule == "statement_mismatch") & out.form_id.notna()].iterrows():
-        hit = summ[(summ.form_id == r.form_id) & (summ.field == r.field) & (summ.found == r.found)]
-        if len(hit):
-            _note(out, hit.index[0], j, f"（报告第{r.lines}行同）。")
+        hit = summ.get((r.form_id, r.field, r.found))
+        if hit is not None:
+            _note(out, hit, j, f"（报告第{r.lines}行同）。")
             drop.add(j)
-    f = ctx.f.set_index("form_id")
-    levels = out[out.rule == "level_weight_mismatch"]
+    f = ctx.f.drop_duplicates("form_id").set_index("form_id")
+    lv_rows = out[out.rule == "level_weight_mismatch"]
+    levels = {k: g for k, g in lv_rows.groupby("form_id")}
+    totals_of = {k: g for k, g in out[out.rule == "total_mismatch"].groupby("form_id")}
     for j, w in out[out.rule == "weights_not_total"].iterrows():
-        lv = levels[levels.form_id == w.form_id]
-        if lv.empty or w.form_id not in f.index:
+        lv = levels.get(w.form_id)
+        if lv is None or w.form_id not in f.index:
             continue
         off = (lv.found.astype(float) - lv.expected.astype(float)).sum()
         x = f.loc[w.form_id]
@@ -932,31 +950,32 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
         first = lv.index[0]
         _note(out, first, j, f"；各项分值合计因此为{w.found}分，与总分值{w.expected}分不符（第{int(w.line)}行）。")
         drop.add(j)
-        for k, t in out[(out.rule == "total_mismatch") & (out.form_id == w.form_id)].iterrows():
+        for k, t in totals_of.get(w.form_id, out.iloc[:0]).iterrows():
             score_ways = [float(t.expected) - float(t.found), x.indicator_score_reported - float(t.found)]
             if any(abs(off - d) <= tol for d in score_ways):
                 _note(out, first, k, f"；得分合计随之与总分栏{t.found}分不符。")
                 drop.add(k)
     # a self-score that is high only because the total does not add up: the total is the cause
-    totals = out[(out.rule == "total_mismatch") & ~out.index.isin(drop)]
+    totals = _first_of(out, (out.rule == "total_mismatch") & ~out.index.isin(drop), ["form_id"])
     for j, r in out[out.rule == "self_score_above_rescore"].iterrows():
-        hit = totals[totals.form_id == r.form_id]
-        if len(hit) and r.form_id in f.index and \
-                float(hit.iloc[0].expected) <= f.at[r.form_id, "total_rescore_max"] + gap:
-            _note(out, hit.index[0], j, f"；按规则复核最多{r.expected.lstrip('≤')}分，自评偏高即由总分加总错误所致。")
+        hit = totals.get((r.form_id,))
+        if hit is not None and r.form_id in f.index and \
+                float(out.at[hit, "expected"]) <= f.at[r.form_id, "total_rescore_max"] + gap:
+            _note(out, hit, j, f"；按规则复核最多{r.expected.lstrip('≤')}分，自评偏高即由总分加总错误所致。")
             drop.add(j)
     # every indicator at full marks while execution is low: one finding of over-scoring
-    full = out[(out.rule == "full_score_despite_shortfall") & (out.field == "total_score_reported")]
+    full = _first_of(out, (out.rule == "full_score_despite_shortfall") & (out.field == "total_score_reported"),
+                     ["form_id"])
     for j, r in out[(out.rule == "all_full_marks") & out.form_id.notna()].iterrows():
-        hit = full[full.form_id == r.form_id]
-        if len(hit):
-            _note(out, hit.index[0], j, f"；{r.found}。")
+        hit = full.get((r.form_id,))
+        if hit is not None:
+            _note(out, hit, j, f"；{r.found}。")
             drop.add(j)
-    titles = out[out.rule == "title_name_mismatch"]
+    titles = _first_of(out, out.rule == "title_name_mismatch", ["source_file", "project_name"])
     for j, d in out[out.rule == "duplicate_forms"].iterrows():
-        hit = titles[(titles.source_file == d.source_file) & (titles.project_name == d.project_name)]
-        if len(hit):
-            _note(out, hit.index[0], j, f"；第{int(d.line)}行的自评表也用此名称，两表重名。")
+        hit = titles.get((d.source_file, d.project_name))
+        if hit is not None:
+            _note(out, hit, j, f"；第{int(d.line)}行的自评表也用此名称，两表重名。")
             drop.add(j)
     return out.drop(index=sorted(drop))
 
