@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from perfdata import paths, schema
+from perfdata.keys import project_key
 from perfdata.normalize import DASHES, key
 from perfdata.readers.text import decode, split_lines
 from perfdata.scoring import _rule_rows, rescore
@@ -374,14 +376,40 @@ def _doc_numbers(text) -> frozenset:
     return frozenset(_DOC_NO.findall(text)) if isinstance(text, str) else frozenset()
 
 
+_TITLE_FRAME = [re.compile(p) for p in (r"^.*本级部门", r"^[#\s]*((19|20)\d{2}\s*年度?)?", r"(项目)?支出绩效自评表.*$")]
+
+
+def _title_name(title) -> str | None:
+    """The project name a title carries ("2024年人才交流中心档案经费项目支出绩效自评表" → 人才交流中心档案经费); None
+    for a bare "项目支出绩效自评表"."""
+    if not isinstance(title, str):
+        return None
+    for frame in _TITLE_FRAME:
+        title = frame.sub("", title)
+    t = project_key(title)
+    return None if t is None or re.fullmatch(r"(某+|[x×*]+)", t) else t  # a template's "某某项目…" names nothing
+
+
+def _far_apart(title, name, least: float) -> bool:
+    t, n = _title_name(title), project_key(name) if isinstance(name, str) else None
+    if not t or not n or t in n or n in t:
+        return False
+    return SequenceMatcher(None, t, n).ratio() < least
+
+
 @rule("title_name_mismatch")
-def title_name_mismatch(ctx: Context) -> pd.DataFrame:
+def title_name_mismatch(ctx: Context, title_similarity: float) -> pd.DataFrame:
+    """Different document numbers, or a title that names another project (neither name holds the other and
+    they share little: 人才交流中心档案经费 / 档案管理)."""
     f = ctx.f
     t_no, n_no = f.title.map(_doc_numbers), f.project_name.map(_doc_numbers)
-    off = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
-                    index=f.index, dtype=bool)
-    h = f[off]
-    msg = [f"表题“{t}”与项目名称“{n}”的文号不同。" for t, n in zip(h.title, h.project_name, strict=True)]
+    numbers = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
+                        index=f.index, dtype=bool)
+    names = pd.Series([_far_apart(t, n, title_similarity) for t, n in zip(f.title, f.project_name, strict=True)],
+                      index=f.index, dtype=bool)
+    h = f[numbers | names]
+    msg = [f"表题“{t}”与项目名称“{n}”的{'文号' if by_no else '项目名称'}不同。"
+           for t, n, by_no in zip(h.title, h.project_name, numbers[h.index], strict=True)]
     return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected=h.title,
                      found=h.project_name, message=msg)
 
@@ -975,7 +1003,8 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     for j, d in out[out.rule == "duplicate_forms"].iterrows():
         hit = titles.get((d.source_file, d.project_name))
         if hit is not None:
-            _note(out, hit, j, f"；第{int(d.line)}行的自评表也用此名称，两表重名。")
+            other = d.found if out.at[hit, "form_id"] == d.form_id else f"第{int(d.line)}行的自评表也用此名称"
+            _note(out, hit, j, f"；{other}，两表重名。")
             drop.add(j)
     return out.drop(index=sorted(drop))
 

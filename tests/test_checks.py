@@ -65,13 +65,29 @@ def test_xinglong_score_above_weight_and_execution_score(found):
 
 
 def test_xinglong_title_and_duplicate(found):
-    t = _hits(found, "title_name_mismatch", XINGLONG)
+    t = _hits(found, "title_name_mismatch", XINGLONG, "冀财社[2024]48号中央就业补助")
     assert t.line.tolist() == [287] and "205号" in t.expected.iloc[0] and "48号" in t.found.iloc[0]
     # the duplicate name is the title's evidence that the name is wrong: one finding naming both forms
     assert t.lines.iloc[0] == "287, 318" and "第318行" in t.message.iloc[0]
     assert _hits(found, "duplicate_forms", XINGLONG, "冀财社[2024]48号中央就业补助").empty
-    d = _hits(found, "duplicate_forms", XINGLONG, "档案管理")
-    assert d.line.tolist() == [185]  # two 档案管理 forms with different amounts stay a finding
+    # the second 档案管理 form is titled 人才交流中心档案经费: the title names the project, the name is wrong
+    a = _hits(found, "title_name_mismatch", XINGLONG, "档案管理")
+    assert a[["line", "lines"]].values.tolist() == [[181, "181, 185"]] and "与第104行的表同名" in a.message.iloc[0]
+    assert _hits(found, "duplicate_forms", XINGLONG).empty
+
+
+@pytest.mark.parametrize("title,name,far", [
+    ("2024年人才交流中心档案经费项目支出绩效自评表", "档案管理", True),
+    ("兴隆县机关事业单位养老保险预算县级补助资金项目支出绩效自评表", "机关事业单位养老保险预算县级补助资金", False),
+    ("2024年保险资格认证项目支出绩效自评表", "2024年保险资格认证", False),
+    ("#固原市本级部门项目支出绩效自评表", "聘用人员经费", False),  # a bare title names no project
+    ("项目支出绩效自评表(2021年度)", "事业单位招聘", False),
+    ("某某项目支出绩效自评表", "公益性岗位补贴", False),  # the template's placeholder title
+    ("省级城乡居民养老保险补助资金项目支出绩效自评表", "2024年省级城乡居民养老保险补助资金冀财社[2023]219号", False),
+])
+def test_title_naming_another_project(title, name, far):
+    from perfdata.checks import _far_apart
+    assert _far_apart(title, name, default_params()["title_similarity"]) is far
 
 
 def test_template_level_findings_reported_once(found):
