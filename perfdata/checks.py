@@ -664,7 +664,9 @@ def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total
             rows.append({"line": r.line_start, "source_file": r.source_file, "project_name": r.project_name,
                          "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)), "found": _num(a),
                          "message": f"汇总表“{r.project_name}”{label[name]}为{_num(a)}{unit}，"
-                                    f"项目自评表（第{f.line_start}行）为{_num(round(b, 2))}{unit}。"})
+                                    f"项目自评表（第{f.line_start}行）为{_num(round(b, 2))}{unit}"
+                                    + ("（汇总表填的是年初预算数）" if name == "budget" and pd.notna(f.budget_initial)
+                                       and abs(a - f.budget_initial) <= money_tol else "") + "。"})
     if not rows:
         return pd.DataFrame()
     # the same figure in the unit's and the department's summary is one finding naming both rows
@@ -938,6 +940,9 @@ def _note(out: pd.DataFrame, i, j, text: str) -> None:
     out.at[i, "message"] = out.at[i, "message"].rstrip("。") + text
 
 
+_LEVEL_SCORE_FIELDS = {"output_score": "产出指标", "benefit_score": "效益指标", "satisfaction_score": "满意度指标"}
+
+
 def _first_of(out: pd.DataFrame, mask: pd.Series, cols: list[str]) -> dict:
     """{(values of cols): index of the first finding with them} among the findings under mask."""
     sub = out[mask]
@@ -950,7 +955,8 @@ def _first_of(out: pd.DataFrame, mask: pd.Series, cols: list[str]) -> dict:
 def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.DataFrame:
     """One finding per cause. Folded, with their lines named in the finding that stays:
     - a narrative figure that repeats a wrong summary figure (same form, field, value) → the summary finding;
-    - weights (and the total) off by exactly what a level's indicators are off by → the level finding;
+    - weights (and the total) off by exactly what a level's indicators are off by, and a report giving that
+      level its printed points → the level finding;
     - a self-score far above the rescore only because the total does not add up → the total finding;
     - every indicator at full marks on a form already found full-scored despite low execution → that finding;
     - a duplicate name that the form's own title shows to be a wrong name → the title finding."""
@@ -960,6 +966,15 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
         hit = summ.get((r.form_id, r.field, r.found))
         if hit is not None:
             _note(out, hit, j, f"（报告第{r.lines}行同）。")
+            drop.add(j)
+    # a report that gives a level the points printed beside it while its indicators add up to less (or more)
+    lv = out[(out.rule == "level_weight_mismatch") & out.form_id.notna()]
+    lv_first = _first_of(lv.assign(level=lv.message.str.split("标注").str[0]), lv.index == lv.index,
+                         ["form_id", "level", "expected"])
+    for j, r in out[(out.rule == "statement_mismatch") & out.field.isin(_LEVEL_SCORE_FIELDS)].iterrows():
+        hit = lv_first.get((r.form_id, _LEVEL_SCORE_FIELDS[r.field], r.found))
+        if hit is not None and j not in drop:
+            _note(out, hit, j, f"；报告第{r.lines}行称该级得分{r.found}分，同此原因。")
             drop.add(j)
     f = ctx.f.drop_duplicates("form_id").set_index("form_id")
     lv_rows = out[out.rule == "level_weight_mismatch"]
