@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from perfdata import paths, schema
+from perfdata.keys import project_key
 from perfdata.normalize import DASHES, key
 from perfdata.readers.text import decode, split_lines
 from perfdata.scoring import _rule_rows, rescore
@@ -90,8 +92,9 @@ def line_text(raw_dir: str | Path | None, source_file: str | None, line: int | N
 class Context:
     """The tidy tables plus the rescoring, built once per check run."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame]):
+    def __init__(self, tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None):
         self.tables = tables
+        self.raw_dir = raw_dir
         empty = {name: schema.frame(name, []) for name in schema.TABLES}
         self.forms = tables.get("forms", empty["forms"])
         self.indicators = tables.get("indicators", empty["indicators"])
@@ -257,12 +260,26 @@ def level_weight_mismatch(ctx: Context, weight_tol: float) -> pd.DataFrame:
                      pattern=[f"{lv}|{p}|{t}" for lv, p, t in zip(h.level1, h.printed, h.total, strict=True)])
 
 
+_HEADER_WEIGHT = re.compile(r"分值\s*[（(]\s*\d+(\.\d+)?\s*分\s*[）)]")
+
+
+def _header_weight(raw_dir, source_file, funding_line) -> bool:
+    """Whether one of the three lines above the funding row prints the execution weight in its header."""
+    if raw_dir is None or pd.isna(funding_line):
+        return False
+    return any(_HEADER_WEIGHT.search(line_text(raw_dir, source_file, n) or "")
+               for n in range(max(1, int(funding_line) - 3), int(funding_line)))
+
+
 @rule("missing_exec_figures")
 def missing_exec_figures(ctx: Context) -> pd.DataFrame:
     """The funding row was read (amounts present) but its 分值 or 得分 cell is blank."""
     f = ctx.f
     has_row = f.funding_line.notna() & f.executed.notna()
     no_w, no_s = f.exec_weight.isna(), f.exec_score_reported.isna()
+    # a header that prints the weight ("分值 (10分)", 固原市) leaves the cell blank by design
+    no_w &= ~pd.Series([_header_weight(ctx.raw_dir, sf, ln) for sf, ln in zip(f.source_file, f.funding_line,
+                                                                                 strict=True)], index=f.index)
     h = f[(has_row & (no_w | no_s)).fillna(False)]
     fields = ["、".join(x for x, m in (("分值", w), ("得分", s)) if m)
               for w, s in zip(no_w[h.index], no_s[h.index], strict=True)]
@@ -359,14 +376,40 @@ def _doc_numbers(text) -> frozenset:
     return frozenset(_DOC_NO.findall(text)) if isinstance(text, str) else frozenset()
 
 
+_TITLE_FRAME = [re.compile(p) for p in (r"^.*本级部门", r"^[#\s]*((19|20)\d{2}\s*年度?)?", r"(项目)?支出绩效自评表.*$")]
+
+
+def _title_name(title) -> str | None:
+    """The project name a title carries ("2024年人才交流中心档案经费项目支出绩效自评表" → 人才交流中心档案经费); None
+    for a bare "项目支出绩效自评表"."""
+    if not isinstance(title, str):
+        return None
+    for frame in _TITLE_FRAME:
+        title = frame.sub("", title)
+    t = project_key(title)
+    return None if t is None or re.fullmatch(r"(某+|[x×*]+)", t) else t  # a template's "某某项目…" names nothing
+
+
+def _far_apart(title, name, least: float) -> bool:
+    t, n = _title_name(title), project_key(name) if isinstance(name, str) else None
+    if not t or not n or t in n or n in t:
+        return False
+    return SequenceMatcher(None, t, n).ratio() < least
+
+
 @rule("title_name_mismatch")
-def title_name_mismatch(ctx: Context) -> pd.DataFrame:
+def title_name_mismatch(ctx: Context, title_similarity: float) -> pd.DataFrame:
+    """Different document numbers, or a title that names another project (neither name holds the other and
+    they share little: 人才交流中心档案经费 / 档案管理)."""
     f = ctx.f
     t_no, n_no = f.title.map(_doc_numbers), f.project_name.map(_doc_numbers)
-    off = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
-                    index=f.index, dtype=bool)
-    h = f[off]
-    msg = [f"表题“{t}”与项目名称“{n}”的文号不同。" for t, n in zip(h.title, h.project_name, strict=True)]
+    numbers = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
+                        index=f.index, dtype=bool)
+    names = pd.Series([_far_apart(t, n, title_similarity) for t, n in zip(f.title, f.project_name, strict=True)],
+                      index=f.index, dtype=bool)
+    h = f[numbers | names]
+    msg = [f"表题“{t}”与项目名称“{n}”的{'文号' if by_no else '项目名称'}不同。"
+           for t, n, by_no in zip(h.title, h.project_name, numbers[h.index], strict=True)]
     return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected=h.title,
                      found=h.project_name, message=msg)
 
@@ -426,11 +469,43 @@ def _txt(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str)
 
 
+def _target_findings(hits: pd.DataFrame, ctx: Context, expected: str, what) -> pd.DataFrame:
+    """Findings on 绩效目标表 indicators (targets only, no form): form_id null, the table's id in `field`."""
+    if hits.empty:
+        return pd.DataFrame()
+    t = ctx.tables.get("targets", schema.frame("targets", [])).set_index("target_id")
+    no = hits.target_id.map(t.table_no) if "table_no" in t else pd.Series(None, index=hits.index)
+    title = hits.target_id.map(t.project_name).fillna(hits.target_id.map(t.title))
+    # one cell per line: the line holding the target (or the name) rather than the row's first line
+    line = [next((n for n in range(int(r.line), int(r.line_end if pd.notna(r.line_end) else r.line) + 1)
+                  if key(word) in key(line_text(ctx.raw_dir, r.source_file, n) or "")), r.line)
+            if ctx.raw_dir is not None and isinstance(word, str) else r.line
+            for r, word in zip(hits.itertuples(), hits.target_raw.where(hits.target_raw.notna(), hits.level3),
+                               strict=True)]
+    return pd.DataFrame({
+        "form_id": None, "source_file": hits.source_file, "line": line, "project_name": title,
+        "field": "target_raw[" + hits.target_id.astype(str) + "]", "expected": expected,
+        "found": _txt(hits.target_raw).where(hits.target_raw.notna(), "未填"),
+        "message": [f"绩效目标表{'' if pd.isna(n) else f'（表{int(n)}）'}“{tt}”：{what(r)}"
+                    for n, tt, r in zip(no, title, hits.itertuples(), strict=True)]})
+
+
+# cell text that stands where a target should be: a template's instruction left in place
+_PLACEHOLDERS = {"文字描述", "定性描述", "定量", "定性", "指标值", "填写", "详见附件"}
+
+
 @rule("target_copies_name")
 def target_copies_name(ctx: Context) -> pd.DataFrame:
     i = ctx.indicators
     h = i[(i.name.fillna("").map(key) == i.target_raw.fillna("").map(key)) & i.name.notna()]
-    return _per_form(h, _quoted(h.name), "target_raw", "可衡量的指标值", "的年度指标值照抄指标名称")
+    out = _per_form(h, _quoted(h.name), "target_raw", "可衡量的指标值", "的年度指标值照抄指标名称")
+    ti = ctx.tables.get("target_indicators")
+    if ti is not None and not ti.empty:
+        tk = ti.target_raw.fillna("").map(key)
+        th = ti[(tk != "") & ((tk == ti.level3.fillna("").map(key)) | (tk == ti.description.fillna("").map(key)))]
+        out = pd.concat([out, _target_findings(th, ctx, "可衡量的指标值", lambda r: (
+            f"指标“{r.level3}”的指标值“{r.target_raw}”照抄指标名称或描述，没有可衡量的目标。"))])
+    return out
 
 
 @rule("actual_only_done")
@@ -460,9 +535,18 @@ def qualitative_only_outputs(ctx: Context) -> pd.DataFrame:
     g = i.groupby("form_id").agg(q=("quantitative", lambda s: bool(s.fillna(False).any())), line=("line", "min"),
                                  n=("line", "size"))
     h = g[~g.q].reset_index()
-    return _findings(h, form_id=h.form_id, line=h.line, field="target_raw", expected="至少一项定量产出指标",
-                     found=[f"{n}项产出指标均为定性" for n in h.n],
-                     message=[f"{n}项产出指标均无可量化的指标值。" for n in h.n])
+    out = _findings(h, form_id=h.form_id, line=h.line, field="target_raw", expected="至少一项定量产出指标",
+                    found=[f"{n}项产出指标均为定性" for n in h.n],
+                    message=[f"{n}项产出指标均无可量化的指标值。" for n in h.n])
+    ti = ctx.tables.get("target_indicators")
+    if ti is not None and not ti.empty:
+        o = ti[ti.level1 == "产出指标"]
+        q = o.groupby("target_id").quantitative.transform(lambda s: bool(s.fillna(False).any()))
+        first = o[~q.astype(bool)].sort_values("line").drop_duplicates("target_id")
+        n = o.groupby("target_id").size()
+        out = pd.concat([out, _target_findings(first, ctx, "至少一项定量产出指标", lambda r: (
+            f"{n[r.target_id]}项产出指标均无可量化的指标值。"))])
+    return out
 
 
 @rule("missing_target")
@@ -472,7 +556,15 @@ def missing_target(ctx: Context) -> pd.DataFrame:
     empty = i.target_raw.isna() | i.target_raw.fillna("").map(key).isin(DASHES)
     h = i[(empty | i.name.isna()) & (i.weight > 0).fillna(False)]
     items = _quoted(h.name) + np.where(h.target_raw.isna(), "未填指标值", "（指标值" + _txt(h.target_raw) + "）")
-    return _per_form(h, items, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称")
+    out = _per_form(h, items, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称")
+    ti = ctx.tables.get("target_indicators")
+    if ti is not None and not ti.empty:
+        tk = ti.target_raw.fillna("").map(key)
+        th = ti[ti.target_raw.isna() | tk.isin(DASHES) | tk.isin(_PLACEHOLDERS) | ti.level3.isna()]
+        out = pd.concat([out, _target_findings(th, ctx, "年度指标值和指标名称", lambda r: (
+            f"指标“{r.level3 if isinstance(r.level3, str) else '（未填名称）'}”"
+            + (f"的指标值只写“{r.target_raw}”，未设定目标值。" if isinstance(r.target_raw, str) else "未填指标值。")))])
+    return out
 
 
 @rule("deducted_without_reason")
@@ -551,59 +643,255 @@ def summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total
         lv = rates.loc[r.form_id] if r.form_id in rates.index else pd.Series(dtype=float)
         lp = rates_printed.loc[r.form_id] if r.form_id in rates_printed.index else pd.Series(dtype=float)
         pairs = [("budget", r.budget, f.budget), ("executed", r.executed, f.executed),
-                 ("exec_rate_reported", r.exec_rate_reported, f.exec_rate_reported),
                  ("total_score", r.total_score, f.total_score_reported)]
+        # a summary rate that its own figures and the form's amounts both give is right: the form's printed
+        # rate is the wrong one, and exec_rate_mismatch reports it there
+        if not (own is not None and pd.notna(r.exec_rate_reported) and pd.notna(f.exec_rate)
+                and abs(r.exec_rate_reported - own) <= exec_rate_tol
+                and abs(r.exec_rate_reported - f.exec_rate) <= exec_rate_tol):
+            pairs.append(("exec_rate_reported", r.exec_rate_reported, f.exec_rate_reported))
         # a level rate is wrong only if neither way of computing it from the form gives it
         pairs += [(c, getattr(r, c), lv.get(c)) for c in _LEVEL_RATES.values()
                   if pd.isna(lp.get(c)) or pd.isna(getattr(r, c)) or abs(getattr(r, c) - lp.get(c)) > tol(c)]
-        for name, a, b in _compare(pairs, tol):
-            if name in done:
-                continue
-            unit = "万元" if name in ("budget", "executed") else ("分" if name == "total_score" else "%")
+        off = [(n, a, b) for n, a, b in _compare(pairs, tol) if n not in done]
+        money = [(n, a, b) for n, a, b in off if n in ("budget", "executed")]
+        if len(money) == 2 and money[0][1:] == money[1][1:]:  # one figure typed into both money columns
+            off = [("budget/executed", *money[0][1:])] + [x for x in off if x not in money]
+            label["budget/executed"] = "全年预算数和执行数"
+        for name, a, b in off:
+            unit = "万元" if name in ("budget", "executed", "budget/executed") else (
+                "分" if name == "total_score" else "%")
             rows.append({"line": r.line_start, "source_file": r.source_file, "project_name": r.project_name,
                          "form_id": r.form_id, "field": name, "expected": _num(round(b, 2)), "found": _num(a),
                          "message": f"汇总表“{r.project_name}”{label[name]}为{_num(a)}{unit}，"
-                                    f"项目自评表（第{f.line_start}行）为{_num(round(b, 2))}{unit}。"})
-    return pd.DataFrame(rows)
+                                    f"项目自评表（第{f.line_start}行）为{_num(round(b, 2))}{unit}"
+                                    + ("（汇总表填的是年初预算数）" if name == "budget" and pd.notna(f.budget_initial)
+                                       and abs(a - f.budget_initial) <= money_tol else "") + "。"})
+    if not rows:
+        return pd.DataFrame()
+    # the same figure in the unit's and the department's summary is one finding naming both rows
+    df = pd.DataFrame(rows)
+    df["group"] = list(zip(df.source_file, df.form_id.fillna(df.project_name), df.field, df.found, df.expected,
+                           strict=True))
+    return _merge_lines(df, "group", "汇总表")
 
 
-_STATEMENT_FIELDS = {"total_score": ("total_score_reported", "总分", "分"),
-                     "exec_rate": ("exec_rate_reported", "执行率", "%"),
-                     "budget_initial": ("budget_initial", "年初预算数", "万元"),
-                     "budget_full_year": ("budget", "全年预算数", "万元"),
-                     "executed": ("executed", "执行数", "万元")}
+# statement metric → (form column or level, label, unit, field name shared with summary_mismatch)
+_STATEMENT_FIELDS = {"total_score": ("total_score_reported", "总分", "分", "total_score"),
+                     "exec_rate": ("exec_rate_reported", "执行率", "%", "exec_rate_reported"),
+                     "exec_score": ("exec_score_reported", "预算执行率得分", "分", "exec_score_reported"),
+                     "budget_initial": ("budget_initial", "年初预算数", "万元", "budget_initial"),
+                     "budget_full_year": ("budget", "全年预算数", "万元", "budget"),
+                     "budget": ("budget", "预算数", "万元", "budget"),
+                     "executed": ("executed", "执行数", "万元", "executed"),
+                     "output_score": ("产出指标", "产出指标得分", "分", "output_score"),
+                     "benefit_score": ("效益指标", "效益指标得分", "分", "benefit_score"),
+                     "satisfaction_score": ("满意度指标", "满意度指标得分", "分", "satisfaction_score"),
+                     "output_rate": ("output_rate", "产出指标得分率", "%", "output_rate"),
+                     "benefit_rate": ("benefit_rate", "效益指标得分率", "%", "benefit_rate"),
+                     "satisfaction_rate": ("satisfaction_rate", "满意度指标得分率", "%", "satisfaction_rate"),
+                     "budget_fiscal": ("fiscal", "财政拨款", "万元", "budget_fiscal"),
+                     "carryover": ("carryover", "上年结转", "万元", "carryover")}
+# department statement metric → (department_forms column or level, label, unit)
+_DEPT_FIELDS = {"budget_total": ("budget_total", "部门预算总额", "万元"),
+                "basic_expenditure": ("budget_basic", "基本支出", "万元"),
+                "project_expenditure": ("budget_project", "项目支出", "万元"),
+                "total_score": ("total_score", "总分", "分"),
+                "input_score": ("投入指标", "投入指标得分", "分"),
+                "process_score": ("过程指标", "过程指标得分", "分"),
+                "output_score": ("产出指标", "产出指标得分", "分"),
+                "benefit_score": ("效益指标", "效益指标得分", "分"),
+                "exec_rate": ("预算执行率", "预算执行率", "%")}
+
+
+def _level_scores(ind: pd.DataFrame, key: str) -> pd.Series:
+    """Sum of the indicator scores per (table, level1), budget-execution rows aside."""
+    if "is_budget_execution" in ind:
+        ind = ind[~ind.is_budget_execution.fillna(False)]
+    return ind.groupby([key, "level1"]).score.sum(min_count=1)
+
+
+def _form_values(ctx: Context) -> dict:
+    """Every figure a project statement may be held against, per form: form columns, level scores and rates,
+    funding lines."""
+    forms = ctx.f.drop_duplicates("form_id").set_index("form_id").to_dict("index")
+    levels = _level_scores(ctx.indicators, "form_id").to_dict()
+    rates, printed = (x.to_dict("index") for x in _level_rates(ctx))
+    fu = ctx.funding
+    fu = fu.assign(amount=fu.budget_full_year.fillna(fu.budget_initial))
+    lines = fu.drop_duplicates(["form_id", "fund_source"]).set_index(["form_id", "fund_source"]).amount.to_dict()
+
+    def values(fid, col):
+        if col in _LEVEL_RATES.values():  # either way of computing the rate from the form
+            got = [rates.get(fid, {}).get(col), printed.get(fid, {}).get(col)]
+        elif col in _LEVEL_RATES:
+            got = [levels.get((fid, col))]
+        elif col in ("fiscal", "carryover"):
+            got = [lines.get((fid, col))]
+        else:
+            got = [forms[fid].get(col)]
+        return [v for v in got if v is not None and pd.notna(v)]
+    return {"values": values, "forms": forms}
+
+
+def _stmt_row(r, field, expected, found, message, form_id=None) -> dict:
+    return {"line": r.line, "source_file": r.source_file, "form_id": form_id, "field": field,
+            "expected": expected, "found": found, "message": message,
+            "project_name": None if form_id else r.subject,  # a linked form's own name is filled in later
+            "group": (r.source_file, form_id or r.subject, field, found)}
 
 
 @rule("statement_mismatch")
-def statement_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float, total_tol: float) -> pd.DataFrame:
+def statement_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float,
+                       statement_score_tol: float) -> pd.DataFrame:
+    """A figure of the narrative report against the form it speaks of (matched by keys.link(), misspelled and
+    short names included), and the department's figures against the 部门整体绩效自评表. The same figure
+    repeated in several sentences is one finding that names every line."""
     st = ctx.statements
-    st = st[st.form_id.notna()]
     if st.empty:
         return pd.DataFrame()
-    forms = ctx.f.set_index("form_id")
+    tol_of = {"%": exec_rate_tol, "分": statement_score_tol, "万元": money_tol}
     rows = []
-    for r in st.itertuples():
-        if r.form_id not in forms.index:
+    proj = st[st.form_id.notna() & ~st.subject_kind.isin(["department", "unit"]).fillna(False)]
+    if not proj.empty:
+        fv = _form_values(ctx)
+        for r in proj.itertuples():
+            f = fv["forms"].get(r.form_id)
+            if f is None:
+                continue
+            if r.metric == "grade":
+                g = f["grade_reported"]
+                if pd.notna(r.value_text) and pd.notna(g) and r.value_text != g:
+                    rows.append(_stmt_row(r, "grade", g, r.value_text,
+                                          f"报告称“{r.subject}”评价等级为“{r.value_text}”，自评表总分"
+                                          f"{_num(f['total_score_reported'])}分对应“{g}”。", r.form_id))
+                continue
+            if r.metric not in _STATEMENT_FIELDS or pd.isna(r.value):
+                continue
+            col, label, unit, field = _STATEMENT_FIELDS[r.metric]
+            have = fv["values"](r.form_id, col)
+            if not have or any(abs(r.value - b) <= tol_of[unit] for b in have):
+                continue
+            b = round(have[0], 2)
+            rows.append(_stmt_row(r, field, _num(b), _num(r.value),
+                                  f"报告称“{r.subject}”{label}{_num(r.value)}{unit}，项目自评表“{f['project_name']}”"
+                                  f"（第{f['line_start']}行）为{_num(b)}{unit}。", r.form_id))
+    rows += _department_statements(ctx, st, tol_of)
+    if not rows:
+        return pd.DataFrame()
+    return _merge_lines(pd.DataFrame(rows), "group", "报告")
+
+
+def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> list[dict]:
+    """Department figures of the narrative against the department's 整体绩效自评表 of the same file; a stated
+    execution rate also against executed ÷ budget stated in the same sentence."""
+    dept = ctx.tables.get("department_forms")
+    if dept is None or dept.empty:
+        return []
+    di = ctx.tables.get("department_indicators", schema.frame("department_indicators", []))
+    levels = _level_scores(di, "dept_form_id")
+    rate_rows = di[di.name.fillna("").map(key).eq("预算执行率")].drop_duplicates("dept_form_id") \
+        .set_index("dept_form_id").actual_value
+    d_st = st[st.subject_kind.eq("department") & st.source_file.isin(dept.source_file)]
+    by_file = dept.drop_duplicates("source_file").set_index("source_file", drop=False)
+    sentence = d_st.groupby(["source_file", "line"]).apply(lambda g: dict(zip(g.metric, g.value, strict=True)))
+    sums = di.groupby("dept_form_id").score.sum(min_count=1)
+    rows = []
+    for r in d_st.itertuples():
+        if r.metric not in _DEPT_FIELDS or pd.isna(r.value):
             continue
-        f = forms.loc[r.form_id]
-        if r.metric == "grade":
-            if pd.notna(r.value_text) and pd.notna(f.grade_reported) and r.value_text != f.grade_reported:
-                rows.append({"line": r.line, "source_file": r.source_file, "form_id": r.form_id, "field": "grade",
-                             "expected": f.grade_reported, "found": r.value_text,
-                             "message": f"报告称“{r.subject}”评价等级为“{r.value_text}”，自评表总分"
-                                        f"{_num(f.total_score_reported)}分对应“{f.grade_reported}”。"})
+        d = by_file.loc[r.source_file]
+        col, label, unit = _DEPT_FIELDS[r.metric]
+        where_line = d.budget_line if col.startswith("budget") and pd.notna(d.budget_line) else d.line_start
+        where = f"部门整体绩效自评表（第{int(where_line)}行）"
+        if col in _LEVEL_RATES or col in ("投入指标", "过程指标"):
+            b = levels.get((d.dept_form_id, col))
+        elif col == "预算执行率":
+            b = rate_rows.get(d.dept_form_id)
+        elif col == "total_score" and pd.isna(d.total_score):  # no 总分 row printed: its indicators' scores
+            b = sums.get(d.dept_form_id)
+            where = f"部门整体绩效自评表（第{int(d.line_start)}行）各指标得分合计"
+        else:
+            b = d[col]
+        if b is None or pd.isna(b) or abs(r.value - b) <= tol_of[unit]:
             continue
-        if r.metric not in _STATEMENT_FIELDS:
-            continue
-        col, label, unit = _STATEMENT_FIELDS[r.metric]
-        tol = {"%": exec_rate_tol, "分": total_tol}.get(unit, money_tol)
-        b = f[col]
-        if pd.notna(r.value) and pd.notna(b) and abs(r.value - b) > tol:
-            rows.append({"line": r.line, "source_file": r.source_file, "form_id": r.form_id, "field": r.metric,
-                         "expected": _num(b), "found": _num(r.value),
-                         "message": f"报告称“{r.subject}”{label}{_num(r.value)}{unit}，项目自评表（第{f.line_start}行）"
-                                    f"为{_num(b)}{unit}。"})
+        extra = ""
+        if r.metric == "exec_rate":
+            same = sentence.get((r.source_file, r.line), {})
+            if pd.notna(same.get("executed")) and pd.notna(same.get("budget_total")) and same["budget_total"]:
+                own = same["executed"] / same["budget_total"] * 100
+                extra = (f"；同句执行数{_num(same['executed'])}万元÷预算总额{_num(same['budget_total'])}万元"
+                         f"={_num(round(own, 2))}%")
+        rows.append(_stmt_row(r, r.metric, _num(b), _num(r.value),
+                              f"报告称“{r.subject}”{label}{_num(r.value)}{unit}，{where}为{_num(b)}{unit}{extra}。"))
+    return rows
+
+
+def _merge_lines(df: pd.DataFrame, by: str, what: str) -> pd.DataFrame:
+    """Rows with the same `by` value become one finding at the first line; the message names the other lines."""
+    df = df.assign(**{by: df[by].map(repr)}).sort_values("line", kind="stable").reset_index(drop=True)
+    lines = df.groupby(by, sort=False).line.agg(lambda x: sorted({int(v) for v in x.dropna()})).to_dict()
+    first = df.drop_duplicates(by).copy()
+    ls = [lines[k] for k in first[by]]
+    first["lines"] = [", ".join(map(str, x)) for x in ls]
+    first["message"] = [m.rstrip("。") + f"（{what}第{'、'.join(map(str, x))}行均同）。" if len(x) > 1 else m
+                        for m, x in zip(first.message, ls, strict=True)]
+    return first.drop(columns=[by])
+
+
+@rule("department_summary_mismatch")
+def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float) -> pd.DataFrame:
+    """The 部门整体绩效自评表 against the department's own 项目支出自评汇总表 (the summary whose unit is the
+    department): its 项目支出 against the projects' budgets added up, its 预算执行率 against the projects'
+    executed ÷ budget, and each level's printed points against its indicators."""
+    dept = ctx.tables.get("department_forms")
+    if dept is None or dept.empty:
+        return pd.DataFrame()
+    di = ctx.tables.get("department_indicators", schema.frame("department_indicators", []))
+    s = ctx.summary
+    s = s[~s.is_total.fillna(False)] if "is_total" in s else s
+    s = s[s.source_file.isin(dept.source_file)]
+    s_by = {k: g for k, g in s.assign(unit_key=s.unit.map(_plain_name)).groupby(["source_file", "unit_key"])}
+    di_by = {k: g for k, g in di.groupby("dept_form_id")}
+    none = di.iloc[:0]
+    rows = []
+    for d in dept.itertuples():
+        own = s_by.get((d.source_file, _plain_name(d.department)), s.iloc[:0])
+        mine_all = di_by.get(d.dept_form_id, none)
+        if len(own) and "summary_id" in own:  # the unit's own table aside: the department's, with most rows
+            own = own[own.summary_id == own.summary_id.value_counts().idxmax()]
+        base = {"source_file": d.source_file, "project_name": d.department, "form_id": None}
+        if len(own):
+            budget, executed = own.budget.sum(min_count=1), own.executed.sum(min_count=1)
+            n, first = len(own), int(own.line_start.min())
+            if pd.notna(d.budget_project) and pd.notna(budget) and abs(d.budget_project - budget) > money_tol:
+                rows.append({**base, "line": d.budget_line, "field": "budget_project",
+                             "expected": _num(round(budget, 2)), "found": _num(d.budget_project),
+                             "message": f"部门整体绩效自评表项目支出{_num(d.budget_project)}万元，部门项目支出"
+                                        f"自评汇总表（第{first}行起）{n}个项目全年预算数合计"
+                                        f"{_num(round(budget, 2))}万元。"})
+            rate = mine_all[mine_all.name.fillna("").map(key).eq("预算执行率")]
+            if len(rate) and pd.notna(budget) and budget and pd.notna(executed):
+                r, got = rate.iloc[0], executed / budget * 100
+                if pd.notna(r.actual_value) and abs(r.actual_value - got) > exec_rate_tol:
+                    rows.append({**base, "line": r.line, "field": "exec_rate", "expected": _num(round(got, 2)) + "%",
+                                 "found": _num(r.actual_value) + "%",
+                                 "message": f"部门整体绩效自评表预算执行率完成值{_num(r.actual_value)}%，部门项目支出"
+                                            f"自评汇总表（第{first}行起）执行数合计{_num(round(executed, 2))}万元÷"
+                                            f"预算数合计{_num(round(budget, 2))}万元={_num(round(got, 2))}%。"})
+        mine = mine_all[mine_all.level1_weight.notna()]
+        g = mine.groupby(["level1", "level1_weight_line"], sort=False).agg(
+            printed=("level1_weight", "first"), total=("weight", "sum"), n=("weight", "size")).reset_index()
+        for x in g[(g.total - g.printed).abs() > 0.01].itertuples():
+            rows.append({**base, "line": x.level1_weight_line, "field": "level1_weight", "expected": _num(x.printed),
+                         "found": _num(x.total),
+                         "message": f"部门整体绩效自评表{x.level1}标注{_num(x.printed)}分，其下{x.n}项指标分值合计"
+                                    f"{_num(x.total)}分。"})
     return pd.DataFrame(rows)
+
+
+def _plain_name(x) -> str:
+    return key(x) if isinstance(x, str) else ""
 
 
 # -- running the rules ------------------------------------------------------------------------------
@@ -634,6 +922,7 @@ def _collapse(df: pd.DataFrame, forms: pd.DataFrame, mode: str, share: float, mi
             lines = ", ".join(str(int(x)) for x in sorted(g.line.dropna().unique()))
             first["form_id"] = pd.NA
             first["project_name"] = pd.NA
+            first["lines"] = lines
             first["found"] = f"{first['found']}（{n_hit}/{n_all}张表）"
             first["message"] = (f"模板问题：本文件{n_all}张自评表中{n_hit}张存在此问题"
                                 f"（如“{first['project_name_first']}”："
@@ -642,6 +931,97 @@ def _collapse(df: pd.DataFrame, forms: pd.DataFrame, mode: str, share: float, mi
         else:
             out.append(g)
     return pd.concat(out, ignore_index=True)
+
+
+def _note(out: pd.DataFrame, i, j, text: str) -> None:
+    """Fold finding j into finding i: i's message gains `text`, i's lines gain j's lines."""
+    lines = {int(x) for x in f"{out.at[i, 'lines']},{out.at[j, 'lines']}".split(",") if x.strip()}
+    out.at[i, "lines"] = ", ".join(map(str, sorted(lines)))
+    out.at[i, "message"] = out.at[i, "message"].rstrip("。") + text
+
+
+_LEVEL_SCORE_FIELDS = {"output_score": "产出指标", "benefit_score": "效益指标", "satisfaction_score": "满意度指标"}
+
+
+def _first_of(out: pd.DataFrame, mask: pd.Series, cols: list[str]) -> dict:
+    """{(values of cols): index of the first finding with them} among the findings under mask."""
+    sub = out[mask]
+    found = {}
+    for i, k in zip(sub.index, zip(*(sub[c] for c in cols), strict=True), strict=True):
+        found.setdefault(k, i)
+    return found
+
+
+def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.DataFrame:
+    """One finding per cause. Folded, with their lines named in the finding that stays:
+    - a narrative figure that repeats a wrong summary figure (same form, field, value) → the summary finding;
+    - weights (and the total) off by exactly what a level's indicators are off by, and a report giving that
+      level its printed points → the level finding;
+    - a self-score far above the rescore only because the total does not add up → the total finding;
+    - every indicator at full marks on a form already found full-scored despite low execution → that finding;
+    - a duplicate name that the form's own title shows to be a wrong name → the title finding."""
+    drop = set()
+    summ = _first_of(out, out.rule == "summary_mismatch", ["form_id", "field", "found"])
+    for j, r in out[(out.rule == "statement_mismatch") & out.form_id.notna()].iterrows():
+        hit = summ.get((r.form_id, r.field, r.found))
+        if hit is not None:
+            _note(out, hit, j, f"（报告第{r.lines}行同）。")
+            drop.add(j)
+    # a report that gives a level the points printed beside it while its indicators add up to less (or more)
+    lv = out[(out.rule == "level_weight_mismatch") & out.form_id.notna()]
+    lv_first = _first_of(lv.assign(level=lv.message.str.split("标注").str[0]), lv.index == lv.index,
+                         ["form_id", "level", "expected"])
+    for j, r in out[(out.rule == "statement_mismatch") & out.field.isin(_LEVEL_SCORE_FIELDS)].iterrows():
+        hit = lv_first.get((r.form_id, _LEVEL_SCORE_FIELDS[r.field], r.found))
+        if hit is not None and j not in drop:
+            _note(out, hit, j, f"；报告第{r.lines}行称该级得分{r.found}分，同此原因。")
+            drop.add(j)
+    f = ctx.f.drop_duplicates("form_id").set_index("form_id")
+    lv_rows = out[out.rule == "level_weight_mismatch"]
+    levels = {k: g for k, g in lv_rows.groupby("form_id")}
+    totals_of = {k: g for k, g in out[out.rule == "total_mismatch"].groupby("form_id")}
+    for j, w in out[out.rule == "weights_not_total"].iterrows():
+        lv = levels.get(w.form_id)
+        if lv is None or w.form_id not in f.index:
+            continue
+        off = (lv.found.astype(float) - lv.expected.astype(float)).sum()
+        x = f.loc[w.form_id]
+        tw = x.total_weight_reported if pd.notna(x.total_weight_reported) else 100.0
+        ways = [float(w.found) - float(w.expected), x.indicator_weight - tw]
+        if not any(abs(off - d) <= tol for d in ways):
+            continue
+        first = lv.index[0]
+        _note(out, first, j, f"；各项分值合计因此为{w.found}分，与总分值{w.expected}分不符（第{int(w.line)}行）。")
+        drop.add(j)
+        for k, t in totals_of.get(w.form_id, out.iloc[:0]).iterrows():
+            score_ways = [float(t.expected) - float(t.found), x.indicator_score_reported - float(t.found)]
+            if any(abs(off - d) <= tol for d in score_ways):
+                _note(out, first, k, f"；得分合计随之与总分栏{t.found}分不符。")
+                drop.add(k)
+    # a self-score that is high only because the total does not add up: the total is the cause
+    totals = _first_of(out, (out.rule == "total_mismatch") & ~out.index.isin(drop), ["form_id"])
+    for j, r in out[out.rule == "self_score_above_rescore"].iterrows():
+        hit = totals.get((r.form_id,))
+        if hit is not None and r.form_id in f.index and \
+                float(out.at[hit, "expected"]) <= f.at[r.form_id, "total_rescore_max"] + gap:
+            _note(out, hit, j, f"；按规则复核最多{r.expected.lstrip('≤')}分，自评偏高即由总分加总错误所致。")
+            drop.add(j)
+    # every indicator at full marks while execution is low: one finding of over-scoring
+    full = _first_of(out, (out.rule == "full_score_despite_shortfall") & (out.field == "total_score_reported"),
+                     ["form_id"])
+    for j, r in out[(out.rule == "all_full_marks") & out.form_id.notna()].iterrows():
+        hit = full.get((r.form_id,))
+        if hit is not None:
+            _note(out, hit, j, f"；{r.found}。")
+            drop.add(j)
+    titles = _first_of(out, out.rule == "title_name_mismatch", ["source_file", "project_name"])
+    for j, d in out[out.rule == "duplicate_forms"].iterrows():
+        hit = titles.get((d.source_file, d.project_name))
+        if hit is not None:
+            other = d.found if out.at[hit, "form_id"] == d.form_id else f"第{int(d.line)}行的自评表也用此名称"
+            _note(out, hit, j, f"；{other}，两表重名。")
+            drop.add(j)
+    return out.drop(index=sorted(drop))
 
 
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
@@ -657,7 +1037,7 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
     values = {**defaults, **{k: float(v) for k, v in params.items()}}
     if raw_dir is None and paths.RAW.exists():
         raw_dir = paths.RAW
-    ctx = Context(tables)
+    ctx = Context(tables, raw_dir)
     meta = ctx.f.set_index("form_id")[["source_file", "region", "department", "year", "project_name",
                                        "line_start", "funding_line"]]
     parts = []
@@ -688,7 +1068,15 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
         parts.append(found)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["rule"])
     if len(out):
-        out["evidence"] = [line_text(raw_dir, sf, ln) for sf, ln in zip(out.source_file, out.line, strict=True)]
+        if "lines" not in out:
+            out["lines"] = None
+        out["lines"] = out["lines"].where(out["lines"].notna(), out.line.map(
+            lambda x: None if pd.isna(x) else str(int(x))))
+        out = _one_cause(out, ctx, values["weight_tol"], values["rescore_gap"]).reset_index(drop=True)
+        out["evidence"] = [" ‖ ".join(filter(None, (line_text(raw_dir, sf, int(x)) for x in str(ls).split(",")
+                                                    if x.strip()))) or None if isinstance(ls, str) else
+                           line_text(raw_dir, sf, ln)
+                           for sf, ln, ls in zip(out.source_file, out.line, out.lines, strict=True)]
         for col in ("expected", "found"):
             out[col] = out[col].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
         out["_sev"] = out.severity.map(SEVERITY_ORDER)
@@ -714,6 +1102,20 @@ def rules_markdown() -> str:
     out += ["", "## 说明 / What each rule means and why an auditor cares", ""]
     for r in rt.itertuples():
         out += [f"### `{r.id}` — {r.title_zh} / {r.title_en}", "", f"- 中文：{r.why_zh}", f"- English: {r.why_en}", ""]
+    out += ["## 一因一条 / One finding per cause", "",
+            "同一原因只报一条发现，其余证据行并入该条的说明和 `lines` 列 / One cause is one finding; the other "
+            "evidence lines go into its message and the `lines` column:", "",
+            "- 单位汇总表与部门汇总表中的同一错误数字、报告中重复的同一句数字 → 一条，列出各行 / the same wrong "
+            "figure in two summary tables, or a sentence repeated in the report → one finding naming every line;",
+            "- 报告数字与汇总表同错 → 并入 `summary_mismatch` / a narrative figure repeating a wrong summary "
+            "figure → folded into `summary_mismatch`;",
+            "- 分值合计（及得分合计）之差恰为某一级指标之差 → 并入 `level_weight_mismatch` / weights (and the "
+            "total) off by exactly what a level is off by → folded into `level_weight_mismatch`;",
+            "- 总分加总错误后自评仍不高于复核上限 → `self_score_above_rescore` 并入 `total_mismatch` / a "
+            "self-score high only because the total does not add up → folded into `total_mismatch`;",
+            "- 已报“执行率偏低仍接近满分”的表的 `all_full_marks` → 并入 `full_score_despite_shortfall`;",
+            "- 表题文号显示项目名称填错而造成的重名 → `duplicate_forms` 并入 `title_name_mismatch` / a duplicate "
+            "name that the form's own title shows to be wrong → folded into `title_name_mismatch`.", ""]
     out += ["## 参数 / Parameters", "",
             "Pass as `check(tables, NAME=VALUE)` or `perfdata check DIR --param NAME=VALUE`; unknown names are an "
             "error.", "", "| name | default |", "|---|---|"]
@@ -724,12 +1126,18 @@ def rules_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+def is_template_level(anomalies: pd.DataFrame) -> pd.Series:
+    """Findings that stand for a pattern across a file's forms (other findings without a form are about a
+    summary, a department form or a target table)."""
+    return anomalies.form_id.isna() & anomalies.message.fillna("").str.startswith("模板问题")
+
+
 def summary(anomalies: pd.DataFrame) -> pd.DataFrame:
     """Findings per rule with title and severity, most severe first (for the CLI and reports)."""
     rt = rule_table().set_index("id")
     counts = anomalies.groupby("rule").size().rename("findings")
     out = rt[["title_zh", "category", "severity"]].join(counts, how="inner")
-    out["template_level"] = anomalies[anomalies.form_id.isna()].groupby("rule").size()
+    out["template_level"] = anomalies[is_template_level(anomalies)].groupby("rule").size()
     out["template_level"] = out["template_level"].fillna(0).astype(int)
     return out.sort_values(["severity", "findings"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity"
                            else -s).reset_index(names="rule")

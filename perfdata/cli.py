@@ -15,7 +15,7 @@ from perfdata.ingest import ingest
 
 def _matched(df) -> str:
     counts = df["match"].value_counts()
-    return ", ".join(f"{k} {int(counts.get(k, 0))}" for k in ("exact", "key", "ambiguous", "none"))
+    return ", ".join(f"{k} {int(counts.get(k, 0))}" for k in ("exact", "key", "contains", "fuzzy", "ambiguous", "none"))
 
 
 def _summary(tables, seconds: float, out: Path, written) -> str:
@@ -111,7 +111,7 @@ def cmd_check(args) -> int:
         written.append(xlsx)
     per = checks.summary(found)
     lines = [f"perfdata {__version__} — {len(found)} findings in {time.perf_counter() - t0:.2f} s "
-             f"({int(found.form_id.isna().sum())} template-level)", ""]
+             f"({int(checks.is_template_level(found).sum())} template-level)", ""]
     for r in per.itertuples():
         lines.append(f"  {r.severity:<7} {r.findings:>4}  {r.rule:<30} {r.title_zh}")
     lines += ["", f"  written: {', '.join(str(w) for w in written)}"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 import pandas as pd
@@ -22,6 +23,7 @@ from perfdata.normalize import clean
 DOC_NO = re.compile(r"[\[【〔［(（{]+\s*((?:19|20)\d{2})\s*[\]】〕］)）}]+\s*(\d{1,5})\s*号")
 _DROP = re.compile(r"[\s\"'“”‘’「」『』()\[\]【】〔〕［］《》<>{}·•・\-—–―_~、,，.。:：;；!！?？/\\|]+")
 _TOKEN = re.compile(r"\x00(\d+)\x00")
+FUZZY_MIN, FUZZY_MARGIN, CONTAINS_MIN = 0.6, 0.2, 3  # a loose match must be this close and this clear of the next
 LINKED = {  # table → (name column, line column): the tables link() fills
     "summary_rows": ("project_name", "line_start"),
     "targets": ("project_name", "line_start"),
@@ -70,6 +72,7 @@ class _FormIndex:
     def __init__(self, forms: pd.DataFrame):
         self.forms = forms
         self.by = defaultdict(list)
+        self.scope_keys = defaultdict(dict)  # scope → {form position: key}, for loose matches
         for i, (src, name, k, year, dept) in enumerate(zip(
                 forms.source_file, forms.project_name, forms.project_key, forms.year, forms.department,
                 strict=True)):
@@ -83,6 +86,7 @@ class _FormIndex:
                     self.by[(scope, "exact", plain)].append(i)
                 if k:
                     self.by[(scope, "key", k)].append(i)
+                    self.scope_keys[scope][i] = k
 
     def match(self, name, k, scopes, unit=None) -> tuple[str, list[int]]:
         """('exact' | 'key' | 'ambiguous' | 'none', candidate form positions)."""
@@ -99,6 +103,25 @@ class _FormIndex:
                     return how, hits
                 if hits:
                     return "ambiguous", hits
+        return self.loose(k, scopes[0]) if k and scopes else ("none", [])
+
+    def loose(self, k: str, scope) -> tuple[str, list[int]]:
+        """A short or misspelled name ("执法服装", "其他惠普发展支出"): 'contains' when exactly one form's key
+        holds it (or it holds one form's key), else 'fuzzy' when one form is clearly the closest; never a guess
+        between two forms that fit equally."""
+        keys = self.scope_keys.get(scope, {})
+        if not keys:
+            return "none", []
+        inside = [i for i, v in keys.items() if len(k) >= CONTAINS_MIN and (k in v or v in k)]
+        if len(inside) == 1:
+            return "contains", inside
+        if len(inside) > 1:
+            return "ambiguous", inside
+        ratio = sorted(((SequenceMatcher(None, k, v).ratio(), i) for i, v in keys.items()), reverse=True)
+        best = ratio[0][0]
+        second = ratio[1][0] if len(ratio) > 1 else 0.0
+        if best >= FUZZY_MIN and best - second >= FUZZY_MARGIN:
+            return "fuzzy", [ratio[0][1]]
         return "none", []
 
 
@@ -106,8 +129,10 @@ def link(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Fill project_key, form_id and match of summary_rows, targets and statements (and forms.project_key).
 
     Matching looks within the same source file first, then among forms of the same year and department;
-    'exact' = the name as printed, 'key' = the same project_key, 'ambiguous' = several forms fit (also a
-    problems row), 'none' = no form. Statements about a unit or department are not matched (match null).
+    'exact' = the name as printed, 'key' = the same project_key, 'contains' = the only form whose key holds the
+    name (or is held by it), 'fuzzy' = the one clearly closest name in the same file (a misspelling),
+    'ambiguous' = several forms fit (also a problems row), 'none' = no form. Statements about a unit or
+    department are not matched (match null).
     Returns new frames; the input is not changed.
     """
     out = dict(tables)
@@ -147,7 +172,7 @@ def _link_one(table: str, df: pd.DataFrame, name_col: str, line_col: str, index:
         unit = getattr(row, "unit", None)
         how, hits = index.match(name, k, scopes, unit if isinstance(unit, str) else None)
         keys.append(k)
-        ids.append(form_ids.iat[hits[0]] if how in ("exact", "key") else None)
+        ids.append(form_ids.iat[hits[0]] if how in ("exact", "key", "contains", "fuzzy") else None)
         matches.append(how)
         if how == "ambiguous":
             line = getattr(row, line_col)

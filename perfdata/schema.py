@@ -152,7 +152,7 @@ TABLES: dict[str, list[Column]] = {
         Column("total_score", F, "自评得分", ""),
         Column("deviation_note", S, "偏差原因", ""),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
-        Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        Column("match", S, "匹配", "exact | key | contains | fuzzy | ambiguous | none"),
         # -- read from the table as well (summary module)
         Column("summary_id", S, "汇总表编号", "stable id of the table: file hash and title line"),
         Column("title", S, "表题", "title of the summary table"),
@@ -227,7 +227,7 @@ TABLES: dict[str, list[Column]] = {
         Column("budget", F, "预算金额(万元)", "amount printed with the table, if any"),
         Column("goal", S, "年度目标", "goal text"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
-        Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        Column("match", S, "匹配", "exact | key | contains | fuzzy | ambiguous | none"),
         # -- added by the target-table reader (perfdata.targets) --
         Column("department_inferred", B, "主管部门为推断", "not printed in the table: the document's department"),
         Column("year_inferred", B, "年度为推断", "not printed in the table: the document's budget year"),
@@ -273,7 +273,7 @@ TABLES: dict[str, list[Column]] = {
         Column("value_text", S, "原文数值", "the figure as printed (grades: 优/良/中/差)"),
         Column("text", S, "原文", "the sentence (shortened) the figure comes from"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
-        Column("match", S, "匹配", "exact | key | ambiguous | none"),
+        Column("match", S, "匹配", "exact | key | contains | fuzzy | ambiguous | none"),
         # -- added by the narrative reader (perfdata.statements) --
         Column("value_unit", S, "数值单位", "万元 | % | 分 | null (grades)"),
         Column("section_line", I, "所在报告行", "line of the report title the sentence sits under, if any"),
@@ -342,6 +342,8 @@ TABLES: dict[str, list[Column]] = {
         *_PROVENANCE,
         Column("line", I, "行号", "line holding the figure found wrong"),
         Column("evidence", S, "证据", "the source line(s) as printed"),
+        # -- checks: one finding may rest on several lines (the same figure in two tables, a repeated sentence)
+        Column("lines", S, "涉及行", "every line holding evidence of this finding, comma-separated"),
     ],
 }
 

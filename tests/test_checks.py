@@ -50,8 +50,10 @@ def test_xinglong_satisfaction_weights_add_to_15(found):
     h = _hits(found, "level_weight_mismatch", XINGLONG, "印刷干部考核手册及劳动合同")
     assert h[["line", "expected", "found"]].values.tolist() == [[232, "10", "15"]]
     assert "满意度 指标 10分" in h.evidence.iloc[0]
-    w = _hits(found, "weights_not_total", XINGLONG, "印刷干部考核手册及劳动合同")
-    assert w[["line", "found"]].values.tolist() == [[234, "115"]]
+    # one cause: the weights (115 of 100) and the scores' sum are off by the level's 5 points → one finding
+    assert h.lines.iloc[0] == "232, 234" and "115分" in h.message.iloc[0]
+    for rule in ("weights_not_total", "total_mismatch"):
+        assert _hits(found, rule, XINGLONG, "印刷干部考核手册及劳动合同").empty
 
 
 def test_xinglong_score_above_weight_and_execution_score(found):
@@ -63,10 +65,29 @@ def test_xinglong_score_above_weight_and_execution_score(found):
 
 
 def test_xinglong_title_and_duplicate(found):
-    t = _hits(found, "title_name_mismatch", XINGLONG)
+    t = _hits(found, "title_name_mismatch", XINGLONG, "冀财社[2024]48号中央就业补助")
     assert t.line.tolist() == [287] and "205号" in t.expected.iloc[0] and "48号" in t.found.iloc[0]
-    d = _hits(found, "duplicate_forms", XINGLONG, "冀财社[2024]48号中央就业补助")
-    assert len(d) == 1
+    # the duplicate name is the title's evidence that the name is wrong: one finding naming both forms
+    assert t.lines.iloc[0] == "287, 318" and "第318行" in t.message.iloc[0]
+    assert _hits(found, "duplicate_forms", XINGLONG, "冀财社[2024]48号中央就业补助").empty
+    # the second 档案管理 form is titled 人才交流中心档案经费: the title names the project, the name is wrong
+    a = _hits(found, "title_name_mismatch", XINGLONG, "档案管理")
+    assert a[["line", "lines"]].values.tolist() == [[181, "181, 185"]] and "与第104行的表同名" in a.message.iloc[0]
+    assert _hits(found, "duplicate_forms", XINGLONG).empty
+
+
+@pytest.mark.parametrize("title,name,far", [
+    ("2024年人才交流中心档案经费项目支出绩效自评表", "档案管理", True),
+    ("兴隆县机关事业单位养老保险预算县级补助资金项目支出绩效自评表", "机关事业单位养老保险预算县级补助资金", False),
+    ("2024年保险资格认证项目支出绩效自评表", "2024年保险资格认证", False),
+    ("#固原市本级部门项目支出绩效自评表", "聘用人员经费", False),  # a bare title names no project
+    ("项目支出绩效自评表(2021年度)", "事业单位招聘", False),
+    ("某某项目支出绩效自评表", "公益性岗位补贴", False),  # the template's placeholder title
+    ("省级城乡居民养老保险补助资金项目支出绩效自评表", "2024年省级城乡居民养老保险补助资金冀财社[2023]219号", False),
+])
+def test_title_naming_another_project(title, name, far):
+    from perfdata.checks import _far_apart
+    assert _far_apart(title, name, default_params()["title_similarity"]) is far
 
 
 def test_template_level_findings_reported_once(found):
@@ -124,7 +145,7 @@ def test_satisfaction_weights_over_the_level_in_any_layout(order):
     lv = a[a.rule == "level_weight_mismatch"]
     line_no = next(n for n, ln in enumerate(text.splitlines(), 1) if "满意度指标(10分)" in ln)
     assert lv[["line", "expected", "found"]].values.tolist() == [[line_no, "10", "15"]]
-    assert "weights_not_total" in set(a.rule)
+    assert "weights_not_total" not in set(a.rule)  # the same 5 points: folded into the level finding
 
 
 def test_empty_and_partial_inputs():
@@ -157,8 +178,8 @@ def test_funding_lines_that_do_not_add_up(found, bundled):
 def test_missing_figures(found):
     m = _hits(found, "missing_exec_figures", XINGLONG)
     assert sorted(m.line.tolist()) == [61, 510, 538]  # 得分 blank beside 10分 | 100%
-    g = _hits(found, "missing_exec_figures", GUYUAN)
-    assert g[["line", "found"]].values.tolist() == [[103, "分值未填"]]
+    # 固原市 prints the weight in the header ("分值 (10分)"): a blank cell there is not a missing figure
+    assert _hits(found, "missing_exec_figures", GUYUAN).empty
     t = _hits(found, "missing_target", XINXIANG)
     assert t.line.tolist() == [130] and "≥90%" in t.found.iloc[0]  # '指标 2:' row with a target and no name
     d = _hits(found, "missing_department_unit", XINXIANG)
@@ -228,3 +249,101 @@ def test_cli_check(tmp_path, capsys):
     assert len(a) and set(a.source_file.dropna()) == {XINGLONG}
     assert len(pd.read_parquet(tmp_path / "rescored_forms.parquet")) == 24
     assert main(["check", str(tmp_path), "--param", "bogus=1"]) == 2
+
+
+# -- one finding per cause, and the reconciliations with the other tables -------------------------------------
+
+def _one(h, **cols):
+    for k, v in cols.items():
+        h = h[h[k] == v]
+    assert len(h) == 1, cols
+    return h.iloc[0]
+
+
+def test_summary_figure_repeated_in_two_tables_and_the_report_is_one_finding(found):
+    s = _hits(found, "summary_mismatch", XINXIANG)
+    r = _one(s, project_name="建档立卡优秀务工人员奖补", field="benefit_rate")
+    assert (r.line, r.lines, r.found, r.expected) == (141, "141, 176, 628", "91.67", "92.5")
+    b = _one(s, project_name="事业单位招聘", field="budget")
+    assert b.lines == "142, 629" and "年初预算数" in b.message  # 10 is the form's 年初, its 全年 is 1.33
+    assert _one(s, project_name="其他普惠发展支出", field="budget/executed")[["found", "expected"]].tolist() == \
+        ["20.4", "20.04"]
+    # the unit summary's 100 % for 16.06 of 16.06 is right; the form's 80.3 % is the wrong figure …
+    assert s[(s.line == 141) & (s.field == "exec_rate_reported")].empty
+    assert _one(_hits(found, "exec_rate_mismatch", XINXIANG), line=8).found == "80.3%"
+    # … while the department summary copies 80.3 % beside 16.06 of 16.06
+    assert _one(s, line=628, field="exec_rate_reported").found == "80.3%"
+    assert s[s.project_name == "社会保险经办工作经费"].empty  # 79.4 % is 3.97 ÷ 5; the form prints 80 %
+    # the known case stays found, once per summary table (13.3 % in the unit's, 99 % in the department's)
+    assert _one(s, line=499, field="exec_rate_reported").found == "13.3%"
+    assert _one(s, field="total_score", project_name="劳动保障监察日常办公经费").lines == "499, 638"
+    assert _hits(found, "statement_mismatch", XINXIANG).query("field == 'output_rate'").empty
+
+
+def test_narrative_figures_against_the_forms(found):
+    st = _hits(found, "statement_mismatch", XINXIANG)
+    r = _one(st, line=574)  # "办公经费" is the report's short name of 劳动保障监察日常办公经费
+    assert (r.field, r.expected, r.found, r.project_name) == (
+        "exec_score_reported", "9.9", "10", "劳动保障监察日常办公经费")
+    # "其他惠普发展支出" (misspelt, one form fits) gives 产出 the 50 points printed beside it; its indicators add
+    # up to 49: the same cause as the form's level finding, folded into it
+    assert st[st.line == 334].empty
+    lv = _one(_hits(found, "level_weight_mismatch", XINXIANG), line=272)
+    assert lv.lines == "272, 300, 334" and "报告第334行称该级得分50分" in lv.message
+    dept = st[st.form_id.isna()].set_index("field")
+    assert dept.loc["exec_rate", ["expected", "found", "lines"]].tolist() == ["99.66", "96.66", "823, 853"]
+    assert dept.loc["budget_total", ["expected", "found"]].tolist() == ["1687.4", "1693.24"]
+    assert dept.loc["total_score", ["expected", "found", "lines"]].tolist() == ["95.5", "94.99", "813, 941, 963"]
+    assert set(dept.index) == {"exec_rate", "budget_total", "basic_expenditure", "project_expenditure", "total_score"}
+    assert "1687.4" in dept.loc["exec_rate", "message"] and "96.66%" in dept.loc["exec_rate", "evidence"]
+
+
+def test_department_form_against_its_summary(found):
+    d = _hits(found, "department_summary_mismatch", XINXIANG).set_index("field")
+    assert d.loc["budget_project", ["line", "expected", "found"]].tolist() == [692, "1020.63", "904.71"]
+    assert d.loc["exec_rate", ["line", "expected", "found"]].tolist() == [703, "96.89%", "99.66%"]
+    assert "level1_weight" not in d.index  # 投入 15, 过程 25, 产出 30, 效益 30: each level adds up
+
+
+def test_department_level_points_and_summary_in_small_frames():
+    dept = schema.frame("department_forms", [{"dept_form_id": "d", "source_file": "s.txt", "line_start": 1,
+                                              "department": "某县人社局", "budget_project": 30.0, "budget_line": 5}])
+    di = schema.frame("department_indicators", [
+        {"dept_form_id": "d", "source_file": "s.txt", "line": 10 + n, "level1": "产出指标", "level1_weight": 30.0,
+         "level1_weight_line": 10, "name": name, "weight": w, "score": w, "actual_value": v}
+        for n, (name, w, v) in enumerate([("预算执行率", 10.0, 99.0), ("重点工作完成率", 15.0, 100.0)])])
+    summary = schema.frame("summary_rows", [
+        {"source_file": "s.txt", "line_start": 40 + n, "unit": "某县人社局", "project_name": p, "budget": b,
+         "executed": e, "summary_id": "t"} for n, (p, b, e) in enumerate([("甲", 20.0, 20.0), ("乙", 10.0, 5.0)])])
+    a = check({"department_forms": dept, "department_indicators": di, "summary_rows": summary})
+    d = a[a.rule == "department_summary_mismatch"].set_index("field")
+    assert d.loc["level1_weight", ["line", "expected", "found"]].tolist() == [10, "30", "25"]
+    assert d.loc["exec_rate", ["expected", "found"]].tolist() == ["83.33%", "99%"]
+    assert "budget_project" not in d.index  # 30 = 20 + 10
+
+
+def test_folded_findings(found):
+    x = _hits(found, "total_mismatch", XINXIANG)
+    assert sorted(x.line) == [33, 65, 99, 133, 444]
+    assert _hits(found, "self_score_above_rescore", XINXIANG).empty  # high only because the totals do not add up
+    assert "复核最多89.47分" in _one(x, line=33).message
+    lv = _one(_hits(found, "level_weight_mismatch", XINXIANG), line=113)  # 产出 43 of 50 → weights 93 of 100
+    assert lv.lines == "113, 133" and _hits(found, "weights_not_total", XINXIANG).empty
+    f = _one(_hits(found, "full_score_despite_shortfall", XINXIANG), line=384)
+    assert f.lines == "368, 384" and _hits(found, "all_full_marks", XINXIANG).empty
+
+
+def test_target_tables_weak_targets(found):
+    xianghe = "hebei-xianghe-county-hrss-2023-budget-disclosure.txt"
+    m = _one(_hits(found, "missing_target", xianghe))
+    assert (m.found, m.line, m.form_id is pd.NA or pd.isna(m.form_id)) == ("文字描述", 1331, True)
+    assert m.field.startswith("target_raw[") and "表19" in m.message and m.evidence == "文字描述"
+    c = _one(_hits(found, "target_copies_name", xianghe))
+    assert "表15" in c.message and c.found == "对就业起到积极作用、保障就业形势稳定"
+    assert _hits(found, "qualitative_only_outputs", xianghe).empty  # every table has a quantitative output
+
+
+def test_total_off_by_a_tenth(found):
+    """劳动保障监察日常办公经费: 9.9 + 49 + 30 + 10 = 98.9, the 总分 row prints 99 (the report says 执行得分 10)."""
+    t = _one(_hits(found, "total_mismatch", XINXIANG), line=444)
+    assert (t.expected, t.found) == ("98.9", "99")

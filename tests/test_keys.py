@@ -121,7 +121,31 @@ def test_bundled_statements_linked_to_their_forms(bundled):
     assert set(f.set_index("form_id").loc[hit.form_id, "project_name"]) == {"事业单位招聘"}
     quoted = s[s.subject.str.startswith("高校毕业生")]
     assert set(quoted.match) == {"key"} and quoted.form_id.nunique() == 1
-    assert set(s[s.subject == "其他惠普发展支出"].match) == {"none"}  # the report misspells 其他普惠发展支出
+    f = f.set_index("form_id")
+    for subject, how, name in [("其他惠普发展支出", "fuzzy", "其他普惠发展支出"),  # the report misspells it
+                               ("自筹人员工资及保险", "fuzzy", "自筹人员工资及社保缴费支出"),
+                               ("执法服装", "contains", "劳动监察执法服装"),
+                               ("办公经费", "contains", "劳动保障监察日常办公经费"),
+                               ("自筹人员工资及社保缴费", "contains", "自筹人员工资及社保缴费支出")]:
+        hit = s[s.subject == subject]
+        assert len(hit) and set(hit.match) == {how}, subject
+        assert set(f.loc[hit.form_id, "project_name"]) == {name}
+    assert s.match.isin(["exact", "key", "contains", "fuzzy"]).all()
+
+
+def test_loose_match_never_guesses_between_two_forms():
+    forms = schema.frame("forms", [
+        {"form_id": "a", "source_file": "r.txt", "project_name": "劳动监察执法服装"},
+        {"form_id": "b", "source_file": "r.txt", "project_name": "法院执法服装"},
+        {"form_id": "c", "source_file": "r.txt", "project_name": "其他普惠发展支出"},
+        {"form_id": "d", "source_file": "r.txt", "project_name": "其他惠普发展资金"}])
+    st = schema.frame("statements", [
+        {"source_file": "r.txt", "line": n, "subject": subj, "subject_kind": "project", "metric": "x"}
+        for n, subj in enumerate(["执法服装", "其他惠普发展支出", "劳动监察执法服装采购", "完全无关的名称"], 1)])
+    s = link({"forms": forms, "statements": st})
+    assert s["statements"].match.tolist() == ["ambiguous", "none", "contains", "none"]
+    assert s["statements"].form_id.tolist()[2] == "a" and s["statements"].form_id.iloc[:2].isna().all()
+    assert len(s["problems"]) == 1  # the ambiguous one is reported
 
 
 def test_bundled_summary_rows_linked(bundled):
