@@ -8,11 +8,12 @@ notebooks pass their parameters through.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from perfdata import rules
 
 # Chinese headers of the columns the aggregations here add (the tidy tables' are in schema.py).
 LABELS = {
@@ -34,8 +35,13 @@ KEY_COLUMNS = ["form_id", "region", "department", "unit", "year", "project_name"
 
 
 def _rule_table(name: str) -> pd.DataFrame:
-    with resources.files("perfdata.rules").joinpath(name).open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, comment="#")
+    """rules/<name> as a frame; columns whose every value reads as a number become numbers."""
+    out = pd.DataFrame(list(rules.table(name)))
+    for c in out:
+        num = pd.to_numeric(out[c], errors="coerce")
+        if num.notna().all():
+            out[c] = num
+    return out
 
 
 @cache

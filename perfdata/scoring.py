@@ -8,23 +8,15 @@ rather than a guess; qualitative indicators get the band's range (rescore_min â€
 
 from __future__ import annotations
 
-import csv
 import re
-from functools import cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-from perfdata import schema
+from perfdata import rules, schema
 from perfdata.normalize import key, parse_value
 
-
-@cache
-def _rule_rows(name: str) -> tuple[dict[str, str], ...]:
-    text = resources.files("perfdata.rules").joinpath(name).read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return tuple(csv.DictReader(lines))
+_rule_rows = rules.table
 
 
 def settings(**overrides) -> dict[str, object]:

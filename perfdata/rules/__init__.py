@@ -13,10 +13,30 @@ from typing import NamedTuple
 from perfdata.normalize import key
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return list(csv.DictReader(lines))
+@cache
+def table(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of rules/<name>, loaded once."""
+    return parse_table(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"), name)
+
+
+def parse_table(text: str, name: str) -> tuple[dict[str, str], ...]:
+    r"""A rules CSV (`#` lines are comments). A row with more or fewer fields than the header is an
+    error naming the line: an unquoted comma must not shift a rule's columns silently.
+
+    >>> parse_table("id,title\n# note\na,b\n", "x.csv")
+    ({'id': 'a', 'title': 'b'},)
+    """
+    numbered = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")]
+    parsed = list(csv.reader([ln for _, ln in numbered]))
+    header, rows = parsed[0], parsed[1:]
+    for (n, _), row in zip(numbered[1:], rows, strict=True):
+        if len(row) != len(header):
+            raise ValueError(f"perfdata/rules/{name}:{n}: {len(row)} fields, the header has {len(header)} "
+                             "(quote a field that holds a comma)")
+    return tuple(dict(zip(header, row, strict=True)) for row in rows)
+
+
+_rows = table
 
 
 class HeaderMap(NamedTuple):
