@@ -438,3 +438,39 @@ def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
 def labels(name: str) -> dict[str, str]:
     """Column name → Chinese label, for Excel headers."""
     return {c.name: c.label for c in TABLES[name]}
+
+
+TABLE_DOCS = {
+    "forms": "one row per 项目支出绩效自评表",
+    "funding": "one row per funding line of a form (年度资金总额, 财政拨款, 上年结转, 其他资金)",
+    "indicators": "one row per 三级指标 with content",
+    "leftovers": "one row per line or cell inside a recognised table that was not consumed",
+    "problems": "one row per file-level message (error: not read; warning: read in part; info)",
+    "files": "one row per input file",
+    "tables": "one row per table recognised in the documents",
+    "summary_rows": "one row per row of a 部门（单位）项目支出自评汇总表",
+    "department_forms": "one row per 部门（单位）整体绩效自评表",
+    "department_indicators": "one row per indicator of a 部门整体绩效自评表",
+    "targets": "one row per 绩效目标表 of a budget disclosure",
+    "target_indicators": "one row per indicator of a 绩效目标表 (targets only, no actuals)",
+    "statements": "one row per figure stated in narrative text (自评报告, budget disclosure)",
+    "anomalies": "one row per finding of `perfdata check`",
+    "rescored_forms": "one row per form: execution rate, score, total and grade under the official rules",
+    "rescored_indicators": "one row per indicator: its score under the official rules, or why it cannot be compared",
+}
+
+
+def markdown() -> str:
+    """The data dictionary (docs/tables.md): every table and column with dtype, Chinese label and meaning."""
+    out = ["# Tables", "",
+           "Generated from `perfdata/schema.py` (`python -c \"import perfdata.schema as s; "
+           "print(s.markdown(), end='')\" > docs/tables.md`). Column names are an API: columns are added, never "
+           "renamed. Money is in 万元, rates in percent (93.3, not 0.933), weights and scores in points; missing "
+           "values are nulls. `source_file` + `line` (or `line_start`/`line_end`) trace every row to the document; "
+           "`location` adds sheet/row, table/row or page/line for spreadsheets, Word and PDF files.", ""]
+    for name, cols in TABLES.items():
+        out += [f"## `{name}`", "", TABLE_DOCS.get(name, ""), "", "| column | dtype | 中文 | meaning |",
+                "|---|---|---|---|"]
+        out += [f"| `{c.name}` | {c.dtype} | {c.label} | {c.doc.replace('|', '/')} |" for c in cols]
+        out.append("")
+    return "\n".join(out)
