@@ -14,11 +14,11 @@ starts nothing.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, wraps
 from typing import NamedTuple
 
 from perfdata import rules
-from perfdata.normalize import key
+from perfdata.normalize import key, memo
 from perfdata.readers.text import Row
 
 PROJECT_TITLE = re.compile(r"项目(?:支出)?绩效自评表")
@@ -34,6 +34,8 @@ OTHER_TITLES = (
 # a target table's title may be long ("30. 冀财社【2022】145号关于…的通知(…)绩效目标表") but ends with it
 TARGET_TITLE_END = re.compile(r"绩效目标(?:申报)?表(?:\(?\d{4}年度?\)?)?$")
 TARGET_HINT = "级指标"  # cheap test before is_target_header: "一级指标", "三级指标"
+# rows find_tables looks at: the ones with TARGET_HINT or TABLE_HINT (every other row starts nothing)
+_CANDIDATE = re.compile(f"{TARGET_HINT}|{TABLE_HINT.pattern}")
 
 
 class TableStart(NamedTuple):
@@ -41,6 +43,28 @@ class TableStart(NamedTuple):
     anchor: int  # row index of the row that identified it
     kind: str
     title: str
+
+
+def _by_cells(fn):
+    """Memoise a row test that depends only on the row's cells: the header and label rows of a template
+    recur in every form, and find_tables looks at each row from several windows. Bounded, and registered
+    with normalize.CACHES."""
+    cache_ = memo()
+
+    @wraps(fn)
+    def wrapper(row: Row):
+        cells = tuple(row.cells)
+        try:
+            return cache_[cells]
+        except KeyError:
+            pass
+        value = fn(row)
+        if len(cache_) > 50_000:
+            cache_.clear()
+        cache_[cells] = value
+        return value
+
+    return wrapper
 
 
 def first_key(row: Row) -> str:
@@ -51,8 +75,11 @@ def first_key(row: Row) -> str:
 
 
 def is_title(row: Row) -> bool:
-    if "自评表" not in row.joined:
-        return False
+    return "自评表" in row.joined and _is_title(row)
+
+
+@_by_cells
+def _is_title(row: Row) -> bool:
     filled = [c for c in row.cells if c]
     return len(filled) == 1 and bool(PROJECT_TITLE.search(filled[0])) and len(filled[0]) < 120
 
@@ -67,27 +94,37 @@ def year_of(row: Row) -> int | None:
 
 
 def is_year_line(row: Row) -> bool:
-    if "年度" not in row.joined:
-        return False
+    return "年度" in row.joined and _is_year_line(row)
+
+
+@_by_cells
+def _is_year_line(row: Row) -> bool:
     filled = [c for c in row.cells if c]
     return len(filled) == 1 and bool(re.fullmatch(r"[(]?\s*\d{4}\s*年度\s*[)]?", filled[0]))
 
 
+@_by_cells
 def _form_label(row: Row) -> str | None:
     return rules.headers("form").lookup(first_key(row)) if first_key(row) else None
 
 
 def is_funding_header(row: Row) -> bool:
-    if "预算" not in row.joined and "执行" not in row.joined:
-        return False
+    return ("预算" in row.joined or "执行" in row.joined) and _is_funding_header(row)
+
+
+@_by_cells
+def _is_funding_header(row: Row) -> bool:
     hm = rules.headers("funding")
     kinds = {hm.lookup(c) for c in row.cells if c}
     return len(kinds & {"budget_initial", "budget_full_year", "executed", "exec_rate", "exec_weight"}) >= 3
 
 
 def is_indicator_header(row: Row) -> bool:
-    if "指标" not in row.joined:
-        return False
+    return "指标" in row.joined and _is_indicator_header(row)
+
+
+@_by_cells
+def _is_indicator_header(row: Row) -> bool:
     hm = rules.headers("indicator")
     kinds = {hm.lookup(c) for c in row.cells if c}
     return len(kinds & {"level1", "level2", "name"}) >= 2 and len(kinds) >= 4
@@ -97,6 +134,11 @@ def other_table_kind(row: Row) -> str | None:
     """Kind of a table other than a project form that this row starts, if any."""
     if not TABLE_HINT.search(row.joined):
         return None
+    return _other_table_kind(row)
+
+
+@_by_cells
+def _other_table_kind(row: Row) -> str | None:
     filled = [c for c in row.cells if c]
     k = key(filled[0])
     if k == "序号" and any("项目名称" in key(c) for c in filled[1:3]):
@@ -133,6 +175,11 @@ def is_target_header(row: Row) -> bool:
     """一级/二级/三级指标 and 指标值, no 完成值/得分 column: the header of a 绩效目标表, not of a self-evaluation."""
     if "一级指标" not in row.joined and "三级指标" not in row.joined:
         return False
+    return _is_target_header(row)
+
+
+@_by_cells
+def _is_target_header(row: Row) -> bool:
     cols = target_headers("column")
     kinds = {cols.lookup(c) for c in row.cells if c}
     if "target" not in kinds or len(kinds & {"level1", "level2", "level3"}) < 2:
@@ -220,7 +267,8 @@ def _indicator_like(row: Row) -> bool:
 def _ahead(rows: list[Row], i: int, count: int):
     """The next `count` non-blank rows after rows[i] (blank lines do not count towards a window)."""
     seen = 0
-    for r in rows[i + 1 :]:
+    for j in range(i + 1, len(rows)):  # not rows[i + 1 :]: that copies the rest of the document per call
+        r = rows[j]
         if any(r.cells):
             yield r
             seen += 1
@@ -241,17 +289,14 @@ def _confirms_form(rows: list[Row], i: int, horizon: int = 6) -> bool:
 def find_tables(rows: list[Row]) -> list[TableStart]:
     """All table starts in document order."""
     out: list[TableStart] = []
-    n = len(rows)
     claimed = -1  # title rows already used by a start
-    i = 0
-    while i < n:
+    hint = _CANDIDATE.search
+    for i in [i for i, r in enumerate(rows) if hint(r.joined)]:
         row = rows[i]
         if TARGET_HINT in row.joined and is_target_header(row):
             _add_target_header(rows, i, out, claimed)
-            i += 1
             continue
         if not TABLE_HINT.search(row.joined):
-            i += 1
             continue
         label = _form_label(row)
         if label == "project_name" and _confirms_form(rows, i):
@@ -302,7 +347,6 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
                     out[-1] = out[-1]._replace(anchor=i)
                 else:
                     out.append(TableStart(i, i, kind, title))
-        i += 1
     return out
 
 

@@ -400,7 +400,7 @@ def _array(values: list, dtype: str):
     if dtype == S and pd.StringDtype().storage == "pyarrow":
         return pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values, type=pa.large_string())]))
     if dtype == F:
-        data = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        data = np.array(values, dtype=np.float64)  # None → NaN, in numpy's loop
         return pd.arrays.FloatingArray(data, np.isnan(data))
     if dtype in (I, B) and set(map(type, values)) <= _EXACT[dtype]:
         objs = np.array(values, dtype=object)

@@ -139,3 +139,46 @@ def test_combine_keeps_dict_rows_added_to_a_packed_table():
     assert str(t["weight"].dtype) == "Float64" and str(t["line"].dtype) == "Int64"
     first = combine([a])["indicators"].iloc[0]
     assert (t.iloc[0]["source_file"], t.iloc[0]["form_id"]) == (XINGLONG, first["form_id"])
+
+
+def test_a_worker_batch_of_files_combines_like_the_files_one_by_one():
+    from conftest import GUYUAN, XINXIANG
+
+    from perfdata.ingest import combine, freeze_batch
+
+    names = [XINGLONG, XINXIANG, GUYUAN, XINGLONG]
+    serial = combine(_results(names))
+    results = _results(names)
+    batched = freeze_batch(results)
+    assert "indicators" in batched[0].frozen and not any("indicators" in r.frozen for r in batched[1:])
+    assert not any(r.packed for r in batched)
+    for name, df in serial.items():
+        pd.testing.assert_frame_equal(combine(batched)[name], df, check_exact=True)
+    # dict rows added to a packed table in the batch: that table is frozen file by file, order kept
+    plain, batch = _results(names[:2]), _results(names[:2])
+    for rs in (plain, batch):
+        rs[1].add("indicators", {"form_id": "extra", "seq": 1, "line": 7, "name": "另加指标"})
+    freeze_batch(batch)
+    n0 = len(combine(_results(names[:1]))["indicators"])
+    assert len(batch[0].frozen["indicators"]["seq"]) == n0 and "indicators" in batch[1].packed
+    assert len(batch[0].frozen["funding"]["line"]) == len(serial["funding"].query("source_file == @XINGLONG")) // 2 \
+        + len(serial["funding"].query("source_file == @XINXIANG"))
+    pd.testing.assert_frame_equal(combine(batch)["indicators"], combine(plain)["indicators"], check_exact=True)
+
+
+def test_a_file_whose_forms_have_no_funding_rows_freezes():
+    from perfdata.ingest import combine, freeze_batch
+
+    def results():
+        rs = _results([XINGLONG, XINGLONG])
+        rs[0].packed["funding"][1].clear()  # forms without a 年度资金总额 or other funding row
+        return rs
+
+    serial = combine(results())
+    one = combine(_results([XINGLONG]))["funding"]
+    assert len(serial["funding"]) == len(one) > 0  # only the second file's funding rows
+    for frozen in ([r.freeze() for r in results()], freeze_batch(results())):
+        pd.testing.assert_frame_equal(combine(frozen)["funding"], serial["funding"], check_exact=True)
+    alone = freeze_batch(results()[:1])
+    assert combine(alone)["funding"].empty
+    assert list(combine(alone)["funding"].columns) == list(serial["funding"].columns)

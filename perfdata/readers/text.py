@@ -10,6 +10,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import compress
 
 from perfdata.normalize import clean, memo
 
@@ -22,7 +23,7 @@ class ReadError(Exception):
         self.line = line
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Row:
     """One table row: 1-based first and last source line, cleaned cells, the raw text."""
 
@@ -33,17 +34,21 @@ class Row:
     joined: str = ""  # the cleaned cells run together: cheap substring tests before real checks
     _filled: list | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self):
-        if not self.end:
-            self.end = self.line
-        self.joined = "".join(self.cells)
+    def __init__(self, line: int, cells: list[str], raw: str, end: int = 0, joined: str | None = None):
+        # one call per row (not a generated __init__ plus __post_init__): a document has thousands of rows
+        self.line = line
+        self.cells = cells
+        self.raw = raw
+        self.end = end or line
+        self.joined = "".join(cells) if joined is None else joined  # a caller passes it only when it has it
+        self._filled = None
 
     @property
     def filled(self) -> list[tuple[int, str]]:
         """(position, text) of the non-empty cells; computed once (rows are read, never changed)."""
         f = self._filled
         if f is None:
-            f = self._filled = [(i, c) for i, c in enumerate(self.cells) if c]
+            f = self._filled = list(compress(enumerate(self.cells), self.cells))
         return f
 
 
@@ -168,6 +173,9 @@ def _one_cell_line(line: str) -> bool:
 # A tab-separated line with none of them is already clean: its cells are its parts, as they are.
 _DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<]")
 _CLEANED: dict[str, str] = memo()
+# tab-separated line → (cells, joined): template lines recur in every form of a document. Rows of equal
+# lines share one cells list (rows are read, never changed).
+_LINES: dict[str, tuple[list[str], str]] = memo()
 
 
 def _clean_cells(parts: list[str]) -> list[str]:
@@ -192,21 +200,27 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
     mode = _detect_mode(lines) if "|" in text else "tab" if "\t" in text else "spaces"
     rows: list[Row] = []
     append = rows.append
-    dirty, normal = _DIRTY.search, unicodedata.is_normalized
+    dirty, normal, seen = _DIRTY.search, unicodedata.is_normalized, _LINES.get
     i, n = 0, len(lines)
     while i < n:
         line = lines[i]
         if not line:
-            append(Row(i + 1, [""], line))
+            append(Row(i + 1, [""], line, 0, ""))
             i += 1
             continue
         if line.find("\t", 1) > 0:  # tab-separated, and not a one-cell line ("\tcell")
-            if "--" in line and _PIPE_RULE.match(line):
-                append(Row(i + 1, [], line))  # a markdown rule: no cells
-            else:
-                parts = line.split("\t")
-                cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
-                append(Row(i + 1, cells, line))
+            hit = seen(line)
+            if hit is None:
+                if "--" in line and _PIPE_RULE.match(line):
+                    hit = ([], "")  # a markdown rule: no cells
+                else:
+                    parts = line.split("\t")
+                    cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
+                    hit = (cells, "".join(cells))
+                if len(_LINES) > 100_000:
+                    _LINES.clear()
+                _LINES[line] = hit
+            append(Row(i + 1, hit[0], line, 0, hit[1]))
             i += 1
             continue
         if _one_cell_line(line) and i + 1 < n and _one_cell_line(lines[i + 1]):
