@@ -232,17 +232,17 @@ def test_statement_differs():
 
 
 def test_params_change_and_unknown_params_fail(bundled):
-    low = check(bundled, raw_dir=RAW, exec_threshold=70)
+    low = check(bundled, raw_dir=RAW, exec_rate_threshold=70)
     assert not len(low[low.rule == "low_exec_unexplained"].query("line == 295"))  # 87.9 % no longer low
     with pytest.raises(ValueError, match="unknown parameter"):
         check(bundled, nonsense=1)
-    assert default_params()["exec_threshold"] == 90
+    assert default_params()["exec_rate_threshold"] == 90
 
 
 def test_cli_check(tmp_path, capsys):
     assert main(["ingest", str(RAW / XINGLONG), "--out", str(tmp_path)]) == 0
     capsys.readouterr()
-    assert main(["check", str(tmp_path), "--raw", str(RAW), "--xlsx", "--param", "exec_threshold=85"]) == 0
+    assert main(["check", str(tmp_path), "--raw", str(RAW), "--xlsx", "--param", "exec_rate_threshold=85"]) == 0
     out = capsys.readouterr().out
     assert "level_weight_mismatch" in out and (tmp_path / "anomalies.xlsx").exists()
     a = pd.read_parquet(tmp_path / "anomalies.parquet")
