@@ -325,7 +325,12 @@ def overview(tables: dict[str, pd.DataFrame], by=("region", "department", "year"
         out = out.merge(n.rename("indicators").reset_index(), on=by, how="left")
     an = tables.get("anomalies")
     if an is not None and len(an):
-        a = an.merge(forms[["form_id", *by]], on="form_id", how="inner", suffixes=("_a", ""))
+        # each finding's own region/department/year: a template-level finding has no form but has those
+        a = an.copy()
+        of_form = forms.drop_duplicates("form_id").set_index("form_id")
+        for c in by:
+            own = a[c] if c in a else pd.Series(pd.NA, index=a.index)
+            a[c] = own.where(own.notna(), a["form_id"].map(of_form[c]))
         cnt = a.groupby(by, dropna=False).agg(findings=("rule", "size"),
                                                findings_high=("severity", lambda s: int((s == "high").sum())))
         out = out.merge(cnt.reset_index(), on=by, how="left")

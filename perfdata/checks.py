@@ -1049,6 +1049,18 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     return out.drop(index=sorted(drop))
 
 
+def _file_meta(out: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:
+    """Region, department and year of a finding without a form (a summary row, a narrative figure) from
+    its file, where the file's forms agree on one value."""
+    for col in ("region", "department", "year"):
+        if col not in forms or not out[col].isna().any():
+            continue
+        per = forms.groupby("source_file")[col].agg(lambda s: s.iloc[0] if s.nunique() == 1 and s.notna().all()
+                                                    else None)
+        out[col] = out[col].where(out[col].notna(), out.source_file.map(per))
+    return out
+
+
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
     """Run every rule of rules/anomalies.csv over the tidy tables: the `anomalies` table.
 
@@ -1108,6 +1120,7 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
                                                     if x.strip()))) or None if isinstance(ls, str) else
                            line_text(raw_dir, sf, ln)
                            for sf, ln, ls in zip(out.source_file, out.line, out.lines, strict=True)]
+        out = _file_meta(out, ctx.forms)
         # where the finding's own line lies in a non-text source; else the form's location
         out["location"] = [line_location(raw_dir, sf, ln) or (loc if isinstance(loc, str) else None)
                            for sf, ln, loc in zip(out.source_file, out.line, out.location, strict=True)]

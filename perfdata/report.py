@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 # Report notebooks, run side by side on two cores: each kernel start costs more than most analyses,
 # so analyses are grouped (forms: execution and scores; overview: departments and years, findings).

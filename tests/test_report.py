@@ -240,3 +240,13 @@ def test_a_failing_check_marks_the_run_failed(tmp_path, monkeypatch, capsys):
     m = json.loads((tmp_path / "reports" / "c-FAILED" / "manifest.json").read_text(encoding="utf-8"))
     assert m["status"] == "failed" and m["failed"] == ["check failed: RuntimeError: rule table unreadable"]
     assert m["notebooks"][0]["status"] == "ok"
+
+
+def test_importing_the_report_module_leaves_the_process_alone():
+    import subprocess
+
+    code = ("import sys, perfdata.report as r; a = sys.modules.get('rfc3987_syntax', 'absent'); "
+            "r.notebook_parameters(r.NOTEBOOK_DIR / 'forms.ipynb'); "
+            "print(a, sys.modules.get('rfc3987_syntax', 'absent'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "absent" and out[1] != "None"  # nothing hidden at import, nor left hidden after the runner
