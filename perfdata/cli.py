@@ -155,15 +155,14 @@ def cmd_report(args) -> int:
     return _finish_report(args, args.data, raw)
 
 
-def _split_params(report, checks, args) -> tuple[dict[str, float], dict[str, str]]:
+def _split_params(report, check_names: set[str], args) -> tuple[dict[str, float], dict[str, str]]:
     """--param NAME=VALUE for `run`: check parameters (e.g. exec_rate_threshold) go to check(), notebook
     parameters to the report, a name both take to both; a name neither takes is an error."""
     params = report.parse_params(args.param)
     notebooks = report.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
     taken = set().union(*(report.notebook_parameters(p) for p in notebooks.values()))
-    defaults = checks.default_params()
-    check_params = {k: v for k, v in params.items() if k in defaults}
-    report_params = {k: v for k, v in params.items() if k not in defaults or k in taken}
+    check_params = {k: v for k, v in params.items() if k in check_names}
+    report_params = {k: v for k, v in params.items() if k not in check_names or k in taken}
     _params([f"{k}={v}" for k, v in check_params.items()])  # numbers, or the error names the item
     report.resolve(notebooks, report_params)
     return check_params, report_params
@@ -175,10 +174,11 @@ def cmd_run(args) -> int:
     if not raw.exists():
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
         return 2
-    from perfdata import checks, report
+    from perfdata import report
+    from perfdata.checks import check_all, default_params
 
     try:  # parameters are checked before anything runs: check() takes its own names, the notebooks theirs
-        check_params, report_params = _split_params(report, checks, args)
+        check_params, report_params = _split_params(report, set(default_params()), args)
     except (report.ReportError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
@@ -193,7 +193,7 @@ def cmd_run(args) -> int:
         (processed / f"{stale}.parquet").unlink(missing_ok=True)
     failures = []
     try:  # anomalies plus the rescored totals (the scores notebook's self-score vs rescore)
-        result = checks.check_all(tables, raw_dir=raw if raw.is_dir() else raw.parent, **check_params)
+        result = check_all(tables, raw_dir=raw if raw.is_dir() else raw.parent, **check_params)
         store.write(result, processed)
     except Exception as e:  # noqa: BLE001 - the report still runs, and the run is marked failed
         check_status = f"failed: {type(e).__name__}: {e}"

@@ -423,17 +423,19 @@ def test_execution_threshold_is_set_once(bundled):
 def test_run_passes_check_parameters_and_rejects_unknown_names():
     import argparse
 
-    from perfdata import checks, report
+    from perfdata import report
     from perfdata.cli import _split_params
 
+    names = set(default_params())
+
     args = argparse.Namespace(param=["exec_rate_threshold=85", "money_tol=0.1", "years=2024"], notebooks=None)
-    to_check, to_report = _split_params(report, checks, args)
+    to_check, to_report = _split_params(report, names, args)
     assert to_check == {"exec_rate_threshold": "85", "money_tol": "0.1"}
     assert to_report == {"exec_rate_threshold": "85", "years": "2024"}
     with pytest.raises(report.ReportError, match="bogus"):
-        _split_params(report, checks, argparse.Namespace(param=["bogus=1"], notebooks=None))
+        _split_params(report, names, argparse.Namespace(param=["bogus=1"], notebooks=None))
     with pytest.raises(ValueError, match="not a number"):
-        _split_params(report, checks, argparse.Namespace(param=["money_tol=lots"], notebooks=None))
+        _split_params(report, names, argparse.Namespace(param=["money_tol=lots"], notebooks=None))
 
 
 def test_cli_check_rescoring_once_and_through_the_store(tmp_path, capsys, monkeypatch):

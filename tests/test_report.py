@@ -42,12 +42,22 @@ def _fake_check(tables, raw_dir=None, **params):
     ])
 
 
+def _checks_stub(check):
+    """A perfdata.checks whose findings come from `check`; the rescoring and the parameters are the real ones."""
+    from perfdata import checks, scoring
+
+    def check_all(tables, raw_dir=None, **params):
+        return {"anomalies": check(tables, raw_dir, **params), **scoring.rescore(tables)}
+
+    return types.SimpleNamespace(**{**vars(checks), "check": check, "check_all": check_all})
+
+
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     """`perfdata run` on the bundled documents, every notebook, default parameters."""
     tmp = tmp_path_factory.mktemp("run")
     mp = pytest.MonkeyPatch()
-    mp.setitem(sys.modules, "perfdata.checks", types.SimpleNamespace(check=_fake_check))
+    mp.setitem(sys.modules, "perfdata.checks", _checks_stub(_fake_check))
     try:
         code = cli.main(["run", str(RAW), "--processed", str(tmp / "processed"), "--out", str(tmp / "reports"),
                          "--run-id", "bundled", "--notebooks", ",".join(report.ALL_NOTEBOOKS)])
@@ -231,7 +241,7 @@ def test_a_failing_check_marks_the_run_failed(tmp_path, monkeypatch, capsys):
     processed = tmp_path / "processed"
     processed.mkdir()
     (processed / "anomalies.parquet").write_bytes(b"stale")  # findings of an earlier run must not be reported
-    monkeypatch.setitem(sys.modules, "perfdata.checks", types.SimpleNamespace(check=broken))
+    monkeypatch.setitem(sys.modules, "perfdata.checks", _checks_stub(broken))
     code = cli.main(["run", str(RAW), "--processed", str(processed), "--out", str(tmp_path / "reports"),
                      "--run-id", "c", "--notebooks", "overview"])
     assert code == 1
