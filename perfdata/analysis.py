@@ -7,13 +7,13 @@ notebooks pass their parameters through.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from perfdata import rules
+from perfdata.checks import SEVERITY_ORDER, rule_table
+from perfdata.scoring import execution_rate, grade, grade_bands, thresholds  # noqa: F401 - one source each
 
 # Chinese headers of the columns the aggregations here add (the tidy tables' are in schema.py).
 LABELS = {
@@ -29,36 +29,7 @@ LABELS = {
     "rescore": "重算得分", "rescore_min": "重算得分下限", "gap": "自评高出(分)", "part": "比较口径",
     "weight": "分值", "score": "得分", "level1": "一级指标", "near_full_margin": "接近满分差距",
 }
-SEVERITY_ORDER = ["high", "medium", "low"]
-SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 KEY_COLUMNS = ["form_id", "region", "department", "unit", "year", "project_name"]
-
-
-def _rule_table(name: str) -> pd.DataFrame:
-    """rules/<name> as a frame; columns whose every value reads as a number become numbers."""
-    out = pd.DataFrame(list(rules.table(name)))
-    for c in out:
-        num = pd.to_numeric(out[c], errors="coerce")
-        if num.notna().all():
-            out[c] = num
-    return out
-
-
-@cache
-def thresholds() -> dict[str, float]:
-    """Default thresholds by name (rules/thresholds.csv).
-
-    >>> thresholds()["exec_rate_threshold"]
-    90.0
-    """
-    t = _rule_table("thresholds.csv")
-    return dict(zip(t["name"], t["value"].astype(float), strict=True))
-
-
-@cache
-def grade_bands() -> pd.DataFrame:
-    """Grade bands, highest first (rules/grades.csv)."""
-    return _rule_table("grades.csv").sort_values("min_score", ascending=False, ignore_index=True)
 
 
 def as_list(value) -> list:
@@ -127,18 +98,6 @@ def filter_tables(tables: dict[str, pd.DataFrame], years=None, regions=None,
 
 
 # -- execution -------------------------------------------------------------------------------------
-
-def execution_rate(forms: pd.DataFrame) -> pd.Series:
-    """全年执行数 / 全年预算数 in percent; falls back to 年初预算数 where a form has no 全年预算数.
-
-    >>> execution_rate(pd.DataFrame({"budget_initial": [626.0, 5.0], "budget_full_year": [626.0, None],
-    ...                              "executed": [622.58, 5.0]})).round(2).tolist()
-    [99.45, 100.0]
-    """
-    base = forms["budget_full_year"].astype("Float64").fillna(forms["budget_initial"].astype("Float64"))
-    rate = forms["executed"].astype("Float64") / base.where(base > 0) * 100
-    return rate.rename("exec_rate")
-
 
 def with_execution(forms: pd.DataFrame, threshold: float | None = None, low: float | None = None,
                    high: float | None = None) -> pd.DataFrame:
@@ -213,20 +172,6 @@ def adjustments(forms: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- scores ----------------------------------------------------------------------------------------
-
-def grade(score: pd.Series) -> pd.Series:
-    """Grade of a total score: 优 ≥ 90, 良 80–90, 中 60–80, 差 < 60 (rules/grades.csv).
-
-    >>> grade(pd.Series([100, 89.99, 60, 12.5, None])).tolist()
-    ['优', '良', '中', '差', <NA>]
-    """
-    bands = grade_bands()
-    s = pd.to_numeric(score, errors="coerce").astype("Float64")
-    out = pd.Series(pd.NA, index=s.index, dtype="string")
-    for g, lo in zip(bands["grade"][::-1], bands["min_score"][::-1], strict=True):
-        out = out.mask((s >= lo).fillna(False).astype(bool), g)
-    return out.rename("grade")
-
 
 def with_scores(forms: pd.DataFrame, full_marks: float | None = None,
                 near_full_margin: float | None = None) -> pd.DataFrame:
@@ -347,15 +292,9 @@ def select_anomalies(anomalies: pd.DataFrame, severities=None, rules=None) -> pd
 
 
 def rule_titles() -> dict[str, str]:
-    """Rule id → Chinese title, from rules/anomalies.csv of the checks ({} where it is not installed)."""
-    try:
-        t = _rule_table("anomalies.csv")
-    except (FileNotFoundError, OSError):
-        return {}
-    ident = "id" if "id" in t else "rule" if "rule" in t else None
-    if ident is None or "title_zh" not in t:
-        return {}
-    return dict(zip(t[ident].astype(str), t["title_zh"].astype(str), strict=True))
+    """Rule id → Chinese title, from rules/anomalies.csv."""
+    t = rule_table()
+    return dict(zip(t["id"], t["title_zh"], strict=True))
 
 
 def anomaly_counts(anomalies: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
@@ -386,7 +325,12 @@ def overview(tables: dict[str, pd.DataFrame], by=("region", "department", "year"
         out = out.merge(n.rename("indicators").reset_index(), on=by, how="left")
     an = tables.get("anomalies")
     if an is not None and len(an):
-        a = an.merge(forms[["form_id", *by]], on="form_id", how="inner", suffixes=("_a", ""))
+        # each finding's own region/department/year: a template-level finding has no form but has those
+        a = an.copy()
+        of_form = forms.drop_duplicates("form_id").set_index("form_id")
+        for c in by:
+            own = a[c] if c in a else pd.Series(pd.NA, index=a.index)
+            a[c] = own.where(own.notna(), a["form_id"].map(of_form[c]))
         cnt = a.groupby(by, dropna=False).agg(findings=("rule", "size"),
                                                findings_high=("severity", lambda s: int((s == "high").sum())))
         out = out.merge(cnt.reset_index(), on=by, how="left")

@@ -25,10 +25,11 @@ import pandas as pd
 from perfdata import paths, schema
 from perfdata.keys import project_key
 from perfdata.normalize import DASHES, key
+from perfdata.readers.detect import read_grid, sniff
 from perfdata.readers.text import decode, split_lines
-from perfdata.scoring import _rule_rows, rescore
+from perfdata.scoring import _rule_rows, rescore, thresholds
 
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+SEVERITY_ORDER = ["high", "medium", "low"]  # most severe first
 GLOBAL_PARAMS = {"template_share": 0.6, "template_min_forms": 3.0}
 RULES: dict[str, Callable] = {}
 _TRIVIAL_NOTE = {"", "无", "没有", "暂无", "/", "—", "-", "——", "无偏差", "不存在偏差"}
@@ -51,10 +52,11 @@ def rule_table() -> pd.DataFrame:
 
 
 def _parse_params(text: str) -> dict[str, float]:
+    """`name=value;…`; a bare `name` takes its value from rules/thresholds.csv (one place for the reports too)."""
     out = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, _, value = part.partition("=")
-        out[name.strip()] = float(value)
+        name, sep, value = part.partition("=")
+        out[name.strip()] = float(value) if sep else thresholds()[name.strip()]
     return out
 
 
@@ -69,22 +71,44 @@ def default_params() -> dict[str, float]:
 # -- evidence: the printed line ---------------------------------------------------------------------
 
 @cache
-def _raw_lines(path: str) -> tuple[str, ...]:
+def _source(path: str) -> tuple[dict[int, str], dict[int, str]]:
+    """The printed lines of a raw file by 1-based line number, and where each lies in a non-text file.
+
+    Text is split exactly like the ingest; .xlsx/.docx/.pdf are read through their reader's grid (the
+    ingest's line numbers and locations), never decoded as text. An unreadable file gives no evidence.
+    """
     try:
-        text, _ = decode(Path(path).read_bytes())
-    except (OSError, ValueError):
-        return ()
-    return tuple(split_lines(text))
+        data = Path(path).read_bytes()
+        if sniff(data) == "text":
+            text, _ = decode(data)
+            return dict(enumerate(split_lines(text), start=1)), {}
+        grid, _ = read_grid(data, Path(path).name)
+    except Exception:  # noqa: BLE001 - evidence is a convenience: an unreadable file leaves it null
+        return {}, {}
+    return {r.line: "\t".join(r.cells) for r in grid.rows}, dict(getattr(grid, "locations", None) or {})
+
+
+def _lines_of(raw_dir, source_file) -> dict[int, str]:
+    if raw_dir is None or not isinstance(source_file, str):
+        return {}
+    return _source(str(Path(raw_dir) / source_file))[0]
 
 
 def line_text(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
-    """The text of line `line` (1-based) of `source_file` under `raw_dir`, tabs shown as ' | '."""
+    """The text of line `line` (1-based) of `source_file` under `raw_dir`, cells shown as ' | '."""
+    if line is None or pd.isna(line):
+        return None
+    text = _lines_of(raw_dir, source_file).get(int(line))
+    if text is None:
+        return None
+    return re.sub(r"(\s*\t\s*)+", " | ", text.strip("\t ")).strip() or None
+
+
+def line_location(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
+    """Where line `line` lies in a non-text source ("表3!12", "page 3 line 14"); None for text files."""
     if raw_dir is None or not isinstance(source_file, str) or line is None or pd.isna(line):
         return None
-    lines = _raw_lines(str(Path(raw_dir) / source_file))
-    if not 0 < int(line) <= len(lines):
-        return None
-    return re.sub(r"(\s*\t\s*)+", " | ", lines[int(line) - 1].strip("\t ")).strip() or None
+    return _source(str(Path(raw_dir) / source_file))[1].get(int(line))
 
 
 # -- context shared by the rules --------------------------------------------------------------------
@@ -104,7 +128,7 @@ class Context:
         scored = rescore({"forms": self.forms, "indicators": self.indicators})
         self.rf = scored["rescored_forms"]
         self.ri = scored["rescored_indicators"]
-        f = self.forms.merge(self.rf.drop(columns=["source_file", "project_name", "total_weight_reported",
+        f = self.forms.merge(self.rf.drop(columns=["source_file", "location", "project_name", "total_weight_reported",
                                                      "total_score_reported", "exec_rate_reported",
                                                      "exec_score_reported", "exec_weight"]),
                              on="form_id", how="left")
@@ -221,7 +245,7 @@ def total_mismatch(ctx: Context, total_tol: float) -> pd.DataFrame:
 @rule("weights_not_total")
 def weights_not_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
     f = ctx.f
-    tw = f.total_weight_reported.fillna(100.0)
+    tw = f.total_weight_reported.fillna(thresholds()["full_marks"])
     with_exec = f.exec_weight.fillna(0) + f.indicator_weight
     off = ((with_exec - tw).abs() > weight_tol) & ((f.indicator_weight - tw).abs() > weight_tol)
     blank = f.exec_weight.isna() & f.funding_line.notna()  # a blank 分值 is missing_exec_figures, not a sum
@@ -237,7 +261,7 @@ def weights_not_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
 def exec_outside_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
     f = ctx.f
     h = f[((f.total_basis == "indicators_only") & (f.exec_weight > weight_tol)).fillna(False)]
-    tw = h.total_weight_reported.fillna(100.0)
+    tw = h.total_weight_reported.fillna(thresholds()["full_marks"])
     msg = [f"预算执行率分值{_num(w)}分列在资金栏，各指标分值合计已达{_num(i)}分，合计{_num(w + i)}分，"
            f"超过总分值{_num(t)}分；总分未计入执行率得分。"
            for w, i, t in zip(h.exec_weight, h.indicator_weight, tw, strict=True)]
@@ -328,18 +352,18 @@ def _has_note(notes: pd.Series) -> pd.Series:
 
 
 @rule("low_exec_unexplained")
-def low_exec_unexplained(ctx: Context, exec_threshold: float) -> pd.DataFrame:
+def low_exec_unexplained(ctx: Context, exec_rate_threshold: float) -> pd.DataFrame:
     f = ctx.f
     noted = ctx.indicators.assign(n=_has_note(ctx.indicators.deviation_note)).groupby("form_id")["n"].any()
     explained = f.form_id.map(noted).fillna(False).astype(bool) | _has_note(f.notes)
-    h = f[((f.exec_rate < exec_threshold) & ~explained).fillna(False)]
-    msg = [f"执行率{_num(round(r, 2))}%，低于{_num(exec_threshold)}%，偏差原因栏未说明原因。" for r in h.exec_rate]
+    h = f[((f.exec_rate < exec_rate_threshold) & ~explained).fillna(False)]
+    msg = [f"执行率{_num(round(r, 2))}%，低于{_num(exec_rate_threshold)}%，偏差原因栏未说明原因。" for r in h.exec_rate]
     return _findings(h, form_id=h.form_id, line=h.funding_line, field="deviation_note",
                      expected="说明执行率偏低的原因", found="未说明", message=msg)
 
 
 @rule("full_score_despite_shortfall")
-def full_score_despite_shortfall(ctx: Context, exec_threshold: float, near_full: float,
+def full_score_despite_shortfall(ctx: Context, exec_rate_threshold: float, near_full: float,
                                  score_tol: float) -> pd.DataFrame:
     ri = ctx.ri
     h = ri[ri.status.isin(["unmet", "over_ceiling"]) & (ri.score >= ri.weight - score_tol).fillna(False)]
@@ -349,9 +373,9 @@ def full_score_despite_shortfall(ctx: Context, exec_threshold: float, near_full:
                     for n, t, c, s, x in zip(h.name, h.target_raw, h.actual_raw, h.score, h.rescore, strict=True)]
     f = ctx.f
     share = f.indicator_score_reported / f.indicator_weight * 100
-    hf = f[((f.exec_rate < exec_threshold) & (share >= near_full)).fillna(False)]
+    hf = f[((f.exec_rate < exec_rate_threshold) & (share >= near_full)).fillna(False)]
     b = _findings(hf, form_id=hf.form_id, line=hf.total_line, field="total_score_reported",
-                  expected=f"执行率低于{_num(exec_threshold)}%时指标得分应相应扣减",
+                  expected=f"执行率低于{_num(exec_rate_threshold)}%时指标得分应相应扣减",
                   found=_fmt(hf.total_score_reported))
     b["message"] = [f"执行率仅{_num(round(r, 2))}%，各指标仍得{_num(s)}分（满分{_num(w)}分），"
                     f"总分{_num(t)}分，自评偏高。"
@@ -840,7 +864,8 @@ def _merge_lines(df: pd.DataFrame, by: str, what: str) -> pd.DataFrame:
 
 
 @rule("department_summary_mismatch")
-def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float) -> pd.DataFrame:
+def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: float,
+                                weight_tol: float) -> pd.DataFrame:
     """The 部门整体绩效自评表 against the department's own 项目支出自评汇总表 (the summary whose unit is the
     department): its 项目支出 against the projects' budgets added up, its 预算执行率 against the projects'
     executed ÷ budget, and each level's printed points against its indicators."""
@@ -882,7 +907,7 @@ def department_summary_mismatch(ctx: Context, money_tol: float, exec_rate_tol: f
         mine = mine_all[mine_all.level1_weight.notna()]
         g = mine.groupby(["level1", "level1_weight_line"], sort=False).agg(
             printed=("level1_weight", "first"), total=("weight", "sum"), n=("weight", "size")).reset_index()
-        for x in g[(g.total - g.printed).abs() > 0.01].itertuples():
+        for x in g[(g.total - g.printed).abs() > weight_tol].itertuples():
             rows.append({**base, "line": x.level1_weight_line, "field": "level1_weight", "expected": _num(x.printed),
                          "found": _num(x.total),
                          "message": f"部门整体绩效自评表{x.level1}标注{_num(x.printed)}分，其下{x.n}项指标分值合计"
@@ -900,10 +925,10 @@ def _locate(raw_dir, source_file, start, stop, word) -> int | None:
     """The first line in [start, stop] whose text holds `word` (e.g. the 主管部门 row of a form)."""
     if raw_dir is None or pd.isna(start):
         return None
-    lines = _raw_lines(str(Path(raw_dir) / source_file))
+    lines = _lines_of(raw_dir, source_file)
     stop = int(stop) if pd.notna(stop) else int(start) + 15
-    for n in range(int(start), min(stop, len(lines)) + 1):
-        if word in lines[n - 1].replace(" ", ""):
+    for n in range(int(start), int(stop) + 1):
+        if word in lines.get(n, "").replace(" ", ""):
             return n
     return None
 
@@ -986,7 +1011,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
             continue
         off = (lv.found.astype(float) - lv.expected.astype(float)).sum()
         x = f.loc[w.form_id]
-        tw = x.total_weight_reported if pd.notna(x.total_weight_reported) else 100.0
+        tw = x.total_weight_reported if pd.notna(x.total_weight_reported) else thresholds()["full_marks"]
         ways = [float(w.found) - float(w.expected), x.indicator_weight - tw]
         if not any(abs(off - d) <= tol for d in ways):
             continue
@@ -1024,12 +1049,30 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     return out.drop(index=sorted(drop))
 
 
+def _file_meta(out: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:
+    """Region, department and year of a finding without a form (a summary row, a narrative figure) from
+    its file, where the file's forms agree on one value."""
+    for col in ("region", "department", "year"):
+        if col not in forms or not out[col].isna().any():
+            continue
+        per = forms.groupby("source_file")[col].agg(lambda s: s.iloc[0] if s.nunique() == 1 and s.notna().all()
+                                                    else None)
+        out[col] = out[col].where(out[col].notna(), out.source_file.map(per))
+    return out
+
+
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
     """Run every rule of rules/anomalies.csv over the tidy tables: the `anomalies` table.
 
     `raw_dir` is where the source files lie (evidence lines are quoted from it; default data/raw when it
     holds them). Parameters (thresholds, tolerances) default to the rules table; unknown names raise.
     """
+    return check_all(tables, raw_dir, **params)["anomalies"]
+
+
+def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None,
+              **params) -> dict[str, pd.DataFrame]:
+    """check() plus the rescoring it is built on: {'anomalies', 'rescored_forms', 'rescored_indicators'}."""
     defaults = default_params()
     unknown = set(params) - set(defaults)
     if unknown:
@@ -1038,8 +1081,8 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
     if raw_dir is None and paths.RAW.exists():
         raw_dir = paths.RAW
     ctx = Context(tables, raw_dir)
-    meta = ctx.f.set_index("form_id")[["source_file", "region", "department", "year", "project_name",
-                                       "line_start", "funding_line"]]
+    meta = ctx.f.set_index("form_id").reindex(columns=["source_file", "location", "region", "department", "year",
+                                                       "project_name", "line_start", "funding_line"])
     parts = []
     for spec in rule_table().itertuples():
         fn = RULES[spec.id]
@@ -1048,12 +1091,12 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
         if found is None or found.empty:
             continue
         found = found.reset_index(drop=True).copy()
-        for col in ("source_file", "project_name", "locate", "pattern"):
+        for col in ("source_file", "location", "project_name", "locate", "pattern"):
             if col not in found:
                 found[col] = pd.NA
         known = found.form_id.notna() & found.form_id.isin(meta.index)
         m = meta.reindex(found.form_id.where(known))
-        for col in ("source_file", "project_name"):
+        for col in ("source_file", "location", "project_name"):
             found[col] = found[col].where(found[col].notna(), pd.Series(m[col].to_numpy(), index=found.index))
         for col in ("region", "department", "year"):
             found[col] = m[col].to_numpy()
@@ -1077,11 +1120,16 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
                                                     if x.strip()))) or None if isinstance(ls, str) else
                            line_text(raw_dir, sf, ln)
                            for sf, ln, ls in zip(out.source_file, out.line, out.lines, strict=True)]
+        out = _file_meta(out, ctx.forms)
+        # where the finding's own line lies in a non-text source; else the form's location
+        out["location"] = [line_location(raw_dir, sf, ln) or (loc if isinstance(loc, str) else None)
+                           for sf, ln, loc in zip(out.source_file, out.line, out.location, strict=True)]
         for col in ("expected", "found"):
             out[col] = out[col].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
-        out["_sev"] = out.severity.map(SEVERITY_ORDER)
+        out["_sev"] = out.severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
         out = out.sort_values(["_sev", "source_file", "line", "rule"], na_position="last", kind="stable")
-    return schema.conform("anomalies", out.reset_index(drop=True))
+    return {"anomalies": schema.conform("anomalies", out.reset_index(drop=True)),
+            "rescored_forms": ctx.rf, "rescored_indicators": ctx.ri}
 
 
 def rules_markdown() -> str:
@@ -1139,5 +1187,5 @@ def summary(anomalies: pd.DataFrame) -> pd.DataFrame:
     out = rt[["title_zh", "category", "severity"]].join(counts, how="inner")
     out["template_level"] = anomalies[is_template_level(anomalies)].groupby("rule").size()
     out["template_level"] = out["template_level"].fillna(0).astype(int)
-    return out.sort_values(["severity", "findings"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity"
+    return out.sort_values(["severity", "findings"], key=lambda s: s.map(SEVERITY_ORDER.index) if s.name == "severity"
                            else -s).reset_index(names="rule")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfdata import __version__, paths, schema, store
+from perfdata import __version__, paths, store
 from perfdata.ingest import ingest
 
 
@@ -64,7 +64,7 @@ def cmd_ingest(args) -> int:
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    tables = ingest(raw, jobs=args.jobs, progress=None if args.progress is None else args.progress)
+    tables = ingest(raw, jobs=args.jobs, progress=args.progress)
     written = store.write(tables, args.out, args.format)
     print(_summary(tables, time.perf_counter() - t0, Path(args.out), written))
     failed = (tables["files"].status == "failed").any()
@@ -87,28 +87,24 @@ def _params(items: list[str]) -> dict[str, float]:
 
 
 def cmd_check(args) -> int:
-    from perfdata import checks, scoring
+    from perfdata import checks, excel
 
     data = Path(args.data)
     try:
         params = _params(args.param)
         tables = store.load(data)
         t0 = time.perf_counter()
-        found = checks.check(tables, raw_dir=args.raw, **params)
+        result = checks.check_all(tables, raw_dir=args.raw, **params)
     except (FileNotFoundError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
-    found.to_parquet(data / "anomalies.parquet", index=False)
-    written = [data / "anomalies.parquet"]
-    if "forms" in tables and "indicators" in tables:
-        written += store.write(scoring.rescore(tables), data, "parquet")
+    found = result["anomalies"]
+    if not ("forms" in tables and "indicators" in tables):  # no forms read: no rescoring to keep
+        result = {"anomalies": found}
+    written = store.write(result, data, "parquet")
     if args.xlsx:
-        xlsx = data / "anomalies.xlsx"
-        with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
-            store._excel_safe(found).rename(columns=schema.labels("anomalies")).to_excel(
-                xw, sheet_name="anomalies", index=False)
-            checks.summary(found).to_excel(xw, sheet_name="by_rule", index=False)
-        written.append(xlsx)
+        written.append(excel.write_workbook({"anomalies": (found, "anomalies"),
+                                             "by_rule": (checks.summary(found), None)}, data / "anomalies.xlsx"))
     per = checks.summary(found)
     lines = [f"perfdata {__version__} — {len(found)} findings in {time.perf_counter() - t0:.2f} s "
              f"({int(checks.is_template_level(found).sum())} template-level)", ""]
@@ -132,11 +128,12 @@ def _report_options(p):
     p.add_argument("--notebooks", default=None, help="comma-separated notebook names (default: the report ones)")
 
 
-def _finish_report(args, data, raw, extra=None, failures=None) -> int:
+def _finish_report(args, data, raw, extra=None, failures=None, params=None) -> int:
     from perfdata import report
 
     try:
-        res = report.run_report(data, args.out, report.parse_params(args.param), raw_dir=raw, run_id=args.run_id,
+        params = report.parse_params(args.param) if params is None else params
+        res = report.run_report(data, args.out, params, raw_dir=raw, run_id=args.run_id,
                                 jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
                                 extra_manifest=extra, failures=failures)
     except report.ReportError as e:
@@ -158,6 +155,19 @@ def cmd_report(args) -> int:
     return _finish_report(args, args.data, raw)
 
 
+def _split_params(report, check_names: set[str], args) -> tuple[dict[str, float], dict[str, str]]:
+    """--param NAME=VALUE for `run`: check parameters (e.g. exec_rate_threshold) go to check(), notebook
+    parameters to the report, a name both take to both; a name neither takes is an error."""
+    params = report.parse_params(args.param)
+    notebooks = report.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
+    taken = set().union(*(report.notebook_parameters(p) for p in notebooks.values()))
+    check_params = {k: v for k, v in params.items() if k in check_names}
+    report_params = {k: v for k, v in params.items() if k not in check_names or k in taken}
+    _params([f"{k}={v}" for k, v in check_params.items()])  # numbers, or the error names the item
+    report.resolve(notebooks, report_params)
+    return check_params, report_params
+
+
 def cmd_run(args) -> int:
     """ingest RAW → PROCESSED, check (anomalies.parquet beside the tables), report."""
     raw, processed = Path(args.raw), Path(args.processed)
@@ -165,11 +175,11 @@ def cmd_run(args) -> int:
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
         return 2
     from perfdata import report
+    from perfdata.checks import check_all, default_params
 
-    try:  # parameters are checked against the notebooks before anything runs
-        report.resolve(report.find_notebooks(args.notebooks.split(",") if args.notebooks else None),
-                       report.parse_params(args.param))
-    except report.ReportError as e:
+    try:  # parameters are checked before anything runs: check() takes its own names, the notebooks theirs
+        check_params, report_params = _split_params(report, set(default_params()), args)
+    except (report.ReportError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
@@ -182,31 +192,19 @@ def cmd_run(args) -> int:
     for stale in ("anomalies", "rescored_forms", "rescored_indicators"):  # findings of earlier tables
         (processed / f"{stale}.parquet").unlink(missing_ok=True)
     failures = []
-    try:
-        from perfdata.checks import check
-    except ImportError:
-        check_status = "unavailable"
-        print("check    skipped: perfdata.checks is not installed", file=sys.stderr)
+    try:  # anomalies plus the rescored totals (the scores notebook's self-score vs rescore)
+        result = check_all(tables, raw_dir=raw if raw.is_dir() else raw.parent, **check_params)
+        store.write(result, processed)
+    except Exception as e:  # noqa: BLE001 - the report still runs, and the run is marked failed
+        check_status = f"failed: {type(e).__name__}: {e}"
+        failures.append(f"check {check_status}")
+        print(f"perfdata: check {check_status}", file=sys.stderr)
     else:
-        try:
-            anomalies = check(tables, raw_dir=raw if raw.is_dir() else raw.parent)
-            store.write({"anomalies": anomalies}, processed)
-            try:  # the rescored totals, for the scores notebook's self-score vs rescore
-                from perfdata.scoring import rescore
-            except ImportError:
-                pass
-            else:
-                store.write(rescore(tables), processed)
-        except Exception as e:  # noqa: BLE001 - the report still runs, and the run is marked failed
-            check_status = f"failed: {type(e).__name__}: {e}"
-            failures.append(f"check {check_status}")
-            print(f"perfdata: check {check_status}", file=sys.stderr)
-        else:
-            check_status = f"{len(anomalies)} findings"
-            print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
+        check_status = f"{len(result['anomalies'])} findings"
+        print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
     extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},
                        "check": {"seconds": round(time.perf_counter() - t1, 3), "result": check_status}}}
-    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures)
+    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures, report_params)
     failed = (tables["files"].status == "failed").any()
     return code or (1 if failed else 0)
 

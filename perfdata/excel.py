@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
 from perfdata import analysis, schema
-from perfdata.readers.text import decode, split_lines
+from perfdata.checks import line_text
 
 SEVERITY_FILLS = {"high": "F8CBAD", "medium": "FCE4D6", "low": "FFF2CC"}
 HEADER_FILL = "DDEBF7"
@@ -116,25 +116,14 @@ def write_workbook(sheets: dict[str, tuple[pd.DataFrame, str | None]], path: str
     return path
 
 
-def source_lines(raw_dir: str | Path, source_file: str, lines: list[int]) -> dict[int, str]:
-    """Text of the given 1-based lines of a raw file (decoded like the ingest), {} if it is unreadable."""
-    try:
-        text, _ = decode((Path(raw_dir) / source_file).read_bytes())
-    except Exception:  # noqa: BLE001 - evidence is a convenience; a missing file leaves it blank
-        return {}
-    all_lines = split_lines(text)
-    return {n: all_lines[n - 1].strip() for n in lines if 0 < n <= len(all_lines)}
-
-
 def with_evidence(anomalies: pd.DataFrame, raw_dir: str | Path | None) -> pd.DataFrame:
-    """Fill blank `evidence` from the raw documents: the printed text of each finding's line."""
+    """Fill blank `evidence` from the raw documents: the printed text of each finding's line (as check() quotes it)."""
     out = anomalies.copy()
     if raw_dir is None or not len(out) or "line" not in out:
         return out
     need = out["evidence"].isna() & out["line"].notna() & out["source_file"].notna()
-    for src, idx in out[need].groupby("source_file").groups.items():
-        found = source_lines(raw_dir, src, [int(n) for n in out.loc[idx, "line"]])
-        out.loc[idx, "evidence"] = [found.get(int(n)) for n in out.loc[idx, "line"]]
+    out.loc[need, "evidence"] = [line_text(raw_dir, sf, ln) for sf, ln in
+                                 zip(out.loc[need, "source_file"], out.loc[need, "line"], strict=True)]
     return out
 
 

@@ -24,10 +24,6 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-# jsonschema (imported by nbformat, so by papermill and nbconvert) builds an IRI grammar at import
-# when rfc3987-syntax is installed: 1.5 s of every report run, for a format no notebook schema uses.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 # Report notebooks, run side by side on two cores: each kernel start costs more than most analyses,
 # so analyses are grouped (forms: execution and scores; overview: departments and years, findings).
@@ -67,8 +63,30 @@ class RunResult:
 
 # -- parameters ------------------------------------------------------------------------------------
 
+def _import_runner() -> None:
+    """Import papermill and nbformat without jsonschema's IRI grammar.
+
+    jsonschema (imported by nbformat) builds that grammar at import when rfc3987-syntax is installed:
+    about 1.5 s of every report run, for a format no notebook schema uses. The module is hidden only while
+    the runner's libraries import, and only when jsonschema is not loaded yet, so importing perfdata.report
+    leaves the process (e.g. a user's notebook) as it was.
+    """
+    if "jsonschema" in sys.modules:
+        return
+    hidden = "rfc3987_syntax" not in sys.modules
+    if hidden:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import nbformat  # noqa: F401
+        import papermill  # noqa: F401
+    finally:
+        if hidden and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+
+
 def notebook_parameters(path: str | Path) -> dict[str, dict]:
     """The parameters a notebook declares in its `parameters` cell: name → {type, default, help}."""
+    _import_runner()
     from papermill.inspection import inspect_notebook
 
     return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}

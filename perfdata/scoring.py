@@ -9,6 +9,7 @@ rather than a guess; qualitative indicators get the band's range (rescore_min �
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,24 @@ def settings(**overrides) -> dict[str, object]:
     for k, v in overrides.items():
         out[k] = type(out[k])(v) if isinstance(out[k], float) else str(v)
     return out
+
+
+@cache
+def thresholds() -> dict[str, float]:
+    """Named thresholds shared by the checks and the reports (rules/thresholds.csv), e.g. full_marks.
+
+    >>> thresholds()["exec_rate_threshold"], thresholds()["full_marks"]
+    (90.0, 100.0)
+    """
+    return {r["name"]: float(r["value"]) for r in _rule_rows("thresholds.csv")}
+
+
+@cache
+def grade_bands() -> pd.DataFrame:
+    """Grade bands of a total score, highest first (rules/grades.csv, the one place they are set)."""
+    t = pd.DataFrame(list(_rule_rows("grades.csv")))
+    t["min_score"] = t["min_score"].astype(float)
+    return t.sort_values("min_score", ascending=False, ignore_index=True)
 
 
 def _bands() -> list[tuple[str, re.Pattern]]:
@@ -89,20 +108,18 @@ def execution_score(rate: pd.Series, weight: pd.Series) -> pd.Series:
     return (rate.astype("Float64") / 100 * w).clip(upper=w).round(4)
 
 
-def grade(total: pd.Series, cfg: dict | None = None) -> pd.Series:
-    """优 ≥ 90, 良 80–90, 中 60–80, 差 < 60 (thresholds from the settings).
+def grade(total: pd.Series) -> pd.Series:
+    """Grade of a total score: 优 ≥ 90, 良 80–90, 中 60–80, 差 < 60 (rules/grades.csv).
 
     >>> grade(pd.Series([96.97, 85.0, 60.0, 59.9, None])).tolist()
     ['优', '良', '中', '差', <NA>]
     """
-    cfg = cfg or settings()
-    t = total.astype("Float64")
-    out = pd.Series(pd.NA, index=t.index, dtype="string")
-    out[t < cfg["grade_fair"]] = "差"
-    out[t >= cfg["grade_fair"]] = "中"
-    out[t >= cfg["grade_good"]] = "良"
-    out[t >= cfg["grade_excellent"]] = "优"
-    return out
+    bands = grade_bands()
+    s = pd.to_numeric(total, errors="coerce").astype("Float64")
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    for g, lo in zip(bands["grade"][::-1], bands["min_score"][::-1], strict=True):
+        out = out.mask((s >= lo).fillna(False).astype(bool), g)
+    return out.rename("grade")
 
 
 # -- indicators -------------------------------------------------------------------------------------
@@ -231,7 +248,8 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
         rescore[ok] = lo[ok] = hi[ok] = (w * share)[ok]
 
     out = pd.DataFrame({
-        "form_id": ind["form_id"], "source_file": ind.get("source_file"), "seq": ind["seq"], "line": ind["line"],
+        "form_id": ind["form_id"], "source_file": ind.get("source_file"), "location": ind.get("location"),
+        "seq": ind["seq"], "line": ind["line"],
         "level1": ind["level1"], "name": ind["name"], "target_raw": ind["target_raw"],
         "actual_raw": ind["actual_raw"], "weight": ind["weight"], "score": ind["score"],
         "status": status, "reason": reason, "achievement": achievement,
@@ -264,27 +282,30 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
         "indicators": g.size(),
         "not_comparable": ri["status"].eq("not_comparable").groupby(ri["form_id"], sort=False).sum(),
     })
-    f = forms[["form_id", "source_file", "project_name", "total_weight_reported", "total_score_reported",
-               "exec_rate_reported", "exec_score_reported"]].copy()
+    f = forms.reindex(columns=["form_id", "source_file", "location", "project_name", "total_weight_reported",
+                               "total_score_reported", "exec_rate_reported", "exec_score_reported"])
     f["exec_base"] = np.where(forms["budget_full_year"].notna() & (cfg["exec_rate_base"] != "initial"),
                               "full_year", "initial")
     f["exec_rate"] = rate.round(4)
     f["exec_weight"] = exec_w
     f["exec_score"] = exec_score
     f = f.join(agg, on="form_id")
-    total_w = f["total_weight_reported"].astype("Float64").fillna(100.0)
-    inside = ((f["exec_weight"].fillna(0) + f["indicator_weight"]) - total_w).abs() <= 0.01
-    only = (f["indicator_weight"] - total_w).abs() <= 0.01
+    total_w = f["total_weight_reported"].astype("Float64").fillna(thresholds()["full_marks"])
+    tol = cfg["weight_tol"]
+    inside = ((f["exec_weight"].fillna(0) + f["indicator_weight"]) - total_w).abs() <= tol
+    only = (f["indicator_weight"] - total_w).abs() <= tol
     f["total_basis"] = np.where(~inside.fillna(False) & only.fillna(False), "indicators_only",
                                 "execution_plus_indicators")
     add_exec = pd.Series(np.where(f["total_basis"] == "indicators_only", 0.0, 1.0), index=f.index)
     ex = f["exec_score"].fillna(0) * add_exec
+    # without the amounts the execution part is unscoreable: like an unscoreable indicator, it may earn its weight
+    ex_max = f["exec_score"].fillna(f["exec_weight"]).fillna(0) * add_exec
     # the unmet cells in a comparable total: indicators without a rescore count at their weight
     unscored_w = ri[ri.rescore_max.isna()].groupby("form_id")["weight"].sum()
     f["unscored_weight"] = f["form_id"].map(unscored_w).fillna(0.0).astype("Float64")
     f["total_rescore_min"] = (ex + f["indicator_rescore_min"].fillna(0)).round(4)
-    f["total_rescore_max"] = (ex + f["indicator_rescore_max"].fillna(0) + f["unscored_weight"]).round(4)
-    f["grade_reported"] = grade(f["total_score_reported"], cfg)
-    f["grade_rescored"] = grade(f["total_rescore_max"], cfg)
-    f["grade_rescored_min"] = grade(f["total_rescore_min"], cfg)
+    f["total_rescore_max"] = (ex_max + f["indicator_rescore_max"].fillna(0) + f["unscored_weight"]).round(4)
+    f["grade_reported"] = grade(f["total_score_reported"])
+    f["grade_rescored"] = grade(f["total_rescore_max"])
+    f["grade_rescored_min"] = grade(f["total_rescore_min"])
     return {"rescored_forms": schema.conform("rescored_forms", f), "rescored_indicators": ri}

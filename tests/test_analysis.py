@@ -147,3 +147,14 @@ def test_coverage_per_file(bundled):
     assert cov.loc[XINGLONG, "leftovers"] == int((bundled["leftovers"].source_file == XINGLONG).sum())
     assert cov.loc[XINGLONG, "status"] == "partial"
     assert len(analysis.coverage({k: v for k, v in bundled.items() if k != "tables"})) == len(bundled["files"])
+
+
+def test_overview_counts_template_level_findings(bundled):
+    from perfdata import check
+
+    found = check(bundled)
+    ov = analysis.overview({**bundled, "anomalies": found}).set_index("region")
+    own = found.groupby("region").size()
+    assert found.form_id.isna().sum() == 16 and own["兴隆县"] == 45
+    assert ov.findings.to_dict() == own.to_dict()  # 5 template-level findings of 兴隆县 included
+    assert ov.findings.sum() == found.region.notna().sum() == 106  # the 2 without a region: 香河县 target tables

@@ -8,7 +8,17 @@ from conftest import GUYUAN, RAW, XINGLONG, XINXIANG, form_of
 from factory import SPEC, render
 
 from perfdata import check, schema
-from perfdata.checks import RULES, default_params, rule_table, rules_markdown
+from perfdata.checks import (
+    RULES,
+    SEVERITY_ORDER,
+    Context,
+    check_all,
+    default_params,
+    line_location,
+    line_text,
+    rule_table,
+    rules_markdown,
+)
 from perfdata.cli import main
 from perfdata.ingest import combine, read_bytes
 
@@ -232,17 +242,17 @@ def test_statement_differs():
 
 
 def test_params_change_and_unknown_params_fail(bundled):
-    low = check(bundled, raw_dir=RAW, exec_threshold=70)
+    low = check(bundled, raw_dir=RAW, exec_rate_threshold=70)
     assert not len(low[low.rule == "low_exec_unexplained"].query("line == 295"))  # 87.9 % no longer low
     with pytest.raises(ValueError, match="unknown parameter"):
         check(bundled, nonsense=1)
-    assert default_params()["exec_threshold"] == 90
+    assert default_params()["exec_rate_threshold"] == 90
 
 
 def test_cli_check(tmp_path, capsys):
     assert main(["ingest", str(RAW / XINGLONG), "--out", str(tmp_path)]) == 0
     capsys.readouterr()
-    assert main(["check", str(tmp_path), "--raw", str(RAW), "--xlsx", "--param", "exec_threshold=85"]) == 0
+    assert main(["check", str(tmp_path), "--raw", str(RAW), "--xlsx", "--param", "exec_rate_threshold=85"]) == 0
     out = capsys.readouterr().out
     assert "level_weight_mismatch" in out and (tmp_path / "anomalies.xlsx").exists()
     a = pd.read_parquet(tmp_path / "anomalies.parquet")
@@ -347,3 +357,113 @@ def test_total_off_by_a_tenth(found):
     """劳动保障监察日常办公经费: 9.9 + 49 + 30 + 10 = 98.9, the 总分 row prints 99 (the report says 执行得分 10)."""
     t = _one(_hits(found, "total_mismatch", XINXIANG), line=444)
     assert (t.expected, t.found) == ("98.9", "99")
+
+
+# -- other formats, provenance, one source for each setting ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def xlsx_batch(tmp_path_factory):
+    from make_fixtures import render as render_formats
+
+    from perfdata.ingest import ingest
+
+    out = tmp_path_factory.mktemp("xlsx-batch")
+    render_formats(out, formats=("xlsx",))
+    return out / "xlsx", ingest(out / "xlsx", jobs=1, progress=False)
+
+
+def test_findings_on_spreadsheets_quote_the_grid_and_name_the_cell_row(xlsx_batch):
+    raw, tables = xlsx_batch
+    a = check(tables, raw_dir=raw)
+    xinglong = XINGLONG.replace(".txt", ".xlsx")
+    f = _one(a, rule="score_above_weight", source_file=xinglong, line=14)
+    assert f.location == "表1!14"  # the finding's own row, as the reader numbered it
+    assert f.evidence.startswith("质量指标 | 指标1:经费专款专用率") and "| 15 | 20 |" in f.evidence
+    lined = a[a.line.notna()]
+    assert len(lined) > 50 and lined.location.str.fullmatch(r"表\d+!\d+").all() and lined.evidence.notna().all()
+    # the rescoring keeps the provenance, and the rules see one location column
+    scored = check_all(tables, raw_dir=raw)
+    rf, ri = scored["rescored_forms"], scored["rescored_indicators"]
+    assert rf.location.notna().all() and rf.location.tolist() == tables["forms"].location.tolist()
+    assert ri.location.tolist() == tables["indicators"].location.tolist()
+    assert "location_x" not in Context(tables).f
+
+
+def test_an_unreadable_source_leaves_evidence_null_never_raises(xlsx_batch, tmp_path):
+    raw, tables = xlsx_batch
+    for p in raw.iterdir():
+        (tmp_path / p.name).write_bytes(b"PK\x03\x04 not a workbook" if "xinglong" in p.name else p.read_bytes())
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7 \x00\x01 garbage")
+    assert line_text(tmp_path, "broken.pdf", 3) is None and line_location(tmp_path, "broken.pdf", 3) is None
+    a = check(tables, raw_dir=tmp_path)
+    x = a[a.source_file == XINGLONG.replace(".txt", ".xlsx")]
+    assert len(x) and x.evidence.isna().all()
+    assert x[x.form_id.notna()].location.notna().all()  # the form's own location, from the ingest
+    assert a[a.source_file != XINGLONG.replace(".txt", ".xlsx")].evidence.notna().any()
+
+
+def test_template_findings_carry_their_file_region(found):
+    t = found[found.form_id.isna()]
+    assert len(t) == 16
+    assert t[t.source_file == XINGLONG].region.eq("兴隆县").all()
+    assert t[t.source_file == XINXIANG].region.eq("新乡县").all()  # summary and narrative findings of the file
+
+
+def test_execution_threshold_is_set_once(bundled):
+    from perfdata import analysis, scoring
+
+    assert default_params()["exec_rate_threshold"] == analysis.thresholds()["exec_rate_threshold"] == 90
+    assert analysis.grade is scoring.grade and not any(k.startswith("grade_") for k in scoring.settings())
+    assert analysis.execution_rate is scoring.execution_rate and analysis.SEVERITY_ORDER is SEVERITY_ORDER
+    lows = check(bundled, raw_dir=RAW, exec_rate_threshold=85)
+    msg = lows[lows.rule == "low_exec_unexplained"].message
+    assert len(msg) and msg.str.contains("低于85%").all()
+
+
+def test_run_passes_check_parameters_and_rejects_unknown_names():
+    import argparse
+
+    from perfdata import report
+    from perfdata.cli import _split_params
+
+    names = set(default_params())
+
+    args = argparse.Namespace(param=["exec_rate_threshold=85", "money_tol=0.1", "years=2024"], notebooks=None)
+    to_check, to_report = _split_params(report, names, args)
+    assert to_check == {"exec_rate_threshold": "85", "money_tol": "0.1"}
+    assert to_report == {"exec_rate_threshold": "85", "years": "2024"}
+    with pytest.raises(report.ReportError, match="bogus"):
+        _split_params(report, names, argparse.Namespace(param=["bogus=1"], notebooks=None))
+    with pytest.raises(ValueError, match="not a number"):
+        _split_params(report, names, argparse.Namespace(param=["money_tol=lots"], notebooks=None))
+
+
+def test_cli_check_rescoring_once_and_through_the_store(tmp_path, capsys, monkeypatch):
+    from openpyxl import load_workbook
+
+    from perfdata import checks, scoring
+
+    assert main(["ingest", str(RAW / GUYUAN), "--out", str(tmp_path)]) == 0
+    calls = []
+    monkeypatch.setattr(checks, "rescore", lambda *a, **k: calls.append(1) or scoring.rescore(*a, **k))
+    assert main(["check", str(tmp_path), "--raw", str(RAW), "--xlsx"]) == 0
+    assert len(calls) == 1
+    a = pd.read_parquet(tmp_path / "anomalies.parquet")
+    assert a.dtypes.to_dict() == schema.frame("anomalies", []).dtypes.to_dict()
+    wb = load_workbook(tmp_path / "anomalies.xlsx")
+    assert wb.sheetnames == ["anomalies", "by_rule"] and wb["anomalies"]["A1"].value == schema.labels("anomalies")[
+        a.columns[0]]
+    assert wb["anomalies"].max_row == len(a) + 1
+
+
+@pytest.mark.parametrize("text, want", [
+    ("公务接待费为3000元。", []),
+    ("公务接待费为3,000元。", []),
+    ("因公出国(境)费用为5000元,公务接待费为0.3万元。", [("three_public_reception", 0.3)]),
+    ("因公出国(境)费0,公务接待费0万元。", [("three_public_abroad", 0.0), ("three_public_reception", 0.0)]),
+])
+def test_three_public_figures_in_yuan_are_not_read_as_wan(text, want):
+    from perfdata.normalize import clean
+    from perfdata.statements import figures
+
+    assert [(m, v) for m, _, v, *_ in figures(clean(text))] == want

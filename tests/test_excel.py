@@ -93,3 +93,13 @@ def test_display_width_and_unknown_columns():
     df = pd.DataFrame({"rate_mean": [1.0], "custom": ["x"]})
     assert excel.headers(df) == ["平均执行率(%)", "custom"]
     assert excel.display_width("ab中文") == 6
+
+
+def test_evidence_is_quoted_as_the_checks_quote_it(bundled):
+    from perfdata import check
+
+    found = check(bundled, raw_dir=RAW)
+    single = found[found.lines.isna() | ~found.lines.fillna("").str.contains(",")]
+    filled = excel.with_evidence(single.assign(evidence=None), RAW)
+    assert len(single) > 50 and filled.evidence.tolist() == single.evidence.tolist()
+    assert filled.evidence.str.contains(" | ").any()  # cells shown as the checks show them

@@ -89,3 +89,19 @@ def test_bundled_guyuan_falls_back_to_initial_budget(bundled):
     f = form_of(bundled, GUYUAN, "聘用人员经费")
     rf = rescore(bundled)["rescored_forms"].set_index("form_id").loc[f.form_id]
     assert rf.exec_base == "initial" and rf.exec_rate == 100.0 and rf.exec_score == 10.0
+
+
+def test_unscoreable_execution_counts_its_weight_in_the_maximum():
+    from perfdata import schema
+
+    forms = schema.frame("forms", [
+        {"form_id": "a", "exec_weight": 10.0, "total_weight_reported": 100.0, "total_score_reported": 95.0,
+         "budget_initial": 50.0, "budget_full_year": 50.0, "executed": 45.0},
+        {"form_id": "b", "exec_weight": 10.0, "total_weight_reported": 100.0, "total_score_reported": 95.0}])
+    rows = [(f, 1, 10, "产出指标", "补贴人数", "≥300人", "320人", 50.0, 50.0) for f in "ab"]
+    rows += [(f, 2, 11, "效益指标", "培训人次", "≥500人次", "完成", 40.0, 40.0) for f in "ab"]  # not comparable
+    rf = rescore({"forms": forms, "indicators": _ind(rows)})["rescored_forms"].set_index("form_id")
+    assert rf.loc["a", "exec_score"] == 9.0 and pd.isna(rf.loc["b", "exec_score"])
+    # amounts missing: the execution part may earn up to its weight, like the unscoreable indicator
+    assert rf.loc["a", "total_rescore_max"] == 9.0 + 50 + 40 and rf.loc["b", "total_rescore_max"] == 10 + 50 + 40
+    assert rf.loc["b", "total_rescore_min"] == 50 and rf.loc["b", "grade_rescored"] == "优"
