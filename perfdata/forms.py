@@ -54,6 +54,7 @@ def _plain_row(joined: str) -> bool:
     return plain
 
 
+HEADER_POINTS = re.compile(r"(\d+(?:\.\d+)?)\s*分")  # a weight printed in the 分值 header cell
 DEFAULT_FUNDING = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
                    "exec_score")
 DEFAULT_INDICATOR = (("level1", 1), ("level2", 2), ("name", 3), ("target", 4), ("actual", 5),
@@ -218,6 +219,7 @@ class FormReader:
         self.level1_weight_line: int | None = None
         self.level2: str | None = None
         self.pending_weight: tuple[float, int] | None = None
+        self.header_exec_weight: str | None = None
 
     # -- driver -------------------------------------------------------------------------------
     def read(self) -> tuple[Form, int]:
@@ -350,6 +352,9 @@ class FormReader:
                 continue
             if k == "exec_score" and "exec_score" in kinds:
                 continue
+            if k == "exec_weight":
+                m = HEADER_POINTS.search(c)
+                self.header_exec_weight = m.group(1) if m else None
             kinds.append(k)
             pos.append(p)
         # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
@@ -371,6 +376,8 @@ class FormReader:
                 rec[self.funding_kinds[a]] = c
         for e in extras:
             self._left(row, "extra cell in a 项目资金 row", cells[e][1])
+        if source == "total" and "exec_weight" not in rec and self.header_exec_weight:
+            rec["exec_weight"] = self.header_exec_weight  # printed in the header: "分值 (10分)"
         self.form.funding.append(rec)
         self.state = "funding"
 

@@ -25,7 +25,6 @@ from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
 from perfdata.readers.text import ReadError
 
-TEXT_SUFFIXES = {".txt", ".text", ".tsv", ".md", ".csv"}
 REGION = re.compile(r"^(.{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
 DEPARTMENT_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|县|区|旗)[\u4e00-\u9fff]{2,20}?局)")
 
@@ -189,22 +188,30 @@ TABLE_READERS["target_table"] = _targets.read_target_table
 DOCUMENT_READERS.extend([_targets.check_numbering, _statements.read_statements])
 
 
+def _guarded(reader: Callable, res: FileResult, line: int | None, what: str, *args):
+    """Run one table reader; a bug in it costs that table (a warning), not the file's other tables."""
+    try:
+        reader(*args)
+    except Exception as e:  # noqa: BLE001
+        res.problem("warning", f"internal error while reading {what}: {type(e).__name__}: {e}", line)
+
+
 def _read_forms(rows, res: FileResult, sha: str) -> int:
     starts = layout.find_tables(rows)
     forms: list[tuple[Form, str]] = []
     for k, st in enumerate(starts):
-        res.add("tables", {"line_start": rows[st.index].line, "kind": st.kind, "title": st.title})
+        res.add("tables", {"line_start": rows[st.index].line, "kind": st.kind, "title": st.title or None})
         stop = starts[k + 1].index if k + 1 < len(starts) else len(rows)
         if st.kind != "project_form":
             reader = TABLE_READERS.get(st.kind)
             if reader is not None:
-                reader(rows, st, stop, res, sha)
+                _guarded(reader, res, rows[st.index].line, f"the {st.kind} at this line", rows, st, stop, res, sha)
             continue
         form, _ = read_form(rows, st.index, st.anchor, stop)
         form_id = f"{sha[:10]}-{form.line_start:05d}"
         forms.append((form, form_id))
     for reader in DOCUMENT_READERS:
-        reader(rows, starts, res, sha)
+        _guarded(reader, res, None, f"{reader.__module__}.{reader.__name__}", rows, starts, res, sha)
     if not forms:
         return 0
     _infer_context(forms, rows, res)

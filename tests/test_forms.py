@@ -173,7 +173,7 @@ def test_guyuan_layout_without_full_year_budget(bundled):
 
 def test_guyuan_missing_execution_weight_and_last_form(bundled):
     form = form_of(bundled, GUYUAN, "社会保险网络专线维护费")
-    assert pd.isna(form.exec_weight)
+    assert form.exec_weight == 10  # blank in the 年度资金总额 row, printed in the header: "分值 (10分)"
     assert form.exec_score_reported == 10
     ind = indicators_of(bundled, form.form_id)
     assert len(ind) == 8  # the blank 生态效益 "指标1:" row with only template text is not an indicator
@@ -197,3 +197,4 @@ def test_nothing_dropped_silently(bundled):
     assert sorted(lo[["line", "text"]].itertuples(index=False, name=None)) == [
         (485, "2"), (573, "完成"), (574, "完成"), (575, "完成")]
     assert set(lo.reason) == {"extra cell in a 项目资金 row", "extra cell in an indicator row"}
+

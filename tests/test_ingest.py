@@ -6,7 +6,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import RAW, XINGLONG
+from conftest import RAW, XINGLONG, XINXIANG
 
 from perfdata import load
 from perfdata.cli import main
@@ -182,3 +182,20 @@ def test_a_file_whose_forms_have_no_funding_rows_freezes():
     alone = freeze_batch(results()[:1])
     assert combine(alone)["funding"].empty
     assert list(combine(alone)["funding"].columns) == list(serial["funding"].columns)
+
+
+def test_a_failing_table_reader_costs_its_table_not_the_file(monkeypatch):
+    import importlib
+
+    ingest = importlib.import_module("perfdata.ingest")  # the module (perfdata.ingest is also the function)
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(ingest.TABLE_READERS, "summary", broken)
+    res = ingest.read_file(RAW / XINXIANG)
+    problems = res.tables["problems"]
+    assert any("internal error while reading the summary" in p["message"] and "boom" in p["message"]
+               and p["severity"] == "warning" for p in problems)
+    assert res.tables["files"][0]["status"] == "partial" and res.tables["files"][0]["forms"] == 11
+    assert "summary_rows" not in res.tables and len(res.tables["department_forms"]) == 1
