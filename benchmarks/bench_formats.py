@@ -49,7 +49,9 @@ def per_format(out: Path, repeat: int) -> dict:
         paths = [RAW / n for n in FORM_DOCUMENTS] if fmt == "txt" else \
             [out / fmt / f"{Path(n).stem}.{fmt}" for n in FORM_DOCUMENTS]
         blobs = [(p.read_bytes(), p.name) for p in paths]
-        forms = sum(len(read_bytes(b, n).tables.get("forms", [])) for b, n in blobs)
+        forms = sum(read_bytes(b, n).tables["files"][0]["forms"] for b, n in blobs)
+        if forms != 43:
+            raise SystemExit(f"{fmt}: {forms} forms read, expected the 43 bundled forms")
         secs = best(lambda blobs=blobs: [read_bytes(b, n) for b, n in blobs], repeat)
         rows[fmt] = {"files": len(blobs), "bytes": sum(len(b) for b, _ in blobs), "forms": forms,
                      "seconds": round(secs, 4), "forms_per_s": round(forms / secs, 1)}
