@@ -17,8 +17,8 @@ from functools import cache, lru_cache
 
 from perfdata import layout, rules
 from perfdata.align import align
-from perfdata.forms import level_cell
-from perfdata.normalize import cell_type, direction, is_filler, key, parse_value, to_number
+from perfdata.forms import Indicator, indicator_record, level_cell
+from perfdata.normalize import cell_type, is_filler, key, to_number
 from perfdata.readers.text import Row
 
 TITLE = re.compile(r"整体(?:支出)?绩效自评表")
@@ -63,19 +63,6 @@ def label_of(text: str) -> str | None:
 
 
 @dataclass
-class DeptIndicator:
-    line: int
-    line_end: int
-    level1: str | None
-    level1_weight: float | None
-    level1_weight_line: int | None
-    level2: str | None
-    name: str | None
-    fields: dict[str, str] = field(default_factory=dict)
-    positions: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
 class DeptForm:
     line_start: int
     line_end: int = 0
@@ -86,7 +73,7 @@ class DeptForm:
     tasks: list[list[str]] = field(default_factory=list)  # [name, content]
     budget: dict[str, float | None] = field(default_factory=dict)
     budget_lines: dict[str, int] = field(default_factory=dict)
-    indicators: list[DeptIndicator] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
     level_weights: dict[str, float] = field(default_factory=dict)
     total_weight: float | None = None
     total_score: float | None = None
@@ -324,8 +311,8 @@ class DepartmentReader:
         values = [(p, c) for p, c in values if not is_filler(c)]
         assign, extras = align(self.val_kinds, self.val_pos, tuple(cell_type(c) for _, c in values),
                                tuple(p for p, _ in values), shift)
-        ind = DeptIndicator(row.line, row.end, self.level1, self.level1_weight, self.level1_line, self.level2,
-                            name_text)
+        ind = Indicator(row.line, row.end, self.level1, self.level1_weight, self.level1_line, self.level2,
+                        None, name_text)
         ind.positions["name"] = name_p
         for (p, c), a in zip(values, assign, strict=True):
             if a >= 0:
@@ -382,33 +369,21 @@ def form_record(f: DeptForm, form_id: str) -> dict:
 
 
 def indicator_records(f: DeptForm, form_id: str) -> list[dict]:
+    """The project-form indicator record (forms.indicator_record); only 偏差原因 is read more strictly here:
+    any dash-like cell is no note."""
     out = []
     for seq, ind in enumerate(f.indicators, 1):
-        target, actual = ind.fields.get("target"), ind.fields.get("actual")
-        tv, av = parse_value(target), parse_value(actual)
         note = ind.fields.get("note")
-        out.append({
-            "dept_form_id": form_id, "seq": seq, "line": ind.line, "line_end": ind.line_end,
-            "level1": ind.level1, "level1_weight": ind.level1_weight, "level1_weight_line": ind.level1_weight_line,
-            "level2": ind.level2, "name": ind.name, "target_raw": target, "actual_raw": actual,
-            "weight": to_number(ind.fields.get("weight")), "score": to_number(ind.fields.get("score")),
-            "target_op": tv.op, "target_value": tv.value, "target_unit": tv.unit,
-            "actual_op": av.op, "actual_value": av.value, "actual_unit": av.unit,
-            "quantitative": tv.quantitative, "direction": direction(tv.op),
-            "deviation_note": note if note and cell_type(note) != "dash" else None,
-            **{k: ind.fields.get(k) for k in ("method", "nature", "measure_unit")},
-        })
+        rec = indicator_record(ind)
+        rec.update(dept_form_id=form_id, seq=seq, deviation_note=note if note and cell_type(note) != "dash" else None)
+        out.append(rec)
     return out
 
 
 def read_department_form(rows: list[Row], start: layout.TableStart, stop: int, res, sha: str):
-    """TABLE_READERS["department_form"]: add the form, its indicators, leftovers and problems to `res`."""
-    try:
-        f = read_form(rows, start.index, stop)
-    except Exception as e:  # noqa: BLE001 - a reader bug must not lose the rest of the file
-        res.problem("error", f"internal error while reading the department form: {type(e).__name__}: {e}",
-                    rows[start.index].line)
-        return
+    """TABLE_READERS["department_form"]: add the form, its indicators, leftovers and problems to `res`
+    (ingest guards the call: a bug here costs this table, not the file)."""
+    f = read_form(rows, start.index, stop)
     form_id = f"{sha[:10]}-{f.line_start:05d}"
     res.add("department_forms", form_record(f, form_id))
     for rec in indicator_records(f, form_id):

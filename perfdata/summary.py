@@ -283,13 +283,8 @@ def records(t: SummaryTable, table_id: str) -> list[dict]:
 
 
 def read_summary(rows: list[Row], start: layout.TableStart, stop: int, res, sha: str):
-    """TABLE_READERS["summary"]: add the table's rows, leftovers and problems to `res`."""
-    try:
-        t = read_table(rows, start.index, stop)
-    except Exception as e:  # noqa: BLE001 - a reader bug must not lose the rest of the file
-        res.problem("error", f"internal error while reading the summary table: {type(e).__name__}: {e}",
-                    rows[start.index].line)
-        return
+    """TABLE_READERS["summary"]: add the table's rows, leftovers and problems to `res` (ingest guards the call)."""
+    t = read_table(rows, start.index, stop)
     table_id = f"{sha[:10]}-{t.line:05d}"
     if t.unit is None:
         # the same table continued after a page break whose title was repeated but not its unit row
