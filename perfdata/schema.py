@@ -29,6 +29,22 @@ _PROVENANCE = [
            "row's line (lines there are running row numbers); null for text files"),
 ]
 
+# parsed parts of a target / actual cell (normalize.parse_value), the same in every indicator table
+_PARSED_TARGET = [
+    Column("target_op", S, "指标值比较符", "≥ ≤ > < = or null (qualitative)"),
+    Column("target_value", F, "指标值数值", ""),
+    Column("target_unit", S, "指标值单位", ""),
+]
+_PARSED_ACTUAL = [
+    Column("actual_op", S, "完成值比较符", ""),
+    Column("actual_value", F, "完成值数值", ""),
+    Column("actual_unit", S, "完成值单位", ""),
+]
+_PARSED_KIND = [
+    Column("quantitative", B, "定量指标", "target reads as a number"),
+    Column("direction", S, "指标方向", "positive (≥) | ceiling (≤) | exact"),
+]
+
 TABLES: dict[str, list[Column]] = {
     "forms": [
         Column("form_id", S, "表单编号", "stable id: hash of the file's bytes and the form's first line"),
@@ -94,14 +110,9 @@ TABLES: dict[str, list[Column]] = {
         Column("nature", S, "指标性质", "where the form has that column"),
         Column("measure_unit", S, "度量单位", "where the form has that column"),
         Column("is_budget_execution", B, "预算执行率指标", "a 预算执行率 row placed among the indicators"),
-        Column("target_op", S, "指标值比较符", "≥ ≤ > < = or null (qualitative)"),
-        Column("target_value", F, "指标值数值", ""),
-        Column("target_unit", S, "指标值单位", ""),
-        Column("actual_op", S, "完成值比较符", ""),
-        Column("actual_value", F, "完成值数值", ""),
-        Column("actual_unit", S, "完成值单位", ""),
-        Column("quantitative", B, "定量指标", "target reads as a number"),
-        Column("direction", S, "指标方向", "positive (≥) | ceiling (≤) | exact"),
+        *_PARSED_TARGET,
+        *_PARSED_ACTUAL,
+        *_PARSED_KIND,
     ],
     "leftovers": [
         *_PROVENANCE,
@@ -198,14 +209,9 @@ TABLES: dict[str, list[Column]] = {
         Column("actual_raw", S, "完成值", ""),
         Column("weight", F, "分值", ""),
         Column("score", F, "得分", ""),
-        Column("target_op", S, "指标值比较符", ""),
-        Column("target_value", F, "指标值数值", ""),
-        Column("target_unit", S, "指标值单位", ""),
-        Column("actual_op", S, "完成值比较符", ""),
-        Column("actual_value", F, "完成值数值", ""),
-        Column("actual_unit", S, "完成值单位", ""),
-        Column("quantitative", B, "定量指标", ""),
-        Column("direction", S, "指标方向", ""),
+        *_PARSED_TARGET,
+        *_PARSED_ACTUAL,
+        *_PARSED_KIND,
         # -- read from the form as well (department module)
         Column("deviation_note", S, "偏差原因", "未完成原因分析及改进措施, where the form has that column"),
         Column("method", S, "得分计算方法", "where the form has that column"),
@@ -248,11 +254,8 @@ TABLES: dict[str, list[Column]] = {
         Column("description", S, "指标内容", ""),
         Column("target_raw", S, "指标值", ""),
         Column("basis", S, "指标值设定依据", ""),
-        Column("target_op", S, "指标值比较符", ""),
-        Column("target_value", F, "指标值数值", ""),
-        Column("target_unit", S, "指标值单位", ""),
-        Column("quantitative", B, "定量指标", ""),
-        Column("direction", S, "指标方向", ""),
+        *_PARSED_TARGET,
+        *_PARSED_KIND,
         # -- added by the target-table reader (perfdata.targets) --
         Column("level1_printed", S, "一级指标(原文)", "level-1 cell as printed; null where carried down"),
         Column("level1_inferred", B, "一级指标为推断", "level-1 cell missing: taken from the level-2 name"),
