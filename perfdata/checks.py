@@ -70,13 +70,22 @@ def default_params() -> dict[str, float]:
 
 # -- evidence: the printed line ---------------------------------------------------------------------
 
-@cache
 def _source(path: str) -> tuple[dict[int, str], dict[int, str]]:
     """The printed lines of a raw file by 1-based line number, and where each lies in a non-text file.
 
     Text is split exactly like the ingest; .xlsx/.docx/.pdf are read through their reader's grid (the
     ingest's line numbers and locations), never decoded as text. An unreadable file gives no evidence.
+    Cached per file version, so a long notebook session never quotes an edited file's old lines.
     """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return {}, {}
+    return _source_version(path, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _source_version(path: str, mtime_ns: int, size: int) -> tuple[dict[int, str], dict[int, str]]:
     try:
         data = Path(path).read_bytes()
         if sniff(data) == "text":

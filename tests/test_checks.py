@@ -467,3 +467,13 @@ def test_three_public_figures_in_yuan_are_not_read_as_wan(text, want):
     from perfdata.statements import figures
 
     assert [(m, v) for m, _, v, *_ in figures(clean(text))] == want
+
+
+def test_evidence_follows_an_edited_raw_file(tmp_path):
+    from perfdata.checks import line_text
+
+    f = tmp_path / "a.txt"
+    f.write_text("总分\t100\t98\n", encoding="utf-8")
+    assert line_text(tmp_path, "a.txt", 1) == "总分 | 100 | 98"
+    f.write_text("总分\t100\t97.5\n", encoding="utf-8")
+    assert line_text(tmp_path, "a.txt", 1) == "总分 | 100 | 97.5"
