@@ -78,8 +78,9 @@ class Indicator:
     level2: str | None
     indicator_no: int | None
     name: str | None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # may be shared with other rows: replace, never edit
     positions: dict[str, int] = field(default_factory=dict)
+    content: tuple | None = None  # indicator_values() past the levels, when known from the row's cells
 
 
 @dataclass
@@ -130,20 +131,24 @@ class RowFacts(NamedTuple):
     kind: str | None  # the first of the label-driven branches of the dispatch that the row takes
     funding_label: tuple[int, str, str] | None
     note: bool
+    may_start: bool  # could end the form by starting something else (_starts_something_else decides)
 
 
-_FACTS: dict[tuple[str, ...], RowFacts] = memo()
+_FACTS: dict[tuple[str, ...], RowFacts] = memo()  # row_shape() → facts
 _OTHER_TABLES = frozenset({"summary", "department_form", "target_table"})
 
 
 def row_facts(row: Row) -> RowFacts:
     """The content-only tests of the reader for one row, memoised on its cells (template rows repeat
     in every form of a document); the reader combines them with its state."""
-    cells = tuple(row.cells)
-    try:
-        return _FACTS[cells]
-    except KeyError:
-        pass
+    facts = row.memo.get(RowFacts)
+    if facts is not None:
+        return facts
+    shape = row_shape(row.cells)
+    facts = _FACTS.get(shape)
+    if facts is not None:
+        row.memo[RowFacts] = facts
+        return facts
     filled = row.filled
     first = filled[0][1]
     fk = key(first)
@@ -163,22 +168,40 @@ def row_facts(row: Row) -> RowFacts:
         kind = "goal_header"
     else:
         kind = None
+    other_table = layout.other_table_kind(row) in _OTHER_TABLES
+    section = len(filled) == 1 and bool(layout.SECTION_HEADING.match(first))
     facts = RowFacts(
         start_label=label if fk else None,
         title=title,
         year_line=year_line,
         year=layout.year_of(row) if title or year_line else None,
-        other_table=layout.other_table_kind(row) in _OTHER_TABLES,
-        section=len(filled) == 1 and bool(layout.SECTION_HEADING.match(first)),
+        other_table=other_table,
+        section=section,
         all_filler=all(is_filler(c) for _, c in filled),
         kind=kind,
         funding_label=_funding_label(filled) if kind is None else None,
         note=bool(NOTE_START.match(first)),
+        may_start=bool(fk) and label == "project_name" or title or year_line or other_table or section,
     )
     if len(_FACTS) > 50_000:  # bounded: a long batch of unlike documents must not grow it forever
         _FACTS.clear()
-    _FACTS[cells] = facts
+    _FACTS[shape] = row.memo[RowFacts] = facts
     return facts
+
+
+_FIGURES = frozenset({"num", "money", "pct"})
+
+
+def row_shape(cells: list[str]) -> tuple[str, ...]:
+    """The cells with each figure (number, money, rate) replaced by its type: no fact of a row reads a figure's
+    value (labels, titles, headers and headings are text), so funding rows that differ only in their amounts
+    share their facts.
+
+    >>> row_shape(["", "年度资金总额", "626", "622.58万元", "99.45%", "10"]) == row_shape(
+    ...     ["", "年度资金总额", "12", "3.5万元", "1%", "10"])
+    True
+    """
+    return tuple(["\x00" + t if c and (t := cell_type(c)) in _FIGURES else c for c in cells])
 
 
 @lru_cache(maxsize=1024)
@@ -197,6 +220,54 @@ def _funding_label(filled) -> tuple[int, str, str] | None:
             # "预算数" is a row label only where it heads a row of numbers
             return idx, src, c
     return None
+
+
+_NO_WEIGHT_CELL = object()  # a funding header without a 分值 cell leaves the weight read so far
+
+
+def _by_content(row: Row, parse):
+    """parse(row.filled), memoised in the row's shared memo: header rows of a template recur in every form."""
+    value = row.memo.get(parse)
+    if value is None:
+        value = row.memo[parse] = parse(row.filled)
+    return value
+
+
+def _funding_columns(filled) -> tuple[tuple[str, ...], tuple[int, ...], object, tuple[str, ...]]:
+    """A 项目资金 header row: its column kinds and positions, the weight printed in its 分值 cell ("分值 (10分)";
+    _NO_WEIGHT_CELL without such a cell) and the cells that name no column."""
+    hm, form = rules.headers("funding"), rules.headers("form")
+    kinds, pos, unknown = [], [], []
+    weight = _NO_WEIGHT_CELL
+    for p, c in filled:
+        k = hm.lookup(c)
+        if k is None:
+            if form.lookup(key(c)) != "funding_block":
+                unknown.append(c)
+            continue
+        if k == "exec_score" and "exec_score" in kinds:
+            continue
+        if k == "exec_weight":
+            m = HEADER_POINTS.search(c)
+            weight = m.group(1) if m else None
+        kinds.append(k)
+        pos.append(p)
+    # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
+    return tuple(kinds), tuple(pos), weight, tuple(unknown)
+
+
+def _indicator_columns(filled) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
+    """A 绩效指标 header row: (column kind, position) pairs and the cells that name no column."""
+    hm, form = rules.headers("indicator"), rules.headers("form")
+    kinds, unknown = [], []
+    for p, c in filled:
+        k = hm.lookup(c)
+        if k is None:
+            if form.lookup(key(c)) != "indicator_block":
+                unknown.append(c)
+            continue
+        kinds.append((k, p))
+    return tuple(kinds), tuple(unknown)
 
 
 def _goal_text(text: str) -> str:
@@ -243,7 +314,7 @@ class FormReader:
                 continue
             filled = row.filled
             facts = row_facts(row)
-            if i > self.anchor and self._starts_something_else(row, facts):
+            if facts.may_start and i > self.anchor and self._starts_something_else(row, facts):
                 f.stop_reason = "next table"
                 break
             if self.state == "after_total":
@@ -341,24 +412,12 @@ class FormReader:
 
     # -- 项目资金 -------------------------------------------------------------------------------
     def _funding_header(self, row, filled):
-        hm = rules.headers("funding")
-        kinds, pos = [], []
-        for p, c in filled:
-            k = hm.lookup(c)
-            if k is None:
-                if rules.headers("form").lookup(key(c)) == "funding_block":
-                    continue
-                self._left(row, "unknown header cell in the 项目资金 block", c)
-                continue
-            if k == "exec_score" and "exec_score" in kinds:
-                continue
-            if k == "exec_weight":
-                m = HEADER_POINTS.search(c)
-                self.header_exec_weight = m.group(1) if m else None
-            kinds.append(k)
-            pos.append(p)
-        # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
-        self.funding_kinds, self.funding_pos = tuple(kinds), tuple(pos)
+        kinds, pos, weight, unknown = _by_content(row, _funding_columns)
+        for c in unknown:
+            self._left(row, "unknown header cell in the 项目资金 block", c)
+        if weight is not _NO_WEIGHT_CELL:
+            self.header_exec_weight = weight
+        self.funding_kinds, self.funding_pos = kinds, pos
         self.state = "funding"
 
     def _funding_row(self, row, filled, found):
@@ -367,15 +426,15 @@ class FormReader:
             if rules.headers("form").lookup(key(c)) != "funding_block":
                 self._left(row, "cell before the row label in the 项目资金 block", c)
         cells = filled[idx + 1 :]
-        types = tuple(cell_type(c) for _, c in cells)
-        assign, extras = align(self.funding_kinds, self.funding_pos, types,
-                               tuple(p for p, _ in cells))
+        texts = [c for _, c in cells]
+        kinds = self.funding_kinds
+        assign, extras = align(kinds, self.funding_pos, tuple(map(cell_type, texts)), tuple([p for p, _ in cells]))
         rec = {"line": row.line, "fund_source": source, "label": label}
-        for (_, c), a in zip(cells, assign, strict=True):
+        for c, a in zip(texts, assign, strict=True):
             if a >= 0:
-                rec[self.funding_kinds[a]] = c
+                rec[kinds[a]] = c
         for e in extras:
-            self._left(row, "extra cell in a 项目资金 row", cells[e][1])
+            self._left(row, "extra cell in a 项目资金 row", texts[e])
         if source == "total" and "exec_weight" not in rec and self.header_exec_weight:
             rec["exec_weight"] = self.header_exec_weight  # printed in the header: "分值 (10分)"
         self.form.funding.append(rec)
@@ -426,26 +485,27 @@ class FormReader:
 
     # -- 绩效指标 ---------------------------------------------------------------------------------
     def _indicator_header(self, row, filled):
-        hm = rules.headers("indicator")
-        kinds = []
-        for p, c in filled:
-            k = hm.lookup(c)
-            if k is None:
-                if rules.headers("form").lookup(key(c)) == "indicator_block":
-                    continue
-                self._left(row, "unknown header cell in the 绩效指标 block", c)
-                continue
-            kinds.append((k, p))
-        self._set_indicator_columns(tuple(kinds))
+        kinds, unknown = _by_content(row, _indicator_columns)
+        for c in unknown:
+            self._left(row, "unknown header cell in the 绩效指标 block", c)
+        self._set_indicator_columns(kinds)
         self.form.layout = "|".join(self.val_kinds)
         self.state = "indicators"
 
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
         self.ind_kinds = kinds
-        self.val_kinds, self.val_pos, self.name_pos = _value_columns(kinds)
+        self.ind_columns = _value_columns(kinds)
+        self.val_kinds, self.val_pos, self.name_pos = self.ind_columns
 
     def _indicator_row(self, row):
-        cells = parse_indicator_cells(tuple(row.cells), self.val_kinds, self.val_pos, self.name_pos)
+        columns = self.ind_columns
+        memo_ = row.memo  # rows of equal text share it: their cells are read once per header
+        hit = memo_.get(IndicatorCells)
+        if hit is not None and (hit[0] is columns or hit[0] == columns):
+            cells = hit[1]
+        else:
+            cells = parse_indicator_cells(tuple(row.cells), *columns)
+            memo_[IndicatorCells] = (columns, cells)
         line = row.line
         for step in cells.levels:  # the levels the row names, applied to the levels read so far
             if step[0] == 0:  # "(50分)" broken off its level
@@ -479,7 +539,7 @@ class FormReader:
             return  # only template text (a scoring method) on a blank "指标1:" row
         self.form.indicators.append(Indicator(line, row.end, self.level1, self.level1_weight,
                                               self.level1_weight_line, self.level2, cells.no, cells.name,
-                                              dict(cells.fields), dict(cells.positions)))
+                                              cells.fields, cells.positions, cells.content))
 
     def _continuation(self, row, pos, text):
         """A lone cell under an indicator row: the rest of a cell broken over two lines."""
@@ -492,7 +552,8 @@ class FormReader:
         if field_name == "name":
             prev.name = (prev.name or "") + text
         else:
-            prev.fields[field_name] = prev.fields.get(field_name, "") + text
+            prev.fields = {**prev.fields, field_name: prev.fields.get(field_name, "") + text}
+        prev.content = None
         prev.line_end = row.end
 
     # -- 总分 and notes ---------------------------------------------------------------------------
@@ -539,6 +600,7 @@ class IndicatorCells(NamedTuple):
     positions: dict[str, int]
     extras: tuple[str, ...]  # cells that fit no column (leftovers)
     template: bool  # neither a name nor a target, actual, weight or score
+    content: tuple  # indicator_values() past the levels: what the row's cells alone decide
 
 
 _INDICATOR_CELLS: dict[tuple, IndicatorCells] = memo()
@@ -595,7 +657,7 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
                     positions[kinds[a]] = p
             extras = tuple(values[e][1] for e in extra_idx)
     out = IndicatorCells(tuple(steps), saw1, empty, lone, p0, c0, no, name or None, fields, positions, extras,
-                         not name and not (fields.keys() & _VALUE_FIELDS))
+                         not name and not (fields.keys() & _VALUE_FIELDS), _content(no, name or None, fields))
     if len(_INDICATOR_CELLS) > 50_000:
         _INDICATOR_CELLS.clear()
     _INDICATOR_CELLS[memo_key] = out
@@ -616,16 +678,23 @@ INDICATOR_FIELDS = (
 _NO_NOTE = (None, "—", "-")
 
 
-def indicator_values(ind: Indicator) -> tuple:
-    """An Indicator as a tuple in INDICATOR_FIELDS order (the ingest builds its columns from these)."""
-    f = ind.fields
-    get = f.get
+def indicator_values(ind: Indicator, *lead) -> tuple:
+    """An Indicator as a tuple in INDICATOR_FIELDS order, after the `lead` values (the ingest builds its
+    columns from these)."""
+    content = ind.content
+    if content is None:
+        content = _content(ind.indicator_no, ind.name, ind.fields)
+    return (*lead, ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line,
+            ind.level2) + content
+
+
+def _content(no: int | None, name: str | None, fields: dict[str, str]) -> tuple:
+    """The INDICATOR_FIELDS from indicator_no on: what the indicator's own cells say, parsed."""
+    get = fields.get
     target, actual, note = get("target"), get("actual"), get("note")
     tv, av = parse_value(target), parse_value(actual)
-    name = ind.name
     return (
-        ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line, ind.level2,
-        ind.indicator_no, name, target, actual, to_number(get("weight")), to_number(get("score")),
+        no, name, target, actual, to_number(get("weight")), to_number(get("score")),
         note if note not in _NO_NOTE else None, get("method"), get("nature"), get("measure_unit"),
         bool(name and BUDGET_EXECUTION.search(name)),
         tv.op, tv.value, tv.unit, av.op, av.value, av.unit, tv.quantitative, direction(tv.op),

@@ -20,7 +20,7 @@ import pandas as pd
 from perfdata import layout, schema
 from perfdata.forms import INDICATOR_FIELDS as INDICATOR_VALUES
 from perfdata.forms import Form, indicator_values, read_form
-from perfdata.keys import link
+from perfdata.keys import link, project_key
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
 from perfdata.readers.text import ReadError
@@ -137,8 +137,7 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         return res
     file_row["forms"] = forms
     _locate(res, getattr(grid, "locations", None))
-    tables_found = res.tables.get("tables", [])
-    if not tables_found:
+    if not res.packed.get("tables", ((), ()))[1]:
         res.problem("error", "no known table found (not a self-evaluation document, or an unknown layout)")
         file_row["status"] = "failed"
     elif any(p["severity"] in ("error", "warning") for p in res.tables.get("problems", [])):
@@ -198,9 +197,10 @@ def _guarded(reader: Callable, res: FileResult, line: int | None, what: str, *ar
 
 def _read_forms(rows, res: FileResult, sha: str) -> int:
     starts = layout.find_tables(rows)
+    found = res.packed_rows("tables", TABLE_FIELDS)
     forms: list[tuple[Form, str]] = []
     for k, st in enumerate(starts):
-        res.add("tables", {"line_start": rows[st.index].line, "kind": st.kind, "title": st.title or None})
+        found.append((rows[st.index].line, st.kind, st.title or None))
         stop = starts[k + 1].index if k + 1 < len(starts) else len(rows)
         if st.kind != "project_form":
             reader = TABLE_READERS.get(st.kind)
@@ -267,6 +267,7 @@ def _region(dept: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+TABLE_FIELDS = ("line_start", "kind", "title")
 FUNDING_FIELDS = ("form_id", "line", "fund_source", "label", "budget_initial", "budget_full_year", "executed",
                   "exec_rate_reported")
 FORM_FIELDS = (
@@ -274,7 +275,7 @@ FORM_FIELDS = (
     "department_inferred", "unit", "unit_inferred", "project_name", "year", "year_inferred", "budget_initial",
     "budget_full_year", "executed", "exec_rate_reported", "exec_weight", "exec_score_reported",
     "total_weight_reported", "total_score_reported", "goal_planned", "goal_achieved", "notes", "layout",
-    "complete", "total_line", "funding_line",
+    "complete", "total_line", "funding_line", "project_key",
 )
 INDICATOR_FIELDS = ("form_id", "seq", *INDICATOR_VALUES)
 
@@ -296,11 +297,11 @@ def _emit(form: Form, form_id: str, res: FileResult):
         to_number(t.get("executed")), to_percent(t.get("exec_rate")), to_number(t.get("exec_weight")),
         to_number(t.get("exec_score")), form.total_weight, form.total_score, form.goal_planned,
         form.goal_achieved, "\n".join(form.notes) or None, form.layout, form.complete, form.total_line,
-        t.get("line"),
+        t.get("line"), project_key(form.project_name),
     ))
     indicators = res.packed_rows("indicators", INDICATOR_FIELDS)
     for seq, ind in enumerate(form.indicators, 1):
-        indicators.append((form_id, seq, *indicator_values(ind)))
+        indicators.append(indicator_values(ind, form_id, seq))
     for lo in form.leftovers:
         res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": form_id})
     name = form.project_name or form.title or "?"
@@ -402,7 +403,7 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
         packed = [res for res in results if name in res.packed]
         frozen = [res for res in results if name in res.frozen]
         if not packed and not frozen:
-            out[name] = schema.frame(name, rows)
+            out[name] = schema.frame_columns(name, _dict_columns(name, rows))
         elif rows or len({res.packed[name][0] for res in packed}) > 1:
             # dicts and tuples for one table (or two field orders): the general path, in file order
             rows = [r for res in results for r in _unpacked(res, name)]
@@ -414,6 +415,13 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
         else:
             out[name] = schema.frame_columns(name, _columns(name, packed))
     return link(out)
+
+
+def _dict_columns(name: str, rows: list[dict]) -> dict[str, list]:
+    """Columns of table `name` from dict rows: typed arrays from columns cost a fraction of a frame from
+    records that is cast afterwards (most of the small tables are empty, too)."""
+    get = [r.get for r in rows]
+    return {c.name: [g(c.name) for g in get] for c in schema.TABLES[name]}
 
 
 def _unpacked(res: FileResult, name: str) -> list[dict]:

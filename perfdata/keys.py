@@ -139,14 +139,17 @@ def link(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     forms = tables.get("forms")
     if forms is None:
         return out
-    forms = forms.assign(project_key=forms.project_name.map(project_key, na_action="ignore"))
-    out["forms"] = schema.conform("forms", forms)
-    index = _FormIndex(forms.reset_index(drop=True))
+    keyed = "project_key" in forms and not (forms.project_key.isna() & forms.project_name.notna()).any()
+    if not keyed:  # the ingest keys its forms as it reads them; other callers' frames are keyed here
+        forms = forms.assign(project_key=forms.project_name.map(project_key, na_action="ignore"))
+        out["forms"] = schema.conform("forms", forms)
+    index = None
     problems = []
     for name, (name_col, line_col) in LINKED.items():
         df = tables.get(name)
         if df is None or df.empty:
             continue
+        index = index or _FormIndex(forms.reset_index(drop=True))
         out[name], found = _link_one(name, df, name_col, line_col, index)
         problems += found
     if problems:

@@ -45,6 +45,9 @@ class TableStart(NamedTuple):
     title: str
 
 
+_MISSING = object()
+
+
 def _by_cells(fn):
     """Memoise a row test that depends only on the row's cells: the header and label rows of a template
     recur in every form, and find_tables looks at each row from several windows. Bounded, and registered
@@ -53,15 +56,17 @@ def _by_cells(fn):
 
     @wraps(fn)
     def wrapper(row: Row):
-        cells = tuple(row.cells)
-        try:
-            return cache_[cells]
-        except KeyError:
-            pass
-        value = fn(row)
-        if len(cache_) > 50_000:
-            cache_.clear()
-        cache_[cells] = value
+        memo_ = row.memo  # shared by rows of equal text: no key to build
+        value = memo_.get(wrapper, _MISSING)
+        if value is _MISSING:
+            cells = tuple(row.cells)
+            value = cache_.get(cells, _MISSING)
+            if value is _MISSING:
+                value = fn(row)
+                if len(cache_) > 50_000:
+                    cache_.clear()
+                cache_[cells] = value
+            memo_[wrapper] = value
         return value
 
     return wrapper
@@ -199,7 +204,7 @@ def _is_target_section(rows: list[Row], i: int, horizon: int = 25) -> bool:
     seen = 0
     for j in range(i + 1, len(rows)):
         r = rows[j]
-        if not any(r.cells):
+        if not r.joined:
             continue
         seen += 1
         if seen > horizon:
@@ -217,7 +222,7 @@ def _is_target_section(rows: list[Row], i: int, horizon: int = 25) -> bool:
 
 
 def _rows_between(rows: list[Row], a: int, b: int) -> int:
-    return sum(1 for r in rows[a + 1 : b] if any(r.cells))
+    return sum(1 for r in rows[a + 1 : b] if r.joined)
 
 
 def _target_start(rows: list[Row], i: int, floor: int) -> tuple[int, str] | None:
@@ -269,7 +274,7 @@ def _ahead(rows: list[Row], i: int, count: int):
     seen = 0
     for j in range(i + 1, len(rows)):  # not rows[i + 1 :]: that copies the rest of the document per call
         r = rows[j]
-        if any(r.cells):
+        if r.joined:
             yield r
             seen += 1
             if seen >= count:
@@ -305,7 +310,7 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
             looked = 0
             while j > claimed and looked < 4:
                 r = rows[j]
-                if not any(r.cells):
+                if not r.joined:
                     j -= 1
                     continue
                 looked += 1
@@ -340,7 +345,7 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
             elif kind:
                 title = next(c for c in row.cells if c)
                 if prev and prev.kind not in ("project_form", "report") and sum(
-                        1 for r in rows[prev.anchor + 1 : i] if any(r.cells)) <= 3:
+                        1 for r in rows[prev.anchor + 1 : i] if r.joined) <= 3:
                     # the rows under a table's title ("部门(单位)名称…", "序号 项目名称…") belong to it
                     if prev.kind == "unit_header":
                         out[-1] = prev._replace(kind=kind)

@@ -270,13 +270,13 @@ def _paragraphs(rows: list[Row], starts, res):
     item = subject_rules()["item"]
     start_rows = {s.index for s in starts}
     cur: Paragraph | None = None
-    for i, row in enumerate(rows):
-        mark = marks[i]
-        if mark is False:
-            if cur:
-                yield cur
-                cur = None
-            continue
+    last = -2
+    for i in [i for i, m in enumerate(marks) if m is not False]:  # rows inside tables end a paragraph
+        if i != last + 1 and cur:
+            yield cur
+            cur = None
+        last = i
+        row, mark = rows[i], marks[i]
         filled = [c for c in row.cells if c]
         if not filled:
             continue

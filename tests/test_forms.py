@@ -3,6 +3,12 @@
 import pandas as pd
 import pytest
 from conftest import GUYUAN, XINGLONG, XINXIANG, form_of, indicators_of
+from factory import SPEC, render
+
+from perfdata import layout
+from perfdata.forms import read_form
+from perfdata.ingest import combine, read_bytes
+from perfdata.readers.text import read_text
 
 
 def test_all_43_forms_found_and_complete(bundled):
@@ -198,3 +204,33 @@ def test_nothing_dropped_silently(bundled):
         (485, "2"), (573, "完成"), (574, "完成"), (575, "完成")]
     assert set(lo.reason) == {"extra cell in a 项目资金 row", "extra cell in an indicator row"}
 
+
+
+def _two_forms(first: str, second: str) -> dict[str, pd.DataFrame]:
+    return combine([read_bytes((first + "\n\n" + second).encode("utf-8"), "two.txt")])
+
+
+def test_equal_rows_share_their_reading_but_not_a_continuation():
+    """Rows of equal text are read once (a shared memo); a cell continued on the next line in one form must
+    not reach the same row of another form, and amounts that differ are each read."""
+    first = render().replace("\t及时\t15\t15\t\n", "\t及时\t15\t15\t\n\t\t\t\t(按月)\n", 1)
+    assert "(按月)" in first
+    other = {**SPEC, "name": "另一项目", "funding": {**SPEC["funding"], "budget_initial": "80",
+                                                      "executed": "70.2"}}
+    t = _two_forms(first, render(other))
+    f = t["forms"].set_index("project_name")
+    assert f.loc["=公益性岗位补贴(测试)", ["budget_initial", "executed"]].tolist() == [120.0, 99.45]
+    assert f.loc["另一项目", ["budget_initial", "executed"]].tolist() == [80.0, 70.2]
+    ind = t["indicators"].merge(t["forms"][["form_id", "project_name"]], on="form_id")
+    timely = ind[ind["name"] == "发放及时性"].set_index("project_name")
+    assert timely.loc["=公益性岗位补贴(测试)", "target_raw"] == "及时(按月)"
+    assert timely.loc["另一项目", "target_raw"] == "及时"
+    assert timely.target_op.isna().all() and (~timely.quantitative).all()
+    assert t["leftovers"].empty
+    # the records themselves, not only the tables built from them
+    rows = read_text((first + "\n\n" + render(other)).encode("utf-8")).rows
+    starts = layout.find_tables(rows)
+    forms = [read_form(rows, s.index, s.anchor, nxt.index if nxt else len(rows))[0]
+             for s, nxt in zip(starts, [*starts[1:], None], strict=True)]
+    assert [next(i.fields["target"] for i in f.indicators if i.name == "发放及时性") for f in forms] == [
+        "及时(按月)", "及时"]

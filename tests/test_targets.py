@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 from conftest import RAW, XIANGHE
 
-from perfdata import schema
-from perfdata.ingest import read_bytes
+from perfdata.ingest import combine, read_bytes
 
 TEXT = (RAW / XIANGHE).read_text(encoding="utf-8")
 LINES = TEXT.split("\n")
@@ -36,9 +35,8 @@ TITLES = [
 
 
 def read(text: str, encoding: str = "utf-8", name: str = "variant.txt") -> dict[str, pd.DataFrame]:
-    res = read_bytes(text.encode(encoding), name)
-    return {t: schema.frame(t, res.tables.get(t, [])) for t in
-            ("targets", "target_indicators", "leftovers", "problems", "tables", "forms")}
+    out = combine([read_bytes(text.encode(encoding), name)])
+    return {t: out[t] for t in ("targets", "target_indicators", "leftovers", "problems", "tables", "forms")}
 
 
 def lines(a: int, b: int) -> list[str]:

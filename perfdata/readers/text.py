@@ -25,7 +25,12 @@ class ReadError(Exception):
 
 @dataclass(slots=True, init=False)
 class Row:
-    """One table row: 1-based first and last source line, cleaned cells, the raw text."""
+    """One table row: 1-based first and last source line, cleaned cells, the raw text.
+
+    `memo` holds what readers work out from the row's content alone (its facts, header tests): rows of
+    equal text share one memo, as they share one cells list, so a template row recurring in every form
+    is judged once. Rows are read, never changed.
+    """
 
     line: int
     cells: list[str]
@@ -33,23 +38,30 @@ class Row:
     end: int = 0
     joined: str = ""  # the cleaned cells run together: cheap substring tests before real checks
     _filled: list | None = field(default=None, repr=False, compare=False)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def __init__(self, line: int, cells: list[str], raw: str, end: int = 0, joined: str | None = None):
+    def __init__(self, line: int, cells: list[str], raw: str, end: int = 0, joined: str | None = None,
+                 filled: list | None = None, memo: dict | None = None):
         # one call per row (not a generated __init__ plus __post_init__): a document has thousands of rows
         self.line = line
         self.cells = cells
         self.raw = raw
         self.end = end or line
         self.joined = "".join(cells) if joined is None else joined  # a caller passes it only when it has it
-        self._filled = None
+        self._filled = filled
+        self.memo = {} if memo is None else memo
 
     @property
     def filled(self) -> list[tuple[int, str]]:
         """(position, text) of the non-empty cells; computed once (rows are read, never changed)."""
         f = self._filled
         if f is None:
-            f = self._filled = list(compress(enumerate(self.cells), self.cells))
+            f = self._filled = _filled(self.cells)
         return f
+
+
+def _filled(cells: list[str]) -> list[tuple[int, str]]:
+    return list(compress(enumerate(cells), cells))
 
 
 @dataclass(slots=True)
@@ -173,9 +185,9 @@ def _one_cell_line(line: str) -> bool:
 # A tab-separated line with none of them is already clean: its cells are its parts, as they are.
 _DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<]")
 _CLEANED: dict[str, str] = memo()
-# tab-separated line → (cells, joined): template lines recur in every form of a document. Rows of equal
-# lines share one cells list (rows are read, never changed).
-_LINES: dict[str, tuple[list[str], str]] = memo()
+# tab-separated line → (cells, joined, filled, memo): template lines recur in every form of a document.
+# Rows of equal lines share them (rows are read, never changed). The empty line is one of them.
+_LINES: dict[str, tuple[list[str], str, list, dict]] = memo()
 
 
 def _clean_cells(parts: list[str]) -> list[str]:
@@ -190,6 +202,34 @@ def _clean_cells(parts: list[str]) -> list[str]:
     return cells
 
 
+def _contents(lines: list[str]) -> list[tuple | None]:
+    """The shared content of each empty or tab-separated line (None for the others, which to_grid reads in
+    order): one dict look-up per line for the lines seen before."""
+    hits = list(map(_LINES.get, lines))
+    if None not in hits:
+        return hits
+    if len(_LINES) > 100_000:
+        _LINES.clear()
+    dirty, normal = _DIRTY.search, unicodedata.is_normalized
+    for k, hit in enumerate(hits):
+        if hit is not None:
+            continue
+        line = lines[k]
+        if not line:
+            hit = ([""], "", [], {})
+        elif line.find("\t", 1) > 0:  # tab-separated, and not a one-cell line ("\tcell")
+            if "--" in line and _PIPE_RULE.match(line):
+                hit = ([], "", [], {})  # a markdown rule: no cells
+            else:
+                parts = line.split("\t")
+                cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
+                hit = (cells, "".join(cells), _filled(cells), {})
+        else:
+            continue
+        hits[k] = _LINES[line] = hit
+    return hits
+
+
 def to_grid(text: str, encoding: str = "str") -> Grid:
     """Split decoded text into rows of cleaned cells.
 
@@ -198,29 +238,18 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
     """
     lines = split_lines(text)
     mode = _detect_mode(lines) if "|" in text else "tab" if "\t" in text else "spaces"
+    hits = _contents(lines)
+    if None not in hits:  # only empty and tab-separated lines: a row each
+        rows = [Row(no, h[0], line, 0, h[1], h[2], h[3])
+                for no, line, h in zip(range(1, len(lines) + 1), lines, hits, strict=True)]
+        return Grid(rows, encoding, mode)
     rows: list[Row] = []
     append = rows.append
-    dirty, normal, seen = _DIRTY.search, unicodedata.is_normalized, _LINES.get
     i, n = 0, len(lines)
     while i < n:
-        line = lines[i]
-        if not line:
-            append(Row(i + 1, [""], line, 0, ""))
-            i += 1
-            continue
-        if line.find("\t", 1) > 0:  # tab-separated, and not a one-cell line ("\tcell")
-            hit = seen(line)
-            if hit is None:
-                if "--" in line and _PIPE_RULE.match(line):
-                    hit = ([], "")  # a markdown rule: no cells
-                else:
-                    parts = line.split("\t")
-                    cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
-                    hit = (cells, "".join(cells))
-                if len(_LINES) > 100_000:
-                    _LINES.clear()
-                _LINES[line] = hit
-            append(Row(i + 1, hit[0], line, 0, hit[1]))
+        line, hit = lines[i], hits[i]
+        if hit is not None:
+            append(Row(i + 1, hit[0], line, 0, hit[1], hit[2], hit[3]))
             i += 1
             continue
         if _one_cell_line(line) and i + 1 < n and _one_cell_line(lines[i + 1]):
@@ -237,12 +266,12 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
                 raw.append(ln)
                 i += 1
             cleaned = [clean(c.strip('"')) for c in cells]
-            rows.append(Row(start + 1, [""] + cleaned, "\n".join(raw), i))
+            append(Row(start + 1, [""] + cleaned, "\n".join(raw), i))
             continue
         if _PIPE_RULE.match(line) and "-" in line:
-            rows.append(Row(i + 1, [], line))  # a markdown rule: no cells
+            append(Row(i + 1, [], line))  # a markdown rule: no cells
         else:
-            rows.append(Row(i + 1, _split(line, mode), line))
+            append(Row(i + 1, _split(line, mode), line))
         i += 1
     return Grid(rows, encoding, mode)
 
