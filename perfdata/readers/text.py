@@ -55,8 +55,12 @@ class Row:
     def filled(self) -> list[tuple[int, str]]:
         """(position, text) of the non-empty cells; computed once (rows are read, never changed)."""
         f = self._filled
-        if f is None:
-            f = self._filled = _filled(self.cells)
+        if f is None:  # worked out once for all rows of equal text: many are never asked
+            memo_ = self.memo
+            f = memo_.get(_filled)
+            if f is None:
+                f = memo_[_filled] = _filled(self.cells)
+            self._filled = f
         return f
 
 
@@ -185,7 +189,7 @@ def _one_cell_line(line: str) -> bool:
 # A tab-separated line with none of them is already clean: its cells are its parts, as they are.
 _DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<]")
 _CLEANED: dict[str, str] = memo()
-# tab-separated line → (cells, joined, filled, memo): template lines recur in every form of a document.
+# tab-separated line → (cells, joined, filled or None, memo): template lines recur in every form of a document.
 # Rows of equal lines share them (rows are read, never changed). The empty line is one of them.
 _LINES: dict[str, tuple[list[str], str, list, dict]] = memo()
 
@@ -202,31 +206,48 @@ def _clean_cells(parts: list[str]) -> list[str]:
     return cells
 
 
-def _contents(lines: list[str]) -> list[tuple | None]:
-    """The shared content of each empty or tab-separated line (None for the others, which to_grid reads in
-    order): one dict look-up per line for the lines seen before."""
+# the other lines that are a row by themselves (no tab, or not led by one), by mode: how they split depends on it
+_UNTABBED: dict[str, dict[str, tuple[list[str], str, list, dict]]] = {m: memo() for m in ("tab", "pipe", "spaces")}
+
+
+def _contents(lines: list[str], mode: str) -> list[tuple | None]:
+    """The shared content of each line that is a row by itself: one dict look-up per line seen before. None for
+    a line led by a tab without another one, which may belong to a "one cell per line" row (to_grid reads
+    those in order)."""
     hits = list(map(_LINES.get, lines))
     if None not in hits:
         return hits
-    if len(_LINES) > 100_000:
-        _LINES.clear()
+    untabbed = _UNTABBED[mode]
+    for memo_ in (_LINES, untabbed):
+        if len(memo_) > 100_000:
+            memo_.clear()
     dirty, normal = _DIRTY.search, unicodedata.is_normalized
     for k, hit in enumerate(hits):
         if hit is not None:
             continue
         line = lines[k]
         if not line:
-            hit = ([""], "", [], {})
+            hit = _LINES[line] = ([""], "", [], {})
         elif line.find("\t", 1) > 0:  # tab-separated, and not a one-cell line ("\tcell")
             if "--" in line and _PIPE_RULE.match(line):
                 hit = ([], "", [], {})  # a markdown rule: no cells
             else:
                 parts = line.split("\t")
                 cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
-                hit = (cells, "".join(cells), _filled(cells), {})
-        else:
+                hit = (cells, "".join(cells), None, {})
+            _LINES[line] = hit
+        elif line[0] == "\t":
             continue
-        hits[k] = _LINES[line] = hit
+        else:
+            hit = untabbed.get(line)
+            if hit is None:
+                if _PIPE_RULE.match(line) and "-" in line:
+                    hit = ([], "", [], {})  # a markdown rule: no cells
+                else:
+                    cells = _split(line, mode)
+                    hit = (cells, "".join(cells), None, {})
+                untabbed[line] = hit
+        hits[k] = hit
     return hits
 
 
@@ -238,8 +259,8 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
     """
     lines = split_lines(text)
     mode = _detect_mode(lines) if "|" in text else "tab" if "\t" in text else "spaces"
-    hits = _contents(lines)
-    if None not in hits:  # only empty and tab-separated lines: a row each
+    hits = _contents(lines, mode)
+    if None not in hits:  # no "one cell per line" rows: a row each
         rows = [Row(no, h[0], line, 0, h[1], h[2], h[3])
                 for no, line, h in zip(range(1, len(lines) + 1), lines, hits, strict=True)]
         return Grid(rows, encoding, mode)
@@ -268,7 +289,7 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
             cleaned = [clean(c.strip('"')) for c in cells]
             append(Row(start + 1, [""] + cleaned, "\n".join(raw), i))
             continue
-        if _PIPE_RULE.match(line) and "-" in line:
+        if _PIPE_RULE.match(line) and "-" in line:  # a tab-led line on its own ("\tcell", "\t---")
             append(Row(i + 1, [], line))  # a markdown rule: no cells
         else:
             append(Row(i + 1, _split(line, mode), line))
