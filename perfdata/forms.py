@@ -139,8 +139,8 @@ _OTHER_TABLES = frozenset({"summary", "department_form", "target_table"})
 
 
 def row_facts(row: Row) -> RowFacts:
-    """The content-only tests of the reader for one row, memoised on its cells (template rows repeat
-    in every form of a document); the reader combines them with its state."""
+    """The content-only tests of the reader for one row, memoised in the row's shared memo and on its
+    row_shape() (template rows repeat in every form of a document); the reader combines them with its state."""
     facts = row.memo.get(RowFacts)
     if facts is not None:
         return facts
