@@ -291,6 +291,7 @@ class FormReader:
         self.level2: str | None = None
         self.pending_weight: tuple[float, int] | None = None
         self.header_exec_weight: str | None = None
+        self.separator: str | None = None  # between the cells of the indicator header ("\t", "|"), if any
 
     # -- driver -------------------------------------------------------------------------------
     def read(self) -> tuple[Form, int]:
@@ -314,8 +315,8 @@ class FormReader:
                 continue
             filled = row.filled
             facts = row_facts(row)
-            if facts.may_start and i > self.anchor and self._starts_something_else(row, facts):
-                f.stop_reason = "next table"
+            if facts.may_start and i > self.anchor and (ends := self._starts_something_else(row, facts)):
+                f.stop_reason = ends
                 break
             if self.state == "after_total":
                 if self._note_row(row, filled):
@@ -333,15 +334,16 @@ class FormReader:
         f.line_end = end.end
         return f, last_used + 1
 
-    def _starts_something_else(self, row: Row, facts: RowFacts | None = None) -> bool:
+    def _starts_something_else(self, row: Row, facts: RowFacts | None = None) -> str | None:
+        """Why the row ends the form ("next table", "heading"), or None when it belongs to it."""
         facts = facts or row_facts(row)
         if facts.start_label == "project_name" and (self.form.project_name or self.state != "head"):
-            return True
+            return "next table"
         if self.state != "head" and (facts.title or facts.year_line):
-            return True
+            return "next table"
         if facts.other_table:
-            return True
-        return self.state != "goal" and facts.section
+            return "next table"
+        return "heading" if self.state != "goal" and facts.section else None
 
     def _left(self, row: Row, reason: str, text: str | None = None):
         self.form.leftovers.append(Leftover(row.line, text if text is not None else row.raw.strip(), reason))
@@ -490,6 +492,7 @@ class FormReader:
             self._left(row, "unknown header cell in the 绩效指标 block", c)
         self._set_indicator_columns(kinds)
         self.form.layout = "|".join(self.val_kinds)
+        self.separator = "\t" if "\t" in row.raw else "|" if row.raw.count("|") >= 2 else None
         self.state = "indicators"
 
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
@@ -506,6 +509,10 @@ class FormReader:
         else:
             cells = parse_indicator_cells(tuple(row.cells), *columns)
             memo_[IndicatorCells] = (columns, cells)
+        if cells.lone and cells.p0 == 0 and self.separator and self.separator not in row.raw:
+            # a line without any cell separator in a table that has them: text run into the table (the
+            # narrative under a form cut short), never the rest of a cell
+            return self._left(row, "text without cells in the 绩效指标 block (narrative below a form cut short?)")
         line = row.line
         for step in cells.levels:  # the levels the row names, applied to the levels read so far
             if step[0] == 0:  # "(50分)" broken off its level

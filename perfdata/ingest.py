@@ -280,6 +280,11 @@ FORM_FIELDS = (
 INDICATOR_FIELDS = ("form_id", "seq", *INDICATOR_VALUES)
 
 
+# Form.stop_reason → how the cut-short warning says it
+_STOPPED_BY = {"next table": "the next table starts", "heading": "a heading (一、…) starts",
+               "end of file": "the file ends"}
+
+
 def _emit(form: Form, form_id: str, res: FileResult):
     total = next((r for r in form.funding if r["fund_source"] == "total"), None)
     funding = res.packed_rows("funding", FUNDING_FIELDS)
@@ -306,8 +311,7 @@ def _emit(form: Form, form_id: str, res: FileResult):
         res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": form_id})
     name = form.project_name or form.title or "?"
     if not form.complete:
-        where = {"next table": "the next table starts", "end of file": "the file ends"}.get(
-            form.stop_reason or "", "it stops")
+        where = _STOPPED_BY.get(form.stop_reason or "", "it stops")
         res.problem("warning", f"form “{name}” is cut short: {where} before its 总分 row (read up to "
                     f"line {form.line_end})", form.line_end)
     if form.project_name is None:

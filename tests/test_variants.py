@@ -155,6 +155,42 @@ def test_form_cut_short_is_reported_with_what_was_read():
     assert t["files"].status.tolist() == ["partial"]
 
 
+PROSE = ["本项目资金全部用于就业补助，按时足额发放到位，群众满意度较高。", "资金执行率99.45%，较好完成了年度目标。"]
+
+
+@pytest.mark.parametrize("sep", ["\t", "|"])
+def test_narrative_under_a_form_cut_short_is_not_read_into_a_cell(sep):
+    """The prose of a report right under a truncated form (no 总分 row) has no cell separators: its lines are
+    leftovers with their line numbers, never glued to the last indicator as the rest of its cell."""
+    lines = _bundled(XINGLONG).decode("utf-8").split("\n")
+    form = lines[313:331]  # 冀财社[2024]48号中央就业补助 up to its 资金发放准时率 row
+    if sep == "|":
+        form = ["| " + " | ".join(ln.split("\t")) + " |" if "\t" in ln else ln for ln in form]
+    t = tables_of("\n".join([*form, "", *PROSE]) + "\n", "cut.txt")
+    last = t["indicators"].iloc[-1]
+    assert (last["name"], last.line, last.line_end) == ("资金发放准时率", 18, 18)
+    assert t["leftovers"][["line", "text"]].values.tolist() == [[20, PROSE[0]], [21, PROSE[1]]]
+    assert t["leftovers"].reason.str.startswith("text without cells").all()
+    msg = t["problems"].message.tolist()
+    assert any("cut short: the file ends" in m for m in msg) and any("2 line(s)" in m for m in msg)
+
+
+def test_form_cut_short_by_a_heading_says_so():
+    lines = _bundled(XINGLONG).decode("utf-8").split("\n")
+    t = tables_of("\n".join([*lines[313:331], "", "二、项目绩效目标完成情况分析", "", *PROSE]) + "\n", "cut.txt")
+    assert t["leftovers"].empty and t["indicators"].iloc[-1]["name"] == "资金发放准时率"
+    assert any("cut short: a heading (一、…) starts before its 总分 row (read up to line 18)" in m
+               for m in t["problems"].message)
+
+
+def test_continued_cell_still_joins_its_indicator():
+    """A tabbed line holding only the rest of a cell is a continuation, as before (新乡县 line 279 prints "数")."""
+    text = render().replace("\t及时\t15\t15\t\n", "\t及时\t15\t15\t\n\t\t\t\t(按月)\n", 1)
+    t = tables_of(text)
+    assert t["indicators"].set_index("name").loc["发放及时性", "target_raw"] == "及时(按月)"
+    assert t["leftovers"].empty
+
+
 def test_form_without_title_or_name_row_is_still_found():
     text = render().replace("项目名称\t=公益性岗位补贴(测试)\n", "")
     t = tables_of(text)
