@@ -225,21 +225,14 @@ def _funding_label(filled) -> tuple[int, str, str] | None:
 _NO_WEIGHT_CELL = object()  # a funding header without a 分值 cell leaves the weight read so far
 
 
-def _by_content(row: Row, parse):
-    """parse(row.filled), memoised in the row's shared memo: header rows of a template recur in every form."""
-    value = row.memo.get(parse)
-    if value is None:
-        value = row.memo[parse] = parse(row.filled)
-    return value
-
-
-def _funding_columns(filled) -> tuple[tuple[str, ...], tuple[int, ...], object, tuple[str, ...]]:
+@layout.by_cells  # header rows of a template recur in every form
+def _funding_columns(row: Row) -> tuple[tuple[str, ...], tuple[int, ...], object, tuple[str, ...]]:
     """A 项目资金 header row: its column kinds and positions, the weight printed in its 分值 cell ("分值 (10分)";
     _NO_WEIGHT_CELL without such a cell) and the cells that name no column."""
     hm, form = rules.headers("funding"), rules.headers("form")
     kinds, pos, unknown = [], [], []
     weight = _NO_WEIGHT_CELL
-    for p, c in filled:
+    for p, c in row.filled:
         k = hm.lookup(c)
         if k is None:
             if form.lookup(key(c)) != "funding_block":
@@ -256,11 +249,12 @@ def _funding_columns(filled) -> tuple[tuple[str, ...], tuple[int, ...], object, 
     return tuple(kinds), tuple(pos), weight, tuple(unknown)
 
 
-def _indicator_columns(filled) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
+@layout.by_cells
+def _indicator_columns(row: Row) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
     """A 绩效指标 header row: (column kind, position) pairs and the cells that name no column."""
     hm, form = rules.headers("indicator"), rules.headers("form")
     kinds, unknown = [], []
-    for p, c in filled:
+    for p, c in row.filled:
         k = hm.lookup(c)
         if k is None:
             if form.lookup(key(c)) != "indicator_block":
@@ -414,7 +408,7 @@ class FormReader:
 
     # -- 项目资金 -------------------------------------------------------------------------------
     def _funding_header(self, row, filled):
-        kinds, pos, weight, unknown = _by_content(row, _funding_columns)
+        kinds, pos, weight, unknown = _funding_columns(row)
         for c in unknown:
             self._left(row, "unknown header cell in the 项目资金 block", c)
         if weight is not _NO_WEIGHT_CELL:
@@ -487,7 +481,7 @@ class FormReader:
 
     # -- 绩效指标 ---------------------------------------------------------------------------------
     def _indicator_header(self, row, filled):
-        kinds, unknown = _by_content(row, _indicator_columns)
+        kinds, unknown = _indicator_columns(row)
         for c in unknown:
             self._left(row, "unknown header cell in the 绩效指标 block", c)
         self._set_indicator_columns(kinds)

@@ -48,10 +48,10 @@ class TableStart(NamedTuple):
 _MISSING = object()
 
 
-def _by_cells(fn):
-    """Memoise a row test that depends only on the row's cells: the header and label rows of a template
-    recur in every form, and find_tables looks at each row from several windows. Bounded, and registered
-    with normalize.CACHES."""
+def by_cells(fn):
+    """Memoise a row test (or reading) that depends only on the row's cells, in the memo that rows of equal
+    text share and on the cells: the header and label rows of a template recur in every form, and
+    find_tables looks at each row from several windows. Bounded, and registered with normalize.CACHES."""
     cache_ = memo()
 
     @wraps(fn)
@@ -83,7 +83,7 @@ def is_title(row: Row) -> bool:
     return "自评表" in row.joined and _is_title(row)
 
 
-@_by_cells
+@by_cells
 def _is_title(row: Row) -> bool:
     filled = [c for c in row.cells if c]
     return len(filled) == 1 and bool(PROJECT_TITLE.search(filled[0])) and len(filled[0]) < 120
@@ -102,13 +102,13 @@ def is_year_line(row: Row) -> bool:
     return "年度" in row.joined and _is_year_line(row)
 
 
-@_by_cells
+@by_cells
 def _is_year_line(row: Row) -> bool:
     filled = [c for c in row.cells if c]
     return len(filled) == 1 and bool(re.fullmatch(r"[(]?\s*\d{4}\s*年度\s*[)]?", filled[0]))
 
 
-@_by_cells
+@by_cells
 def _form_label(row: Row) -> str | None:
     return rules.headers("form").lookup(first_key(row)) if first_key(row) else None
 
@@ -117,7 +117,7 @@ def is_funding_header(row: Row) -> bool:
     return ("预算" in row.joined or "执行" in row.joined) and _is_funding_header(row)
 
 
-@_by_cells
+@by_cells
 def _is_funding_header(row: Row) -> bool:
     hm = rules.headers("funding")
     kinds = {hm.lookup(c) for c in row.cells if c}
@@ -128,7 +128,7 @@ def is_indicator_header(row: Row) -> bool:
     return "指标" in row.joined and _is_indicator_header(row)
 
 
-@_by_cells
+@by_cells
 def _is_indicator_header(row: Row) -> bool:
     hm = rules.headers("indicator")
     kinds = {hm.lookup(c) for c in row.cells if c}
@@ -142,7 +142,7 @@ def other_table_kind(row: Row) -> str | None:
     return _other_table_kind(row)
 
 
-@_by_cells
+@by_cells
 def _other_table_kind(row: Row) -> str | None:
     filled = [c for c in row.cells if c]
     k = key(filled[0])
@@ -183,7 +183,7 @@ def is_target_header(row: Row) -> bool:
     return _is_target_header(row)
 
 
-@_by_cells
+@by_cells
 def _is_target_header(row: Row) -> bool:
     cols = target_headers("column")
     kinds = {cols.lookup(c) for c in row.cells if c}
