@@ -225,19 +225,28 @@ def _funding_label(filled) -> tuple[int, str, str] | None:
 _NO_WEIGHT_CELL = object()  # a funding header without a 分值 cell leaves the weight read so far
 
 
+def _header_cells(row: Row, group: str, block: str) -> tuple[list[tuple[int, str, str]], tuple[str, ...]]:
+    """(position, cell, column kind) of the header cells that name a column of `group`, and the cells that
+    name none; the block's own label (项目资金, 绩效指标) is neither."""
+    hm, form = rules.headers(group), rules.headers("form")
+    known, unknown = [], []
+    for p, c in row.filled:
+        k = hm.lookup(c)
+        if k is not None:
+            known.append((p, c, k))
+        elif form.lookup(key(c)) != block:
+            unknown.append(c)
+    return known, tuple(unknown)
+
+
 @layout.by_cells  # header rows of a template recur in every form
 def _funding_columns(row: Row) -> tuple[tuple[str, ...], tuple[int, ...], object, tuple[str, ...]]:
     """A 项目资金 header row: its column kinds and positions, the weight printed in its 分值 cell ("分值 (10分)";
     _NO_WEIGHT_CELL without such a cell) and the cells that name no column."""
-    hm, form = rules.headers("funding"), rules.headers("form")
-    kinds, pos, unknown = [], [], []
+    known, unknown = _header_cells(row, "funding", "funding_block")
+    kinds, pos = [], []
     weight = _NO_WEIGHT_CELL
-    for p, c in row.filled:
-        k = hm.lookup(c)
-        if k is None:
-            if form.lookup(key(c)) != "funding_block":
-                unknown.append(c)
-            continue
+    for p, c, k in known:
         if k == "exec_score" and "exec_score" in kinds:
             continue
         if k == "exec_weight":
@@ -246,22 +255,14 @@ def _funding_columns(row: Row) -> tuple[tuple[str, ...], tuple[int, ...], object
         kinds.append(k)
         pos.append(p)
     # "执行" broken from "执行率" and "全年" from "全年执行数" resolve by order
-    return tuple(kinds), tuple(pos), weight, tuple(unknown)
+    return tuple(kinds), tuple(pos), weight, unknown
 
 
 @layout.by_cells
 def _indicator_columns(row: Row) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
     """A 绩效指标 header row: (column kind, position) pairs and the cells that name no column."""
-    hm, form = rules.headers("indicator"), rules.headers("form")
-    kinds, unknown = [], []
-    for p, c in row.filled:
-        k = hm.lookup(c)
-        if k is None:
-            if form.lookup(key(c)) != "indicator_block":
-                unknown.append(c)
-            continue
-        kinds.append((k, p))
-    return tuple(kinds), tuple(unknown)
+    known, unknown = _header_cells(row, "indicator", "indicator_block")
+    return tuple((k, p) for p, _, k in known), unknown
 
 
 def _goal_text(text: str) -> str:

@@ -191,7 +191,8 @@ _DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<]")
 _CLEANED: dict[str, str] = memo()
 # tab-separated line → (cells, joined, filled or None, memo): template lines recur in every form of a document.
 # Rows of equal lines share them (rows are read, never changed). The empty line is one of them.
-_LINES: dict[str, tuple[list[str], str, list, dict]] = memo()
+Content = tuple[list[str], str, list | None, dict]  # cells, joined, filled (once asked), memo
+_LINES: dict[str, Content] = memo()
 
 
 def _clean_cells(parts: list[str]) -> list[str]:
@@ -207,10 +208,15 @@ def _clean_cells(parts: list[str]) -> list[str]:
 
 
 # the other lines that are a row by themselves (no tab, or not led by one), by mode: how they split depends on it
-_UNTABBED: dict[str, dict[str, tuple[list[str], str, list, dict]]] = {m: memo() for m in ("tab", "pipe", "spaces")}
+_UNTABBED: dict[str, dict[str, Content]] = {m: memo() for m in ("tab", "pipe", "spaces")}
 
 
-def _contents(lines: list[str], mode: str) -> list[tuple | None]:
+def _content(cells: list[str]) -> Content:
+    """What rows of equal text share: cells, joined text, filled cells (worked out when first asked) and memo."""
+    return cells, "".join(cells), None, {}
+
+
+def _contents(lines: list[str], mode: str) -> list[Content | None]:
     """The shared content of each line that is a row by itself: one dict look-up per line seen before. None for
     a line led by a tab without another one, which may belong to a "one cell per line" row (to_grid reads
     those in order)."""
@@ -227,26 +233,21 @@ def _contents(lines: list[str], mode: str) -> list[tuple | None]:
             continue
         line = lines[k]
         if not line:
-            hit = _LINES[line] = ([""], "", [], {})
+            hit = _LINES[line] = _content([""])
         elif line.find("\t", 1) > 0:  # tab-separated, and not a one-cell line ("\tcell")
             if "--" in line and _PIPE_RULE.match(line):
-                hit = ([], "", [], {})  # a markdown rule: no cells
+                hit = _content([])  # a markdown rule: no cells
             else:
                 parts = line.split("\t")
-                cells = parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts)
-                hit = (cells, "".join(cells), None, {})
+                hit = _content(parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts))
             _LINES[line] = hit
         elif line[0] == "\t":
             continue
         else:
             hit = untabbed.get(line)
             if hit is None:
-                if _PIPE_RULE.match(line) and "-" in line:
-                    hit = ([], "", [], {})  # a markdown rule: no cells
-                else:
-                    cells = _split(line, mode)
-                    hit = (cells, "".join(cells), None, {})
-                untabbed[line] = hit
+                rule = _PIPE_RULE.match(line) and "-" in line  # a markdown rule: no cells
+                hit = untabbed[line] = _content([] if rule else _split(line, mode))
         hits[k] = hit
     return hits
 
