@@ -18,8 +18,8 @@ from functools import cache, lru_cache
 from perfdata import layout, rules
 from perfdata.align import align
 from perfdata.forms import Indicator, indicator_record, level_cell
+from perfdata.grid import Row
 from perfdata.normalize import cell_type, is_filler, key, to_number
-from perfdata.readers.text import Row
 
 TITLE = re.compile(r"整体(?:支出)?绩效自评表")
 SECTION_NO = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[、.])\s*")

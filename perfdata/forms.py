@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from perfdata import layout, rules
 from perfdata.align import align
+from perfdata.grid import Row
 from perfdata.normalize import (
     cell_type,
     clean,
@@ -27,7 +28,6 @@ from perfdata.normalize import (
     split_level_weight,
     to_number,
 )
-from perfdata.readers.text import Row
 
 BUDGET_EXECUTION = re.compile(r"(?:预算|资金)执行率")
 GOAL_PREFIXES = re.compile(

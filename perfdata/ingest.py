@@ -20,10 +20,10 @@ import pandas as pd
 from perfdata import layout, schema
 from perfdata.forms import INDICATOR_FIELDS as INDICATOR_VALUES
 from perfdata.forms import Form, indicator_values, read_form
+from perfdata.grid import ReadError
 from perfdata.keys import link, project_key
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
-from perfdata.readers.text import ReadError
 
 REGION = re.compile(r"^(.{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
 DEPARTMENT_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|县|区|旗)[\u4e00-\u9fff]{2,20}?局)")

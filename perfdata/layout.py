@@ -18,8 +18,8 @@ from functools import cache, wraps
 from typing import NamedTuple
 
 from perfdata import rules
+from perfdata.grid import Row
 from perfdata.normalize import key, memo
-from perfdata.readers.text import Row
 
 PROJECT_TITLE = re.compile(r"项目(?:支出)?绩效自评表")
 YEAR_ANY = re.compile(r"(20\d{2})\s*年度")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from perfdata import layout, rules
+from perfdata.grid import Row
 from perfdata.keys import project_key
 from perfdata.normalize import clean, is_filler
-from perfdata.readers.text import Row
 
 NUM = r"(?P<value>\d+(?:\.\d+)?)"
 NEGATIVE = {"减少", "下降", "降低"}

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass, field
 
-from perfdata.readers.text import Grid, ReadError
+from perfdata.grid import Grid, ReadError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -21,20 +20,6 @@ MAX_UNZIPPED = 512 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed size of one member; text XML compresses ~10-30x
 SUFFIX_KIND = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".docx": "docx", ".docm": "docx",
                ".pdf": "pdf", ".ods": "ods", ".xlsb": "xlsb", ".doc": "doc"}
-
-
-@dataclass(slots=True)
-class DocGrid(Grid):
-    """A Grid read from a spreadsheet, Word document or PDF.
-
-    Row.line is the running number of the row in the whole document (sheets, tables and pages in
-    order), so lines stay unique and ordered as in a text file; `locations` maps each line to where
-    it sits in the original: "Sheet1!12" (sheet and row), "table 2 row 5" / "paragraph 7", "page 3 line 14".
-    """
-
-    format: str = ""
-    locations: dict[int, str] = field(default_factory=dict)
-    problems: list[tuple[str, str, int | None]] = field(default_factory=list)  # (severity, message, line)
 
 
 def sniff(data: bytes) -> str:

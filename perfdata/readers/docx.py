@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import io
 
+from perfdata.grid import DocGrid, ReadError, Row
 from perfdata.normalize import clean
-from perfdata.readers.detect import DocGrid, check_zip
-from perfdata.readers.text import ReadError, Row
+from perfdata.readers.detect import check_zip
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 

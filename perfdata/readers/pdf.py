@@ -15,9 +15,8 @@ from __future__ import annotations
 import io
 import re
 
+from perfdata.grid import DocGrid, ReadError, Row
 from perfdata.normalize import clean
-from perfdata.readers.detect import DocGrid
-from perfdata.readers.text import ReadError, Row
 
 # a line starting like this begins a new paragraph even right under a full line
 NEW_ITEM = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．]"

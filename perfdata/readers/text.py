@@ -9,72 +9,9 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from itertools import compress
 
+from perfdata.grid import Grid, ReadError, Row
 from perfdata.normalize import clean, memo
-
-
-class ReadError(Exception):
-    """Input that cannot be read at all; the message names the problem for the user."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
-
-
-@dataclass(slots=True, init=False)
-class Row:
-    """One table row: 1-based first and last source line, cleaned cells, the raw text.
-
-    `memo` holds what readers work out from the row's content alone (its facts, header tests): rows of
-    equal text share one memo, as they share one cells list, so a template row recurring in every form
-    is judged once. Rows are read, never changed.
-    """
-
-    line: int
-    cells: list[str]
-    raw: str
-    end: int = 0
-    joined: str = ""  # the cleaned cells run together: cheap substring tests before real checks
-    _filled: list | None = field(default=None, repr=False, compare=False)
-    memo: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def __init__(self, line: int, cells: list[str], raw: str, end: int = 0, joined: str | None = None,
-                 filled: list | None = None, memo: dict | None = None):
-        # one call per row (not a generated __init__ plus __post_init__): a document has thousands of rows
-        self.line = line
-        self.cells = cells
-        self.raw = raw
-        self.end = end or line
-        self.joined = "".join(cells) if joined is None else joined  # a caller passes it only when it has it
-        self._filled = filled
-        self.memo = {} if memo is None else memo
-
-    @property
-    def filled(self) -> list[tuple[int, str]]:
-        """(position, text) of the non-empty cells; computed once (rows are read, never changed)."""
-        f = self._filled
-        if f is None:  # worked out once for all rows of equal text: many are never asked
-            memo_ = self.memo
-            f = memo_.get(_filled)
-            if f is None:
-                f = memo_[_filled] = _filled(self.cells)
-            self._filled = f
-        return f
-
-
-def _filled(cells: list[str]) -> list[tuple[int, str]]:
-    return list(compress(enumerate(cells), cells))
-
-
-@dataclass(slots=True)
-class Grid:
-    rows: list[Row]
-    encoding: str
-    mode: str
-    notes: list[str] = field(default_factory=list)
-
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),

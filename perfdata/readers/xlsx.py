@@ -25,9 +25,9 @@ import re
 import zipfile
 from functools import lru_cache
 
+from perfdata.grid import DocGrid, ReadError, Row
 from perfdata.normalize import clean
-from perfdata.readers.detect import DocGrid, check_zip
-from perfdata.readers.text import ReadError, Row
+from perfdata.readers.detect import check_zip
 
 MAX_ROWS = 300_000  # rows read per workbook; beyond that the rest is reported, not read
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
