@@ -25,9 +25,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from perfdata import layout, normalize
+from perfdata import normalize
 from perfdata.ingest import ingest
 from perfdata.readers.text import decode, read_text, split_lines
+from perfdata.tables import layout
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE.parent / "data" / "raw"

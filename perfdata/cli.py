@@ -30,7 +30,7 @@ def _summary(tables, seconds: float, out: Path, written) -> str:
         f"  summary rows {len(tables['summary_rows']):>5}   in {tables['summary_rows'].summary_id.nunique()} "
         "自评汇总表",
         f"  dept. forms {len(tables['department_forms']):>6}   indicators {len(tables['department_indicators'])}",
-        # -- 绩效目标表 and narrative statements (perfdata.targets, perfdata.statements, perfdata.keys) --
+        # -- 绩效目标表 and narrative statements (perfdata.tables.targets, perfdata.tables.statements, perfdata.keys) --
         f"  targets     {len(tables['targets']):>6}   matched to forms {_matched(tables['targets'])}",
         f"  target ind. {len(tables['target_indicators']):>6}",
         f"  statements  {len(tables['statements']):>6}   matched to forms {_matched(tables['statements'])}",
@@ -87,7 +87,8 @@ def _params(items: list[str]) -> dict[str, float]:
 
 
 def cmd_check(args) -> int:
-    from perfdata import checks, excel
+    from perfdata import checks
+    from perfdata.report import excel
 
     data = Path(args.data)
     try:
@@ -129,14 +130,14 @@ def _report_options(p):
 
 
 def _finish_report(args, data, raw, extra=None, failures=None, params=None) -> int:
-    from perfdata import report
+    from perfdata.report import runner
 
     try:
-        params = report.parse_params(args.param) if params is None else params
-        res = report.run_report(data, args.out, params, raw_dir=raw, run_id=args.run_id,
+        params = runner.parse_params(args.param) if params is None else params
+        res = runner.run_report(data, args.out, params, raw_dir=raw, run_id=args.run_id,
                                 jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
                                 extra_manifest=extra, failures=failures)
-    except report.ReportError as e:
+    except runner.ReportError as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
     for n in res.notebooks:
@@ -155,16 +156,16 @@ def cmd_report(args) -> int:
     return _finish_report(args, args.data, raw)
 
 
-def _split_params(report, check_names: set[str], args) -> tuple[dict[str, float], dict[str, str]]:
+def _split_params(runner, check_names: set[str], args) -> tuple[dict[str, float], dict[str, str]]:
     """--param NAME=VALUE for `run`: check parameters (e.g. exec_rate_threshold) go to check(), notebook
     parameters to the report, a name both take to both; a name neither takes is an error."""
-    params = report.parse_params(args.param)
-    notebooks = report.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
-    taken = set().union(*(report.notebook_parameters(p) for p in notebooks.values()))
+    params = runner.parse_params(args.param)
+    notebooks = runner.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
+    taken = set().union(*(runner.notebook_parameters(p) for p in notebooks.values()))
     check_params = {k: v for k, v in params.items() if k in check_names}
     report_params = {k: v for k, v in params.items() if k not in check_names or k in taken}
     _params([f"{k}={v}" for k, v in check_params.items()])  # numbers, or the error names the item
-    report.resolve(notebooks, report_params)
+    runner.resolve(notebooks, report_params)
     return check_params, report_params
 
 
@@ -174,12 +175,12 @@ def cmd_run(args) -> int:
     if not raw.exists():
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
         return 2
-    from perfdata import report
     from perfdata.checks import check_all, default_params
+    from perfdata.report import runner
 
     try:  # parameters are checked before anything runs: check() takes its own names, the notebooks theirs
-        check_params, report_params = _split_params(report, set(default_params()), args)
-    except (report.ReportError, ValueError) as e:
+        check_params, report_params = _split_params(runner, set(default_params()), args)
+    except (runner.ReportError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfdata import layout, schema
-from perfdata.forms import INDICATOR_FIELDS as INDICATOR_VALUES
-from perfdata.forms import Form, indicator_values, read_form
+from perfdata import schema
 from perfdata.grid import ReadError
 from perfdata.keys import link, project_key
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
+from perfdata.tables import layout
+from perfdata.tables.forms import INDICATOR_FIELDS as INDICATOR_VALUES
+from perfdata.tables.forms import Form, indicator_values, read_form
 
 REGION = re.compile(r"^(.{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
 DEPARTMENT_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|县|区|旗)[\u4e00-\u9fff]{2,20}?局)")
@@ -173,15 +174,15 @@ TABLE_READERS: dict[str, Callable] = {}
 DOCUMENT_READERS: list[Callable] = []
 
 # -- 自评汇总表 and 部门整体绩效自评表 ------------------------------------------------------------------
-from perfdata.department import read_department_form  # noqa: E402
-from perfdata.summary import read_summary  # noqa: E402
+from perfdata.tables.department import read_department_form  # noqa: E402
+from perfdata.tables.summary import read_summary  # noqa: E402
 
 TABLE_READERS["summary"] = read_summary
 TABLE_READERS["department_form"] = read_department_form
 
-# -- 绩效目标表 and figures stated in narrative text (perfdata.targets, perfdata.statements) --
-from perfdata import statements as _statements  # noqa: E402
-from perfdata import targets as _targets  # noqa: E402
+# -- 绩效目标表 and figures stated in narrative text (perfdata.tables.targets, perfdata.tables.statements) --
+from perfdata.tables import statements as _statements  # noqa: E402
+from perfdata.tables import targets as _targets  # noqa: E402
 
 TABLE_READERS["target_table"] = _targets.read_target_table
 DOCUMENT_READERS.extend([_targets.check_numbering, _statements.read_statements])

@@ -234,7 +234,7 @@ TABLES: dict[str, list[Column]] = {
         Column("goal", S, "年度目标", "goal text"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | contains | fuzzy | ambiguous | none"),
-        # -- added by the target-table reader (perfdata.targets) --
+        # -- added by the target-table reader (perfdata.tables.targets) --
         Column("department_inferred", B, "主管部门为推断", "not printed in the table: the document's department"),
         Column("year_inferred", B, "年度为推断", "not printed in the table: the document's budget year"),
         Column("budget_source", S, "预算金额来源", "table (a 项目资金 row) | goal (stated in the goal text)"),
@@ -256,7 +256,7 @@ TABLES: dict[str, list[Column]] = {
         Column("basis", S, "指标值设定依据", ""),
         *_PARSED_TARGET,
         *_PARSED_KIND,
-        # -- added by the target-table reader (perfdata.targets) --
+        # -- added by the target-table reader (perfdata.tables.targets) --
         Column("level1_printed", S, "一级指标(原文)", "level-1 cell as printed; null where carried down"),
         Column("level1_inferred", B, "一级指标为推断", "level-1 cell missing: taken from the level-2 name"),
         Column("level2_printed", S, "二级指标(原文)", "level-2 cell as printed; null where carried down"),
@@ -277,7 +277,7 @@ TABLES: dict[str, list[Column]] = {
         Column("text", S, "原文", "the sentence (shortened) the figure comes from"),
         Column("form_id", S, "表单编号", "matched project form, null when none or ambiguous"),
         Column("match", S, "匹配", "exact | key | contains | fuzzy | ambiguous | none"),
-        # -- added by the narrative reader (perfdata.statements) --
+        # -- added by the narrative reader (perfdata.tables.statements) --
         Column("value_unit", S, "数值单位", "万元 | % | 分 | null (grades)"),
         Column("section_line", I, "所在报告行", "line of the report title the sentence sits under, if any"),
     ],

@@ -17,8 +17,8 @@ import re
 import sys
 from pathlib import Path
 
-from perfdata import layout
 from perfdata.readers.text import read_text
+from perfdata.tables import layout
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

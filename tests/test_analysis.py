@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from perfdata import analysis, schema
+from perfdata import schema
 from perfdata.ingest import combine, read_bytes
+from perfdata.report import analysis
 from tests.conftest import GUYUAN, XINGLONG, XINXIANG, form_of
 from tests.factory import SPEC, render
 

@@ -410,7 +410,8 @@ def test_template_findings_carry_their_file_region(found):
 
 
 def test_execution_threshold_is_set_once(bundled):
-    from perfdata import analysis, scoring
+    from perfdata import scoring
+    from perfdata.report import analysis
 
     assert default_params()["exec_rate_threshold"] == analysis.thresholds()["exec_rate_threshold"] == 90
     assert analysis.grade is scoring.grade and not any(k.startswith("grade_") for k in scoring.settings())
@@ -423,29 +424,30 @@ def test_execution_threshold_is_set_once(bundled):
 def test_run_passes_check_parameters_and_rejects_unknown_names():
     import argparse
 
-    from perfdata import report
     from perfdata.cli import _split_params
+    from perfdata.report import runner
 
     names = set(default_params())
 
     args = argparse.Namespace(param=["exec_rate_threshold=85", "money_tol=0.1", "years=2024"], notebooks=None)
-    to_check, to_report = _split_params(report, names, args)
+    to_check, to_report = _split_params(runner, names, args)
     assert to_check == {"exec_rate_threshold": "85", "money_tol": "0.1"}
     assert to_report == {"exec_rate_threshold": "85", "years": "2024"}
-    with pytest.raises(report.ReportError, match="bogus"):
-        _split_params(report, names, argparse.Namespace(param=["bogus=1"], notebooks=None))
+    with pytest.raises(runner.ReportError, match="bogus"):
+        _split_params(runner, names, argparse.Namespace(param=["bogus=1"], notebooks=None))
     with pytest.raises(ValueError, match="not a number"):
-        _split_params(report, names, argparse.Namespace(param=["money_tol=lots"], notebooks=None))
+        _split_params(runner, names, argparse.Namespace(param=["money_tol=lots"], notebooks=None))
 
 
 def test_cli_check_rescoring_once_and_through_the_store(tmp_path, capsys, monkeypatch):
     from openpyxl import load_workbook
 
-    from perfdata import checks, scoring
+    from perfdata import scoring
+    from perfdata.checks import registry
 
     assert main(["ingest", str(RAW / GUYUAN), "--out", str(tmp_path)]) == 0
     calls = []
-    monkeypatch.setattr(checks, "rescore", lambda *a, **k: calls.append(1) or scoring.rescore(*a, **k))
+    monkeypatch.setattr(registry, "rescore", lambda *a, **k: calls.append(1) or scoring.rescore(*a, **k))
     assert main(["check", str(tmp_path), "--raw", str(RAW), "--xlsx"]) == 0
     assert len(calls) == 1
     a = pd.read_parquet(tmp_path / "anomalies.parquet")
@@ -464,7 +466,7 @@ def test_cli_check_rescoring_once_and_through_the_store(tmp_path, capsys, monkey
 ])
 def test_three_public_figures_in_yuan_are_not_read_as_wan(text, want):
     from perfdata.normalize import clean
-    from perfdata.statements import figures
+    from perfdata.tables.statements import figures
 
     assert [(m, v) for m, _, v, *_ in figures(clean(text))] == want
 

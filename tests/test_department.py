@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import RAW, XINXIANG
 
-from perfdata.department import label_of
 from perfdata.ingest import combine, read_bytes
+from perfdata.tables.department import label_of
 
 LINES = (RAW / XINXIANG).read_text(encoding="utf-8").split("\n")
 FORM = LINES[668:745]  # lines 669 (section heading) … 745 (title of the report under the form)

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from perfdata import excel, schema
+from perfdata import schema
+from perfdata.report import excel
 from tests.conftest import RAW, XINGLONG, XINXIANG, form_of
 
 

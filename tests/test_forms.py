@@ -5,10 +5,10 @@ import pytest
 from conftest import GUYUAN, XINGLONG, XINXIANG, form_of, indicators_of
 from factory import SPEC, render
 
-from perfdata import layout
-from perfdata.forms import read_form
 from perfdata.ingest import combine, read_bytes
 from perfdata.readers.text import read_text
+from perfdata.tables import layout
+from perfdata.tables.forms import read_form
 
 
 def test_all_43_forms_found_and_complete(bundled):

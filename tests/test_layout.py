@@ -1,7 +1,7 @@
 from conftest import GUYUAN, RAW, XIANGHE, XINGLONG, XINXIANG
 
-from perfdata import layout
 from perfdata.readers.text import read_text
+from perfdata.tables import layout
 
 
 def test_other_tables_are_recognised_not_read_as_project_forms(bundled):

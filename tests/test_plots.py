@@ -11,7 +11,7 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from perfdata import analysis, plots
+from perfdata.report import analysis, plots
 
 
 @pytest.fixture(autouse=True)

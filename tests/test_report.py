@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from perfdata import cli, report, schema
+from perfdata import cli, schema
+from perfdata.report import runner
 from tests.conftest import RAW, XINGLONG
 
 
@@ -60,7 +61,7 @@ def default_run(tmp_path_factory):
     mp.setitem(sys.modules, "perfdata.checks", _checks_stub(_fake_check))
     try:
         code = cli.main(["run", str(RAW), "--processed", str(tmp / "processed"), "--out", str(tmp / "reports"),
-                         "--run-id", "bundled", "--notebooks", ",".join(report.ALL_NOTEBOOKS)])
+                         "--run-id", "bundled", "--notebooks", ",".join(runner.ALL_NOTEBOOKS)])
     finally:
         mp.undo()
     return code, tmp
@@ -73,7 +74,7 @@ def test_run_writes_a_complete_report_folder(default_run):
     assert (tmp / "processed" / "anomalies.parquet").exists()
     assert not (folder / "FAILED").exists() and not list((tmp / "reports").glob(".*partial"))
     assert (tmp / "reports" / "latest").resolve() == folder.resolve()
-    for nb in report.ALL_NOTEBOOKS:
+    for nb in runner.ALL_NOTEBOOKS:
         assert (folder / f"{nb}.ipynb").exists()
         html = (folder / f"{nb}.html").read_text(encoding="utf-8")
         assert "pd.set_option" not in html and "<h1" in html  # text and outputs, no code cells
@@ -85,7 +86,7 @@ def test_run_writes_a_complete_report_folder(default_run):
     assert set(m["inputs"]["raw"]) == {p.name for p in RAW.glob("*.txt")}
     assert len(m["inputs"]["raw"][XINGLONG]) == 64 and "anomalies.parquet" in m["inputs"]["data"]
     assert m["versions"]["papermill"] and m["versions"]["perfdata"]
-    assert {n["name"] for n in m["notebooks"]} == set(report.ALL_NOTEBOOKS)
+    assert {n["name"] for n in m["notebooks"]} == set(runner.ALL_NOTEBOOKS)
     assert m["steps"]["ingest"]["forms"] == 43 and m["steps"]["check"]["result"] == "2 findings"
     assert "anomalies.xlsx" in m["outputs"] and "charts/execution_by_unit.png" in m["outputs"]
 
@@ -121,8 +122,8 @@ def test_notebooks_with_other_parameters(default_run):
     _, tmp = default_run
     params = {"years": "2021", "exec_rate_threshold": "75", "severities": "high",
               "example_project": "事业单位招聘"}
-    res = report.run_report(tmp / "processed", tmp / "reports", params, raw_dir=RAW, run_id="xinxiang",
-                            notebooks=report.ALL_NOTEBOOKS)
+    res = runner.run_report(tmp / "processed", tmp / "reports", params, raw_dir=RAW, run_id="xinxiang",
+                            notebooks=runner.ALL_NOTEBOOKS)
     assert res.status == "ok", res.manifest["failed"]
     folder = res.folder
     assert "共 **11 份项目支出绩效自评表**" in _outputs(folder / "forms.ipynb")
@@ -146,7 +147,7 @@ def test_same_inputs_give_the_same_tables(default_run):
     _, tmp = default_run
     first = tmp / "reports" / "bundled" / "tables"
     before = {p.name: p.read_bytes() for p in first.glob("*.csv")}
-    res = report.run_report(tmp / "processed", tmp / "reports", {}, raw_dir=RAW, run_id="again",
+    res = runner.run_report(tmp / "processed", tmp / "reports", {}, raw_dir=RAW, run_id="again",
                             notebooks=["forms"])
     again = {p.name: p.read_bytes() for p in (res.folder / "tables").glob("*.csv")}
     assert again and all(again[name] == before[name] for name in again)
@@ -159,12 +160,12 @@ def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown parameter(s): threshhold" in err and "exec_rate_threshold" in err
     assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
-    with pytest.raises(report.ReportError, match="--data/--raw/--out"):
-        report.resolve(report.find_notebooks(), {"data_dir": "x"})
-    with pytest.raises(report.ReportError, match="NAME=VALUE"):
-        report.parse_params(["years"])
-    with pytest.raises(report.ReportError, match="exec_rate_threshold"):
-        report.resolve(report.find_notebooks(["forms"]), {"exec_rate_threshold": "ninety"})
+    with pytest.raises(runner.ReportError, match="--data/--raw/--out"):
+        runner.resolve(runner.find_notebooks(), {"data_dir": "x"})
+    with pytest.raises(runner.ReportError, match="NAME=VALUE"):
+        runner.parse_params(["years"])
+    with pytest.raises(runner.ReportError, match="exec_rate_threshold"):
+        runner.resolve(runner.find_notebooks(["forms"]), {"exec_rate_threshold": "ninety"})
 
 
 def test_a_failing_notebook_fails_the_command_and_is_named(tmp_path, monkeypatch, capsys, bundled):
@@ -180,7 +181,7 @@ def test_a_failing_notebook_fails_the_command_and_is_named(tmp_path, monkeypatch
     from perfdata import store
 
     store.write({"forms": bundled["forms"]}, data)
-    monkeypatch.setattr(report, "NOTEBOOK_DIR", nbdir)
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", nbdir)
     code = cli.main(["report", "--data", str(data), "--out", str(tmp_path / "reports"), "--run-id", "r",
                      "--notebooks", "broken"])
     assert code == 1
@@ -204,14 +205,14 @@ def test_a_failing_notebook_fails_the_command_and_is_named(tmp_path, monkeypatch
     ("data/x", "str", "data/x"),
 ])
 def test_coerce_parameter_values(text, type_name, want):
-    assert report.coerce(text, type_name) == want
+    assert runner.coerce(text, type_name) == want
 
 
 def test_every_notebook_declares_typed_commented_parameters():
-    for name in report.ALL_NOTEBOOKS:
-        params = report.notebook_parameters(report.NOTEBOOK_DIR / f"{name}.ipynb")
+    for name in runner.ALL_NOTEBOOKS:
+        params = runner.notebook_parameters(runner.NOTEBOOK_DIR / f"{name}.ipynb")
         assert "data_dir" in params, name
-        assert ("output_dir" in params) == (name in report.NOTEBOOKS), name  # only reports write files
+        assert ("output_dir" in params) == (name in runner.NOTEBOOKS), name  # only reports write files
         for p, d in params.items():
             assert d["type"] not in ("None", ""), f"{name}.{p} has no type"
             assert d["help"], f"{name}.{p} has no comment"
@@ -227,7 +228,7 @@ def test_findings_without_a_check_run(tmp_path, bundled):
     from perfdata import store
 
     store.write({k: bundled[k] for k in ("forms", "indicators", "funding", "files")}, tmp_path / "data")
-    res = report.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="nocheck", notebooks=["overview"])
+    res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="nocheck", notebooks=["overview"])
     assert res.status == "ok", res.manifest["failed"]
     text = _outputs(res.folder / "overview.ipynb")
     assert "未找到 anomalies 表" in text and "共 **0 条问题**" in text
@@ -255,7 +256,7 @@ def test_a_failing_check_marks_the_run_failed(tmp_path, monkeypatch, capsys):
 def test_importing_the_report_module_leaves_the_process_alone():
     import subprocess
 
-    code = ("import sys, perfdata.report as r; a = sys.modules.get('rfc3987_syntax', 'absent'); "
+    code = ("import sys, perfdata.report.runner as r; a = sys.modules.get('rfc3987_syntax', 'absent'); "
             "r.notebook_parameters(r.NOTEBOOK_DIR / 'forms.ipynb'); "
             "print(a, sys.modules.get('rfc3987_syntax', 'absent'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from conftest import GUYUAN, RAW, XIANGHE, XINGLONG, XINXIANG
 
-from perfdata import schema, statements
+from perfdata import schema
 from perfdata.ingest import read_bytes
+from perfdata.tables import statements
 
 XX_LINES = (RAW / XINXIANG).read_text(encoding="utf-8").split("\n")
 

@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from perfdata import layout, rules
-from perfdata.align import align
+from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import cell_type, clean, is_filler, key, to_number, to_percent
+from perfdata.tables import layout
+from perfdata.tables.align import align
 
 TITLE = re.compile(r"自评汇总表")
 MONEY_UNIT = re.compile(r"^(?:单位|金额单位)[:：]?\(?(万元|元|千元)\)?$")

@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
-from perfdata import layout, rules
-from perfdata.align import align
-from perfdata.forms import Indicator, indicator_record, level_cell
+from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import cell_type, is_filler, key, to_number
+from perfdata.tables import layout
+from perfdata.tables.align import align
+from perfdata.tables.forms import Indicator, indicator_record, level_cell
 
 TITLE = re.compile(r"整体(?:支出)?绩效自评表")
 SECTION_NO = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[、.])\s*")

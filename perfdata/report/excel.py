@@ -15,8 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
-from perfdata import analysis, schema
+from perfdata import schema
 from perfdata.checks import line_text
+from perfdata.report import analysis
 
 SEVERITY_FILLS = {"high": "F8CBAD", "medium": "FCE4D6", "low": "FFF2CC"}
 HEADER_FILL = "DDEBF7"

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from perfdata import layout, rules
-from perfdata.align import align
+from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import (
     cell_type,
@@ -28,6 +27,8 @@ from perfdata.normalize import (
     split_level_weight,
     to_number,
 )
+from perfdata.tables import layout
+from perfdata.tables.align import align
 
 BUDGET_EXECUTION = re.compile(r"(?:预算|资金)执行率")
 GOAL_PREFIXES = re.compile(

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 # Report notebooks, run side by side on two cores: each kernel start costs more than most analyses,
 # so analyses are grouped (forms: execution and scores; overview: departments and years, findings).
 NOTEBOOKS = ["forms", "overview"]
@@ -288,7 +288,8 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
 
     Raises ReportError before running anything for unknown parameters or a missing data folder.
     """
-    from perfdata import analysis, excel, store
+    from perfdata import store
+    from perfdata.report import analysis, excel
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()

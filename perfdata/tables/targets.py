@@ -13,9 +13,10 @@ import csv
 import re
 from dataclasses import dataclass, field
 
-from perfdata import layout, rules
+from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import clean, direction, is_filler, key, parse_value
+from perfdata.tables import layout
 
 TITLE = re.compile(r"^(?:(?P<no>\d{1,3})\s*[.．、]\s*)?(?P<name>.*?)"
                    r"(?:(?:项目)?(?:支出)?绩效目标(?:申报)?表)?(?:\((?P<year>\d{4})年度?\))?$")

@@ -15,10 +15,11 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-from perfdata import layout, rules
+from perfdata import rules
 from perfdata.grid import Row
 from perfdata.keys import project_key
 from perfdata.normalize import clean, is_filler
+from perfdata.tables import layout
 
 NUM = r"(?P<value>\d+(?:\.\d+)?)"
 NEGATIVE = {"减少", "下降", "降低"}

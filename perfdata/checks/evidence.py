@@ -1,0 +1,77 @@
+"""Evidence: the printed line (and its location in the original) behind a finding, read from the raw file
+through the same reader as the ingest, cached per file version."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from perfdata.readers.detect import read_grid, sniff
+from perfdata.readers.text import decode, split_lines
+
+# -- evidence: the printed line ---------------------------------------------------------------------
+
+def _source(path: str) -> tuple[dict[int, str], dict[int, str]]:
+    """The printed lines of a raw file by 1-based line number, and where each lies in a non-text file.
+
+    Text is split exactly like the ingest; .xlsx/.docx/.pdf are read through their reader's grid (the
+    ingest's line numbers and locations), never decoded as text. An unreadable file gives no evidence.
+    Cached per file version, so a long notebook session never quotes an edited file's old lines.
+    """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return {}, {}
+    return _source_version(path, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _source_version(path: str, mtime_ns: int, size: int) -> tuple[dict[int, str], dict[int, str]]:
+    try:
+        data = Path(path).read_bytes()
+        if sniff(data) == "text":
+            text, _ = decode(data)
+            return dict(enumerate(split_lines(text), start=1)), {}
+        grid, _ = read_grid(data, Path(path).name)
+    except Exception:  # noqa: BLE001 - evidence is a convenience: an unreadable file leaves it null
+        return {}, {}
+    return {r.line: "\t".join(r.cells) for r in grid.rows}, dict(getattr(grid, "locations", None) or {})
+
+
+def _lines_of(raw_dir, source_file) -> dict[int, str]:
+    if raw_dir is None or not isinstance(source_file, str):
+        return {}
+    return _source(str(Path(raw_dir) / source_file))[0]
+
+
+def line_text(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
+    """The text of line `line` (1-based) of `source_file` under `raw_dir`, cells shown as ' | '."""
+    if line is None or pd.isna(line):
+        return None
+    text = _lines_of(raw_dir, source_file).get(int(line))
+    if text is None:
+        return None
+    return re.sub(r"(\s*\t\s*)+", " | ", text.strip("\t ")).strip() or None
+
+
+def line_location(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
+    """Where line `line` lies in a non-text source ("表3!12", "page 3 line 14"); None for text files."""
+    if raw_dir is None or not isinstance(source_file, str) or line is None or pd.isna(line):
+        return None
+    return _source(str(Path(raw_dir) / source_file))[1].get(int(line))
+
+
+
+def _locate(raw_dir, source_file, start, stop, word) -> int | None:
+    """The first line in [start, stop] whose text holds `word` (e.g. the 主管部门 row of a form)."""
+    if raw_dir is None or pd.isna(start):
+        return None
+    lines = _lines_of(raw_dir, source_file)
+    stop = int(stop) if pd.notna(stop) else int(start) + 15
+    for n in range(int(start), int(stop) + 1):
+        if word in lines.get(n, "").replace(" ", ""):
+            return n
+    return None
