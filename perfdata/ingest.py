@@ -22,7 +22,7 @@ from perfdata.grid import ReadError
 from perfdata.keys import link, project_key
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
-from perfdata.tables import layout
+from perfdata.tables import engine, layout
 from perfdata.tables.forms import INDICATOR_FIELDS as INDICATOR_VALUES
 from perfdata.tables.forms import Form, indicator_values, read_form
 
@@ -131,7 +131,10 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     if file_row["format"] == "text" and grid.encoding not in ("utf-8", "utf-8-sig"):
         res.problem("info", f"decoded as {grid.encoding}")
     try:
+        early = len(res.tables.get("problems", []))  # the reader's own problems, kept whatever reads the forms
         forms = _read_forms(grid.rows, res, sha)
+        if _needs_tokens(res):
+            forms = _read_tokens(grid.rows, res, sha, early) or forms
     except Exception as e:  # noqa: BLE001
         res.problem("error", f"internal error while reading forms: {type(e).__name__}: {e}")
         res.add("files", file_row)
@@ -217,6 +220,43 @@ def _read_forms(rows, res: FileResult, sha: str) -> int:
         return 0
     _infer_context(forms, rows, res)
     for form, form_id in forms:
+        _emit(form, form_id, res)
+    return len(forms)
+
+
+def _needs_tokens(res: FileResult) -> bool:
+    """Whether the row reader missed this document's forms: it found no table at all, or project forms
+    without a single funding figure (cell boundaries lost in copying; tables/engine.py reads those)."""
+    fields, forms = res.packed.get("forms", (FORM_FIELDS, []))
+    if not forms:  # nothing read: no table, or only tables whose readers found no rows
+        return not any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
+    at = [fields.index(c) for c in ("budget_initial", "budget_full_year", "executed")]
+    return all(all(f[i] is None for i in at) for f in forms)
+
+
+def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
+    """Read the document again with the token reader; when it finds forms, they replace the row reader's
+    reading of this file (its other tables, problems and leftovers included)."""
+    from perfdata.normalize import looks_traditional, simplify
+
+    trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
+    forms = engine.read_document(rows, simplify if trad else None)
+    if not forms:
+        return 0
+    kept = res.tables.get("problems", [])[:early]
+    res.tables.clear()
+    res.packed.clear()
+    res.tables["problems"] = kept
+    if trad:
+        res.problem("info", "traditional characters converted to simplified (OpenCC t2s) for reading; "
+                    "evidence keeps the original text")
+    found = res.packed_rows("tables", TABLE_FIELDS)
+    pairs = []
+    for form in forms:
+        found.append((form.line_start, "project_form", form.title))
+        pairs.append((form, f"{sha[:10]}-{form.line_start:05d}"))
+    _infer_context(pairs, rows, res)
+    for form, form_id in pairs:
         _emit(form, form_id, res)
     return len(forms)
 

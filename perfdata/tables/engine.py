@@ -1,0 +1,500 @@
+"""The token reader: self-evaluation forms whose cell boundaries cannot be trusted.
+
+Copying a table out of a web page, a document site or a PDF loses its grid: one cell per line, every cell
+its own paragraph, the whole table on one line separated by single spaces, or run-on text with no
+separator at all (`年度财政资金总额1010100%20`). This reader does not trust row boundaries. It turns the
+document into a stream of tokens (a cell, a piece of a cell between separators, or a known label cut out
+of run-on text), then reads each form block by block: header fields (a label and the text after it up to
+the next label), the funding block (the columns its header names, the rows its labels open, values given
+to columns by type and by the form's own arithmetic) and the total. A run of figures glued together is
+split only where the form's arithmetic confirms the split (executed / budget ≈ rate, score ≈ weight ×
+rate); otherwise it stays a leftover with its line, never a guessed number.
+
+The vocabulary is data: headers.csv (funding and field spellings), funding_rows.csv (row labels),
+form_labels.csv (labels that end a value, totals, units) and templates.csv (which template a form is, the
+funding column order when a form's header is unreadable, the default execution weight).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from perfdata import rules
+from perfdata.grid import Row
+from perfdata.normalize import clean, key, to_number
+from perfdata.tables.forms import Form, Leftover
+
+# -- tokens --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Token:
+    text: str  # cleaned
+    line: int
+    role: str | None = None  # field | stop | total | score_total | funding_header | funding_row | title | unit
+    canonical: str | None = None  # the field, column, fund source or template the label names
+
+
+_SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
+_NOTE = re.compile(r"\((?:盖章|万元|元|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:%|万元|万|元)?$")
+_GLUED = re.compile(r"^\d[\d.,%]{3,38}[\d%]$")  # figures run together: '1010100%20', '310.2154.741050%5'
+_LEAD_FIGURES = re.compile(r"(\d[\d.,%]*\d%?|\d)(?=[^\d.,%])")  # '100100' in '总分100100注:1.…'
+
+_DASH = frozenset({"/", "-", "—", "——", "--", "\\", "–", "无"})
+
+
+def _label_key(text: str) -> str:
+    """A label as the vocabulary spells it: cleaned key, bracketed notes and a dangling '(' dropped."""
+    t = _NOTE.sub("", key(text))
+    return t.rstrip(":：")
+
+
+@cache
+def vocabulary() -> dict[str, tuple[str, str]]:
+    """Normalised label → (role, canonical), from the rules tables; longer spellings win."""
+    vocab: dict[str, tuple[str, str]] = {}
+    for r in rules.table("form_labels.csv"):
+        vocab.setdefault(_label_key(r["synonym"]), (r["role"], r["canonical"]))
+    for r in rules.table("headers.csv"):
+        if r["table"] == "funding" and not r["synonym"].endswith("*"):
+            k = _label_key(r["synonym"])
+            if len(k) >= 2:
+                vocab.setdefault(k, ("funding_header", r["canonical"]))
+    for r in rules.table("funding_rows.csv"):
+        vocab.setdefault(_label_key(r["synonym"]), ("funding_row", r["fund_source"]))
+    # spellings that are cells of a funding header in one template and row labels in another: header
+    vocab["预算数"] = ("funding_header", "budget_full_year")
+    vocab["合计"] = ("total", "total")  # a funding row by source (… 合计) is told apart by where it stands
+    return vocab
+
+
+_TITLE = r"[^\s:：,，。;；]{0,24}?(?:绩效(?:目标)?自评表|自评表)(?:\((?:19|20)\d{2}年度?\))?"
+
+
+@cache
+def _cutter() -> re.Pattern:
+    """Labels long enough to be cut out of run-on text (longest first), each with the bracketed note
+    printed after it ("执行率(B/A)", "预算执行情况(20分)"), and table titles."""
+    vocab = vocabulary()
+    labels = sorted((k for k in vocab if len(k) >= 3), key=len, reverse=True)
+    # two-character labels only where a note or a figure makes them unambiguous: 得分(20分*执行率), 总分100100
+    short = sorted(k for k, (role, _) in vocab.items() if len(k) == 2 and role == "funding_header")
+    totals = sorted(k for k, (role, _) in vocab.items() if len(k) == 2 and role == "total")
+    return re.compile(f"{_TITLE}|(?:{'|'.join(totals)})(?=\\d)|(?:{'|'.join(short)})\\([^()]{{1,15}}\\)"
+                      f"|(?:{'|'.join(map(re.escape, labels))})(?:\\([^()]{{0,15}}\\))?")
+
+
+def tokens(rows: list[Row], simplify=None) -> list[Token]:
+    """The document as a stream of tokens, each with its line."""
+    out: list[Token] = []
+    for row in rows:
+        raw = row.raw if row.raw and len([c for c in row.cells if c]) <= 1 else None
+        pieces = _SEPARATORS.split(raw.strip()) if raw is not None else [c for c in row.cells if c]
+        for piece in pieces:
+            text = clean(simplify(piece) if simplify else piece).strip("|").strip()
+            if not text or set(text) <= set("|.…·-—_ "):
+                continue
+            out.extend(_cut(text, row.line))
+    return out
+
+
+def _cut(text: str, line: int) -> list[Token]:
+    """One piece as tokens: a whole label, or run-on text cut at the labels and titles it holds."""
+    hit = _classify(text, line)
+    if hit.role is not None or len(text) < 6:
+        return [hit]
+    k = text.replace(" ", "")
+    out, at = [], 0
+    for m in _cutter().finditer(k):
+        if m.start() > at:
+            out.append(_classify(k[at:m.start()], line))
+        out.append(_classify(m.group(), line))
+        at = m.end()
+        lead = _LEAD_FIGURES.match(k, at) if out[-1].role in ("total", "score_total", "funding_row") else None
+        if lead:
+            out.append(Token(lead.group(1), line))
+            at = lead.end(1)
+    if at == 0:
+        return [hit]
+    if at < len(k):
+        out.append(_classify(k[at:], line))
+    return [t for t in out if t.text]
+
+
+def _classify(text: str, line: int) -> Token:
+    text = text.strip(":：,，;；。 ")
+    k = _label_key(text)
+    hit = vocabulary().get(k)
+    if hit is not None:
+        return Token(text, line, hit[0], hit[1])
+    if "自评表" in k and len(k) <= 40 and re.fullmatch(_TITLE, k.lstrip("附件:")):
+        return Token(text, line, "title", None)
+    return Token(text, line)
+
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+def _is_value(t: Token) -> bool:
+    return t.role is None and (bool(_FIGURE.match(t.text)) or t.text in _DASH or bool(_GLUED.match(t.text)))
+
+
+def _figure(text: str) -> float | None:
+    return to_number(text.replace("万元", "").replace("万", "")) if _FIGURE.match(text) else None
+
+
+_SPLIT_NUMBER = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d{1,2})?$")  # a figure cut out of a glued run
+
+
+def _splits(digits: str, k: int) -> list[list[str]]:
+    """Every way to cut a run of digits (and dots) into k plain numbers (at most 20,000)."""
+    if k == 1:
+        return [[digits]] if _SPLIT_NUMBER.match(digits) else []
+    out = []
+    for cut in itertools.combinations(range(1, len(digits)), k - 1):
+        parts = [digits[a:b] for a, b in zip((0, *cut), (*cut, len(digits)), strict=True)]
+        if all(_SPLIT_NUMBER.match(p) for p in parts):
+            out.append(parts)
+            if len(out) >= 20000:
+                break
+    return out
+
+
+def _score(values: dict[str, float | None], weight_default: float | None) -> float:
+    """How well figures assigned to funding columns agree with the form's own arithmetic."""
+    s = 0.0
+    budget = values.get("budget_full_year") or values.get("budget_initial")
+    executed, rate = values.get("executed"), values.get("exec_rate")
+    weight, score = values.get("exec_weight"), values.get("exec_score")
+    if budget and executed is not None and rate is not None:
+        s += 3 if abs(executed / budget * 100 - rate) <= 0.6 else -3
+    elif budget == 0 and executed == 0 and rate is not None:
+        s += 1 if rate == 0 else -1
+    rate_ = rate if rate is not None else (executed / budget * 100 if budget and executed is not None else None)
+    w = weight if weight is not None else weight_default
+    if w is not None and score is not None and rate_ is not None:
+        s += 2 if abs(min(w, w * rate_ / 100) - score) <= 0.6 else -1
+    if weight is not None:
+        s += 1 if weight in (5, 10, 15, 20, 25, 30) else (-5 if weight > 100 else -0.5)
+    if weight is not None and score is not None and score > weight + 1e-9:
+        s -= 3
+    if rate is not None and rate > 300:
+        s -= 3
+    for col in ("budget_full_year", "executed"):
+        if values.get(col) is not None:
+            s += 0.2
+    return s
+
+
+@dataclass(slots=True)
+class FundingRow:
+    label: str
+    fund_source: str
+    line: int
+    values: dict[str, float | None]
+    confirmed: bool
+    raw: list[str]
+
+
+def assign(columns: list[str], raw: list[str], weight_default: float | None = None) -> tuple[dict, bool] | None:
+    """Give a funding row's printed values to the header's columns.
+
+    Values keep their order; a rate printed with % only goes to the rate column; a '/' holds its column
+    empty; when fewer values than columns are printed, the blanks go where the row's arithmetic agrees
+    best; a run of glued figures is split only where that arithmetic confirms it. Returns (column →
+    value, whether the arithmetic confirmed it), or None when nothing fits.
+
+    >>> assign(["budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate", "exec_score"],
+    ...        ["880", "880", "880", "10", "10"])[0]["exec_rate"] is None
+    True
+    >>> v, ok = assign(["budget_full_year", "executed", "exec_rate", "exec_score"], ["1010100%20"], 20)
+    >>> (v["budget_full_year"], v["executed"], v["exec_rate"], v["exec_score"], ok)
+    (10.0, 10.0, 100.0, 20.0, True)
+    """
+    options: list[list[tuple]] = [[]]  # each: the value sequence as (kind, value, cut out of a glued run)
+    for text in raw:
+        if text in _DASH:
+            seq = [[("blank", None, False)]]
+        elif _FIGURE.match(text):
+            seq = [[("rate" if text.endswith("%") else "num", _figure(text), False)]]
+            if len(raw) < len(columns) and len(text) >= 5 and re.fullmatch(r"[\d.]+%?", text):
+                seq += _glued(text, len(columns))  # '6363100%' may be one rate or 63 | 63 | 100%
+        else:
+            seq = _glued(text, len(columns))
+            if not seq:
+                return None
+        options = [o + s for o in options for s in seq][:5000]
+    best, best_score, glued = None, None, False
+    for vals in options:
+        if len(vals) > len(columns):
+            continue
+        for slots in itertools.combinations(range(len(columns)), len(vals)):
+            got: dict[str, float | None] = dict.fromkeys(columns)
+            ok = True
+            for (kind, v, _), at in zip(vals, slots, strict=True):
+                col = columns[at]
+                if kind == "rate" and col != "exec_rate":
+                    ok = False
+                    break
+                if col == "method" and kind != "blank":
+                    ok = False
+                    break
+                got[col] = v
+            if not ok:
+                continue
+            # blanks at the end of the row cost less than blanks in its middle
+            # the template's execution weight stands in only where the form prints no 分值 column
+            sc = (_score(got, None if "exec_weight" in columns else weight_default)
+                  - 0.01 * sum(1 for a in slots if a < len(vals)))
+            if "budget_initial" in columns and got.get("budget_initial") is None and got.get("budget_full_year"):
+                sc += 0.05  # a form without 年初预算数 leaves that column blank
+            if best_score is None or sc > best_score:
+                best, best_score, glued = got, sc, any(g for _, _, g in vals)
+    if best is None:
+        return None
+    confirmed = best_score is not None and best_score >= 2
+    if glued and not confirmed:
+        return None
+    return best, confirmed
+
+
+def _glued(text: str, most: int) -> list[list[tuple]]:
+    """The readings of a run of glued figures ('1010100%20'): rates end at each %."""
+    if not _GLUED.match(text) or len(text) > 40:
+        return []
+    text = text.replace(",", "")
+    parts = re.split(r"(?<=%)", text)
+    readings: list[list[tuple]] = [[]]
+    for part in filter(None, parts):
+        rate = part.endswith("%")
+        digits = part.rstrip("%")
+        these = []
+        for k in range(1, most + 1):
+            for cut in _splits(digits, k):
+                vals = [("num", float(x), True) for x in cut]
+                if rate:
+                    vals[-1] = ("rate", vals[-1][1], True)
+                these.append(vals)
+        readings = [r + t for r in readings for t in these if len(r) + len(t) <= most][:5000]
+    return readings
+
+
+# -- forms -----------------------------------------------------------------------------------------
+
+
+@cache
+def _yuan_labels() -> tuple[str, ...]:
+    """Spellings that say a form's amounts are in 元 (form_labels.csv, role amount_unit)."""
+    return tuple(key(r["synonym"]) for r in rules.table("form_labels.csv") if r["role"] == "amount_unit")
+
+
+@cache
+def templates() -> tuple[dict, ...]:
+    return rules.table("templates.csv")
+
+
+def _template(tokens_: list[Token], title: str | None) -> dict:
+    """The template whose title and markers match the form best (markers count most)."""
+    present = {_label_key(t.text) for t in tokens_}
+    best, best_score = templates()[-1], -1.0
+    for t in templates():
+        markers = [m for m in t["markers"].split("|") if m]
+        if markers and not all(_label_key(m) in present for m in markers):
+            continue
+        s = len(markers) + (0.5 if title and t["title"] and t["title"] in key(title) else 0)
+        if s > best_score:
+            best, best_score = t, s
+    return best
+
+
+def _starts(toks: list[Token]) -> list[int]:
+    """Where forms start: each title, or a 项目名称 label with no title before it."""
+    starts = [i for i, t in enumerate(toks) if t.role == "title" and not _other_table(t.text)]
+    if not starts:
+        first = next((i for i, t in enumerate(toks) if t.role == "field" and t.canonical == "project_name"), None)
+        starts = [first] if first is not None else []
+    # a title repeated inside the form's own 项目名称 cell is not a new form
+    kept: list[int] = []
+    for i in starts:
+        if kept and i > 0 and toks[i - 1].role == "field":
+            continue
+        kept.append(i)
+    return kept
+
+
+_OTHER_TABLE = re.compile(r"部门整体|整体支出|汇总|基础数据|评价指标表|评分表")
+
+
+def _other_table(title: str) -> bool:
+    return bool(_OTHER_TABLE.search(key(title)))
+
+
+def read_document(rows: list[Row], simplify=None) -> list[Form]:
+    """Every project form of a document whose tables the row reader could not read."""
+    toks = tokens(rows, simplify)
+    starts = _starts(toks)
+    forms = []
+    for n, at in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(toks)
+        if not any(t.role == "funding_row" for t in toks[at:end]):
+            continue
+        form = _read_form(toks[at:end], rows[-1].end if rows else 0)
+        if form.funding and (form.project_name or form.title):
+            forms.append(form)
+    return forms
+
+
+def _text_after(toks: list[Token], i: int) -> tuple[str | None, int]:
+    """The text of the tokens after a label up to the next label or figure run: a field's value."""
+    parts, j = [], i + 1
+    if j < len(toks) and toks[j].role == "title":
+        return toks[j].text, j + 1
+    while j < len(toks) and toks[j].role is None and not (_is_value(toks[j]) and parts):
+        parts.append(toks[j].text)
+        j += 1
+        if len(parts) >= 8:
+            break
+    text = "".join(p if not parts or not p[:1].isascii() else p for p in parts)
+    return (text or None), j
+
+
+def _read_form(toks: list[Token], last_line: int) -> Form:
+    title_tok = toks[0] if toks[0].role == "title" else None
+    form = Form(line_start=toks[0].line, layout="tokens")
+    form.title = title_tok.text if title_tok else None
+    used: set[int] = set()
+    if title_tok:
+        used.add(0)
+    # year: in the title or the tokens around it
+    for t in toks[:12]:
+        m = _YEAR.search(t.text)
+        if m:
+            form.year = int(m.group(1))
+            break
+    template = _template(toks, form.title)
+    form.notes.append(f"template {template['template']}")
+    unit_yuan = any(u in key(t.text) for t in toks for u in _yuan_labels())
+    # header fields
+    for i, t in enumerate(toks):
+        if t.role == "field" and getattr(form, t.canonical, None) is None:
+            value, j = _text_after(toks, i)
+            if value:
+                setattr(form, t.canonical, value)
+                used.update(range(i, j))
+    # funding block: the header columns, then rows
+    hdr = [i for i, t in enumerate(toks) if t.role == "funding_header"]
+    columns: list[str] = []
+    weight_default = float(template["exec_weight"]) if template["exec_weight"] else None
+    if hdr:
+        first = hdr[0]
+        j = first
+        while j < len(toks) and (toks[j].role == "funding_header" or j - first < 12 and toks[j].role in (
+                None, "stop") and not _is_value(toks[j]) and len(toks[j].text) <= 8):
+            if toks[j].role == "funding_header" and toks[j].canonical not in columns:
+                columns.append(toks[j].canonical)
+                used.add(j)
+                w = re.search(r"(\d+)分", toks[j].text)
+                if w and toks[j].canonical in ("exec_weight", "exec_score"):
+                    weight_default = float(w.group(1))
+            j += 1
+    for t in toks:
+        if t.role == "stop" and t.canonical == "funding":
+            w = re.search(r"\((\d+)分\)", t.text)
+            if w:
+                weight_default = float(w.group(1))
+    if "exec_rate" not in columns and "exec_score" in columns and any(
+            _label_key(toks[i].text) == "执行率得分" for i in hdr):
+        # run-on '分值执行率得分' is 分值 | 执行率 | 得分 (a form with its own 执行率得分 column prints 执行率 too)
+        at = columns.index("exec_score")
+        columns[at:at + 1] = ["exec_rate", "exec_score"]
+    if len(columns) < 3:
+        columns = template["funding_columns"].split("|")
+    funding: list[FundingRow] = []
+    first_indicator = next((i for i, t in enumerate(toks) if t.role == "stop" and t.canonical == "indicator"),
+                           len(toks))
+    for i, t in enumerate(toks):
+        # a 合计 row right in the funding block (funding by source: 一般预算内拨款 … 合计) is the total
+        if t.role == "total" and i < first_indicator and _label_key(t.text) == "合计" and funding:
+            t = Token(t.text, t.line, "funding_row", "total")
+        elif t.role != "funding_row":
+            continue
+        raw, j = [], i + 1
+        while j < len(toks) and _is_value(toks[j]) and len(raw) < len(columns) + 2:
+            raw.append(toks[j].text)
+            j += 1
+        if not raw:
+            continue
+        got = assign(columns, raw, weight_default)
+        if got is None:
+            form.leftovers.append(Leftover(t.line, " ".join([t.text, *raw]), "funding figures the form's "
+                                           "arithmetic does not confirm (left unread)"))
+            used.update(range(i, j))
+            continue
+        values, confirmed = got
+        if unit_yuan:
+            values = {c: (v / 10000 if v is not None and c in ("budget_initial", "budget_full_year", "executed")
+                          else v) for c, v in values.items()}
+        funding.append(FundingRow(t.text, t.canonical, t.line, values, confirmed, raw))
+        used.update(range(i, j))
+    seen_total = False
+    for r in funding:
+        src = r.fund_source
+        if src == "total":
+            if seen_total:
+                continue
+            seen_total = True
+        form.funding.append({"line": r.line, "fund_source": src, "label": r.label,
+                             **{c: _text(v) for c, v in r.values.items() if c != "method" and c != "note"}})
+    if not seen_total and funding:  # a form whose only rows are by source: the first row stands for the total
+        first = dict(form.funding[0])
+        first["fund_source"] = "total"
+        form.funding.insert(0, first)
+    # total score
+    for i, t in enumerate(toks):
+        if t.role in ("total", "score_total") and i not in used:
+            nums = []
+            j = i + 1
+            while j < len(toks) and _is_value(toks[j]) and len(nums) < 3:
+                nums.append(toks[j].text)
+                j += 1
+            figures = [_figure(x) for x in nums]
+            if not nums:
+                continue
+            if len(nums) == 1 and _GLUED.match(nums[0]) and (figures[0] is None or figures[0] > 100):
+                figures = [None]  # a total is at most 100: '100100' is 100 | 100 where one split fits
+                got = _glued(nums[0], 2)
+                pair = [g for g in got if len(g) == 2 and 0 < g[0][1] <= 100 and g[1][1] <= g[0][1]]
+                if len(pair) == 1:
+                    figures = [pair[0][0][1], pair[0][1][1]]
+            figures = [f for f in figures if f is not None]
+            if not figures:
+                continue
+            if t.role == "score_total":
+                form.total_score = figures[-1]
+            elif len(figures) >= 2:
+                form.total_weight, form.total_score = figures[0], figures[1]
+            elif figures[0] != 100:
+                form.total_score = figures[0]
+            else:
+                form.total_weight = figures[0]
+            form.total_line = t.line
+            form.complete = True
+            used.update(range(i, j))
+            if t.role == "total":
+                break
+    form.line_end = max(t.line for t in toks)
+    if not form.complete:
+        form.stop_reason = "end of file" if form.line_end >= last_line else "next table"
+    form.notes.append("read by the token reader: cell boundaries rebuilt from labels and the form's arithmetic")
+    return form
+
+
+def _text(v: float | None) -> str | None:
+    if v is None:
+        return None
+    return repr(round(v, 6))

@@ -1,0 +1,179 @@
+"""The token reader (perfdata/tables/engine.py): real excerpts of other provinces' forms, whose cell
+boundaries were lost in copying, and generated variants of one form in every serialisation copying produces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import perfdata
+from perfdata.grid import Row
+from perfdata.normalize import simplify
+from perfdata.readers.text import to_grid
+from perfdata.tables import engine
+
+EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
+needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason="development set ../shared/external absent")
+
+
+def _form(name: str, start: str | None = None) -> dict:
+    """The gold form of one excerpt as ingest reads it: the forms row (by project name start, else first)."""
+    path = next(EXTERNAL.glob(f"{name}_*.txt"))
+    forms = perfdata.read(path)["forms"]
+    if start is not None:
+        forms = forms[forms.project_name.fillna("").str.startswith(start)]
+    assert len(forms), f"no form read from {path.name}"
+    return forms.iloc[0].to_dict()
+
+
+FUNDING = ["budget_initial", "budget_full_year", "executed", "exec_rate_reported", "exec_weight", "exec_score_reported"]
+
+
+@needs_external
+@pytest.mark.parametrize("file, name, want", [
+    # Sichuan 部门预算项目支出绩效自评表, one cell per line ending ' |', 得分 left empty
+    ("01", "51000021R000000019951-工资性支出", [238.93, 251.89, 251.89, 100.0, 10.0, None]),
+    # the same template as markdown rows, after the tail of the previous project's table
+    ("02", "51092324T000010263357-2023年全县安可替代补助资金项目", [0.0, 3.36, 3.36, 100.0, 10.0, 10.0]),
+    # 衔接资金 绩效目标自评表: no 年初预算数
+    ("13", "河西村特色种养补贴到户项目", [None, 9.48, 9.48, 100.0, 10.0, 10.0]),
+    # run-on text: '202010100.00%10' = 20 | 20 | 10 | 100.00% | 10, confirmed by the form's arithmetic
+    ("14", "中江县农业水价综合改革精准补贴和节水奖励项目小型水库水标尺制作安装", [None, 20.0, 20.0, 100.0, 10.0, 10.0]),
+    # Hubei, traditional characters with pinyin artefacts, budget weight 20, '1010100%20'
+    ("06", "水土保持监测", [None, 10.0, 10.0, 100.0, None, 20.0]),
+    # Hubei district: funding by source (一般预算内拨款 … 合计), '6363100%', no weights or scores at all
+    ("18", "区级森林防火专项经费", [None, 63.0, 63.0, 100.0, None, None]),
+    # Beijing: no 全年预算数, '310.2154.741050%5' = 310.2 | 154.74 | 10 | 50% | 5
+    ("25", "【体制】自管道路清扫保洁外包工作经费", [310.2, None, 154.74, 50.0, 10.0, 5.0]),
+    # plain rows with missing cells absent: '880 880 880 10 10' (执行率 blank)
+    ("22", "水旱灾害防御经费", [880.0, 880.0, 880.0, None, 10.0, 10.0]),
+    # Yunnan, amounts in 元 (converted to 万元), only two amounts printed before 分值
+    ("15", "义务教育营养改善计划专项资金", [None, 38.766462, 38.766462, 100.0, 10.0, 10.0]),
+    # blank-line paragraphs: every cell its own paragraph
+    ("08", "办公宿舍楼、食堂及餐厅暖通改造经费", [43.2, 43.2, 37.24, 86.0, 10.0, 9.0]),
+])
+def test_real_forms_of_other_provinces(file, name, want):
+    f = _form(file)
+    assert f["project_name"] == name
+    got = [None if pd.isna(f[c]) else round(float(f[c]), 6) for c in FUNDING]
+    assert got == want
+
+
+@needs_external
+def test_totals_as_printed():
+    assert (_form("14")["total_weight_reported"], _form("14")["total_score_reported"]) == (100.0, 100.0)  # 总分100100
+    assert _form("15")["total_score_reported"] == 96.0  # 总分 | 100 | 96 | 优
+    assert _form("22")["total_score_reported"] == 100.0
+    t = perfdata.read(next(EXTERNAL.glob("06_*.txt")))
+    assert "traditional characters converted" in " ".join(t["problems"].message)
+
+
+@needs_external
+def test_the_bundled_reading_is_kept_where_the_row_reader_reads_the_form():
+    """A form the row reader reads (tab-separated bundled documents) never goes through the token reader."""
+    raw = Path(__file__).resolve().parents[1] / "data" / "raw"
+    forms = perfdata.ingest(raw, jobs=1, progress=False)["forms"]
+    assert len(forms) == 43 and not (forms.layout == "tokens").any()
+
+
+# -- the funding arithmetic -------------------------------------------------------------------------
+
+T1 = ["budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate", "exec_score"]
+
+
+def test_assign_puts_the_blank_where_the_arithmetic_agrees():
+    v, ok = engine.assign(T1, ["880", "880", "880", "10", "10"])
+    assert (v["exec_rate"], v["exec_score"], ok) == (None, 10.0, True)
+    v, ok = engine.assign(T1, ["387664.62", "387664.62", "10", "100%", "10"])
+    assert (v["budget_initial"], v["budget_full_year"], v["executed"], v["exec_weight"]) == (None, 387664.62,
+                                                                                             387664.62, 10.0)
+
+
+def test_a_glued_run_is_split_only_when_the_form_confirms_it():
+    v, ok = engine.assign(["budget_full_year", "executed", "exec_weight", "exec_rate", "exec_score"],
+                          ["202010100.00%10"])
+    assert ([v[c] for c in ("budget_full_year", "executed", "exec_weight", "exec_rate", "exec_score")], ok) == (
+        [20.0, 20.0, 10.0, 100.0, 10.0], True)
+    # no segmentation of '98765%' makes executed / budget equal the rate: no guessed number
+    assert engine.assign(["budget_full_year", "executed", "exec_rate"], ["98765%"]) is None
+
+
+# -- generated variants of one form in every serialisation ------------------------------------------
+
+CELLS = [
+    ["项目支出绩效自评表(2023年度)"],
+    ["项目名称", "乡村公路养护经费"],
+    ["主管部门", "某县交通运输局", "实施单位", "某县公路事务中心"],
+    ["项目资金(万元)", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+    ["年度资金总额", "120.5", "130", "117", "10", "90%", "9"],
+    ["其中:当年财政拨款", "120.5", "130", "117", "", "90%", ""],
+    ["上年结转资金", "0", "0", "0", "", "—", ""],
+    ["总分", "100", "93.5"],
+]
+WANT = [120.5, 130.0, 117.0, 90.0, 10.0, 9.0]
+
+
+def _one_cell_per_line(rows):
+    return "\n".join(f"{c} |" for r in rows for c in r)
+
+
+def _paragraphs(rows):
+    return "\n\n".join(c for r in rows for c in r if c)
+
+
+def _one_line(rows):
+    return " ".join(c for r in rows for c in r if c)
+
+
+def _run_on(rows):
+    return "".join(c for r in rows for c in r if c)
+
+
+def _markdown(rows):
+    width = max(map(len, rows))
+    return "\n".join("| " + " | ".join(r) + " |" + "|" * (width - len(r)) for r in rows)
+
+
+@pytest.mark.parametrize("render", [_one_cell_per_line, _paragraphs, _one_line, _markdown],
+                         ids=["one-cell-per-line", "paragraphs", "one-line", "markdown"])
+@pytest.mark.parametrize("traditional", [False, True], ids=["simplified", "traditional"])
+def test_every_serialisation_reads_the_same(render, traditional, tmp_path):
+    text = render(CELLS)
+    if traditional:
+        opencc = pytest.importorskip("opencc")
+        text = opencc.OpenCC("s2t").convert(text)
+    path = tmp_path / "form.txt"
+    path.write_text(text, encoding="utf-8")
+    f = perfdata.read(path)["forms"].iloc[0]
+    assert f.project_name == "乡村公路养护经费"
+    if render is not _markdown:  # a markdown grid keeps its rows: the row reader reads it
+        assert f.year == 2023 and f.layout == "tokens"
+    assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == WANT
+    assert (f.total_weight_reported, f.total_score_reported) == (100.0, 93.5)
+
+
+def test_run_on_text_with_its_figures_glued():
+    """No separator at all: the labels cut the text, the figures of the total row are split by arithmetic."""
+    rows = [r if r[0] != "其中:当年财政拨款" else ["其中:当年财政拨款"] for r in CELLS]
+    rows = [["年度资金总额", "120.513011710", "90%", "9"] if r[0] == "年度资金总额" else r for r in rows]
+    forms = engine.read_document(to_grid(_run_on(rows)).rows)
+    total = next(r for r in forms[0].funding if r["fund_source"] == "total")
+    assert [total[c] for c in ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
+                               "exec_score")] == ["120.5", "130.0", "117.0", "10.0", "90.0", "9.0"]
+
+
+def test_an_unconfirmed_run_is_a_leftover_with_its_line():
+    rows = [Row(1, ["项目支出绩效自评表(2023年度)"], "项目支出绩效自评表(2023年度)"),
+            Row(2, ["项目名称", "甲项目"], "项目名称\t甲项目"),
+            Row(3, ["预算数(A)", "执行数(B)", "执行率(B/A)"], "预算数(A)\t执行数(B)\t执行率(B/A)"),
+            Row(4, ["年度资金总额", "98765%"], "年度资金总额\t98765%")]
+    form = engine.read_document(rows) or None
+    assert form is None  # no funding figure confirmed: no form is made up from it
+    toks = engine.tokens(rows)
+    assert [t.text for t in toks if t.role == "funding_row"] == ["年度资金总额"]
+
+
+def test_simplify_is_what_the_token_reader_uses_for_traditional_documents():
+    assert simplify("項(xiàng)目名稱") == "项目名称"
