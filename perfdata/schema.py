@@ -77,6 +77,8 @@ TABLES: dict[str, list[Column]] = {
         Column("total_line", I, "总分行", "line of the 总分 row"),
         Column("funding_line", I, "资金总额行", "line of the 年度资金总额 row"),
         Column("project_key", S, "项目匹配键", "normalised project name for joining (keys.project_key)"),
+        Column("template", S, "模板", "template the form was read as (rules/templates.csv); null: read by rows"),
+        Column("amount_unit", S, "金额单位", "unit the form prints its amounts in (万元 | 元); the table holds 万元"),
     ],
     "funding": [
         Column("form_id", S, "表单编号", "form the line belongs to"),

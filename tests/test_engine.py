@@ -177,3 +177,13 @@ def test_an_unconfirmed_run_is_a_leftover_with_its_line():
 
 def test_simplify_is_what_the_token_reader_uses_for_traditional_documents():
     assert simplify("項(xiàng)目名稱") == "项目名称"
+
+
+@needs_external
+@pytest.mark.parametrize("file, template, unit", [
+    ("01", "sichuan_project", "万元"), ("14", "xianjie_target", "万元"), ("06", "hubei_project", "万元"),
+    ("25", "beijing_project", "万元"), ("15", "mof_project", "元"), ("22", "mof_project", "万元"),
+])
+def test_the_template_and_the_printed_unit_are_recorded(file, template, unit):
+    f = _form(file)
+    assert (f["template"], f["amount_unit"]) == (template, unit)

@@ -377,8 +377,9 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             form.year = int(m.group(1))
             break
     template = _template(toks, form.title)
-    form.notes.append(f"template {template['template']}")
+    form.template = template["template"]
     unit_yuan = any(u in key(t.text) for t in toks for u in _yuan_labels())
+    form.amount_unit = "元" if unit_yuan else "万元"
     # header fields
     for i, t in enumerate(toks):
         if t.role == "field" and getattr(form, t.canonical, None) is None:

@@ -107,6 +107,8 @@ class Form:
     stop_reason: str | None = None
     region: str | None = None
     inferred: set = field(default_factory=set)
+    template: str | None = None  # rules/templates.csv id (the token reader); None: read by rows
+    amount_unit: str = "万元"  # as printed; amounts are held in 万元
 
 
 @lru_cache(maxsize=16384)
