@@ -187,3 +187,18 @@ def test_simplify_is_what_the_token_reader_uses_for_traditional_documents():
 def test_the_template_and_the_printed_unit_are_recorded(file, template, unit):
     f = _form(file)
     assert (f["template"], f["amount_unit"]) == (template, unit)
+
+
+@needs_external
+def test_nothing_in_a_token_read_form_is_silently_dropped():
+    """Goal texts are read (the paired 项目年度目标 | 年度目标完成情况 layout too); what no block reads, the
+    indicator rows among it for now, is a leftover with its line."""
+    t = perfdata.read(next(EXTERNAL.glob("01_*.txt")))
+    f = t["forms"].iloc[0]
+    assert f.goal_planned.startswith("严格执行相关政策,保障工资及时、足额发放")
+    lo = t["leftovers"]
+    assert {80, 81, 82, 83} <= set(lo.line)  # 发放(缴纳)覆盖率 | = | 100 | %
+    assert lo[lo.line == 80].reason.iloc[0].startswith("绩效指标 block")
+    assert "not read" in " ".join(t["problems"].message)
+    t = perfdata.read(next(EXTERNAL.glob("14_*.txt")))
+    assert t["forms"].iloc[0].notes.startswith("注:1.一级指标分值统一设置为")

@@ -34,7 +34,7 @@ from perfdata.tables.forms import Form, Leftover
 class Token:
     text: str  # cleaned
     line: int
-    role: str | None = None  # field | stop | total | score_total | funding_header | funding_row | title | unit
+    role: str | None = None  # field | stop | goal | total | score_total | funding_header | funding_row | title
     canonical: str | None = None  # the field, column, fund source or template the label names
 
 
@@ -65,6 +65,9 @@ def vocabulary() -> dict[str, tuple[str, str]]:
             k = _label_key(r["synonym"])
             if len(k) >= 2:
                 vocab.setdefault(k, ("funding_header", r["canonical"]))
+    for r in rules.table("headers.csv"):
+        if r["table"] == "goal":
+            vocab[_label_key(r["synonym"])] = ("goal", r["canonical"])
     for r in rules.table("funding_rows.csv"):
         vocab.setdefault(_label_key(r["synonym"]), ("funding_row", r["fund_source"]))
     # spellings that are cells of a funding header in one template and row labels in another: header
@@ -109,8 +112,11 @@ def _cut(text: str, line: int) -> list[Token]:
     if hit.role is not None or len(text) < 6:
         return [hit]
     k = text.replace(" ", "")
+    hits = list(_cutter().finditer(k))
+    if not hits or len(hits) == 1 and hits[0].start() > 0:  # prose that mentions one label stays whole
+        return [hit]
     out, at = [], 0
-    for m in _cutter().finditer(k):
+    for m in hits:
         if m.start() > at:
             out.append(_classify(k[at:m.start()], line))
         out.append(_classify(m.group(), line))
@@ -488,11 +494,81 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             used.update(range(i, j))
             if t.role == "total":
                 break
-    form.line_end = max(t.line for t in toks)
+    end = _table_end(toks, used, form)
+    _goals(toks[:end], used, form)
+    form.line_end = toks[end - 1].line
     if not form.complete:
-        form.stop_reason = "end of file" if form.line_end >= last_line else "next table"
-    form.notes.append("read by the token reader: cell boundaries rebuilt from labels and the form's arithmetic")
+        form.stop_reason = "end of file" if toks[-1].line >= last_line else "next table"
+    form.leftovers.extend(_leftovers(toks[:end], used))
     return form
+
+
+_NOTE_START = re.compile(r"^(?:注|说明|备注)\s*\d?[:：.、]")
+
+
+def _table_end(toks: list[Token], used: set[int], form: Form) -> int:
+    """Where the form's table ends: after its total row and the notes printed under it (they are
+    consumed as the form's notes); the whole stream when the form is cut short."""
+    if form.total_line is None:
+        return len(toks)
+    end = max(i for i in used if toks[i].line == form.total_line) + 1 if used else len(toks)
+    while end < len(toks) and (_NOTE_START.match(toks[end].text) or form.notes and toks[end].role is None
+                               and toks[end].line == toks[end - 1].line):
+        form.notes.append(toks[end].text)
+        used.add(end)
+        end += 1
+    return end
+
+
+def _goals(toks: list[Token], used: set[int], form: Form) -> None:
+    """年度总体目标: the text after 预期目标 / 实际完成情况 (headers.csv, table goal)."""
+    goal = rules.headers("goal")
+
+    def field_of(t: Token) -> str | None:
+        return goal.lookup(t.text) if t.role == "goal" else None
+
+    i = 0
+    while i < len(toks):
+        labels = []
+        while i + len(labels) < len(toks) and field_of(toks[i + len(labels)]):
+            labels.append(field_of(toks[i + len(labels)]))
+        if not labels:
+            i += 1
+            continue
+        j = i + len(labels)
+        if len(labels) > 1:  # paired: 项目年度目标 | 年度目标完成情况, then the two texts in that order
+            for field in labels:
+                if j < len(toks) and toks[j].role is None and not _is_value(toks[j]):
+                    if getattr(form, field) is None:
+                        setattr(form, field, toks[j].text)
+                    j += 1
+        else:
+            parts = []
+            while j < len(toks) and toks[j].role is None:
+                parts.append(toks[j].text)
+                j += 1
+            if parts and getattr(form, labels[0]) is None:
+                setattr(form, labels[0], "".join(parts))
+        used.update(range(i, j))
+        i = j
+
+
+def _leftovers(toks: list[Token], used: set[int]) -> list[Leftover]:
+    """The form's tokens that no block read, one leftover per line (labels alone are not content);
+    the 绩效指标 rows of a token-read form are among them until that block is read."""
+    indicator_at = next((i for i, t in enumerate(toks) if t.role == "stop" and t.canonical == "indicator"),
+                        len(toks))
+    by_line: dict[int, list[str]] = {}
+    where: dict[int, bool] = {}
+    for i, t in enumerate(toks):
+        if i in used or t.role is not None:
+            continue
+        by_line.setdefault(t.line, []).append(t.text)
+        where[t.line] = where.get(t.line, False) or i > indicator_at
+    return [Leftover(line, " ".join(texts)[:2000],
+                     "绩效指标 block of a form read by tokens: its rows are not read yet" if where[line]
+                     else "text in a form read by tokens that no block took")
+            for line, texts in by_line.items()]
 
 
 def _text(v: float | None) -> str | None:
