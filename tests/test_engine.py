@@ -197,8 +197,37 @@ def test_nothing_in_a_token_read_form_is_silently_dropped():
     f = t["forms"].iloc[0]
     assert f.goal_planned.startswith("严格执行相关政策,保障工资及时、足额发放")
     lo = t["leftovers"]
-    assert {80, 81, 82, 83} <= set(lo.line)  # 发放(缴纳)覆盖率 | = | 100 | %
-    assert lo[lo.line == 80].reason.iloc[0].startswith("绩效指标 block")
+    # section headings, the budget note and the '/' of the 其他资金 row's 权重/得分: all with their line
+    assert list(lo.line) == [15, 20, 38, 65, 66]
+    assert lo.text.iloc[0] == "1.项目年度目标完成情况"
     assert "not read" in " ".join(t["problems"].message)
     t = perfdata.read(next(EXTERNAL.glob("14_*.txt")))
     assert t["forms"].iloc[0].notes.startswith("注:1.一级指标分值统一设置为")
+
+
+@needs_external
+@pytest.mark.parametrize("file, n, first", [
+    # Sichuan: 指标性质 | 指标值 | 度量单位 joined into one target; 完成值 and 得分 empty in the source
+    ("01", 2, ("产出指标", "数量指标", "发放(缴纳)覆盖率", "=100%", None, 60.0, None)),
+    # a whole table on one line separated by single spaces
+    ("03", 9, ("产出指标", "数量指标", "基建工程委托业务项目数量", "≥50个", "50", 8.0, 8.0)),
+    # every cell its own paragraph, 年度/指标值 split; 指标2 / …… placeholders are not indicators
+    ("08", 9, ("产出指标", "数量指标", "工程资金金额", "43.2", "37.24", 10.0, 9.0)),
+    # Yunnan: a two-row header (年度指标值 over 指标性质 | 指标值 | 度量单位), traditional characters
+    ("11", 5, ("产出指标", "数量指标", "卫片执法补助经费", "=72890元", "72890", 10.0, 9.0)),
+])
+def test_indicator_rows_of_token_read_forms(file, n, first):
+    ind = perfdata.read(next(EXTERNAL.glob(f"{file}_*.txt")))["indicators"]
+    assert len(ind) == n
+    r = ind.iloc[0]
+    got = tuple(None if pd.isna(r[c]) else r[c] for c in ("level1", "level2", "name", "target_raw", "actual_raw",
+                                                          "weight", "score"))
+    assert got == first
+
+
+@needs_external
+def test_a_row_of_its_own_line_with_two_figures_is_weight_and_score():
+    ind = perfdata.read(next(EXTERNAL.glob("22_*.txt")))["indicators"]
+    r = ind[ind.name == "工程质量合格"].iloc[0]
+    assert (r.indicator_no, pd.isna(r.target_raw), pd.isna(r.actual_raw), r.weight, r.score) == (1, True, True, 10.0,
+                                                                                               10.0)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
 from perfdata import rules
 from perfdata.grid import Row
-from perfdata.normalize import clean, key, to_number
-from perfdata.tables.forms import Form, Leftover
+from perfdata.normalize import clean, is_filler, key, split_indicator_no, to_number
+from perfdata.tables.forms import Form, Indicator, Leftover, level_cell
 
 # -- tokens --------------------------------------------------------------------------------------------
 
@@ -66,6 +67,11 @@ def vocabulary() -> dict[str, tuple[str, str]]:
             if len(k) >= 2:
                 vocab.setdefault(k, ("funding_header", r["canonical"]))
     for r in rules.table("headers.csv"):
+        if r["table"] == "indicator" and not r["synonym"].endswith("*") and len(_label_key(r["synonym"])) >= 3:
+            vocab.setdefault(_label_key(r["synonym"]), ("indicator_header", r["canonical"]))
+    for r in rules.table("levels.csv"):
+        vocab.setdefault(_label_key(r["synonym"]), ("level", r["level"]))
+    for r in rules.table("headers.csv"):
         if r["table"] == "goal":
             vocab[_label_key(r["synonym"])] = ("goal", r["canonical"])
     for r in rules.table("funding_rows.csv"):
@@ -92,17 +98,81 @@ def _cutter() -> re.Pattern:
                       f"|(?:{'|'.join(map(re.escape, labels))})(?:\\([^()]{{0,15}}\\))?")
 
 
+_EMPTY_CELL = re.compile(r"^\s*\|\s*$")  # a line that is one empty cell of a "one cell per line" copy
+_INNER_EMPTY = re.compile(r"(?<=[^|\s])\s*\|\s+\|\s*(?=[^|\s])")  # 'a | | b': one empty cell between two
+
+
 def tokens(rows: list[Row], simplify=None) -> list[Token]:
-    """The document as a stream of tokens, each with its line."""
+    """The document as a stream of tokens, each with its line. An empty cell that the copy kept (a
+    bare '|' line, or '| |' between two filled cells) is an "empty" token: it holds its column."""
     out: list[Token] = []
     for row in rows:
-        raw = row.raw if row.raw and len([c for c in row.cells if c]) <= 1 else None
-        pieces = _SEPARATORS.split(raw.strip()) if raw is not None else [c for c in row.cells if c]
-        for piece in pieces:
+        filled = [c for c in row.cells if c]
+        raw = row.raw if row.raw and len(filled) <= 1 else None
+        if raw is not None and _EMPTY_CELL.match(raw):
+            out.append(Token("", row.line, "empty"))
+            continue
+        if raw is not None:
+            pieces = _SEPARATORS.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip()))
+        else:
+            cells = row.cells
+            first = next((k for k, c in enumerate(cells) if c), 0)
+            last = max((k for k, c in enumerate(cells) if c), default=-1)
+            pieces = [c or "\x00" for c in cells[first:last + 1]]
+        for piece in _rejoin(pieces):
+            if piece == "\x00":
+                out.append(Token("", row.line, "empty"))
+                continue
             text = clean(simplify(piece) if simplify else piece).strip("|").strip()
             if not text or set(text) <= set("|.…·-—_ "):
                 continue
             out.extend(_cut(text, row.line))
+    return _merge_split_labels(out)
+
+
+def _merge_split_labels(toks: list[Token]) -> list[Token]:
+    """A header word broken over two cells or paragraphs ('年度' / '指标值', '实际' / '完成值') made one
+    token again, where the join is a label and a part alone is not."""
+    out: list[Token] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if i + 1 < len(toks) and t.role in (None, "level") and len(t.text) <= 6 and _CJK_PIECE.match(t.text):
+            u = toks[i + 1]
+            joined = t.text + u.text
+            if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header") and _known(joined):
+                merged = _classify(joined, t.line)
+                out.append(merged)
+                i += 2
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
+_CJK_PIECE = re.compile(r"^[\u4e00-\u9fff()（）\d分]+$")
+
+
+def _known(text: str) -> bool:
+    """A label of any block: the token vocabulary, an indicator header cell or a level name."""
+    t = clean(text)
+    return (_label_key(t) in vocabulary() or rules.headers("indicator").lookup(t) is not None
+            or level_cell(t)[0] is not None)
+
+
+def _rejoin(pieces: list[str]) -> list[str]:
+    """Pieces that a space split out of one label ('一级 指标', '产 出 指 标 (50分)') joined again."""
+    out, i = [], 0
+    while i < len(pieces):
+        for n in range(min(8, len(pieces) - i), 1, -1):
+            group = pieces[i:i + n]
+            if all(_CJK_PIECE.match(g) for g in group) and _known("".join(group)):
+                out.append("".join(group))
+                i += n
+                break
+        else:
+            out.append(pieces[i])
+            i += 1
     return out
 
 
@@ -431,10 +501,13 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         elif t.role != "funding_row":
             continue
         raw, j = [], i + 1
-        while j < len(toks) and _is_value(toks[j]) and len(raw) < len(columns) + 2:
-            raw.append(toks[j].text)
+        while j < len(toks) and (_is_value(toks[j]) or toks[j].role == "empty") and len(raw) < len(columns) + 2:
+            raw.append(toks[j].text or "/")  # an empty cell the copy kept holds its column
             j += 1
-        if not raw:
+        while raw and raw[-1] == "/" and toks[j - 1].role == "empty":
+            raw.pop()
+            j -= 1
+        if not any(x != "/" for x in raw):
             continue
         got = assign(columns, raw, weight_default)
         if got is None:
@@ -461,6 +534,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         first = dict(form.funding[0])
         first["fund_source"] = "total"
         form.funding.insert(0, first)
+    _indicators(toks, used, form)
     # total score
     for i, t in enumerate(toks):
         if t.role in ("total", "score_total") and i not in used:
@@ -512,11 +586,13 @@ def _table_end(toks: list[Token], used: set[int], form: Form) -> int:
     if form.total_line is None:
         return len(toks)
     end = max(i for i in used if toks[i].line == form.total_line) + 1 if used else len(toks)
-    while end < len(toks) and (_NOTE_START.match(toks[end].text) or form.notes and toks[end].role is None
-                               and toks[end].line == toks[end - 1].line):
-        form.notes.append(toks[end].text)
-        used.add(end)
-        end += 1
+    while end < len(toks) and _NOTE_START.match(toks[end].text):
+        note, line = [], toks[end].line
+        while end < len(toks) and toks[end].line == line and toks[end].role not in ("title", "field"):
+            note.append(toks[end].text)  # the labels a note mentions are part of its text
+            used.add(end)
+            end += 1
+        form.notes.append("".join(note))
     return end
 
 
@@ -575,3 +651,148 @@ def _text(v: float | None) -> str | None:
     if v is None:
         return None
     return repr(round(v, 6))
+
+
+# -- the 绩效指标 block --------------------------------------------------------------------------------
+
+_OPERATOR = re.compile(r"^(?:[=≥≤<>≈]|定性|定量|正向|反向)$")
+_UNIT = re.compile(r"^[^\d\s]{1,4}$")
+_ROW_START = ("level1", "level2", "name")
+
+
+def _header(toks: list[Token], used: set[int]) -> tuple[list[str], int] | None:
+    """The indicator header: its columns in order and the index after it. A two-row header (Yunnan:
+    年度指标值 split into 指标性质 | 指标值 | 度量单位 under it) is merged into one row of columns."""
+    look = rules.headers("indicator").lookup
+    start = next((i for i, t in enumerate(toks) if i not in used and t.role != "empty"
+                  and look(t.text) in ("level1", "name")), None)
+    if start is None:
+        return None
+    k = start - 1
+    while k >= 0 and k not in used and (toks[k].role == "empty" or look(toks[k].text)):
+        k -= 1  # the first row of a two-row header (empty cells between)
+    start = k + 1
+    cols, i = [], start
+    while i < len(toks) and (toks[i].role == "empty" or look(toks[i].text)):
+        if toks[i].role != "empty":
+            cols.append(look(toks[i].text))
+            used.add(i)
+        i += 1
+    if cols and cols[0] not in _ROW_START:
+        p = next(k for k, c in enumerate(cols) if c in _ROW_START)
+        row1, row2 = cols[:p], cols[p:]
+        cols = row2 + [c for c in row1 if c not in row2 and c != "target"]
+    cols = list(dict.fromkeys(cols))
+    return (cols, i) if "name" in cols else None
+
+
+def _placeholder(t: Token) -> bool:
+    """An empty row of the template: '指标2' with nothing after it, '……'."""
+    if t.role is not None:
+        return False
+    no, rest = split_indicator_no(t.text)
+    return (no is not None or t.text == "指标") and not rest.strip(":： ") or is_filler(t.text)
+
+
+def _ends_row(toks: list[Token], j: int) -> bool:
+    """Whether the row ends before token j (a level, a label, a placeholder row or the end)."""
+    return j >= len(toks) or toks[j].role not in (None, "empty", "funding_header") or _placeholder(toks[j]) \
+        or level_cell(toks[j].text)[0] is not None
+
+
+def _fits(col: str, t: Token) -> bool:
+    if t.role == "empty":
+        return True
+    if t.role not in (None, "funding_header") or level_cell(t.text)[0] is not None or _placeholder(t):
+        return False
+    if col in ("weight", "score"):
+        return _figure(t.text) is not None
+    if col == "nature":
+        return bool(_OPERATOR.match(t.text))
+    if col == "measure_unit":
+        return bool(_UNIT.match(t.text)) and t.text not in _DASH
+    return True
+
+
+def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
+    """Rows of the 绩效指标 block rebuilt from the header's columns and the cell types: a level name sets
+    the level, a name opens a row, the tokens after it fill the row's columns in order when they fit
+    (figures for 分值/得分, an operator for 指标性质, a short unit for 度量单位); an empty cell the copy
+    kept holds its column. A row without a target, actual, weight or score is a placeholder."""
+    found = _header(toks, used)
+    if found is None:
+        return
+    cols, i = found
+    after_name = cols[cols.index("name") + 1:]
+    header_lines = Counter(t.line for t in toks[max(0, i - len(cols) - 4):i] if t.role != "empty")
+    by_line = max(header_lines.values(), default=0) >= 4  # the header printed on a line: a row is a line
+    level1 = level2 = None
+    level1_weight = level1_line = None
+    n = len(toks)
+    while i < n:
+        t = toks[i]
+        if t.role in ("total", "score_total", "stop", "field", "title"):
+            break
+        if t.role == "empty" or i in used:
+            i += 1
+            continue
+        level, weight = level_cell(t.text)
+        if level is not None:
+            if level.tier == 1:
+                level1, level2, level1_weight, level1_line = level.name, None, weight, t.line
+            else:
+                level2 = level.name
+                if level.parent and level.parent != level1:
+                    level1, level1_weight, level1_line = level.parent, None, None
+            used.add(i)
+            i += 1
+            continue
+        if weight is not None and not level_cell(t.text)[0] and t.text.startswith("("):  # '(50分)' alone
+            level1_weight = weight
+            used.add(i)
+            i += 1
+            continue
+        if _figure(t.text) is not None:  # a figure where a name should be: not ours to guess
+            i += 1
+            continue
+        if _placeholder(t):  # consumed as an empty row of the template (counted on the form)
+            form.placeholders.append(t.line)
+            used.add(i)
+            i += 1
+            continue
+        start, fields, j = i, {}, i + 1
+        row = [u for u in toks[i + 1:i + 1 + len(after_name)] if u.line == t.line] if by_line else []
+        if by_line and 0 < len(row) <= 2 and all(_figure(u.text) is not None for u in row) \
+                and len(row) < len(after_name) and {"weight", "score"} <= set(after_name):
+            # 'name 10 10' on a line of its own: the figures are its 分值 and 得分, its values were not printed
+            for col, u in zip(["weight", "score"][2 - len(row):], row, strict=True):
+                fields[col] = u.text
+            j = i + 1 + len(row)
+            after = []
+        else:
+            after = after_name
+        for col in after:
+            if j >= n or not _fits(col, toks[j]):
+                continue
+            if by_line and toks[j].line != t.line:
+                break  # one row a line: the row ends with its line
+            if col == "note" and not by_line and toks[j].role is None and toks[j].text not in _DASH \
+                    and not _ends_row(toks, j + 1):
+                continue  # text that may be the next row's name: a note only where the row ends with it
+            if toks[j].role != "empty":
+                fields[col] = toks[j].text
+            j += 1
+        if not any(fields.get(c) for c in ("target", "actual", "weight", "score")) or fields.get("target") == "/" \
+                and fields.get("actual") == "/" and not fields.get("weight"):
+            i += 1  # a name alone (指标2, ……): a placeholder, left for the leftovers
+            continue
+        if fields.get("nature") and fields.get("target") and _OPERATOR.match(fields["nature"]) \
+                and fields["nature"] in "=≥≤<>≈":
+            fields["target"] = fields["nature"] + fields["target"] + (fields.get("measure_unit") or "")
+        elif fields.get("measure_unit") and fields.get("target"):
+            fields["target"] = fields["target"] + fields["measure_unit"]
+        no, name = split_indicator_no(t.text)
+        form.indicators.append(Indicator(t.line, toks[j - 1].line, level1, level1_weight, level1_line, level2,
+                                         no, name or t.text, fields))
+        used.update(range(start, j))
+        i = j

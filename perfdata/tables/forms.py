@@ -109,6 +109,7 @@ class Form:
     inferred: set = field(default_factory=set)
     template: str | None = None  # rules/templates.csv id (the token reader); None: read by rows
     amount_unit: str = "万元"  # as printed; amounts are held in 万元
+    placeholders: list[int] = field(default_factory=list)  # lines of empty template rows (指标2, ……)
 
 
 @lru_cache(maxsize=16384)
