@@ -253,12 +253,47 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     found = res.packed_rows("tables", TABLE_FIELDS)
     pairs = []
     for form in forms:
-        found.append((form.line_start, "project_form", form.title))
-        pairs.append((form, f"{sha[:10]}-{form.line_start:05d}"))
-    _infer_context(pairs, rows, res)
+        found.append((form.line_start, f"{form.kind}_form", form.title))
+        form_id = f"{sha[:10]}-{form.line_start:05d}"
+        if form.kind == "department":
+            _emit_department(form, form_id, res)
+        else:
+            pairs.append((form, form_id))
+    if pairs:
+        _infer_context(pairs, rows, res)
     for form, form_id in pairs:
         _emit(form, form_id, res)
-    return len(forms)
+    return len(pairs)
+
+
+def _emit_department(form: Form, form_id: str, res: FileResult):
+    """A 部门整体支出绩效自评表 in the project layout, read by the token reader, into the department tables."""
+    from perfdata.tables.forms import indicator_record
+
+    t = next((r for r in form.funding if r["fund_source"] == "total"), {})
+    res.add("department_forms", {
+        "dept_form_id": form_id, "line_start": form.line_start, "line_end": form.line_end, "title": form.title,
+        "department": form.department or form.unit, "year": form.year,
+        "budget_initial": to_number(t.get("budget_initial")), "budget_full_year": to_number(t.get("budget_full_year")),
+        "executed": to_number(t.get("executed")), "exec_rate_reported": to_percent(t.get("exec_rate")),
+        "exec_weight": to_number(t.get("exec_weight")), "exec_score_reported": to_number(t.get("exec_score")),
+        "goals": "\n".join(filter(None, (form.goal_planned, form.goal_achieved))) or None,
+        "total_weight": form.total_weight, "total_score": form.total_score, "notes": "\n".join(form.notes) or None,
+        "budget_line": t.get("line"), "template": form.template, "amount_unit": form.amount_unit,
+        "goal_count": 0, "task_count": 0,
+    })
+    for seq, ind in enumerate(form.indicators, 1):
+        rec = indicator_record(ind)
+        rec.update(dept_form_id=form_id, seq=seq)
+        res.add("department_indicators", rec)
+    name = form.department or form.unit or form.title or "整体绩效自评表"
+    for lo in form.leftovers:
+        res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": form_id})
+    if not form.indicators:
+        res.problem("warning", f"department form “{name}” has no indicator rows", form.line_start)
+    if form.leftovers:
+        res.problem("warning", f"department form “{name}”: {len(form.leftovers)} line(s) or cell(s) not read "
+                    "(see leftovers)", form.leftovers[0].line)
 
 
 def _dominant(values: list[str | None]) -> str | None:

@@ -195,6 +195,15 @@ TABLES: dict[str, list[Column]] = {
         Column("goal_count", I, "履职目标数", "number of 年度履职目标 (目标1, 目标2, …)"),
         Column("task_count", I, "主要任务数", "number of 年度主要任务 rows"),
         Column("budget_line", I, "预算总额行", "line of the 部门预算总额 row"),
+        # -- added by the token reader (tables/engine.py) for 部门整体支出绩效自评表 in the project layout --
+        Column("budget_initial", F, "年初预算数(万元)", "年初预算数 of the 年度资金总额 row (project-layout forms)"),
+        Column("budget_full_year", F, "全年预算数(万元)", "全年预算数 (project-layout forms)"),
+        Column("executed", F, "全年执行数(万元)", "全年执行数 (project-layout forms)"),
+        Column("exec_rate_reported", F, "执行率(%)", "执行率 as printed"),
+        Column("exec_weight", F, "执行率分值", "分值 of the execution row"),
+        Column("exec_score_reported", F, "执行率得分", "得分 of the execution row as printed"),
+        Column("template", S, "模板", "template the form was read as (rules/templates.csv); null: read by rows"),
+        Column("amount_unit", S, "金额单位", "unit the form prints its amounts in (万元 | 元)"),
     ],
     "department_indicators": [
         Column("dept_form_id", S, "整体表编号", ""),

@@ -199,7 +199,7 @@ def test_nothing_in_a_token_read_form_is_silently_dropped():
     lo = t["leftovers"]
     # section headings, the budget note and the '/' of the 其他资金 row's 权重/得分: all with their line
     assert list(lo.line) == [15, 20, 38, 65, 66]
-    assert lo.text.iloc[0] == "1.项目年度目标完成情况"
+    assert lo.text.iloc[0] == "1."  # its label 项目年度目标完成情况 is read as a label
     assert "not read" in " ".join(t["problems"].message)
     t = perfdata.read(next(EXTERNAL.glob("14_*.txt")))
     assert t["forms"].iloc[0].notes.startswith("注:1.一级指标分值统一设置为")
@@ -231,3 +231,22 @@ def test_a_row_of_its_own_line_with_two_figures_is_weight_and_score():
     r = ind[ind.name == "工程质量合格"].iloc[0]
     assert (r.indicator_no, pd.isna(r.target_raw), pd.isna(r.actual_raw), r.weight, r.score) == (1, True, True, 10.0,
                                                                                                10.0)
+
+
+@needs_external
+@pytest.mark.parametrize("file, name, want", [
+    # 部门整体支出绩效自评表 in the project layout: execution above the budget, 得分 empty
+    ("24", "金寨县茶谷和美丽乡村建设服务中心", [329.77, 329.77, 338.31, 102.59, 10.0, None]),
+    # preceded by a 绩效评价基础数据表 whose figures (874.20 / 308.17 / 1025.20) are decoys
+    ("09", "衡山县贯塘乡人民政府", [861.10, 2030.12, 2030.12, 100.0, 10.0, 10.0]),
+    # first characters lost ('级预算单位名称', ' 陵区林业局'), amounts with 万元 in the cell, 100% as printed
+    ("17", "陵区林业局", [4753.66, 4753.66, 3824.26, 100.0, 10.0, 10.0]),
+])
+def test_department_forms_in_the_project_layout_land_in_the_department_tables(file, name, want):
+    t = perfdata.read(next(EXTERNAL.glob(f"{file}_*.txt")))
+    assert t["forms"].empty
+    d = t["department_forms"].iloc[0]
+    assert d.department == name
+    assert [None if pd.isna(d[c]) else round(float(d[c]), 6) for c in (
+        "budget_initial", "budget_full_year", "executed", "exec_rate_reported", "exec_weight",
+        "exec_score_reported")] == want

@@ -183,7 +183,10 @@ def _cut(text: str, line: int) -> list[Token]:
         return [hit]
     k = text.replace(" ", "")
     hits = list(_cutter().finditer(k))
-    if not hits or len(hits) == 1 and hits[0].start() > 0:  # prose that mentions one label stays whole
+    if not hits or len(hits) == 1 and (0 < hits[0].start() and hits[0].end() < len(k) or hits[0].start() == 0
+                                       and _classify(hits[0].group(), line).role == "stop"):
+        # prose (or an indicator name: 预算资金拨款率) that holds one label stays whole; a label at the end is
+        # cut ('级预算单位名称': its first character lost), and one at the start ('总分100100')
         return [hit]
     out, at = [], 0
     for m in hits:
@@ -403,10 +406,12 @@ def _starts(toks: list[Token]) -> list[int]:
     return kept
 
 
-_OTHER_TABLE = re.compile(r"部门整体|整体支出|汇总|基础数据|评价指标表|评分表")
+_OTHER_TABLE = re.compile(r"汇总|基础数据|评价指标表|评分表|评价自评表")
+_DEPARTMENT = re.compile(r"部门整体|整体支出|单位整体")
 
 
 def _other_table(title: str) -> bool:
+    """A title of a table the token reader does not read (summaries, base-data tables, rubrics)."""
     return bool(_OTHER_TABLE.search(key(title)))
 
 
@@ -420,6 +425,8 @@ def read_document(rows: list[Row], simplify=None) -> list[Form]:
         if not any(t.role == "funding_row" for t in toks[at:end]):
             continue
         form = _read_form(toks[at:end], rows[-1].end if rows else 0)
+        if form.title and _DEPARTMENT.search(key(form.title)):
+            form.kind = "department"
         if form.funding and (form.project_name or form.title):
             forms.append(form)
     return forms
@@ -761,13 +768,18 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
             i += 1
             continue
         start, fields, j = i, {}, i + 1
-        row = [u for u in toks[i + 1:i + 1 + len(after_name)] if u.line == t.line] if by_line else []
+        name_text = t.text
+        if j + 1 < n and toks[j].role == "level" and len(toks[j].text) <= 3 and after_name \
+                and _fits(after_name[0], toks[j + 1]) and toks[j + 1].role != "empty":
+            name_text += toks[j].text  # '指标1学生' / '满意度': a short level word ending a name broken over cells
+            j += 1
+        row = [u for u in toks[j:j + len(after_name)] if u.line == t.line] if by_line else []
         if by_line and 0 < len(row) <= 2 and all(_figure(u.text) is not None for u in row) \
                 and len(row) < len(after_name) and {"weight", "score"} <= set(after_name):
             # 'name 10 10' on a line of its own: the figures are its 分值 and 得分, its values were not printed
             for col, u in zip(["weight", "score"][2 - len(row):], row, strict=True):
                 fields[col] = u.text
-            j = i + 1 + len(row)
+            j += len(row)
             after = []
         else:
             after = after_name
@@ -791,8 +803,8 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
             fields["target"] = fields["nature"] + fields["target"] + (fields.get("measure_unit") or "")
         elif fields.get("measure_unit") and fields.get("target"):
             fields["target"] = fields["target"] + fields["measure_unit"]
-        no, name = split_indicator_no(t.text)
+        no, name = split_indicator_no(name_text)
         form.indicators.append(Indicator(t.line, toks[j - 1].line, level1, level1_weight, level1_line, level2,
-                                         no, name or t.text, fields))
+                                         no, name or name_text, fields))
         used.update(range(start, j))
         i = j

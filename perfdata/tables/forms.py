@@ -110,6 +110,7 @@ class Form:
     template: str | None = None  # rules/templates.csv id (the token reader); None: read by rows
     amount_unit: str = "万元"  # as printed; amounts are held in 万元
     placeholders: list[int] = field(default_factory=list)  # lines of empty template rows (指标2, ……)
+    kind: str = "project"  # project | department (a 部门整体支出绩效自评表 in the project layout)
 
 
 @lru_cache(maxsize=16384)
