@@ -53,6 +53,9 @@ FUNDING = ["budget_initial", "budget_full_year", "executed", "exec_rate_reported
     ("15", "义务教育营养改善计划专项资金", [None, 38.766462, 38.766462, 100.0, 10.0, 10.0]),
     # blank-line paragraphs: every cell its own paragraph
     ("08", "办公宿舍楼、食堂及餐厅暖通改造经费", [43.2, 43.2, 37.24, 86.0, 10.0, 9.0]),
+    # a PDF dump in scrambled reading order, amounts in 元: the name before its label, the figures straight
+    # after the header (confirmed: 8.62 = 10 × 215457.6 / 250000), the rate printed far away (86.19%)
+    ("07", "普陀体育中心与委托运营方结算费用", [25.0, 25.0, 21.54576, 86.19, 10.0, 8.62]),
 ])
 def test_real_forms_of_other_provinces(file, name, want):
     f = _form(file)
@@ -250,3 +253,13 @@ def test_department_forms_in_the_project_layout_land_in_the_department_tables(fi
     assert [None if pd.isna(d[c]) else round(float(d[c]), 6) for c in (
         "budget_initial", "budget_full_year", "executed", "exec_rate_reported", "exec_weight",
         "exec_score_reported")] == want
+
+
+@needs_external
+def test_a_scrambled_spreadsheet_dump_reads_only_what_its_arithmetic_confirms():
+    """#20: '全年预算数 全年执行数 分值 执行率 得分 0 207.4538 10 100% 10 207.4538 — 100% —' — the longest run
+    the arithmetic confirms is 年初 0 | 全年 207.4538 | 分值 10 | 100% | 10; 全年执行数 is printed out of order
+    and is not guessed."""
+    f = _form("20")
+    assert f["project_name"] == "国家基本公共卫生服务"
+    assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == [0.0, 207.4538, None, 100.0, 10.0, 10.0]

@@ -247,13 +247,14 @@ def _splits(digits: str, k: int) -> list[list[str]]:
 def _score(values: dict[str, float | None], weight_default: float | None) -> float:
     """How well figures assigned to funding columns agree with the form's own arithmetic."""
     s = 0.0
-    budget = values.get("budget_full_year") or values.get("budget_initial")
+    full = values.get("budget_full_year")
+    budget = full if full is not None else values.get("budget_initial")
     executed, rate = values.get("executed"), values.get("exec_rate")
     weight, score = values.get("exec_weight"), values.get("exec_score")
     if budget and executed is not None and rate is not None:
         s += 3 if abs(executed / budget * 100 - rate) <= 0.6 else -3
-    elif budget == 0 and executed == 0 and rate is not None:
-        s += 1 if rate == 0 else -1
+    elif budget == 0 and executed is not None and rate is not None:
+        s += 1 if executed == 0 and rate == 0 else -3  # nothing budgeted: nothing executed, rate 0
     rate_ = rate if rate is not None else (executed / budget * 100 if budget and executed is not None else None)
     w = weight if weight is not None else weight_default
     if w is not None and score is not None and rate_ is not None:
@@ -446,6 +447,18 @@ def _text_after(toks: list[Token], i: int) -> tuple[str | None, int]:
     return (text or None), j
 
 
+_YEAR_BITS = re.compile(r"^\(?(?:19|20)\d{2}\)?$|^年度?\)?$|^\($")
+
+
+def _text_before(toks: list[Token], i: int, used: set[int]) -> tuple[str | None, int]:
+    """The text between the previous label (or the title) and a label that has nothing after it."""
+    k = i
+    while k > 0 and toks[k - 1].role is None and k - 1 not in used and not _is_value(toks[k - 1]):
+        k -= 1
+    parts = [t.text for t in toks[k:i] if not _YEAR_BITS.match(t.text)]
+    return ("".join(parts) or None), k
+
+
 def _read_form(toks: list[Token], last_line: int) -> Form:
     title_tok = toks[0] if toks[0].role == "title" else None
     form = Form(line_start=toks[0].line, layout="tokens")
@@ -461,7 +474,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             break
     template = _template(toks, form.title)
     form.template = template["template"]
-    unit_yuan = any(u in key(t.text) for t in toks for u in _yuan_labels())
+    unit_yuan = any(u in key(a.text + b.text) for a, b in zip(toks, toks[1:]) for u in _yuan_labels()) or any(
+        u in key(toks[-1].text) for u in _yuan_labels())
     form.amount_unit = "元" if unit_yuan else "万元"
     # header fields
     for i, t in enumerate(toks):
@@ -470,22 +484,31 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             if value:
                 setattr(form, t.canonical, value)
                 used.update(range(i, j))
+            elif t.canonical == "project_name":
+                value, k = _text_before(toks, i, used)
+                if value:  # scrambled order: the name printed between the title and its label
+                    form.project_name = value
+                    used.update(range(k, i + 1))
     # funding block: the header columns, then rows
     hdr = [i for i, t in enumerate(toks) if t.role == "funding_header"]
     columns: list[str] = []
     weight_default = float(template["exec_weight"]) if template["exec_weight"] else None
+    header_end = 0  # where figures printed straight after the header would start
     if hdr:
         first = hdr[0]
-        j = first
-        while j < len(toks) and (toks[j].role == "funding_header" or j - first < 12 and toks[j].role in (
-                None, "stop") and not _is_value(toks[j]) and len(toks[j].text) <= 8):
-            if toks[j].role == "funding_header" and toks[j].canonical not in columns:
+        # the header is the funding header cells from the first one up to the block's first run of three
+        # figures (a scrambled dump prints other cells between them)
+        data = next((k for k in range(first, len(toks) - 2) if all(_is_value(toks[k + d]) for d in range(3))),
+                    len(toks))
+        for j in (i for i in hdr if i < data):
+            if toks[j].canonical not in columns:
                 columns.append(toks[j].canonical)
-                used.add(j)
-                w = re.search(r"(\d+)分", toks[j].text)
-                if w and toks[j].canonical in ("exec_weight", "exec_score"):
-                    weight_default = float(w.group(1))
-            j += 1
+            used.add(j)
+            w = re.search(r"(\d+)分", toks[j].text)
+            if w and toks[j].canonical in ("exec_weight", "exec_score"):
+                weight_default = float(w.group(1))
+        if data < len(toks) and toks[data - 1].role == "funding_header":
+            header_end = data
     for t in toks:
         if t.role == "stop" and t.canonical == "funding":
             w = re.search(r"\((\d+)分\)", t.text)
@@ -505,6 +528,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         # a 合计 row right in the funding block (funding by source: 一般预算内拨款 … 合计) is the total
         if t.role == "total" and i < first_indicator and _label_key(t.text) == "合计" and funding:
             t = Token(t.text, t.line, "funding_row", "total")
+        elif i == header_end and header_end and _is_value(t):
+            # figures straight after the header, their row label printed elsewhere (a PDF or spreadsheet dump
+            # whose reading order is scrambled): the block's first row, the total, if its arithmetic agrees
+            t, i = Token("年度资金总额", t.line, "funding_row", "total"), i - 1
         elif t.role != "funding_row":
             continue
         raw, j = [], i + 1
@@ -517,12 +544,23 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         if not any(x != "/" for x in raw):
             continue
         got = assign(columns, raw, weight_default)
+        if got is None and i == header_end - 1:  # the scrambled case: the longest confirmed prefix
+            for cut in range(min(len(raw) - 1, len(columns)), 2, -1):
+                got = assign(columns, raw[:cut], weight_default)
+                if got is not None and got[1]:
+                    raw, j = raw[:cut], i + 1 + cut
+                    break
+                got = None
         if got is None:
             form.leftovers.append(Leftover(t.line, " ".join([t.text, *raw]), "funding figures the form's "
                                            "arithmetic does not confirm (left unread)"))
             used.update(range(i, j))
             continue
         values, confirmed = got
+        if i == header_end - 1 and not confirmed:
+            continue  # unlabelled figures are only read where the form's arithmetic confirms them
+        if values.get("exec_rate") is None and "exec_rate" in columns and i == header_end - 1:
+            values["exec_rate"] = _lone_rate(toks, used, values, first_indicator)
         if unit_yuan:
             values = {c: (v / 10000 if v is not None and c in ("budget_initial", "budget_full_year", "executed")
                           else v) for c, v in values.items()}
@@ -543,6 +581,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         form.funding.insert(0, first)
     _indicators(toks, used, form)
     # total score
+    total_end = None
     for i, t in enumerate(toks):
         if t.role in ("total", "score_total") and i not in used:
             nums = []
@@ -573,9 +612,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             form.total_line = t.line
             form.complete = True
             used.update(range(i, j))
+            total_end = j
             if t.role == "total":
                 break
-    end = _table_end(toks, used, form)
+    end = _table_end(toks, used, form, total_end)
     _goals(toks[:end], used, form)
     form.line_end = toks[end - 1].line
     if not form.complete:
@@ -587,12 +627,12 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
 _NOTE_START = re.compile(r"^(?:注|说明|备注)\s*\d?[:：.、]")
 
 
-def _table_end(toks: list[Token], used: set[int], form: Form) -> int:
+def _table_end(toks: list[Token], used: set[int], form: Form, total_end: int | None) -> int:
     """Where the form's table ends: after its total row and the notes printed under it (they are
     consumed as the form's notes); the whole stream when the form is cut short."""
-    if form.total_line is None:
+    if total_end is None:
         return len(toks)
-    end = max(i for i in used if toks[i].line == form.total_line) + 1 if used else len(toks)
+    end = total_end
     while end < len(toks) and _NOTE_START.match(toks[end].text):
         note, line = [], toks[end].line
         while end < len(toks) and toks[end].line == line and toks[end].role not in ("title", "field"):
@@ -652,6 +692,22 @@ def _leftovers(toks: list[Token], used: set[int]) -> list[Leftover]:
                      "绩效指标 block of a form read by tokens: its rows are not read yet" if where[line]
                      else "text in a form read by tokens that no block took")
             for line, texts in by_line.items()]
+
+
+def _lone_rate(toks: list[Token], used: set[int], values: dict, stop: int) -> float | None:
+    """A rate printed away from its row (scrambled reading order), taken only when it is the one rate
+    of the funding block that agrees with the row's executed / budget."""
+    budget = values.get("budget_full_year") or values.get("budget_initial")
+    executed = values.get("executed")
+    if not budget or executed is None:
+        return None
+    own = executed / budget * 100
+    fits = [i for i, t in enumerate(toks[:stop]) if i not in used and t.role is None and t.text.endswith("%")
+            and _figure(t.text) is not None and abs(_figure(t.text) - own) <= 0.6]
+    if len(fits) != 1:
+        return None
+    used.add(fits[0])
+    return _figure(toks[fits[0]].text)
 
 
 def _text(v: float | None) -> str | None:
