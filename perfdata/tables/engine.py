@@ -183,8 +183,9 @@ def _cut(text: str, line: int) -> list[Token]:
         return [hit]
     k = text.replace(" ", "")
     hits = list(_cutter().finditer(k))
-    if not hits or len(hits) == 1 and (0 < hits[0].start() and hits[0].end() < len(k) or hits[0].start() == 0
-                                       and _classify(hits[0].group(), line).role == "stop"):
+    first = hits[0] if hits else None
+    if first is None or len(hits) == 1 and (first.start() > 0 and first.end() < len(k) or first.start() == 0
+                                            and _classify(first.group(), line).role == "stop"):
         # prose (or an indicator name: 预算资金拨款率) that holds one label stays whole; a label at the end is
         # cut ('级预算单位名称': its first character lost), and one at the start ('总分100100')
         return [hit]
@@ -474,8 +475,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             break
     template = _template(toks, form.title)
     form.template = template["template"]
-    unit_yuan = any(u in key(a.text + b.text) for a, b in zip(toks, toks[1:]) for u in _yuan_labels()) or any(
-        u in key(toks[-1].text) for u in _yuan_labels())
+    pairs = zip(toks, [*toks[1:], Token("", 0)], strict=True)
+    unit_yuan = any(u in key(a.text + b.text) for a, b in pairs for u in _yuan_labels())
     form.amount_unit = "元" if unit_yuan else "万元"
     # header fields
     for i, t in enumerate(toks):
