@@ -73,11 +73,12 @@ class Grid:
 
 @dataclass(slots=True)
 class DocGrid(Grid):
-    """A Grid read from a spreadsheet, Word document or PDF.
+    """A Grid read from a spreadsheet, Word document, PDF or HTML page.
 
     Row.line is the running number of the row in the whole document (sheets, tables and pages in
     order), so lines stay unique and ordered as in a text file; `locations` maps each line to where
-    it sits in the original: "Sheet1!12" (sheet and row), "table 2 row 5" / "paragraph 7", "page 3 line 14".
+    it sits in the original: "Sheet1!12" (sheet and row), "table 2 row 5" / "paragraph 7", "page 3 line 14",
+    "table 2 row 5 (line 123)" (an HTML page: its table, row and source line).
     """
 
     format: str = ""

@@ -7,7 +7,9 @@ more uncompressed data than a form file can hold (a zip bomb is refused before a
 
 from __future__ import annotations
 
+import codecs
 import io
+import re
 import zipfile
 
 from perfdata.grid import Grid, ReadError
@@ -19,14 +21,69 @@ PDF_MAGIC = b"%PDF-"
 MAX_UNZIPPED = 512 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed size of one member; text XML compresses ~10-30x
 SUFFIX_KIND = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".docx": "docx", ".docm": "docx",
-               ".pdf": "pdf", ".ods": "ods", ".xlsb": "xlsb", ".doc": "doc"}
+               ".pdf": "pdf", ".ods": "ods", ".xlsb": "xlsb", ".doc": "doc", ".html": "html", ".htm": "html",
+               ".xhtml": "html", ".shtml": "html"}
+# A page begins (after a BOM, whitespace, an XML declaration and comments such as a browser's
+# "saved from url") with a doctype or one of these tags. Text that only mentions <p> later does not.
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|table|meta|title|base|link|style|script)[\s>/]",
+                         re.I)
+# a fragment opening with a block or inline tag is a page only if a table follows (a text line first
+# keeps it text: the evidence of the checks re-reads a file by its sniffed format, never by its name)
+_FRAGMENT_START = re.compile(rb"<(?:div|p|h[1-6]|center|font|span|form|b|strong|tbody|tr)[\s>/]", re.I)
+_TABLE_TAG = re.compile(rb"<table[\s>/]", re.I)
+_UTF16_32 = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+             (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _looks_html(data: bytes) -> bool:
+    """Whether the bytes begin like an HTML page (or a fragment with a table).
+
+    >>> _looks_html(b"<!DOCTYPE html><html>"), _looks_html("\\ufeff <TABLE border=1>".encode())
+    (True, True)
+    >>> _looks_html("项目名称\\t<p>目标 1</p>".encode()), _looks_html(b"<p>note</p> plain text")
+    (False, False)
+    """
+    window = data[:65536]
+    for bom, enc in _UTF16_32:
+        if window.startswith(bom):
+            window = window.decode(enc, errors="ignore").encode("utf-8")
+            break
+    window = window.removeprefix(codecs.BOM_UTF8)
+    at = _skip_lead(window[:4096])
+    if at is None:
+        return False
+    if _HTML_START.match(window, at):
+        return True
+    return bool(_FRAGMENT_START.match(window, at)) and bool(_TABLE_TAG.search(window))
+
+
+def _skip_lead(head: bytes) -> int | None:
+    """Where the first tag after whitespace, an XML declaration and comments starts; None if none does."""
+    at = 0
+    while True:
+        while at < len(head) and head[at] in b" \t\r\n\f":
+            at += 1
+        if head.startswith(b"<!--", at):
+            end = head.find(b"-->", at + 4)
+            if end < 0:
+                return None
+            at = end + 3
+        elif head.startswith(b"<?", at):
+            end = head.find(b">", at)
+            if end < 0:
+                return None
+            at = end + 1
+        else:
+            return at if head.startswith(b"<", at) else None
 
 
 def sniff(data: bytes) -> str:
-    """The format of the bytes: xlsx | docx | ods | zip | ole | pdf | text.
+    """The format of the bytes: xlsx | docx | ods | zip | ole | pdf | html | text.
 
     >>> sniff(b"%PDF-1.7 ..."), sniff("项目名称,x".encode()), sniff(b"PK\\x03\\x04" + bytes(30))
     ('pdf', 'text', 'zip')
+    >>> sniff(b"<!DOCTYPE html><html><body><table>"), sniff("项目名称\\t<p>目标1</p>".encode())
+    ('html', 'text')
     """
     head = data[:8]
     if head.startswith(PDF_MAGIC) or PDF_MAGIC in data[:1024]:
@@ -46,6 +103,8 @@ def sniff(data: bytes) -> str:
         if "content.xml" in names and "mimetype" in names:
             return "ods"
         return "zip"
+    if _looks_html(data):
+        return "html"
     return "text"
 
 
@@ -142,6 +201,10 @@ def read_grid(data: bytes, name: str = "") -> tuple[Grid, list[tuple[str, str, i
         from perfdata.readers.pdf import read_pdf
 
         grid = read_pdf(data)
+    elif kind == "html":
+        from perfdata.readers.html import read_html
+
+        grid = read_html(data)
     elif kind == "docx":
         from perfdata.readers.docx import read_docx
 
