@@ -263,3 +263,76 @@ def test_a_scrambled_spreadsheet_dump_reads_only_what_its_arithmetic_confirms():
     f = _form("20")
     assert f["project_name"] == "国家基本公共卫生服务"
     assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == [0.0, 207.4538, None, 100.0, 10.0, 10.0]
+
+
+# -- a generated form of every template in rules/templates.csv --------------------------------------
+
+def _template_form(t: dict) -> tuple[list[list[str]], list]:
+    """A form of template `t`: its title, its funding columns spelled as its markers (else the first
+    spelling of headers.csv), figures that agree with each other, and the values to expect."""
+    from perfdata import rules
+
+    spell = {}
+    for r in rules.table("headers.csv"):
+        if r["table"] == "funding" and not r["synonym"].endswith("*"):
+            spell.setdefault(r["canonical"], r["synonym"])
+    look = rules.headers("funding").lookup
+    for m in filter(None, t["markers"].split("|")):
+        spell[look(m)] = m
+    cols = t["funding_columns"].split("|")
+    weight = float(t["exec_weight"])
+    initial = "120.5" if "budget_full_year" in cols else "130"  # the rate's denominator: 117 / 130 = 90%
+    value = {"budget_initial": initial, "budget_full_year": "130", "executed": "117", "exec_weight": f"{weight:g}",
+             "exec_rate": "90%", "exec_score": f"{weight * 0.9:g}", "method": ""}
+    title = t["title"] if "自评表" in t["title"] else "项目支出绩效自评表"
+    rows = [[f"{title}(2023年度)"], ["项目名称", "乡村公路养护经费"], ["主管部门", "某县交通运输局"],
+            ["项目资金(万元)", *[spell[c] for c in cols]], ["年度资金总额", *[value[c] for c in cols]],
+            ["总分", "100", "93.5"]]
+    budget = {c: (float(value[c].rstrip("%")) if c in cols else None)
+              for c in ("budget_initial", "budget_full_year", "executed", "exec_rate", "exec_weight", "exec_score")}
+    return rows, [budget[c] for c in ("budget_initial", "budget_full_year", "executed", "exec_rate", "exec_weight",
+                                      "exec_score")]
+
+
+def _html(rows, encoding="utf-8"):
+    """An HTML page of the form as such pages print it: the title in a <p>, the rest one table whose
+    项目资金(万元) cell spans the header row and the 年度资金总额 row, and the 项目名称 value spanning
+    the columns."""
+    head = f'<meta charset="{encoding}"><p>{rows[0][0]}</p><table border="1">'
+    width = len(rows[3])
+    body = []
+    for r in rows[1:]:
+        if r[0] == "项目资金(万元)":
+            cells = [f'<td rowspan="2">{r[0]}</td><td></td>'] + [f"<th>{c}</th>" for c in r[1:]]
+        elif r[0] == "年度资金总额":
+            cells = [f"<td>{c}</td>" for c in r]
+        else:
+            cells = [f"<td>{r[0]}</td>", f'<td colspan="{width}">{"".join(r[1:2])}</td>'] + [
+                f"<td>{c}</td>" for c in r[2:]]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (head + "".join(body) + "</table>").encode(encoding)
+
+
+@pytest.mark.parametrize("template", [t["template"] for t in engine.templates()])
+@pytest.mark.parametrize("render", [_one_cell_per_line, _paragraphs, _one_line, _run_on],
+                         ids=["one-cell-per-line", "paragraphs", "one-line", "run-on"])
+def test_every_template_reads_in_every_serialisation(template, render, tmp_path):
+    t = next(t for t in engine.templates() if t["template"] == template)
+    rows, want = _template_form(t)
+    path = tmp_path / "form.txt"
+    path.write_text(render(rows), encoding="utf-8")
+    f = perfdata.read(path)["forms"].iloc[0]
+    assert f.project_name == "乡村公路养护经费" and f.year == 2023
+    assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
+    assert f.total_score_reported == 93.5
+
+
+@pytest.mark.parametrize("template", [t["template"] for t in engine.templates()])
+def test_every_template_reads_from_a_gbk_html_page_with_spans(template, tmp_path):
+    t = next(t for t in engine.templates() if t["template"] == template)
+    rows, want = _template_form(t)
+    path = tmp_path / "form.html"
+    path.write_bytes(_html(rows, "gbk"))
+    f = perfdata.read(path)["forms"].iloc[0]
+    assert f.project_name == "乡村公路养护经费"
+    assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want

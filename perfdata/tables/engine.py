@@ -176,9 +176,26 @@ def _rejoin(pieces: list[str]) -> list[str]:
     return out
 
 
+@cache
+def _decompose(k: str) -> tuple[str, ...] | None:
+    """A text made only of labels, cut into them (the fewest pieces); None when it is not."""
+    vocab = vocabulary()
+    best: list[tuple[str, ...] | None] = [()] + [None] * len(k)
+    for end in range(1, len(k) + 1):
+        for start in range(max(0, end - 16), end - 1):
+            prev = best[start]
+            if prev is not None and k[start:end] in vocab and (best[end] is None or len(prev) + 1 < len(best[end])):
+                best[end] = (*prev, k[start:end])
+    return best[len(k)]
+
+
 def _cut(text: str, line: int) -> list[Token]:
     """One piece as tokens: a whole label, or run-on text cut at the labels and titles it holds."""
     hit = _classify(text, line)
+    if hit.role is None and len(text) <= 16:
+        parts = _labels_run_together(text, line)
+        if len(parts) > 1:
+            return parts
     if hit.role is not None or len(text) < 6:
         return [hit]
     k = text.replace(" ", "")
@@ -192,7 +209,7 @@ def _cut(text: str, line: int) -> list[Token]:
     out, at = [], 0
     for m in hits:
         if m.start() > at:
-            out.append(_classify(k[at:m.start()], line))
+            out.extend(_labels_run_together(k[at:m.start()], line))
         out.append(_classify(m.group(), line))
         at = m.end()
         lead = _LEAD_FIGURES.match(k, at) if out[-1].role in ("total", "score_total", "funding_row") else None
@@ -202,8 +219,16 @@ def _cut(text: str, line: int) -> list[Token]:
     if at == 0:
         return [hit]
     if at < len(k):
-        out.append(_classify(k[at:], line))
+        out.extend(_labels_run_together(k[at:], line))
     return [t for t in out if t.text]
+
+
+def _labels_run_together(text: str, line: int) -> list[Token]:
+    """A short piece as one token, or as the labels it is made of ('分值得分', '一级指标二级指标')."""
+    parts = _decompose(_label_key(text)) if len(text) <= 16 and _classify(text, line).role is None else None
+    if parts and len(parts) > 1:
+        return [_classify(p, line) for p in parts]
+    return [_classify(text, line)]
 
 
 def _classify(text: str, line: int) -> Token:
@@ -304,9 +329,9 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
         elif _FIGURE.match(text):
             seq = [[("rate" if text.endswith("%") else "num", _figure(text), False)]]
             if len(raw) < len(columns) and len(text) >= 5 and re.fullmatch(r"[\d.]+%?", text):
-                seq += _glued(text, len(columns))  # '6363100%' may be one rate or 63 | 63 | 100%
+                seq += _glued(text, len(columns), columns)  # '6363100%' may be one rate or 63 | 63 | 100%
         else:
-            seq = _glued(text, len(columns))
+            seq = _glued(text, len(columns), columns)
             if not seq:
                 return None
         options = [o + s for o in options for s in seq][:5000]
@@ -344,18 +369,21 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
     return best, confirmed
 
 
-def _glued(text: str, most: int) -> list[list[tuple]]:
-    """The readings of a run of glued figures ('1010100%20'): rates end at each %."""
+def _glued(text: str, most: int, columns: list[str] | None = None) -> list[list[tuple]]:
+    """The readings of a run of glued figures ('1010100%20'): rates end at each %. With the row's columns,
+    the figures before a rate are at most the columns up to the rate column, those after it the rest."""
     if not _GLUED.match(text) or len(text) > 40:
         return []
     text = text.replace(",", "")
-    parts = re.split(r"(?<=%)", text)
+    parts = [p for p in re.split(r"(?<=%)", text) if p]
+    at_rate = columns.index("exec_rate") + 1 if columns and "exec_rate" in columns else most
     readings: list[list[tuple]] = [[]]
-    for part in filter(None, parts):
+    for n, part in enumerate(parts):
         rate = part.endswith("%")
         digits = part.rstrip("%")
         these = []
-        for k in range(1, most + 1):
+        bound = at_rate if rate and n == 0 else most - at_rate if n > 0 and columns else most
+        for k in range(1, max(bound, 1) + 1):
             for cut in _splits(digits, k):
                 vals = [("num", float(x), True) for x in cut]
                 if rate:
