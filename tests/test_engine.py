@@ -336,3 +336,8 @@ def test_every_template_reads_from_a_gbk_html_page_with_spans(template, tmp_path
     f = perfdata.read(path)["forms"].iloc[0]
     assert f.project_name == "乡村公路养护经费"
     assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
+
+
+def test_docs_templates_is_generated_from_the_rules():
+    assert (Path(__file__).resolve().parents[1] / "docs" / "templates.md").read_text(encoding="utf-8") == \
+        engine.templates_markdown()

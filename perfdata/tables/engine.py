@@ -893,3 +893,50 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
                                          no, name or name_text, fields))
         used.update(range(start, j))
         i = j
+
+
+# -- docs/templates.md ---------------------------------------------------------------------------------
+
+_COLUMN_ZH = {"budget_initial": "年初预算数", "budget_full_year": "全年预算数", "executed": "全年执行数",
+              "exec_weight": "分值", "exec_rate": "执行率", "exec_score": "得分", "method": "得分计算方法"}
+
+
+def templates_markdown() -> str:
+    """docs/templates.md: the templates the token reader knows and the labels it reads, from the rules."""
+    out = ["# 模板 / Templates", "",
+           "Generated from `perfdata/rules/templates.csv`, `form_labels.csv`, `headers.csv` and `funding_rows.csv` "
+           "by `perfdata.tables.engine.templates_markdown()`; a test fails when the two differ.", "",
+           "A form is read as the template whose title and header markers match best (recorded in "
+           "`forms.template`). The funding columns are the form's own header cells where they can be read; the "
+           "template's order below is used only when they cannot (a scrambled or cut header).", "",
+           "| template | family | title | markers | funding columns | 执行率分值 | levels |",
+           "|---|---|---|---|---|---|---|"]
+    for t in templates():
+        cols = " · ".join(_COLUMN_ZH.get(c, c) for c in t["funding_columns"].split("|"))
+        markers = " · ".join(t["markers"].split("|")) if t["markers"] else "—"
+        out.append(f"| `{t['template']}` | {t['family']} | {t['title']} | {markers} | {cols} | "
+                   f"{t['exec_weight']} | {t['levels']} |")
+    out += ["", "## Labels", "", "| role | field | spellings |", "|---|---|---|"]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in rules.table("form_labels.csv"):
+        groups.setdefault((r["role"], r["canonical"]), []).append(r["synonym"])
+    for r in rules.table("headers.csv"):
+        if r["table"] in ("funding", "goal", "indicator"):
+            groups.setdefault((f"{r['table']} header", r["canonical"]), []).append(r["synonym"])
+    for r in rules.table("funding_rows.csv"):
+        groups.setdefault(("funding row", r["fund_source"]), []).append(r["synonym"])
+    for (role, field), spellings in groups.items():
+        out.append(f"| {role} | `{field}` | {' · '.join(spellings)} |")
+    out += ["", "## Adding a template", "",
+            "1. Add a row to `perfdata/rules/templates.csv`: its title, the header cells that mark it (all must be "
+            "present), the funding column order, the 分值 of the execution row when the form prints none, and how "
+            "its levels are printed.",
+            "2. Add the spellings it uses that the tables above lack: header cells to `headers.csv`, funding row "
+            "labels to `funding_rows.csv`, field and stop labels to `form_labels.csv`, level names to `levels.csv`.",
+            "3. Regenerate this page: `python -c \"from perfdata.tables import engine; "
+            "print(engine.templates_markdown(), end='')\" > docs/templates.md`.",
+            "4. The generated test (`tests/test_engine.py::test_every_template_reads_in_every_serialisation`) "
+            "reads a form of every template row in every serialisation; add a real form of the template to the "
+            "tests when you have one, and check the bundled documents still read the same "
+            "(`python benchmarks/snapshot.py check data/raw SNAP`).", ""]
+    return "\n".join(out)
