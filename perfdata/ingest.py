@@ -240,8 +240,10 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     from perfdata.normalize import looks_traditional, simplify
 
     trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
-    forms = engine.read_document(rows, simplify if trad else None)
-    if not forms:
+    toks = engine.tokens(rows, simplify if trad else None)
+    forms = engine.read_tokens(toks, rows[-1].end if rows else 0)
+    summaries = engine.read_summaries(toks)
+    if not forms and not summaries:
         return 0
     kept = res.tables.get("problems", [])[:early]
     res.tables.clear()
@@ -259,6 +261,17 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
             _emit_department(form, form_id, res)
         else:
             pairs.append((form, form_id))
+    for table in summaries:
+        found.append((table.line, "summary", table.title))
+        summary_id = f"{sha[:10]}-{table.line:05d}"
+        for r in table.rows:
+            res.add("summary_rows", {**r, "table_line": table.line, "summary_id": summary_id, "title": table.title,
+                                     "project_key": None if r["is_total"] else project_key(r["project_name"])})
+        for lo in table.leftovers:
+            res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason})
+        if table.leftovers:
+            res.problem("warning", f"summary table at line {table.line}: {len(table.leftovers)} row(s) not read "
+                        "(see leftovers)", table.leftovers[0].line)
     if pairs:
         _infer_context(pairs, rows, res)
     for form, form_id in pairs:

@@ -172,6 +172,10 @@ TABLES: dict[str, list[Column]] = {
         Column("unit_inferred", B, "单位为推断", "no unit row: taken from the table continued here"),
         Column("is_total", B, "合计行", "a 合计/总计 row, not a project"),
         Column("budget_initial", F, "年初预算数(万元)", "where the table has that column"),
+        # -- added by the token reader (tables/engine.py) --
+        Column("seq_label", S, "序号(原文)", "序号 as printed: 一 / (一) / 1; group rows carry 一 and (一)"),
+        Column("is_subtotal", B, "小计行", "a group row (一、(一)) adding up the items under it; is_total too"),
+        Column("responsible", S, "责任部门", "责任部门 column of the row, where the table has one"),
     ],
     "department_forms": [
         Column("dept_form_id", S, "整体表编号", "stable id: file hash and first line"),

@@ -341,3 +341,24 @@ def test_every_template_reads_from_a_gbk_html_page_with_spans(template, tmp_path
 def test_docs_templates_is_generated_from_the_rules():
     assert (Path(__file__).resolve().parents[1] / "docs" / "templates.md").read_text(encoding="utf-8") == \
         engine.templates_markdown()
+
+
+@needs_external
+def test_a_summary_with_hierarchical_numbering_and_subtotals():
+    """#23: a 汇总表 inside a notice, one cell per line: 合计, groups 一 / (一) with items under them
+    (subtotals: is_total and is_subtotal), items 1…n, a 责任部门 column some rows leave out, the truncated
+    last row a leftover."""
+    t = perfdata.read(next(EXTERNAL.glob("23_*.txt")))
+    s = t["summary_rows"]
+    total = s.iloc[0]
+    assert (total.project_name, total.budget, total.executed, total.exec_rate_reported, total.is_total) == (
+        "合计", 17758.87, 14520.34, 81.76, True)
+    group = s[s.seq_label == "(一)"].iloc[0]
+    assert (group.project_name, group.budget, bool(group.is_subtotal)) == ("开大教育(终身、开放、成人、社区教育)专项",
+                                                                          4739.8, True)
+    item = s[s.project_name == "学生资助专项-高职"].iloc[0]
+    assert (item.seq, item.responsible, item.budget, item.executed, bool(item.is_total)) == (1, "学工处", 1537.45,
+                                                                                           1528.47, False)
+    assert len(s) == 21 and (~s.is_total).sum() == 16  # 13 numbered items and 二/三/四, projects of their own
+    assert s[s.seq_label == "四"].iloc[0].is_total == False  # noqa: E712 - 不可预见费 has no items under it
+    assert t["leftovers"].text.tolist() == ["12 图书信息中心"]

@@ -446,15 +446,19 @@ def _other_table(title: str) -> bool:
 
 
 def read_document(rows: list[Row], simplify=None) -> list[Form]:
-    """Every project form of a document whose tables the row reader could not read."""
-    toks = tokens(rows, simplify)
+    """Every project (and project-layout department) form of a document whose tables the row reader
+    could not read."""
+    return read_tokens(tokens(rows, simplify), rows[-1].end if rows else 0)
+
+
+def read_tokens(toks: list[Token], last_line: int) -> list[Form]:
     starts = _starts(toks)
     forms = []
     for n, at in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(toks)
         if not any(t.role == "funding_row" for t in toks[at:end]):
             continue
-        form = _read_form(toks[at:end], rows[-1].end if rows else 0)
+        form = _read_form(toks[at:end], last_line)
         if form.title and _DEPARTMENT.search(key(form.title)):
             form.kind = "department"
         if form.funding and (form.project_name or form.title):
@@ -940,3 +944,109 @@ def templates_markdown() -> str:
             "tests when you have one, and check the bundled documents still read the same "
             "(`python benchmarks/snapshot.py check data/raw SNAP`).", ""]
     return "\n".join(out)
+
+
+# -- 汇总表: one row per project, numbered hierarchically ----------------------------------------------
+
+_SEQ = re.compile(r"^(?:[一二三四五六七八九十]+|\([一二三四五六七八九十]+\)|\d{1,3})[、.]?$")
+_GROUP = re.compile(r"^(?:[一二三四五六七八九十]+|\([一二三四五六七八九十]+\))[、.]?$")
+
+
+@dataclass(slots=True)
+class Summary:
+    line: int
+    title: str | None
+    columns: list[str]
+    rows: list[dict]
+    leftovers: list[Leftover]
+
+
+@cache
+def _summary_columns():
+    exact, prefixes = {}, []
+    for r in rules.table("summary_columns.csv"):
+        syn = r["synonym"]
+        (prefixes.append((key(syn[:-1]), r["column"])) if syn.endswith("*") else exact.setdefault(key(syn),
+                                                                                                    r["column"]))
+    return exact, tuple(prefixes)
+
+
+def _summary_column(text: str) -> str | None:
+    exact, prefixes = _summary_columns()
+    k = _label_key(text)
+    return exact.get(k) or next((c for p, c in prefixes if k.startswith(p)), None)
+
+
+def read_summaries(toks: list[Token]) -> list[Summary]:
+    """Summary tables (序号 | 责任部门 | 项目名称 | 预算数 | 执行数 | 执行率 …): a header led by 序号 with a
+    项目名称 and two figure columns or more; each row is a 序号 (or 合计), its text cells, then one figure a
+    figure column. Group rows (一, (一)) add up the items under them: is_total and is_subtotal."""
+    out = []
+    i = 0
+    while i < len(toks):
+        if _summary_column(toks[i].text) != "seq":
+            i += 1
+            continue
+        cols, j = [], i
+        while j < len(toks) and (col := _summary_column(toks[j].text)) is not None:
+            cols.append(col)
+            j += 1
+        figures = [c for c in cols if c in ("budget_initial", "budget", "executed", "exec_rate_reported",
+                                            "output_rate", "benefit_rate", "satisfaction_rate", "total_score")]
+        if "project_name" not in cols or len(figures) < 2:
+            i = j
+            continue
+        title = next((t.text for t in reversed(toks[max(0, i - 12):i]) if "表" in t.text or "明细" in t.text), None)
+        table = Summary(toks[i].line, title, cols, [], [])
+        while j < len(toks):
+            t = toks[j]
+            total = t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计")
+            if not (_SEQ.match(t.text) or total):
+                break
+            texts, k = [], j + 1
+            while k < len(toks) and toks[k].role in (None, "field") and not _is_value(toks[k]) and len(texts) < 3:
+                texts.append(toks[k].text)
+                k += 1
+            vals = []
+            while k < len(toks) and _is_value(toks[k]) and len(vals) < len(figures):
+                vals.append(toks[k].text)
+                k += 1
+            if len(vals) < len(figures):  # cut short (the excerpt ends), or not a row: left with its line
+                table.leftovers.append(Leftover(t.line, " ".join([t.text, *texts, *vals]),
+                                                "summary row without all its figures"))
+                j = k
+                break
+            row = {"line_start": t.line, "line_end": toks[k - 1].line, "seq_label": None if total else t.text,
+                   "is_total": total or bool(_GROUP.match(t.text)), "is_subtotal": bool(_GROUP.match(t.text))}
+            name = texts[-1] if texts else ("合计" if total else None)
+            if "responsible" in cols and len(texts) >= 2:
+                row["responsible"] = texts[0]
+            row["project_name"] = "合计" if total else name
+            if not total and not row["is_subtotal"]:
+                row["seq"] = int(t.text.rstrip("、.")) if t.text.rstrip("、.").isdigit() else None
+            for col, v in zip(figures, vals, strict=True):
+                row[col] = _figure(v)
+            table.rows.append(row)
+            j = k
+        _subtotals(table.rows)
+        if table.rows:
+            out.append(table)
+        i = j
+    return out
+
+
+def _depth(label: str | None) -> int:
+    """一 → 1, (一) → 2, 1 → 3: how deep a 序号 numbers its row."""
+    if not label:
+        return 0
+    return 3 if label.rstrip("、.").isdigit() else 2 if label.startswith("(") else 1
+
+
+def _subtotals(rows: list[dict]) -> None:
+    """A group row (一, (一)) is a subtotal where rows numbered deeper follow it; else it is a project."""
+    for k, r in enumerate(rows):
+        if not r["is_subtotal"]:
+            continue
+        nxt = rows[k + 1]["seq_label"] if k + 1 < len(rows) else None
+        if _depth(nxt) <= _depth(r["seq_label"]):
+            r["is_subtotal"] = r["is_total"] = False
