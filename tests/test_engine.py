@@ -172,10 +172,10 @@ def test_an_unconfirmed_run_is_a_leftover_with_its_line():
             Row(2, ["项目名称", "甲项目"], "项目名称\t甲项目"),
             Row(3, ["预算数(A)", "执行数(B)", "执行率(B/A)"], "预算数(A)\t执行数(B)\t执行率(B/A)"),
             Row(4, ["年度资金总额", "98765%"], "年度资金总额\t98765%")]
-    form = engine.read_document(rows) or None
-    assert form is None  # no funding figure confirmed: no form is made up from it
-    toks = engine.tokens(rows)
-    assert [t.text for t in toks if t.role == "funding_row"] == ["年度资金总额"]
+    (form,) = engine.read_document(rows)  # the form is kept with what was read: its name, no figures
+    assert form.project_name == "甲项目" and form.funding == []
+    assert [(lo.line, lo.text) for lo in form.leftovers] == [(4, "年度资金总额 98765%")]
+    assert form.leftovers[0].reason.startswith("funding figures the form's arithmetic does not confirm")
 
 
 def test_simplify_is_what_the_token_reader_uses_for_traditional_documents():
@@ -362,3 +362,16 @@ def test_a_summary_with_hierarchical_numbering_and_subtotals():
     assert len(s) == 21 and (~s.is_total).sum() == 16  # 13 numbered items and 二/三/四, projects of their own
     assert s[s.seq_label == "四"].iloc[0].is_total == False  # noqa: E712 - 不可预见费 has no items under it
     assert t["leftovers"].text.tolist() == ["12 图书信息中心"]
+
+
+@needs_external
+def test_a_form_is_kept_with_what_could_be_read():
+    """Chongqing #16 (OCR'd, figures garbled): the form is kept with its unit (named by the title, marked
+    inferred in the notes of the ingest) and its 自评总分, and the unreadable funding lines are leftovers."""
+    t = perfdata.read(next(EXTERNAL.glob("16_*.txt")))
+    d = t["department_forms"].iloc[0]
+    assert (d.department, d.total_score) == ("重庆市梁平区林业局", 97.93)
+    assert pd.isna(d.budget_initial) and len(t["leftovers"]) > 0
+    # #21: a label spelled '项目主管单 位' is a label, never read as the project's name
+    f = perfdata.read(next(EXTERNAL.glob("21_*.txt")))["forms"].iloc[0]
+    assert pd.isna(f.project_name) and f.total_score_reported == 95.0

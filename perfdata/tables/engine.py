@@ -40,7 +40,7 @@ class Token:
 
 
 _SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
-_NOTE = re.compile(r"\((?:盖章|万元|元|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
+_NOTE = re.compile(r"\((?:盖章|万元|元|分|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:%|万元|万|元)?$")
 _GLUED = re.compile(r"^\d[\d.,%]{3,38}[\d%]$")  # figures run together: '1010100%20', '310.2154.741050%5'
@@ -452,18 +452,30 @@ def read_document(rows: list[Row], simplify=None) -> list[Form]:
 
 
 def read_tokens(toks: list[Token], last_line: int) -> list[Form]:
+    """The forms of a token stream: each from its start to the next. A form is kept with whatever could be
+    read of it (the ingest reports what is missing); a title with nothing of a form after it (a document
+    site's list of file names) is not a form."""
     starts = _starts(toks)
     forms = []
     for n, at in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(toks)
-        if not any(t.role == "funding_row" for t in toks[at:end]):
+        if not any(t.role in ("funding_row", "funding_header", "field", "score_total") for t in toks[at:end]):
             continue
         form = _read_form(toks[at:end], last_line)
         if form.title and _DEPARTMENT.search(key(form.title)):
             form.kind = "department"
-        if form.funding and (form.project_name or form.title):
+            if not form.department:
+                m = _UNIT_IN_TITLE.match(key(form.title))
+                if m:  # '重庆市梁平区林业局2023年度部门整体绩效自评表': the unit named by the title
+                    form.department = m.group(1)
+                    form.inferred.add("department")
+        read = [form.funding, form.indicators, form.total_score, form.project_name]
+        if any(x for x in read) and (form.project_name or form.title):
             forms.append(form)
     return forms
+
+
+_UNIT_IN_TITLE = re.compile(r"^(?:\d+[、.])?(.{4,30}?)(?:19|20)\d{2}年度?")
 
 
 def _text_after(toks: list[Token], i: int) -> tuple[str | None, int]:
