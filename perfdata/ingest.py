@@ -291,7 +291,9 @@ def _emit_department(form: Form, form_id: str, res: FileResult):
         "executed": to_number(t.get("executed")), "exec_rate_reported": to_percent(t.get("exec_rate")),
         "exec_weight": to_number(t.get("exec_weight")), "exec_score_reported": to_number(t.get("exec_score")),
         "goals": "\n".join(filter(None, (form.goal_planned, form.goal_achieved))) or None,
-        "total_weight": form.total_weight, "total_score": form.total_score, "notes": "\n".join(form.notes) or None,
+        "total_weight": form.total_weight, "total_score": form.total_score,
+        "notes": "\n".join([*form.notes, *(["部门名称取自表题 (no unit row printed; named by the title)"]
+                                          if "department" in form.inferred else [])]) or None,
         "budget_line": t.get("line"), "template": form.template, "amount_unit": form.amount_unit,
         "goal_count": 0, "task_count": 0,
     })

@@ -371,6 +371,7 @@ def test_a_form_is_kept_with_what_could_be_read():
     t = perfdata.read(next(EXTERNAL.glob("16_*.txt")))
     d = t["department_forms"].iloc[0]
     assert (d.department, d.total_score) == ("重庆市梁平区林业局", 97.93)
+    assert "部门名称取自表题" in d.notes
     assert pd.isna(d.budget_initial) and len(t["leftovers"]) > 0
     # #21: a label spelled '项目主管单 位' is a label, never read as the project's name
     f = perfdata.read(next(EXTERNAL.glob("21_*.txt")))["forms"].iloc[0]
