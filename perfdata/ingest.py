@@ -242,6 +242,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
     toks = engine.tokens(rows, simplify if trad else None)
     forms = engine.read_tokens(toks, rows[-1].end if rows else 0)
+    forms += engine.read_rubrics(toks, rows[-1].end if rows else 0)
     summaries = engine.read_summaries(toks)
     if not forms and not summaries:
         return 0

@@ -376,3 +376,20 @@ def test_a_form_is_kept_with_what_could_be_read():
     # #21: a label spelled '项目主管单 位' is a label, never read as the project's name
     f = perfdata.read(next(EXTERNAL.glob("21_*.txt")))["forms"].iloc[0]
     assert pd.isna(f.project_name) and f.total_score_reported == 95.0
+
+
+@needs_external
+def test_a_scoring_rubric_lands_in_the_department_tables():
+    """#05: 序号 | 一级指标(分) | 二级指标(分) | 三级指标 | 指标分值 | 指标解释 | 评分标准 | 自评得分, long
+    explanation cells, a 分值 equal to the next 序号; the last row cut before its 自评得分."""
+    t = perfdata.read(next(EXTERNAL.glob("05_*.txt")))
+    assert t["forms"].empty and t["department_forms"].iloc[0].title == "2023年度部门整体支出绩效评价自评表"
+    ind = t["department_indicators"]
+    got = [(r.level1, r.level2, r.name, r.weight, None if pd.isna(r.score) else r.score) for r in ind.itertuples()]
+    assert got == [("规划", "基础信息", "基础信息完整性", 3.0, 3.0),
+                   ("规划", "工作计划", "年度工作计划完整性", 3.0, 3.0),
+                   ("规划", "工作计划", "年度工作计划明确性", 3.0, 3.0),
+                   ("规划", "绩效目标", "年度绩效目标合理性", 4.0, 4.0),
+                   ("规划", "绩效目标", "年度绩效目标明确性", 2.0, 2.0),
+                   ("执行", "预算执行", "预算执行率", 5.0, None)]
+    assert ind.level1_weight.tolist()[:1] == [15.0] and ind.method.iloc[0].startswith("部门及所属二级单位预算基础信息")

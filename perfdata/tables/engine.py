@@ -92,7 +92,8 @@ def _cutter() -> re.Pattern:
     vocab = vocabulary()
     labels = sorted((k for k in vocab if len(k) >= 3), key=len, reverse=True)
     # two-character labels only where a note or a figure makes them unambiguous: 得分(20分*执行率), 总分100100
-    short = sorted(k for k, (role, _) in vocab.items() if len(k) == 2 and role == "funding_header")
+    short = sorted(k for k, (role, c) in vocab.items() if len(k) == 2 and role == "funding_header"
+                   and c in ("exec_weight", "exec_score"))
     totals = sorted(k for k, (role, _) in vocab.items() if len(k) == 2 and role == "total")
     return re.compile(f"{_TITLE}|(?:{'|'.join(totals)})(?=\\d)|(?:{'|'.join(short)})\\([^()]{{1,15}}\\)"
                       f"|(?:{'|'.join(map(re.escape, labels))})(?:\\([^()]{{0,15}}\\))?")
@@ -1062,3 +1063,90 @@ def _subtotals(rows: list[dict]) -> None:
         nxt = rows[k + 1]["seq_label"] if k + 1 < len(rows) else None
         if _depth(nxt) <= _depth(r["seq_label"]):
             r["is_subtotal"] = r["is_total"] = False
+
+
+# -- 评价指标表 / 评分表: a department's scoring rubric -------------------------------------------------
+
+_POINTS = re.compile(r"^(.{1,12}?)\((\d+(?:\.\d+)?)分\)$")  # '规划(15分)', '基础信息(3分)'
+_RUBRIC_TITLE = re.compile(r"评价自评表|评价指标表|评分表")
+
+
+def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
+    """Scoring rubrics (序号 | 一级指标(分) | 二级指标(分) | 三级指标 | 指标分值 | 指标解释 | 评分标准 | 自评得分)
+    as department forms whose indicators are the rubric's rows: a row opens at the next 序号 once the row
+    before has its name and 分值, levels are the cells printed with their points ('规划(15分)'), the first
+    figure after the name is its 分值, the last before the next row its 自评得分, the text between them
+    the 指标解释 and 评分标准."""
+    look = rules.headers("indicator").lookup
+    out = []
+    for at, t in enumerate(toks):
+        if t.role != "title" or not _RUBRIC_TITLE.search(key(t.text)):
+            continue
+        header = [k for k in range(at + 1, min(at + 30, len(toks))) if _label_key(toks[k].text) == "序号"]
+        if not header:
+            continue
+        j = header[0] + 1
+        cols = []
+        while j < len(toks) and (look(toks[j].text) or _label_key(toks[j].text) in ("指标分值", "指标解释",
+                                                                                       "指标说明及", "自评得分")):
+            cols.append(_label_key(toks[j].text))
+            j += 1
+        if not any(c in ("三级指标", "指标名称") for c in cols):
+            continue
+        form = Form(line_start=t.line, title=t.text, layout="tokens", template="rubric", kind="department")
+        form.year = int(m.group(1)) if (m := _YEAR.search(t.text)) else None
+        unit_at = next((k for k in range(at + 1, header[0]) if _label_key(toks[k].text) in ("单位", "单位名称")), None)
+        if unit_at is not None and unit_at + 1 < header[0] and toks[unit_at + 1].role is None:
+            form.department = toks[unit_at + 1].text
+        rows: list[list[Token]] = []
+        expect = 1
+        while j < len(toks) and toks[j].role not in ("title", "total", "score_total"):
+            u = toks[j]
+            nxt = toks[j + 1] if j + 1 < len(toks) else None
+            opens = u.text.rstrip("、.") == str(expect) and nxt is not None and _figure(nxt.text) is None
+            if opens and (not rows or _has_weight(rows[-1])):
+                rows.append([u])
+                expect += 1
+            elif rows:
+                rows[-1].append(u)
+            j += 1
+        level1 = level2 = None
+        level1_weight = level1_line = None
+        for r in rows:
+            body = [x for x in r[1:] if x.role != "empty"]
+            levels = []
+            while body and (m := _POINTS.match(body[0].text)) and len(levels) < 2:
+                levels.append((m.group(1), float(m.group(2)), body[0].line))
+                body = body[1:]
+            if len(levels) == 2 or levels and level1 is None:
+                level1, level1_weight, level1_line = levels[0]
+                level2 = levels[1][0] if len(levels) == 2 else None
+            elif levels:
+                level2 = levels[0][0]
+            figures = [k for k, x in enumerate(body) if _figure(x.text) is not None]
+            if not body or not figures or figures[0] == 0:
+                form.leftovers.append(Leftover(r[0].line, " ".join(x.text for x in r), "rubric row without its "
+                                               "name and 分值"))
+                continue
+            name = "".join(x.text for x in body[:figures[0]])
+            weight = body[figures[0]].text
+            score = body[figures[-1]].text if len(figures) > 1 else None
+            text_end = figures[-1] if len(figures) > 1 else len(body)
+            method = "".join(x.text for x in body[figures[0] + 1:text_end]) or None
+            fields = {"weight": weight, "method": method}
+            if score is not None:
+                fields["score"] = score
+            form.indicators.append(Indicator(r[0].line, r[-1].line, level1, level1_weight, level1_line, level2,
+                                             int(r[0].text.rstrip("、.")), name, fields))
+        form.line_end = toks[j - 1].line if j > at else t.line
+        form.complete = j < len(toks)
+        if not form.complete:
+            form.stop_reason = "end of file"
+        if form.indicators:
+            out.append(form)
+    return out
+
+
+def _has_weight(row: list[Token]) -> bool:
+    """Whether a rubric row has its name and its 分值 already (so a bare number may open the next row)."""
+    return any(_figure(x.text) is not None for x in row[2:])
