@@ -227,11 +227,12 @@ def _of_file(df: pd.DataFrame, file: str) -> pd.DataFrame:
 
 
 def _value(row: pd.Series | None, columns: tuple[str, ...]):
-    """The first of `columns` the row has (its value, null or not), else None."""
+    """The first of `columns` the row fills, else None: a department form read by rows has 部门预算总额
+    (budget_total) where one read in the project layout has 年初预算数 (budget_initial)."""
     if row is None:
         return None
     for c in columns:
-        if c in row.index:
+        if c in row.index and _plain(row[c]) is not None:
             return _plain(row[c])
     return None
 
