@@ -115,6 +115,8 @@ TABLES: dict[str, list[Column]] = {
         *_PARSED_TARGET,
         *_PARSED_ACTUAL,
         *_PARSED_KIND,
+        Column("parent_seq", I, "所属指标序号", "seq of the scored indicator an unscored '其中…' sub-row belongs to"),
+        Column("is_core", B, "核心指标", "marked ★ (a core indicator of a 衔接资金 / transfer-payment form)"),
     ],
     "leftovers": [
         *_PROVENANCE,

@@ -393,3 +393,18 @@ def test_a_scoring_rubric_lands_in_the_department_tables():
                    ("规划", "绩效目标", "年度绩效目标明确性", 2.0, 2.0),
                    ("执行", "预算执行", "预算执行率", 5.0, None)]
     assert ind.level1_weight.tolist()[:1] == [15.0] and ind.method.iloc[0].startswith("部门及所属二级单位预算基础信息")
+
+
+@needs_external
+def test_sub_rows_are_children_of_the_scored_indicator_and_core_indicators_are_marked():
+    """#13 (衔接资金, read by rows): 其中… rows carry values but no weight: children, never scored; ★ marks
+    core indicators; a spaced level line ending in a lone '|' ('效 益 指 标 (30分) |') is a level."""
+    ind = perfdata.read(next(EXTERNAL.glob("13_*.txt")))["indicators"]
+    first = ind.iloc[0]
+    assert (first["name"], first.weight, bool(first.is_core), pd.isna(first.parent_seq)) == (
+        "★补助各类瓜果蔬菜种植面积", 20.0, True, True)
+    kids = ind[ind.parent_seq == 1]
+    assert kids.name.tolist() == ["其中桃树种植面积", "其中苹果树种植面积", "其中露天蔬菜", "其中大棚蔬菜"]
+    assert kids.weight.isna().all() and kids.target_raw.tolist() == ["1.5亩", "5亩", "20亩", "3亩"]
+    assert (ind.parent_seq.isna()).sum() == 7  # the 7 scored indicators
+    assert ind[ind.name == "特色产业带动增加受益农户收入(总收入)"].iloc[0].level1 == "效益指标"

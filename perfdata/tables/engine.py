@@ -26,7 +26,7 @@ from functools import cache
 from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import clean, is_filler, key, split_indicator_no, to_number
-from perfdata.tables.forms import Form, Indicator, Leftover, level_cell
+from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children
 
 # -- tokens --------------------------------------------------------------------------------------------
 
@@ -910,6 +910,7 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
                                          no, name or name_text, fields))
         used.update(range(start, j))
         i = j
+    mark_children(form.indicators)
 
 
 # -- docs/templates.md ---------------------------------------------------------------------------------

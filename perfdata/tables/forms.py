@@ -82,6 +82,7 @@ class Indicator:
     fields: dict[str, str] = field(default_factory=dict)  # may be shared with other rows: replace, never edit
     positions: dict[str, int] = field(default_factory=dict)
     content: tuple | None = None  # indicator_values() past the levels, when known from the row's cells
+    parent: int | None = None  # seq of the scored indicator a '其中…' sub-row belongs to (mark_children)
 
 
 @dataclass
@@ -115,8 +116,9 @@ class Form:
 
 @lru_cache(maxsize=16384)
 def level_cell(text: str) -> tuple[rules.Level | None, float | None]:
-    """The level a cell names and the points printed with it; (None, 50.0) for a bare "(50分)"."""
-    name, weight = split_level_weight(text)
+    """The level a cell names and the points printed with it; (None, 50.0) for a bare "(50分)". A copy's
+    cell separator left on the cell ("效益指标(30分) |", a line of one cell) is not part of it."""
+    name, weight = split_level_weight(text.rstrip("| ") if text.endswith("|") else text)
     if not name:
         return None, weight if "(" in clean(text) else None
     level = rules.levels().get(name)
@@ -672,7 +674,9 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
 
 
 def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:
-    return FormReader(rows, start, anchor, stop).read()
+    form, at = FormReader(rows, start, anchor, stop).read()
+    mark_children(form.indicators)
+    return form, at
 
 
 # Column order of indicator_values(): the `indicators` contract without form_id/seq/source_file.
@@ -680,7 +684,7 @@ INDICATOR_FIELDS = (
     "line", "line_end", "level1", "level1_weight", "level1_weight_line", "level2", "indicator_no", "name",
     "target_raw", "actual_raw", "weight", "score", "deviation_note", "method", "nature", "measure_unit",
     "is_budget_execution", "target_op", "target_value", "target_unit", "actual_op", "actual_value",
-    "actual_unit", "quantitative", "direction",
+    "actual_unit", "quantitative", "direction", "parent_seq", "is_core",
 )
 _NO_NOTE = (None, "—", "-")
 
@@ -692,7 +696,22 @@ def indicator_values(ind: Indicator, *lead) -> tuple:
     if content is None:
         content = _content(ind.indicator_no, ind.name, ind.fields)
     return (*lead, ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line,
-            ind.level2) + content
+            ind.level2) + content + (ind.parent, bool(ind.name and ind.name.startswith(CORE_MARK)))
+
+
+CORE_MARK = "★"
+_SUB_ROW = re.compile(r"^其中[:：]?")
+
+
+def mark_children(indicators: list[Indicator]) -> None:
+    """An unscored '其中…' sub-row (其中桃树种植面积 under ★补助各类瓜果蔬菜种植面积) belongs to the scored
+    indicator above it: it keeps its values, its parent's seq, and is never scored (no weight of its own)."""
+    parent = None
+    for seq, ind in enumerate(indicators, 1):
+        if ind.name and _SUB_ROW.match(ind.name) and parent is not None and ind.fields.get("weight") is None:
+            ind.parent = parent
+        else:
+            parent = seq
 
 
 def _content(no: int | None, name: str | None, fields: dict[str, str]) -> tuple:
