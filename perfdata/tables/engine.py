@@ -128,7 +128,12 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
             if not text or set(text) <= set("|.…·-—_ "):
                 continue
             out.extend(_cut(text, row.line))
-    return _merge_split_labels(out)
+    for _ in range(3):  # a word broken over three cells joins in two passes
+        merged = _merge_split_labels(out)
+        if len(merged) == len(out):
+            break
+        out = merged
+    return out
 
 
 def _merge_split_labels(toks: list[Token]) -> list[Token]:
@@ -138,10 +143,11 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
     i = 0
     while i < len(toks):
         t = toks[i]
-        if i + 1 < len(toks) and t.role in (None, "level") and len(t.text) <= 6 and _CJK_PIECE.match(t.text):
+        if i + 1 < len(toks) and t.role in (None, "level") and len(t.text) <= 8 and _CJK_PIECE.match(t.text):
             u = toks[i + 1]
             joined = t.text + u.text
-            if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header") and _known(joined):
+            if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header", "stop") \
+                    and _known(joined):
                 merged = _classify(joined, t.line)
                 out.append(merged)
                 i += 2
