@@ -408,3 +408,17 @@ def test_sub_rows_are_children_of_the_scored_indicator_and_core_indicators_are_m
     assert kids.weight.isna().all() and kids.target_raw.tolist() == ["1.5亩", "5亩", "20亩", "3亩"]
     assert (ind.parent_seq.isna()).sum() == 7  # the 7 scored indicators
     assert ind[ind.name == "特色产业带动增加受益农户收入(总收入)"].iloc[0].level1 == "效益指标"
+
+
+def test_a_long_glued_run_costs_milliseconds_and_guesses_nothing():
+    """A hostile run of 38 digits after a funding label: the readings are bounded, the row is a leftover."""
+    import time
+
+    rows = [Row(1, ["项目支出绩效自评表(2023年度)"], "项目支出绩效自评表(2023年度)"),
+            Row(2, ["项目名称", "甲项目"], "项目名称\t甲项目"),
+            Row(3, ["年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"], "x"),
+            *[Row(4 + k, ["年度资金总额", "1" * 38], "x") for k in range(20)]]
+    started = time.process_time()
+    (form,) = engine.read_document(rows)
+    assert time.process_time() - started < 2.0
+    assert form.funding == [] and len(form.leftovers) == 20

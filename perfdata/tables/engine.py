@@ -42,8 +42,9 @@ class Token:
 _SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
 _NOTE = re.compile(r"\((?:盖章|万元|元|分|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:%|万元|万|元)?$")
-_GLUED = re.compile(r"^\d[\d.,%]{3,38}[\d%]$")  # figures run together: '1010100%20', '310.2154.741050%5'
+# a figure of a form: at most 12 digits before the point (a 万元 amount of a trillion is a run, not a figure)
+_FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3}){1,3}|\d{1,12})(?:\.\d{1,6})?(?:%|万元|万|元)?$")
+_GLUED = re.compile(r"^\d[\d.,%]{3,22}[\d%]$")  # figures run together: '1010100%20', '310.2154.741050%5'
 _LEAD_FIGURES = re.compile(r"(\d[\d.,%]*\d%?|\d)(?=[^\d.,%])")  # '100100' in '总分100100注:1.…'
 
 _DASH = frozenset({"/", "-", "—", "——", "--", "\\", "–", "无"})
@@ -263,17 +264,31 @@ def _figure(text: str) -> float | None:
 _SPLIT_NUMBER = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d{1,2})?$")  # a figure cut out of a glued run
 
 
-def _splits(digits: str, k: int) -> list[list[str]]:
-    """Every way to cut a run of digits (and dots) into k plain numbers (at most 20,000)."""
-    if k == 1:
-        return [[digits]] if _SPLIT_NUMBER.match(digits) else []
-    out = []
-    for cut in itertools.combinations(range(1, len(digits)), k - 1):
-        parts = [digits[a:b] for a, b in zip((0, *cut), (*cut, len(digits)), strict=True)]
-        if all(_SPLIT_NUMBER.match(p) for p in parts):
-            out.append(parts)
-            if len(out) >= 20000:
-                break
+def _splits(digits: str, k: int, limit: int = 2000) -> list[list[str]]:
+    """Every way to cut a run of digits (and dots) into k plain numbers of at most 12 characters (at most
+    `limit` of them): depth-first, a cut only where the piece before it is a number, so a long run costs
+    what its readings cost, not every combination of cut points.
+
+    >>> _splits("1010100", 3)[:4]
+    [['1', '0', '10100'], ['10', '10', '100'], ['10', '1010', '0'], ['101', '0', '100']]
+    """
+    out: list[list[str]] = []
+
+    def walk(at: int, left: int, parts: list[str]) -> None:
+        if len(out) >= limit:
+            return
+        rest = len(digits) - at
+        if left == 1:
+            if rest <= 12 and _SPLIT_NUMBER.match(digits[at:]):
+                out.append([*parts, digits[at:]])
+            return
+        for end in range(at + 1, min(len(digits) - left + 1, at + 12) + 1):
+            piece = digits[at:end]
+            if _SPLIT_NUMBER.match(piece):
+                walk(end, left - 1, [*parts, piece])
+
+    if 0 < k <= len(digits):
+        walk(0, k, [])
     return out
 
 
@@ -341,7 +356,7 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
             seq = _glued(text, len(columns), columns)
             if not seq:
                 return None
-        options = [o + s for o in options for s in seq][:5000]
+        options = [o + s for o in options for s in seq][:2000]
     best, best_score, glued = None, None, False
     for vals in options:
         if len(vals) > len(columns):
@@ -379,7 +394,7 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
 def _glued(text: str, most: int, columns: list[str] | None = None) -> list[list[tuple]]:
     """The readings of a run of glued figures ('1010100%20'): rates end at each %. With the row's columns,
     the figures before a rate are at most the columns up to the rate column, those after it the rest."""
-    if not _GLUED.match(text) or len(text) > 40:
+    if not _GLUED.match(text):
         return []
     text = text.replace(",", "")
     parts = [p for p in re.split(r"(?<=%)", text) if p]
@@ -396,7 +411,7 @@ def _glued(text: str, most: int, columns: list[str] | None = None) -> list[list[
                 if rate:
                     vals[-1] = ("rate", vals[-1][1], True)
                 these.append(vals)
-        readings = [r + t for r in readings for t in these if len(r) + len(t) <= most][:5000]
+        readings = [r + t for r in readings for t in these if len(r) + len(t) <= most][:2000]
     return readings
 
 
