@@ -316,11 +316,18 @@ def _html(rows, encoding="utf-8"):
 @pytest.mark.parametrize("template", [t["template"] for t in engine.templates()])
 @pytest.mark.parametrize("render", [_one_cell_per_line, _paragraphs, _one_line, _run_on],
                          ids=["one-cell-per-line", "paragraphs", "one-line", "run-on"])
-def test_every_template_reads_in_every_serialisation(template, render, tmp_path):
+@pytest.mark.parametrize("chars", ["simplified", "traditional-gbk"])
+def test_every_template_reads_in_every_serialisation(template, render, chars, tmp_path):
     t = next(t for t in engine.templates() if t["template"] == template)
     rows, want = _template_form(t)
     path = tmp_path / "form.txt"
-    path.write_text(render(rows), encoding="utf-8")
+    text = render(rows)
+    if chars == "simplified":
+        path.write_text(text, encoding="utf-8")
+    else:  # machine-converted to traditional characters, pinyin artefacts and all, saved as GB18030
+        opencc = pytest.importorskip("opencc")
+        text = opencc.OpenCC("s2t").convert(text).replace("項目", "項(xiàng)目").replace("執行", "執(zhí)行")
+        path.write_bytes(text.encode("gb18030"))
     f = perfdata.read(path)["forms"].iloc[0]
     assert f.project_name == "乡村公路养护经费" and f.year == 2023
     assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
