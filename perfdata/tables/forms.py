@@ -700,7 +700,7 @@ def indicator_values(ind: Indicator, *lead) -> tuple:
 
 
 CORE_MARK = "★"
-_SUB_ROW = re.compile(r"^其中[:：]?")
+SUB_ROW = "其中"
 
 
 def mark_children(indicators: list[Indicator]) -> None:
@@ -708,7 +708,8 @@ def mark_children(indicators: list[Indicator]) -> None:
     indicator above it: it keeps its values, its parent's seq, and is never scored (no weight of its own)."""
     parent = None
     for seq, ind in enumerate(indicators, 1):
-        if ind.name and _SUB_ROW.match(ind.name) and parent is not None and ind.fields.get("weight") is None:
+        name = ind.name
+        if name and name.startswith(SUB_ROW) and parent is not None and ind.fields.get("weight") is None:
             ind.parent = parent
         else:
             parent = seq
