@@ -429,3 +429,25 @@ def test_a_long_glued_run_costs_milliseconds_and_guesses_nothing():
     (form,) = engine.read_document(rows)
     assert time.process_time() - started < 2.0
     assert form.funding == [] and len(form.leftovers) == 20
+
+
+@needs_external
+def test_indicator_rows_run_together_are_cut_by_their_figures():
+    """Run-on text: '安装坡面水标尺10≥266米≥266米10水标尺宽度10≥50厘米≥50厘米10' is two rows of
+    分值 | 年度指标值 | 全年实际值 | 得分 (#14); a 分值 run into its target ('20100%') is split off; the same
+    qualitative text twice ('显著提升显著提升') is the target and the actual; Hubei #06 has two 年度绩效目标
+    blocks with no 分值 column, and '取得2018-2022' before a row is not taken for one."""
+    ind = perfdata.read(next(EXTERNAL.glob("14_*.txt")))["indicators"]
+    rows = [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()]
+    assert rows[:3] == [("安装坡面水标尺", "≥266米", "≥266米", 10.0, 10.0),
+                        ("水标尺宽度", "≥50厘米", "≥50厘米", 10.0, 10.0),
+                        ("项目(工程)验收合格率", "100%", "100%", 20.0, 20.0)]
+    assert ("群众生产生活条件改善状况", "显著提升", "显著提升", 10.0, 10.0) in rows and len(rows) == 8
+    ind = perfdata.read(next(EXTERNAL.glob("06_*.txt")))["indicators"]
+    assert ind.name.tolist() == ["监测数据必须合格", "监测资料", "整编资料审核", "监测数据资料整编", "完成年度资料上报"]
+    assert ind.score.tolist() == [10.0, 10.0, 19.6, 20.0, 20.0] and ind.weight.isna().all()
+
+
+def test_a_piece_that_does_not_make_complete_rows_is_not_read():
+    assert engine._run_on_rows("监测数据必须合格100%100%", ["target", "actual", "score"]) is None  # no 得分
+    assert engine._run_on_rows("甲指标10≥5个≥5个20", ["weight", "target", "actual", "score"]) is None  # 得分 > 分值

@@ -144,13 +144,23 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
     i = 0
     while i < len(toks):
         t = toks[i]
-        if i + 1 < len(toks) and t.role in (None, "level") and len(t.text) <= 8 and _CJK_PIECE.match(t.text):
+        if i + 1 < len(toks) and t.role in (None, "level", "funding_header") and len(t.text) <= 8 \
+                and _CJK_PIECE.match(t.text):
             u = toks[i + 1]
             joined = t.text + u.text
             if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header", "stop") \
                     and _known(joined):
                 merged = _classify(joined, t.line)
                 out.append(merged)
+                i += 2
+                continue
+        if i + 1 < len(toks) and t.role is None and toks[i + 1].role in ("stop", None) and len(t.text) <= 16 \
+                and _CJK_PIECE.match(t.text):
+            # '得分未完成原因及拟采取的' / '改进措施': labels whose last one is broken over the two pieces
+            parts = _decompose(_label_key(t.text + toks[i + 1].text))
+            apart = _decompose(_label_key(t.text))
+            if parts and len(parts) > 1 and apart is None:
+                out.extend(_classify(p, t.line) for p in parts)
                 i += 2
                 continue
         out.append(t)
@@ -790,12 +800,12 @@ _UNIT = re.compile(r"^[^\d\s]{1,4}$")
 _ROW_START = ("level1", "level2", "name")
 
 
-def _header(toks: list[Token], used: set[int]) -> tuple[list[str], int] | None:
-    """The indicator header: its columns in order and the index after it. A two-row header (Yunnan:
-    年度指标值 split into 指标性质 | 指标值 | 度量单位 under it) is merged into one row of columns."""
+def _header(toks: list[Token], used: set[int], after: int = 0) -> tuple[list[str], int] | None:
+    """The indicator header from `after` on: its columns in order and the index after it. A two-row header
+    (Yunnan: 年度指标值 split into 指标性质 | 指标值 | 度量单位 under it) is merged into one row of columns."""
     look = rules.headers("indicator").lookup
-    start = next((i for i, t in enumerate(toks) if i not in used and t.role != "empty"
-                  and look(t.text) in ("level1", "name")), None)
+    start = next((i for i in range(after, len(toks)) if i not in used and toks[i].role != "empty"
+                  and look(toks[i].text) in ("level1", "name")), None)
     if start is None:
         return None
     k = start - 1
@@ -837,6 +847,8 @@ def _fits(col: str, t: Token) -> bool:
         return False
     if col in ("weight", "score"):
         return _figure(t.text) is not None
+    if col in ("target", "actual") and _looks_like_a_row(t.text):
+        return False  # a name with its figures run together is the next row, not this row's cell
     if col == "nature":
         return bool(_OPERATOR.match(t.text))
     if col == "measure_unit":
@@ -848,14 +860,22 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
     """Rows of the 绩效指标 block rebuilt from the header's columns and the cell types: a level name sets
     the level, a name opens a row, the tokens after it fill the row's columns in order when they fit
     (figures for 分值/得分, an operator for 指标性质, a short unit for 度量单位); an empty cell the copy
-    kept holds its column. A row without a target, actual, weight or score is a placeholder."""
-    found = _header(toks, used)
-    if found is None:
-        return
+    kept holds its column. A row without a target, actual, weight or score is a placeholder. A form with
+    several blocks (Hubei: 年度绩效目标1(40分), 年度绩效目标2(40分)) has a header before each."""
+    at = 0
+    while (found := _header(toks, used, at)) is not None:
+        at = _indicator_block(toks, used, form, found)
+    mark_children(form.indicators)
+
+
+def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple[list[str], int]) -> int:
+    """The rows under one indicator header; returns the index where the block ends."""
     cols, i = found
     after_name = cols[cols.index("name") + 1:]
     header_lines = Counter(t.line for t in toks[max(0, i - len(cols) - 4):i] if t.role != "empty")
-    by_line = max(header_lines.values(), default=0) >= 4  # the header printed on a line: a row is a line
+    line, most = header_lines.most_common(1)[0] if header_lines else (None, 0)
+    # the header printed on a line of its own: a row is a line (not so in a document that is one line)
+    by_line = most >= 4 and sum(1 for t in toks if t.line == line) <= most + 4
     level1 = level2 = None
     level1_weight = level1_line = None
     n = len(toks)
@@ -885,8 +905,20 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
         if _figure(t.text) is not None:  # a figure where a name should be: not ours to guess
             i += 1
             continue
+        if t.role not in (None, "funding_header"):  # a header word in running text never names a row
+            i += 1
+            continue
         if _placeholder(t):  # consumed as an empty row of the template (counted on the form)
             form.placeholders.append(t.line)
+            used.add(i)
+            i += 1
+            continue
+        glued = _run_on_rows(t.text, after_name) if not by_line and _ends_row(toks, i + 1) else None
+        if glued:  # a whole row (or several) run together in one piece: '监测数据必须合格100%100%10'
+            for name_text, fields in glued:
+                no, name = split_indicator_no(name_text)
+                form.indicators.append(Indicator(t.line, t.line, level1, level1_weight, level1_line, level2,
+                                                 no, name or name_text, fields))
             used.add(i)
             i += 1
             continue
@@ -931,7 +963,7 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
                                          no, name or name_text, fields))
         used.update(range(start, j))
         i = j
-    mark_children(form.indicators)
+    return i
 
 
 # -- docs/templates.md ---------------------------------------------------------------------------------
@@ -1172,3 +1204,99 @@ def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
 def _has_weight(row: list[Token]) -> bool:
     """Whether a rubric row has its name and its 分值 already (so a bare number may open the next row)."""
     return any(_figure(x.text) is not None for x in row[2:])
+
+
+# -- indicator rows run together ('安装坡面水标尺10≥266米≥266米10水标尺宽度10≥50厘米≥50厘米10') -------------
+
+_OPERATOR_TEXT = r"(?:[≥≤=<>≧≦]|不低于|不少于|不高于|不超过|小于|大于|高于|低于)"
+
+
+@cache
+def _atom() -> re.Pattern:
+    """A figure of an indicator row: an optional operator, a number, an optional unit (rules/units.csv)."""
+    units = sorted((r["unit"] for r in rules.table("units.csv")), key=len, reverse=True)
+    return re.compile(f"{_OPERATOR_TEXT}?\\d+(?:\\.\\d+)?(?:{'|'.join(map(re.escape, units))})?")
+
+
+_LIST_MARK = re.compile(r"^\d{1,2}、")  # '2、': a document site's page or list marker in the text
+
+
+def _atoms(text: str) -> list[tuple[str, str]]:
+    """The text as ('T', text) and ('V', figure) pieces, fillers ('......') and a leading list marker
+    ('2、监测资料…') dropped."""
+    text = _LIST_MARK.sub("", text)
+    out, at = [], 0
+    for m in _atom().finditer(text):
+        if m.start() > at and text[at:m.start()].strip(".…· "):
+            out.append(("T", text[at:m.start()].strip(".…· ")))
+        out.append(("V", m.group()))
+        at = m.end()
+    if text[at:].strip(".…· "):
+        out.append(("T", text[at:].strip(".…· ")))
+    return out
+
+
+def _points(text: str) -> float | None:
+    """A plain figure that can be a 分值 or 得分 (no unit, at most 100)."""
+    v = _figure(text) if re.fullmatch(r"\d+(?:\.\d+)?", text) else None
+    return v if v is not None and v <= 100 else None
+
+
+def _looks_like_a_row(text: str) -> bool:
+    """Text followed by two figures or more ('2、监测资料100%100%10'): a row run together."""
+    atoms = _atoms(text) if re.search(r"\d", text) else []
+    return len(atoms) >= 3 and atoms[0][0] == "T" and sum(k == "V" for k, _ in atoms[1:]) >= 2 \
+        and atoms[-1][0] == "V"
+
+
+def _run_on_rows(text: str, after_name: list[str]) -> list[tuple[str, dict]] | None:
+    """Rows run together in one piece, read by the header's value columns: a name, then one figure (or a
+    qualitative text) a column; a 分值 run into the target ('20100%') is split off where it is a plain
+    number of at most 100. The piece is read only when every row in it is complete and its 得分 is at most
+    its 分值; otherwise None (it stays a leftover)."""
+    cols = [c for c in after_name if c in ("weight", "target", "actual", "score")]
+    if not cols or not re.search(r"\d", text):
+        return None
+    atoms = _atoms(text)
+    if len(atoms) < 2 or atoms[0][0] != "T":
+        return None
+    rows, i = [], 0
+    while i < len(atoms):
+        kind, name = atoms[i]
+        if kind != "T":
+            return None
+        i += 1
+        fields: dict[str, str] = {}
+        k = 0
+        while k < len(cols):
+            col = cols[k]
+            if i >= len(atoms):
+                return None
+            kind, a = atoms[i]
+            if col in ("weight", "score"):
+                if kind == "V" and _points(a) is not None:
+                    fields[col] = a
+                    i += 1
+                elif col == "weight" and kind == "V":
+                    cut = next((n for n in (1, 2, 3) if _points(a[:n]) is not None and a[n:n + 1] != "0"
+                                and _atom().fullmatch(a[n:])), None)
+                    if cut is None:
+                        return None
+                    fields[col] = a[:cut]
+                    atoms[i] = ("V", a[cut:])
+                else:
+                    return None
+            elif kind == "T" and col == "target" and k + 1 < len(cols) and cols[k + 1] == "actual" \
+                    and len(a) % 2 == 0 and a[:len(a) // 2] == a[len(a) // 2:]:
+                fields["target"] = fields["actual"] = a[:len(a) // 2]  # '显著提升显著提升': the same text twice
+                i += 1
+                k += 1
+            else:
+                fields[col] = a
+                i += 1
+            k += 1
+        w, sc = _points(fields.get("weight", "")), _points(fields.get("score", ""))
+        if w is not None and sc is not None and sc > w:
+            return None
+        rows.append((name, fields))
+    return rows
