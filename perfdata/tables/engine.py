@@ -25,7 +25,7 @@ from functools import cache
 
 from perfdata import rules
 from perfdata.grid import Row
-from perfdata.normalize import clean, is_filler, key, split_indicator_no, to_number
+from perfdata.normalize import _OPERATOR_WORDS, clean, is_filler, key, split_indicator_no, to_number
 from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children
 
 # -- tokens --------------------------------------------------------------------------------------------
@@ -77,9 +77,8 @@ def vocabulary() -> dict[str, tuple[str, str]]:
             vocab[_label_key(r["synonym"])] = ("goal", r["canonical"])
     for r in rules.table("funding_rows.csv"):
         vocab.setdefault(_label_key(r["synonym"]), ("funding_row", r["fund_source"]))
-    # spellings that are cells of a funding header in one template and row labels in another: header
-    vocab["预算数"] = ("funding_header", "budget_full_year")
-    vocab["合计"] = ("total", "total")  # a funding row by source (… 合计) is told apart by where it stands
+    # a spelling that is a funding header cell in one template and a row label in another (预算数), or a
+    # funding row label and the total of the indicators (合计), takes its form_labels.csv meaning: read first
     return vocab
 
 
@@ -468,13 +467,24 @@ def _starts(toks: list[Token]) -> list[int]:
     return kept
 
 
-_OTHER_TABLE = re.compile(r"汇总|基础数据|评价指标表|评分表|评价自评表")
-_DEPARTMENT = re.compile(r"部门整体|整体支出|单位整体")
+@cache
+def _title_kinds() -> tuple[tuple[str, re.Pattern], ...]:
+    return tuple((r["kind"], re.compile(r["pattern"])) for r in rules.table("table_titles.csv"))
+
+
+def title_kind(title: str) -> str:
+    """What a title says its table is (rules/table_titles.csv): project | department | rubric | other.
+
+    >>> [title_kind(t) for t in ("2023年度部门整体支出绩效评价自评表", "部门整体支出绩效自评表", "项目支出绩效自评表")]
+    ['rubric', 'department', 'project']
+    """
+    k = key(title)
+    return next((kind for kind, pattern in _title_kinds() if pattern.search(k)), "project")
 
 
 def _other_table(title: str) -> bool:
-    """A title of a table the token reader does not read (summaries, base-data tables, rubrics)."""
-    return bool(_OTHER_TABLE.search(key(title)))
+    """A title of a table that is not read as a form (summaries, base-data tables, rubrics)."""
+    return title_kind(title) in ("other", "rubric")
 
 
 def read_document(rows: list[Row], simplify=None) -> list[Form]:
@@ -494,7 +504,7 @@ def read_tokens(toks: list[Token], last_line: int) -> list[Form]:
         if not any(t.role in ("funding_row", "funding_header", "field", "score_total") for t in toks[at:end]):
             continue
         form = _read_form(toks[at:end], last_line)
-        if form.title and _DEPARTMENT.search(key(form.title)):
+        if form.title and title_kind(form.title) == "department":
             form.kind = "department"
             if not form.department:
                 m = _UNIT_IN_TITLE.match(key(form.title))
@@ -1122,7 +1132,6 @@ def _subtotals(rows: list[dict]) -> None:
 # -- 评价指标表 / 评分表: a department's scoring rubric -------------------------------------------------
 
 _POINTS = re.compile(r"^(.{1,12}?)\((\d+(?:\.\d+)?)分\)$")  # '规划(15分)', '基础信息(3分)'
-_RUBRIC_TITLE = re.compile(r"评价自评表|评价指标表|评分表")
 
 
 def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
@@ -1134,7 +1143,7 @@ def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
     look = rules.headers("indicator").lookup
     out = []
     for at, t in enumerate(toks):
-        if t.role != "title" or not _RUBRIC_TITLE.search(key(t.text)):
+        if t.role != "title" or title_kind(t.text) != "rubric":
             continue
         header = [k for k in range(at + 1, min(at + 30, len(toks))) if _label_key(toks[k].text) == "序号"]
         if not header:
@@ -1208,7 +1217,7 @@ def _has_weight(row: list[Token]) -> bool:
 
 # -- indicator rows run together ('安装坡面水标尺10≥266米≥266米10水标尺宽度10≥50厘米≥50厘米10') -------------
 
-_OPERATOR_TEXT = r"(?:[≥≤=<>≧≦]|不低于|不少于|不高于|不超过|小于|大于|高于|低于)"
+_OPERATOR_TEXT = "(?:[≥≤=<>]|" + "|".join(re.escape(w) for w, _ in _OPERATOR_WORDS) + ")"
 
 
 @cache
