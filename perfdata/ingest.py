@@ -228,8 +228,8 @@ def _needs_tokens(res: FileResult) -> bool:
     """Whether the row reader missed this document's forms: it found no table at all, or project forms
     without a single funding figure (cell boundaries lost in copying; tables/engine.py reads those)."""
     fields, forms = res.packed.get("forms", (FORM_FIELDS, []))
-    if not forms:  # nothing read: no table, or only tables whose readers found no rows
-        return not any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
+    if not forms:  # no project form read (the token reader's forms replace other tables only if it finds some)
+        return True
     at = [fields.index(c) for c in ("budget_initial", "budget_full_year", "executed")]
     return all(all(f[i] is None for i in at) for f in forms)
 
@@ -244,7 +244,10 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     forms = engine.read_tokens(toks, rows[-1].end if rows else 0)
     forms += engine.read_rubrics(toks, rows[-1].end if rows else 0)
     summaries = engine.read_summaries(toks)
-    if not forms and not summaries:
+    # where the row reader read other tables (target tables, summaries, department forms), the token
+    # reader's reading replaces it only when it finds project forms the row reader missed
+    read_by_rows = any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
+    if not forms and not summaries or read_by_rows and not any(f.kind == "project" for f in forms):
         return 0
     kept = res.tables.get("problems", [])[:early]
     res.tables.clear()

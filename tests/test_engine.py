@@ -451,3 +451,32 @@ def test_indicator_rows_run_together_are_cut_by_their_figures():
 def test_a_piece_that_does_not_make_complete_rows_is_not_read():
     assert engine._run_on_rows("监测数据必须合格100%100%", ["target", "actual", "score"]) is None  # no 得分
     assert engine._run_on_rows("甲指标10≥5个≥5个20", ["weight", "target", "actual", "score"]) is None  # 得分 > 分值
+
+
+# -- the bundled documents, copied as other sites copy them -----------------------------------------
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+
+
+def _reserialise(src: Path, how: str) -> str:
+    cells = [c.strip() for ln in src.read_text(encoding="utf-8").splitlines() for c in ln.split("\t") if c.strip()]
+    return {"one-cell-per-line": "\n".join(f"{c} |" for c in cells), "paragraphs": "\n\n".join(cells),
+            "one-line": " ".join(cells)}[how]
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+@pytest.mark.parametrize("name, least", [("hebei-xinglong", 21), ("henan-xinxiang", 11), ("ningxia-guyuan", 8)])
+def test_the_bundled_forms_copied_without_their_grid(name, least, how, tmp_path):
+    """The bundled documents with their tabs gone (one cell per line, paragraphs, one line): the token
+    reader finds every form again, and the funding figures and totals of at least `least` of them (all
+    of Xinxiang's and Guyuan's) equal the reading of the original."""
+    src = next(RAW.glob(f"{name}*.txt"))
+    cols = ["budget_initial", "budget_full_year", "executed", "exec_rate_reported", "total_score_reported"]
+    orig = perfdata.read(src)["forms"].set_index("project_name")[cols]
+    path = tmp_path / "copy.txt"
+    path.write_text(_reserialise(src, how), encoding="utf-8")
+    got = perfdata.read(path)["forms"]
+    assert (got.layout == "tokens").all() and set(orig.index) <= set(got.project_name)
+    got = got.drop_duplicates("project_name").set_index("project_name")[cols]
+    same = (orig == got.loc[orig.index]) | (orig.isna() & got.loc[orig.index].isna())
+    assert same.all(axis=1).sum() >= least

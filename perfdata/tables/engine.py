@@ -43,7 +43,7 @@ _SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
 _NOTE = re.compile(r"\((?:盖章|万元|元|分|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 # a figure of a form: at most 12 digits before the point (a 万元 amount of a trillion is a run, not a figure)
-_FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3}){1,3}|\d{1,12})(?:\.\d{1,6})?(?:%|万元|万|元)?$")
+_FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3}){1,3}|\d{1,12})(?:\.\d{1,6})?(?:%|万元|万|元|分)?$")
 _GLUED = re.compile(r"^\d[\d.,%]{3,22}[\d%]$")  # figures run together: '1010100%20', '310.2154.741050%5'
 _LEAD_FIGURES = re.compile(r"(\d[\d.,%]*\d%?|\d)(?=[^\d.,%])")  # '100100' in '总分100100注:1.…'
 
@@ -120,7 +120,7 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
             first = next((k for k, c in enumerate(cells) if c), 0)
             last = max((k for k, c in enumerate(cells) if c), default=-1)
             pieces = [c or "\x00" for c in cells[first:last + 1]]
-        for piece in _rejoin(pieces):
+        for piece in _rejoin_cells(_rejoin(pieces)) if raw is not None else _rejoin(pieces):
             if piece == "\x00":
                 out.append(Token("", row.line, "empty"))
                 continue
@@ -206,6 +206,24 @@ def _decompose(k: str) -> tuple[str, ...] | None:
     return best[len(k)]
 
 
+@cache
+def _units() -> frozenset[str]:
+    return frozenset(r["unit"] for r in rules.table("units.csv"))
+
+
+def _rejoin_cells(pieces: list[str]) -> list[str]:
+    """Pieces that a space split out of one cell joined again: a figure and its unit ('171' '人'), an
+    indicator number and its name ('指标' '1:事业单位招聘人数')."""
+    out: list[str] = []
+    for p in pieces:
+        if out and (p in _units() and re.fullmatch(r"[≥≤=<>]?\d+(?:\.\d+)?", out[-1])
+                    or out[-1] == "指标" and re.match(r"\d", p)):
+            out[-1] += p
+        else:
+            out.append(p)
+    return out
+
+
 def _cut(text: str, line: int) -> list[Token]:
     """One piece as tokens: a whole label, or run-on text cut at the labels and titles it holds."""
     hit = _classify(text, line)
@@ -267,7 +285,7 @@ def _is_value(t: Token) -> bool:
 
 
 def _figure(text: str) -> float | None:
-    return to_number(text.replace("万元", "").replace("万", "")) if _FIGURE.match(text) else None
+    return to_number(text.replace("万元", "").replace("万", "")) if _FIGURE.match(text) else None  # 10分 → 10
 
 
 _SPLIT_NUMBER = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d{1,2})?$")  # a figure cut out of a glued run
@@ -359,8 +377,8 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
             seq = [[("blank", None, False)]]
         elif _FIGURE.match(text):
             seq = [[("rate" if text.endswith("%") else "num", _figure(text), False)]]
-            if len(raw) < len(columns) and len(text) >= 5 and re.fullmatch(r"[\d.]+%?", text):
-                seq += _glued(text, len(columns), columns)  # '6363100%' may be one rate or 63 | 63 | 100%
+            if len(raw) < len(columns) and text.endswith("%") and (_figure(text) or 0) > 1000:
+                seq += _glued(text, len(columns), columns)  # '6363100%' is no rate: 63 | 63 | 100%
         else:
             seq = _glued(text, len(columns), columns)
             if not seq:
