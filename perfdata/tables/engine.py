@@ -933,8 +933,8 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
         if _figure(t.text) is not None:  # a figure where a name should be: not ours to guess
             i += 1
             continue
-        if t.role not in (None, "funding_header"):  # a header word in running text never names a row
-            i += 1
+        if t.role not in (None, "funding_header") or _NOTE.fullmatch(t.text):
+            i += 1  # a header word in running text, or a header's broken-off '(B)', never names a row
             continue
         if _placeholder(t):  # consumed as an empty row of the template (counted on the form)
             form.placeholders.append(t.line)
@@ -967,6 +967,15 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
         else:
             after = after_name
         for col in after:
+            if col == "method" and j < n and _figure(toks[j].text) is None and toks[j].role != "empty":
+                # 得分计算方法: prose over several pieces (the labels it mentions cut it), up to the 得分
+                parts = []
+                while j < n and _figure(toks[j].text) is None and level_cell(toks[j].text)[0] is None \
+                        and toks[j].role not in ("total", "score_total", "title", "field", "empty") and len(parts) < 40:
+                    parts.append(toks[j].text)
+                    j += 1
+                fields[col] = "".join(parts)
+                continue
             if j >= n or not _fits(col, toks[j]):
                 continue
             if by_line and toks[j].line != t.line:
