@@ -841,8 +841,8 @@ def _header(toks: list[Token], used: set[int], after: int = 0) -> tuple[list[str
         k -= 1  # the first row of a two-row header (empty cells between)
     start = k + 1
     cols, i = [], start
-    while i < len(toks) and (toks[i].role == "empty" or look(toks[i].text)):
-        if toks[i].role != "empty":
+    while i < len(toks) and (toks[i].role == "empty" or look(toks[i].text) or _NOTE.fullmatch(toks[i].text)):
+        if toks[i].role != "empty" and look(toks[i].text):  # a broken-off '(B)' belongs to the cell before
             cols.append(look(toks[i].text))
             used.add(i)
         i += 1
@@ -976,6 +976,8 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
                     j += 1
                 fields[col] = "".join(parts)
                 continue
+            if col == "method" and j < n and _figure(toks[j].text) is not None:
+                continue  # the method cell merged with the row above: the figure is the 得分
             if j >= n or not _fits(col, toks[j]):
                 continue
             if by_line and toks[j].line != t.line:
