@@ -247,7 +247,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     # where the row reader read other tables (target tables, summaries, department forms), the token
     # reader's reading replaces it only when it finds project forms the row reader missed
     read_by_rows = any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
-    if not forms and not summaries or read_by_rows and not any(f.kind == "project" for f in forms):
+    if not forms and not summaries or read_by_rows and not any(f.kind == "project" and f.funding for f in forms):
         return 0
     kept = res.tables.get("problems", [])[:early]
     res.tables.clear()

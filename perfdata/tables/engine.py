@@ -521,6 +521,9 @@ def read_tokens(toks: list[Token], last_line: int) -> list[Form]:
         end = starts[n + 1] if n + 1 < len(starts) else len(toks)
         if not any(t.role in ("funding_row", "funding_header", "field", "score_total") for t in toks[at:end]):
             continue
+        if toks[at].role != "title" and not any(t.role == "funding_header" and t.canonical in ("executed", "exec_rate")
+                                                for t in toks[at:end]):
+            continue  # no title and nothing executed: a 绩效目标表 or 申报表, not a self-evaluation
         form = _read_form(toks[at:end], last_line)
         if form.title and title_kind(form.title) == "department":
             form.kind = "department"
