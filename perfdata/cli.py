@@ -63,8 +63,12 @@ def cmd_ingest(args) -> int:
     if not raw.exists():
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
         return 2
+    from perfdata.report.progress import on_terminal
+
     t0 = time.perf_counter()
-    tables = ingest(raw, jobs=args.jobs, progress=args.progress)
+    # a bar only on a terminal (never into a redirected log), unless --progress/--no-progress says otherwise
+    progress = args.progress if args.progress is not None else (None if on_terminal() else False)
+    tables = ingest(raw, jobs=args.jobs, progress=progress)
     written = store.write(tables, args.out, args.format)
     print(_summary(tables, time.perf_counter() - t0, Path(args.out), written))
     failed = (tables["files"].status == "failed").any()
@@ -88,32 +92,50 @@ def _params(items: list[str]) -> dict[str, float]:
 
 def cmd_check(args) -> int:
     from perfdata import checks
-    from perfdata.report import excel
+    from perfdata.report import display, excel
+    from perfdata.report.progress import Steps, rule_bar
 
     data = Path(args.data)
+    steps = Steps()
     try:
         params = _params(args.param)
         tables = store.load(data)
         t0 = time.perf_counter()
-        result = checks.check_all(tables, raw_dir=args.raw, **params)
+        with steps.step("check", f"{len(checks.rule_table())} 条规则，{len(tables.get('forms', [])):,} 份项目自评表"), \
+                rule_bar(checks, steps):
+            result = checks.check_all(tables, raw_dir=args.raw, **params)
     except (FileNotFoundError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
+    seconds = time.perf_counter() - t0
     found = result["anomalies"]
     if not ("forms" in tables and "indicators" in tables):  # no forms read: no rescoring to keep
         result = {"anomalies": found}
     written = store.write(result, data, "parquet")
     if args.xlsx:
-        written.append(excel.write_workbook({"anomalies": (found, "anomalies"),
-                                             "by_rule": (checks.summary(found), None)}, data / "anomalies.xlsx"))
+        with steps.step("workbook", "anomalies.xlsx"):
+            raw = args.raw or (str(paths.RAW) if paths.RAW.exists() else None)
+            written.append(excel.anomalies_workbook(
+                {**tables, **result}, data / "anomalies.xlsx", raw,
+                info={"run_id": f"perfdata check {data}", "data_dir": str(data.resolve()), "parameters": params}))
+    print("\n".join(check_summary(found, seconds, display)
+                    + ["", f"  written: {', '.join(str(w) for w in written)}"]))
+    return 0
+
+
+def check_summary(found, seconds: float, display=None) -> list[str]:
+    """The check's findings per rule, most severe first, in Chinese (the rule id for docs/rules.md last)."""
+    from perfdata import checks
+
+    if display is None:
+        from perfdata.report import display
     per = checks.summary(found)
-    lines = [f"perfdata {__version__} — {len(found)} findings in {time.perf_counter() - t0:.2f} s "
+    sev = display.value_labels("severity")
+    lines = [f"perfdata {__version__} — {len(found)} findings in {seconds:.2f} s "
              f"({int(checks.is_template_level(found).sum())} template-level)", ""]
     for r in per.itertuples():
-        lines.append(f"  {r.severity:<7} {r.findings:>4}  {r.rule:<30} {r.title_zh}")
-    lines += ["", f"  written: {', '.join(str(w) for w in written)}"]
-    print("\n".join(lines))
-    return 0
+        lines.append(f"  {sev.get(r.severity, r.severity)}  {r.findings:>5}  {r.title_zh}  ({r.rule})")
+    return lines
 
 
 # -- report and run ------------------------------------------------------------------------------
@@ -127,16 +149,24 @@ def _report_options(p):
                    "the same id replaces that run")
     p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
     p.add_argument("--notebooks", default=None, help="comma-separated notebook names (default: the report ones)")
+    p.add_argument("--english", action="store_true", help="tables/*.csv with English column names and codes "
+                   "(for machine use); by default their headers and codes are Chinese")
 
 
-def _finish_report(args, data, raw, extra=None, failures=None, params=None) -> int:
+def _finish_report(args, data, raw, extra=None, failures=None, params=None, steps=None) -> int:
     from perfdata.report import runner
+    from perfdata.report.progress import Steps
 
+    steps = steps or Steps()
     try:
-        params = runner.parse_params(args.param) if params is None else params
+        params = runner.parse_params(args.param) if params is None else dict(params)
+        if args.english:
+            params["english"] = "true"
+        steps.log("report   notebooks and anomalies.xlsx …")
         res = runner.run_report(data, args.out, params, raw_dir=raw, run_id=args.run_id,
                                 jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
-                                extra_manifest=extra, failures=failures)
+                                extra_manifest=extra, failures=failures, progress=steps.bars,
+                                log=lambda text: steps.log(f"report   {text}"))
     except runner.ReportError as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
@@ -183,8 +213,12 @@ def cmd_run(args) -> int:
     except (runner.ReportError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return 2
+    from perfdata.report.progress import Steps, rule_bar
+
+    steps = Steps()
     t0 = time.perf_counter()
-    tables = ingest(raw, progress=False)
+    steps.log(f"ingest   {raw} …")
+    tables = ingest(raw, progress=None if steps.bars else False)
     store.write(tables, processed)
     t_ingest = time.perf_counter() - t0
     print(f"ingest   {len(tables['forms'])} forms from {len(tables['files'])} files → {processed}/ "
@@ -194,7 +228,11 @@ def cmd_run(args) -> int:
         (processed / f"{stale}.parquet").unlink(missing_ok=True)
     failures = []
     try:  # anomalies plus the rescored totals (the scores notebook's self-score vs rescore)
-        result = check_all(tables, raw_dir=raw if raw.is_dir() else raw.parent, **check_params)
+        import perfdata.checks as checks_module
+
+        steps.log("check    …")
+        with rule_bar(checks_module, steps):
+            result = check_all(tables, raw_dir=raw if raw.is_dir() else raw.parent, **check_params)
         store.write(result, processed)
     except Exception as e:  # noqa: BLE001 - the report still runs, and the run is marked failed
         check_status = f"failed: {type(e).__name__}: {e}"
@@ -205,7 +243,8 @@ def cmd_run(args) -> int:
         print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
     extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},
                        "check": {"seconds": round(time.perf_counter() - t1, 3), "result": check_status}}}
-    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures, report_params)
+    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures, report_params,
+                          steps)
     failed = (tables["files"].status == "failed").any()
     return code or (1 if failed else 0)
 

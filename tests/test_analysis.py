@@ -154,8 +154,39 @@ def test_overview_counts_template_level_findings(bundled):
     from perfdata import check
 
     found = check(bundled)
-    ov = analysis.overview({**bundled, "anomalies": found}).set_index("region")
+    ov = analysis.overview({**bundled, "anomalies": found})
     own = found.groupby("region").size()
     assert found.form_id.isna().sum() == 16 and own["兴隆县"] == 45
-    assert ov.findings.to_dict() == own.to_dict()  # 5 template-level findings of 兴隆县 included
-    assert ov.findings.sum() == found.region.notna().sum() == 106  # the 2 without a region: 香河县 target tables
+    with_region = ov[ov.region.notna()].set_index("region")
+    assert with_region.findings.to_dict() == own.to_dict()  # 5 template-level findings of 兴隆县 included
+    # findings without a region (香河县 target tables here) keep a row of their own: the column adds up
+    assert ov.findings.sum() == len(found)
+    assert ov[ov.region.isna()].findings.sum() == found.region.isna().sum()
+    assert ov[ov.region.isna()].forms.tolist() == [0] * int(ov.region.isna().sum())
+
+
+def test_counts_keep_findings_without_a_group_key():
+    an = schema.frame("anomalies", [
+        {"rule": "a", "severity": "high", "department": "甲", "year": 2024},
+        {"rule": "a", "severity": "low", "department": None, "year": None},
+        {"rule": "b", "severity": "medium", "department": "甲", "year": None},
+    ])
+    c = analysis.anomaly_counts(an, ["department", "year"])
+    assert c.total.sum() == 3 and len(c) == 3
+    assert analysis.severity_counts(an).iloc[0].to_dict() == {"high": 1, "medium": 1, "low": 1, "total": 3}
+    assert analysis.anomaly_counts(an.iloc[:0], ["rule"]).empty
+
+
+def test_rate_bins_give_100_percent_its_own_band():
+    f = pd.DataFrame({"exec_rate": [50.0, 85.0, 89.99, 99.99, 100.0, 100.0, 104.0, 130.0, None]})
+    b = analysis.rate_bins(f, 90, 80, 120)
+    assert b.bin.tolist() == ["低于 80%", "80%–<90%", "90%–<100%", "100%", "高于 100% 至 120%", "高于 120%", "未能计算"]
+    assert b.forms.tolist() == [1, 2, 1, 2, 1, 1, 1] and b.forms.sum() == len(f)
+    assert b.loc[b.below, "forms"].sum() == 3 and b.loc[b.flagged, "forms"].sum() == 2
+    assert analysis.rate_bins(f, 75, 80).bin.tolist()[:3] == ["低于 75%", "75%–<80%", "80%–<100%"]
+
+
+def test_item_labels_tell_same_named_projects_apart(bundled):
+    low = analysis.below_threshold(bundled["forms"], 101)
+    labels = analysis.item_labels(low)
+    assert labels.is_unique and len(labels) == len(low)

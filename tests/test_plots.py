@@ -76,7 +76,7 @@ def test_labels_of_group_keys_and_missing_parts():
     fig = plots.bar(pd.Series([1.0, 2.0], index=pd.MultiIndex.from_tuples([("兴隆县", None), ("新乡县", "监察大队")])),
                     "t", "u")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["兴隆县 · （未填）", "新乡县 · 监察大队"]
+    assert labels == ["兴隆县 · 未填", "新乡县 · 监察大队"]
 
 
 def test_saved_files_are_the_same_on_a_rerun(tmp_path):
@@ -87,3 +87,50 @@ def test_saved_files_are_the_same_on_a_rerun(tmp_path):
         paths.append(plots.save(fig, f"money{k}", tmp_path))
     assert paths[0][0].read_bytes() == paths[1][0].read_bytes()
     assert paths[0][1].read_bytes() == paths[1][1].read_bytes()
+
+
+def test_bars_are_capped_with_a_note_of_the_rest():
+    values = pd.Series({f"项目{k:02d}": float(k) for k in range(100)})
+    fig = plots.bar(values, "t", "执行率（%）", limit=30, keep="smallest", more="全部见 tables/x.csv")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 30 and "项目00" in labels and "项目99" not in labels
+    assert fig._perfdata_notes == ["共 100 项，图中列数值最小的 30 项，其余 70 项未列出（全部见 tables/x.csv）。"]
+    gaps = plots.bar(pd.Series({"甲": 3.0, "乙": 0.0, "丙": 0.004}), "t", "分", drop_zero=True)
+    assert [t.get_text() for t in gaps.axes[0].get_yticklabels()] == ["甲"]  # no bar of nothing
+
+
+def test_stacked_keeps_the_largest_groups_and_counts_the_rest():
+    table = pd.DataFrame({"high": range(50), "low": [1] * 50}, index=[f"部门{k}" for k in range(50)])
+    fig = plots.stacked(table, "t", "问题数（条）", limit=30)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 31 and labels[0] == "其余 20 项" and labels[-1] == "部门49"
+    rest = sum(range(20)) + 20
+    assert any(f"合计 {rest:,}（高 {sum(range(20))}、低 20）" in t.get_text() for t in ax.texts)
+    assert ax.get_xlim()[1] < 60  # the rest is not a bar that dwarfs the others
+
+
+def test_scatter_counts_points_on_the_same_spot():
+    df = pd.DataFrame({"x": [100.0] * 34 + [80.0, 80.04], "y": [100.0] * 34 + [95.0, 95.0],
+                       "g": ["兴隆县"] * 20 + ["新乡县"] * 14 + ["固原市"] * 2})
+    fig = plots.scatter(df, "x", "y", "t", "执行率（%）", "自评总分（分）", group="g")
+    ax = fig.axes[0]
+    assert len(ax.collections[0].get_offsets()) == 2  # 36 forms on two spots
+    assert {t.get_text() for t in ax.texts} == {"34", "2"}
+    assert any("处 34 份：兴隆县 20、新乡县 14" in n for n in fig._perfdata_notes)
+    legend_titles = [lg.get_title().get_text() for lg in ax.findobj(plt.matplotlib.legend.Legend)]
+    assert "同一位置的表单数" in legend_titles and "地区" in legend_titles
+
+
+def test_binned_bars_label_counts_and_shares(tmp_path):
+    bins = analysis.rate_bins(pd.DataFrame({"exec_rate": [50.0, 100.0, 100.0, 101.0]}))
+    fig = plots.binned(bins, "执行率分布", "执行率区间")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][3] == "100%"
+    assert "2 份（50.0%）" in [t.get_text() for t in ax.texts]
+    plots.setup(source="来源：测试")
+    png, _ = plots.save(fig, "bins", tmp_path, show=False)
+    with Image.open(png) as im:
+        assert im.mode == "P" and im.info["dpi"] == pytest.approx((150, 150), abs=0.1)  # palette PNG, small
+    assert any(t.get_text().endswith("来源：测试") for t in fig.texts)
+    plots.setup(source="")

@@ -4,6 +4,7 @@ figures asserted in their outputs, the run folder complete or marked failed, par
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import types
@@ -16,6 +17,7 @@ from openpyxl import load_workbook
 from perfdata import cli, schema
 from perfdata.report import runner
 from tests.conftest import RAW, XINGLONG
+from tests.report_checks import assert_clean_csv, assert_clean_html, assert_clean_workbook
 
 
 def _outputs(ipynb) -> str:
@@ -34,11 +36,11 @@ def _fake_check(tables, raw_dir=None, **params):
     f = tables["forms"]
     hire = f[f.project_name == "事业单位招聘"].iloc[0]
     return schema.frame("anomalies", [
-        {"rule": "exec_rate_stated", "category": "consistency", "severity": "high", "form_id": hire.form_id,
+        {"rule": "exec_rate_mismatch", "category": "consistency", "severity": "high", "form_id": hire.form_id,
          "region": hire.region, "department": hire.department, "year": int(hire.year),
          "project_name": hire.project_name, "message": "执行率与执行数不符", "source_file": hire.source_file,
          "line": int(hire.funding_line)},
-        {"rule": "weights_total", "category": "consistency", "severity": "medium", "region": "兴隆县", "year": 2024,
+        {"rule": "weights_not_total", "category": "consistency", "severity": "medium", "region": "兴隆县", "year": 2024,
          "message": "模板：执行率分值在总分100之外", "source_file": XINGLONG, "line": 1},
     ])
 
@@ -100,11 +102,12 @@ def test_notebook_figures_with_defaults(default_run):
     forms = pd.read_parquet(tmp / "processed" / "forms.parquet")
     x = forms[forms.region == "新乡县"]
     mean_rate = (x.executed / x.budget_full_year.fillna(x.budget_initial) * 100).mean()
-    by_dept = pd.read_csv(folder / "tables" / "execution_by_department.csv").set_index("region")
-    assert by_dept.loc["新乡县", "rate_mean"] == pytest.approx(mean_rate, abs=0.01)
-    assert by_dept.loc["新乡县", "department"] == "新乡县人力资源和社会保障局"
+    by_dept = pd.read_csv(folder / "tables" / "execution_by_department.csv").set_index("地区")
+    assert by_dept.loc["新乡县", "平均执行率(%)"] == pytest.approx(mean_rate, abs=0.01)
+    assert by_dept.loc["新乡县", "主管部门"] == "新乡县人力资源和社会保障局"
     listed = pd.read_csv(folder / "tables" / "anomalies.csv")
-    assert list(listed.severity) == ["high", "medium"] and "年度资金总额" in listed.evidence.iloc[0]
+    assert list(listed["严重程度"]) == ["高", "中"] and "年度资金总额" in listed["证据"].iloc[0]
+    assert list(listed["规则"]) == ["执行率与执行数/预算数不符", "分值合计不等于总分值"]
     assert "人事局工作经费" in _outputs(folder / "exploration.ipynb") or "冀财社" in _outputs(
         folder / "exploration.ipynb")
 
@@ -113,9 +116,15 @@ def test_workbook_of_the_run(default_run):
     _, tmp = default_run
     wb = load_workbook(tmp / "reports" / "bundled" / "anomalies.xlsx")
     ws = wb["问题清单"]
-    assert [c.value for c in ws[1]][:3] == ["规则", "类别", "严重程度"]
-    assert ws.cell(2, 1).value == "exec_rate_stated" and ws.cell(2, 12).value == "执行率与执行数不符"
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["序号", "严重程度", "规则名称", "项目名称"]
+    col = {h: k for k, h in enumerate(header, start=1)}
+    assert ws.cell(2, col["规则名称"]).value == "执行率与执行数/预算数不符"
+    assert ws.cell(2, col["说明"]).value == "执行率与执行数不符"
     assert wb["项目自评表"].max_row == 44
+    notes = {r[0]: r[1] for r in wb["说明"].iter_rows(values_only=True) if r[0]}
+    assert notes["运行编号"] == "bundled" and notes["问题总数"] == "2 条（高 1、中 1、低 0）"
+    assert_clean_workbook(wb)
 
 
 def test_notebooks_with_other_parameters(default_run):
@@ -130,10 +139,10 @@ def test_notebooks_with_other_parameters(default_run):
     low = pd.read_csv(folder / "tables" / "below_threshold.csv")
     forms = pd.read_parquet(tmp / "processed" / "forms.parquet").query("year == 2021")
     rate = forms.executed / forms.budget_full_year.fillna(forms.budget_initial) * 100
-    assert sorted(low.project_name) == sorted(forms.project_name[rate < 75])
+    assert sorted(low["项目名称"]) == sorted(forms.project_name[rate < 75])
     assert "执行率低于 75% 的表单 **2 份**" in _outputs(folder / "forms.ipynb")
     assert "共 **1 条问题**（高 1、中 0、低 0）" in _outputs(folder / "overview.ipynb")
-    assert list(pd.read_csv(folder / "tables" / "overview.csv").region) == ["新乡县"]
+    assert list(pd.read_csv(folder / "tables" / "overview.csv")["地区"]) == ["新乡县"]
     assert "事业单位招聘" in _outputs(folder / "exploration.ipynb")
     m = res.manifest["parameters"]["notebooks"]
     assert m["forms"]["years"] == [2021] and m["forms"]["exec_rate_threshold"] == 75.0
@@ -162,6 +171,8 @@ def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path, capsys):
     assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
     with pytest.raises(runner.ReportError, match="--data/--raw/--out"):
         runner.resolve(runner.find_notebooks(), {"data_dir": "x"})
+    with pytest.raises(runner.ReportError, match="--run-id"):
+        runner.resolve(runner.find_notebooks(), {"run_id": "x"})
     with pytest.raises(runner.ReportError, match="NAME=VALUE"):
         runner.parse_params(["years"])
     with pytest.raises(runner.ReportError, match="exec_rate_threshold"):
@@ -261,3 +272,93 @@ def test_importing_the_report_module_leaves_the_process_alone():
             "print(a, sys.modules.get('rfc3987_syntax', 'absent'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "absent" and out[1] != "None"  # nothing hidden at import, nor left hidden after the runner
+
+
+def _count(pattern: str, text: str) -> int:
+    m = re.search(pattern, text)
+    assert m, f"{pattern!r} not in the report"
+    return int(m.group(1).replace(",", ""))
+
+
+def test_html_reports_are_chinese_offline_and_say_what_they_cover(default_run):
+    _, tmp = default_run
+    folder = tmp / "reports" / "bundled"
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for nb, title in (("forms", "项目支出绩效自评：预算执行与自评得分"), ("overview", "总览与问题清单")):
+        page = (folder / f"{nb}.html").read_text(encoding="utf-8")
+        assert_clean_html(page, nb)
+        assert f"<title>{title}</title>" in page and "@media print" in page
+        # the header block: run id and date, filters, every input file with its hash and what was read of it
+        assert "运行编号</th><td>bundled<" in page and m["started"][:10] in page
+        assert "筛选条件</th><td>年度：全部；地区：全部；主管部门：全部" in page
+        for name, sha in m["inputs"]["raw"].items():
+            assert name in page and sha in page
+        assert "项目支出绩效自评表 24；未读取 4 行；问题 2 条" in page  # 兴隆县: what was read of it
+        # a table of contents linking every section
+        toc = re.search(r'<nav class="toc">(.*?)</nav>', page, re.S).group(1)
+        sections = re.findall(r'<h2 id="([^"]+)"', page)
+        assert sections and re.findall(r'href="#([^"]+)"', toc) == sections
+        assert page.index('<nav class="toc">') < page.index(f'id="{sections[0]}"')
+
+
+def test_report_tables_show_finance_formats_without_index(default_run):
+    _, tmp = default_run
+    page = (tmp / "reports" / "bundled" / "forms.html").read_text(encoding="utf-8")
+    assert '<td class="num">11,050.69</td>' in page  # 兴隆县 budget: 万元, thousands separator, two decimals
+    assert '<td class="num">95.04%</td>' in page  # weighted rate: two decimals and %
+    assert '<td class="num">7.6</td>' in page and '<td class="num">0.76</td>' in page  # points: up to two
+    assert "<th></th>" not in page and 'class="dataframe"' not in page  # no index column
+    assert "text-align:left" in page
+
+
+def test_csv_exports_are_chinese_and_english_on_request(default_run, capsys):
+    _, tmp = default_run
+    folder = tmp / "reports" / "bundled" / "tables"
+    for path in sorted(folder.glob("*.csv")):
+        assert_clean_csv(path)
+    header, _ = assert_clean_csv(folder / "anomalies.csv")
+    assert header[:3] == ["规则", "类别", "严重程度"]
+    code = cli.main(["report", "--data", str(tmp / "processed"), "--raw", str(RAW), "--out", str(tmp / "reports"),
+                     "--run-id", "english", "--notebooks", "overview", "--english"])
+    assert code == 0
+    err = capsys.readouterr().err  # not a terminal: one plain line per step, no bar
+    assert re.search(r"\d\d:\d\d:\d\d report   notebook overview.ipynb ok \(", err) and "%|" not in err
+    listed = pd.read_csv(tmp / "reports" / "english" / "tables" / "anomalies.csv")
+    assert list(listed.severity) == ["high", "medium"] and list(listed.rule) == ["exec_rate_mismatch",
+                                                                                "weights_not_total"]
+    m = json.loads((tmp / "reports" / "english" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["parameters"]["notebooks"]["overview"]["english"] is True
+    # the HTML stays Chinese
+    assert_clean_html((tmp / "reports" / "english" / "overview.html").read_text(encoding="utf-8"), "overview")
+
+
+def test_headline_counts_equal_the_sums_of_their_tables(default_run):
+    _, tmp = default_run
+    folder = tmp / "reports" / "bundled"
+    tables = folder / "tables"
+    text = _outputs(folder / "overview.ipynb")
+    n = _count(r"共 \*\*([\d,]+) 条问题\*\*", text)
+    assert n == len(pd.read_parquet(tmp / "processed" / "anomalies.parquet")) == 2
+    by_dept = pd.read_csv(tables / "anomalies_by_department.csv")
+    assert by_dept["合计"].sum() == n == _count(r"合计 \*\*([\d,]+) 条\*\*", text)
+    assert "未填" in set(by_dept["主管部门"])  # the finding without a department is counted, as 未填
+    assert pd.read_csv(tables / "anomalies_by_rule.csv")["合计"].sum() == n
+    assert pd.read_csv(tables / "anomalies_by_category.csv")["合计"].sum() == n
+    assert pd.read_csv(tables / "overview.csv")["问题数"].sum() == n
+    forms = _outputs(folder / "forms.ipynb")
+    bins = pd.read_csv(tables / "execution_distribution.csv")
+    assert bins["表单数"].sum() == 43
+    below = bins.loc[bins["低于说明阈值"] == "是", "表单数"].sum()
+    assert _count(r"执行率低于 90% 的表单 \*\*(\d+) 份\*\*", forms) == below
+    assert _count(r"恰为 100% 的 (\d+) 份", forms) == bins.loc[bins["区间"] == "100%", "表单数"].sum() == 34
+    assert _count(r"高于 120% 的 \*\*(\d+) 份\*\*", forms) == bins.loc[bins["超出复核区间"] == "是", "表单数"].sum()
+    assert _count(r"执行率低于 90% 的项目 \*\*(\d+) 个\*\*", forms) == len(pd.read_csv(tables / "below_threshold.csv"))
+    assert _count(r"预算有调整的 \*\*(\d+) 份\*\*", forms) == len(pd.read_csv(tables / "budget_adjustments.csv"))
+    assert _count(r"距满分不足 1 分的表单 \*\*(\d+) 份\*\*", forms) == len(
+        pd.read_csv(tables / "low_execution_full_score.csv"))
+    gaps = pd.read_csv(tables / "self_vs_rescore.csv")
+    over = int((gaps["自评高出(分)"] >= 0.01).sum())
+    assert f"高于按规则重算的表单 **{over} 份**" in forms
+    # the §5 table says what its heading says: every row is below the threshold and at (near) full marks
+    low_full = pd.read_csv(tables / "low_execution_full_score.csv")
+    assert (low_full["计算执行率(%)"] < 90).all() and (low_full["总得分"] >= low_full["总分值"] - 1).all()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from perfdata.checks import SEVERITY_ORDER, rule_table
+from perfdata.report import display
 from perfdata.scoring import execution_rate, grade, grade_bands, thresholds  # noqa: F401 - one source each
 
 # Chinese headers of the columns the aggregations here add (the tidy tables' are in schema.py).
@@ -28,6 +29,8 @@ LABELS = {
     "score_rate": "得分率(%)", "full": "满分", "near_full": "接近满分", "self_score": "自评得分",
     "rescore": "重算得分", "rescore_min": "重算得分下限", "gap": "自评高出(分)", "part": "比较口径",
     "weight": "分值", "score": "得分", "level1": "一级指标", "near_full_margin": "接近满分差距",
+    "leftovers": "未读取(行)", "problems": "文件问题(条)", "rows": "行数", "table": "表", "bin": "区间",
+    "share": "占比(%)", "item": "项目", "below": "低于说明阈值", "where": "原文位置", "read": "读取内容",
 }
 KEY_COLUMNS = ["form_id", "region", "department", "unit", "year", "project_name"]
 
@@ -171,6 +174,126 @@ def adjustments(forms: pd.DataFrame) -> pd.DataFrame:
         .drop(columns="_abs").reset_index(drop=True)
 
 
+def rate_bins(forms: pd.DataFrame, threshold: float | None = None, low: float | None = None,
+              high: float | None = None) -> pd.DataFrame:
+    """Forms per execution-rate band, exactly 100 % a band of its own: below `low`, up to the threshold, up
+    to 100, 100, over 100 up to `high`, over `high` (and 未能计算 where a form has no rate).
+
+    Columns bin, forms, share (%), below (the band is under the threshold: an explanation is due) and flagged
+    (outside [low, high]: reviewers' focus), so every count a report states is a sum of this table.
+
+    >>> rate_bins(pd.DataFrame({"exec_rate": [50.0, 85.0, 99.99, 100.0, 100.0, 104.0, 130.0]}))["forms"].tolist()
+    [1, 1, 1, 2, 1, 1]
+    """
+    th = thresholds()
+    threshold = th["exec_rate_threshold"] if threshold is None else float(threshold)
+    low = th["exec_rate_low"] if low is None else float(low)
+    high = th["exec_rate_high"] if high is None else float(high)
+    r = forms["exec_rate"].astype("Float64")
+    edges = sorted(e for e in {low, threshold} if e < 100)
+    bands = []  # (label, mask, upper end of the band, lower end)
+    if edges:
+        bands.append((f"低于 {edges[0]:g}%", r < edges[0], edges[0], float("-inf")))
+    for a, b in zip(edges, [*edges[1:], 100.0], strict=True):
+        bands.append((f"{a:g}%–<{b:g}%", (r >= a) & (r < b), b, a))
+    if not edges:
+        bands.append(("低于 100%", r < 100, 100.0, float("-inf")))
+    bands.append(("100%", r == 100, 100.0, 100.0))
+    if high > 100:
+        bands.append((f"高于 100% 至 {high:g}%", (r > 100) & (r <= high), high, 100.0))
+        bands.append((f"高于 {high:g}%", r > high, float("inf"), high))
+    else:
+        bands.append(("高于 100%", r > 100, float("inf"), 100.0))
+    rows = [(name, int(m.fillna(False).sum()), hi <= threshold and name != "100%",
+             (hi <= low and name != "100%") or lo >= high) for name, m, hi, lo in bands]
+    out = pd.DataFrame(rows, columns=["bin", "forms", "below", "flagged"])
+    if r.isna().any():
+        out.loc[len(out)] = ["未能计算", int(r.isna().sum()), False, False]
+    out["share"] = (out["forms"] / max(len(forms), 1) * 100).round(2)
+    return out[["bin", "forms", "share", "below", "flagged"]].astype({"below": "boolean", "flagged": "boolean"})
+
+
+def score_bins(forms: pd.DataFrame) -> pd.DataFrame:
+    """Forms per self-score band (the grade bands, 90–100 split at 95, full marks a band of its own).
+
+    Needs with_scores() columns (`full`); columns bin, forms, share (%).
+    """
+    s = forms["total_score_reported"].astype("Float64")
+    full = forms["full"].fillna(False).astype(bool) if "full" in forms else s >= 100
+    bands = grade_bands().sort_values("min_score")
+    edges = [float(x) for x in bands["min_score"]] + [float("inf")]
+    rows = []
+    for (lo, hi), g in zip(zip(edges[:-1], edges[1:], strict=True), bands["grade"], strict=True):
+        if hi == float("inf"):
+            rows.append((f"{lo:g}–<95 分（{g}）", (s >= lo) & (s < 95) & ~full))
+            rows.append((f"≥95 分未满分（{g}）", (s >= 95) & ~full))
+            rows.append((f"满分（{g}）", full & s.notna()))
+        else:
+            label = f"低于 {hi:g} 分（{g}）" if lo <= 0 else f"{lo:g}–<{hi:g} 分（{g}）"
+            rows.append((label, (s >= lo) & (s < hi) & ~full))
+    out = pd.DataFrame([(k, int(m.fillna(False).sum())) for k, m in rows], columns=["bin", "forms"])
+    if s.isna().any():
+        out.loc[len(out)] = ["未填总分", int(s.isna().sum())]
+    out["share"] = (out["forms"] / max(len(forms), 1) * 100).round(2)
+    return out
+
+
+def year_pivot(table: pd.DataFrame, index: list[str], values: list[str]) -> pd.DataFrame:
+    """One row per `index` group, a column per (measure, year): the same measure side by side across years."""
+    p = table.pivot_table(index=index, columns="year", values=values, aggfunc="first", dropna=False, observed=True)
+    p = p.reindex(columns=values, level=0).dropna(how="all")
+    p.columns = [(m, int(y)) if pd.notna(y) else (m, "未填") for m, y in p.columns]
+    return p.reset_index().round(2)
+
+
+def table_rows(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Rows per table (the tidy tables of the run), in the schema's order."""
+    from perfdata import schema
+
+    names = [n for n in schema.TABLES if n in tables] + [n for n in tables if n not in schema.TABLES]
+    return pd.DataFrame({"table": pd.array(names, dtype="string"),
+                         "rows": pd.array([len(tables[n]) for n in names], dtype="Int64")})
+
+
+def item_labels(df: pd.DataFrame, parts=("region", "project_name")) -> pd.Series:
+    """One label per row that tells same-named projects apart: region · project, then · unit, then · 第 N 行
+    (then the file) where the shorter label is shared.
+
+    >>> item_labels(pd.DataFrame({"region": ["甲", "甲"], "project_name": ["经费", "经费"], "unit": ["一", "一"],
+    ...                           "line_start": [3, 40]})).tolist()
+    ['甲 · 经费 · 一 · 第 3 行', '甲 · 经费 · 一 · 第 40 行']
+    """
+    def text(v):
+        return "未填" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+    label = pd.Series([" · ".join(text(r[c]) for c in parts if c in df) for _, r in df.iterrows()],
+                      index=df.index, dtype=object)
+    for extra in ("unit", "line_start", "source_file"):
+        if extra not in df:
+            continue
+        dup = label.duplicated(keep=False)
+        if not dup.any():
+            break
+        add = df.loc[dup, extra].map(lambda v, e=extra: f"第 {int(v)} 行" if e == "line_start" and pd.notna(v)
+                                      else text(v))
+        label[dup] = label[dup] + " · " + add
+    dup = label.duplicated(keep=False)
+    if dup.any():  # nothing tells them apart: number them
+        label[dup] = label[dup] + "（" + (label[dup].groupby(label[dup]).cumcount() + 1).astype(str) + "）"
+    return label
+
+
+def low_but_full(forms: pd.DataFrame, threshold: float | None = None, full_marks: float | None = None,
+                 near_full_margin: float | None = None) -> pd.DataFrame:
+    """Forms whose execution rate is below the threshold but whose self-score is full or near-full marks
+    (the pattern reviewers call 自评偏高), lowest rate first."""
+    f = with_scores(with_execution(forms, threshold), full_marks, near_full_margin)
+    hit = f["below_threshold"].fillna(False) & f["near_full"].fillna(False)
+    cols = [*KEY_COLUMNS, "exec_rate", "exec_score_reported", "exec_score_expected", "total_score_reported",
+            "total_weight", "source_file", "line_start"]
+    return f.loc[hit, cols].sort_values(["exec_rate", "form_id"], ignore_index=True)
+
+
 # -- scores ----------------------------------------------------------------------------------------
 
 def with_scores(forms: pd.DataFrame, full_marks: float | None = None,
@@ -260,11 +383,11 @@ def score_vs_rescore(forms: pd.DataFrame, rescored: pd.DataFrame | None = None,
     if rescored is not None and column in rescored and len(rescored):
         keep = ["form_id", column] + ([low_column] if low_column in rescored else [])
         r = rescored[keep].rename(columns={column: "rescore", low_column: "rescore_min"})
-        out = f[KEY_COLUMNS + ["total_score_reported"]].merge(r, on="form_id", how="left")
+        out = f[KEY_COLUMNS + ["source_file", "line_start", "total_score_reported"]].merge(r, on="form_id", how="left")
         out = out.rename(columns={"total_score_reported": "self_score"})
         out["part"] = "total"
     else:
-        out = f[KEY_COLUMNS + ["exec_score_reported", "exec_score_expected"]].rename(
+        out = f[KEY_COLUMNS + ["source_file", "line_start", "exec_score_reported", "exec_score_expected"]].rename(
             columns={"exec_score_reported": "self_score", "exec_score_expected": "rescore"})
         out["part"] = "execution"
     out["gap"] = (out["self_score"] - out["rescore"]).round(2)
@@ -298,16 +421,34 @@ def rule_titles() -> dict[str, str]:
 
 
 def anomaly_counts(anomalies: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
-    """Findings per group, with a column per severity (high, medium, low) and the total, most first."""
+    """Findings per group, with a column per severity (high, medium, low) and the total, most first.
+
+    A finding without a value for a group column (a 绩效目标表 finding with no year) is its own group
+    with a null key, so the totals always add up to the number of findings.
+    """
     by = as_list(by)
-    a = anomalies.assign(severity=pd.Categorical(anomalies["severity"], categories=SEVERITY_ORDER))
-    t = pd.crosstab([a[c].fillna("（无）") if a[c].dtype == "string" else a[c] for c in by], a["severity"],
-                    dropna=False)
-    t = t.reindex(columns=SEVERITY_ORDER, fill_value=0)
+    if not len(anomalies):
+        return pd.DataFrame({**{c: anomalies[c].iloc[:0] if c in anomalies else [] for c in by},
+                             **{k: pd.Series([], dtype="int64") for k in [*SEVERITY_ORDER, "total"]}})
+    a = anomalies.assign(_one=1)
+    t = a.pivot_table(index=by, columns="severity", values="_one", aggfunc="sum", fill_value=0, dropna=False,
+                      observed=True)
+    t = t.reindex(columns=SEVERITY_ORDER, fill_value=0).astype("int64")
     t.columns = [str(c) for c in t.columns]
     t["total"] = t.sum(axis=1)
     t = t[t["total"] > 0].reset_index()
-    return t.sort_values(["total", *by], ascending=[False] + [True] * len(by), ignore_index=True)
+    for c in by:
+        if c in anomalies:
+            t[c] = t[c].astype(anomalies[c].dtype)
+    return t.sort_values(["total", *by], ascending=[False] + [True] * len(by), ignore_index=True,
+                         na_position="last")
+
+
+def severity_counts(anomalies: pd.DataFrame) -> pd.DataFrame:
+    """One row: findings per severity and the total (what a headline states)."""
+    n = anomalies["severity"].value_counts() if len(anomalies) else pd.Series(dtype="int64")
+    row = {k: int(n.get(k, 0)) for k in SEVERITY_ORDER}
+    return pd.DataFrame([{**row, "total": sum(row.values())}])
 
 
 # -- overview --------------------------------------------------------------------------------------
@@ -331,19 +472,23 @@ def overview(tables: dict[str, pd.DataFrame], by=("region", "department", "year"
         for c in by:
             own = a[c] if c in a else pd.Series(pd.NA, index=a.index)
             a[c] = own.where(own.notna(), a["form_id"].map(of_form[c]))
-        cnt = a.groupby(by, dropna=False).agg(findings=("rule", "size"),
-                                               findings_high=("severity", lambda s: int((s == "high").sum())))
-        out = out.merge(cnt.reset_index(), on=by, how="left")
+        a["_high"] = (a["severity"] == "high").astype("int64")
+        cnt = a.groupby(by, dropna=False).agg(findings=("rule", "size"), findings_high=("_high", "sum"))
+        cnt = cnt.reset_index()
+        for c in by:  # the same dtypes on both sides, so the merge meets null keys too
+            cnt[c] = cnt[c].astype(out[c].dtype)
+        # outer: findings of a group without project forms (a 绩效目标表, a department form) keep a row
+        out = out.merge(cnt, on=by, how="outer")
         out[["findings", "findings_high"]] = out[["findings", "findings_high"]].fillna(0).astype("Int64")
+        out["forms"] = out["forms"].fillna(0).astype("Int64")
+        out = out.sort_values(by, na_position="last", ignore_index=True)
     return out
 
 
 def coverage(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Tables recognised per input file and kind, beside the file's status and what was not read."""
-    from perfdata import schema
-
-    t = tables.get("tables", schema.frame("tables", []))
-    files = tables.get("files", schema.frame("files", []))
+    t = display.frame_of(tables, "tables")
+    files = display.frame_of(tables, "files")
     kinds = t.groupby(["source_file", "kind"]).size().unstack("kind", fill_value=0)
     kinds.columns.name = None
     out = files[["source_file", "status"]].set_index("source_file").join(kinds, how="outer")
@@ -370,9 +515,16 @@ def labelled(df: pd.DataFrame, table: str = "forms") -> pd.DataFrame:
     return df.rename(columns=names)
 
 
-def save_table(df: pd.DataFrame, name: str, output_dir: str | Path) -> Path:
-    """Write a report table as UTF-8 CSV (Excel opens it) under OUTPUT_DIR/tables, rows as shown."""
+def save_table(df: pd.DataFrame, name: str, output_dir: str | Path, table: str | None = None,
+               english: bool = False) -> Path:
+    """Write a report table as UTF-8 CSV (Excel opens it) under OUTPUT_DIR/tables, all rows.
+
+    Headers and codes are Chinese (display.for_csv: 严重程度 高, 执行率口径 全年预算数; numbers stay
+    numbers); `english=True` keeps the column names and codes, for machine use.
+    """
+    from perfdata.report import display
+
     path = Path(output_dir) / "tables" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    display.for_csv(df, table, english).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
     return path

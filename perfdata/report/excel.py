@@ -1,5 +1,6 @@
-"""Styled workbooks for working papers: Chinese headers, frozen header row, filters, fitted widths,
-severity colours, the evidence lines — and text from documents always stays text.
+"""The working-paper workbook: Chinese headers and labels, numbers as numbers with finance formats,
+原文位置 filled, A4 landscape fitted to the width with the header row repeated, frozen key columns, wrapped
+text with row heights, empty reviewer columns, a pivot-ready 部门×年度 sheet and a 说明 sheet.
 
 A cell whose text starts with = + - @ would be a formula in Excel; every string cell is written as a
 string (and marked with Excel's quote prefix), so a project name like "=公益性岗位补贴" shows as printed.
@@ -7,23 +8,45 @@ string (and marked with Excel's quote prefix), so a project name like "=公益�
 
 from __future__ import annotations
 
+import math
+import re
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from perfdata import schema
 from perfdata.checks import line_text
-from perfdata.report import analysis
+from perfdata.report import analysis, display
 
 SEVERITY_FILLS = {"high": "F8CBAD", "medium": "FCE4D6", "low": "FFF2CC"}
 HEADER_FILL = "DDEBF7"
-WRAP_COLUMNS = {"message", "evidence", "text", "goal_planned", "goal_achieved", "notes", "expected", "found"}
-MAX_WIDTH, WRAP_WIDTH = 48, 60
+REVIEW_FILL = "F2F2F2"
+WRAP_COLUMNS = {"message", "evidence", "text", "goal_planned", "goal_achieved", "notes", "expected", "found",
+                "project_name", "location", "title_zh", "why", "reason", "department", "unit", "deviation_note",
+                "review_note", "review_result", "rule", "where", "field", "title", "source_file"}
+MAX_WIDTH, WRAP_WIDTH = 40, 60
+FONT_NAME, FONT_SIZE = "等线", 10  # Office's default font for Chinese
+LINE_HEIGHT = 13.5  # points per line of 10-point text
 FORMULA_START = ("=", "+", "-", "@")
+FORMATS = {"money": "#,##0.00", "rate": "0.00%", "points": "0.0#", "count": "#,##0", "year": "0", "line": "0",
+           "number": "#,##0.0#"}
+REVIEW_COLUMNS = {"review_note": "复核意见", "review_result": "处理结果", "reviewer": "复核人",
+                  "review_date": "复核日期"}
+REVIEW_RESULTS = ["属实，需整改", "属实，已整改", "不成立", "待补充资料"]
+# the findings sheet: key columns first (frozen), then where and what, then the reviewer's
+FINDING_COLUMNS = ["no", "severity", "rule", "project_name", "region", "department", "year", "category", "field",
+                   "expected", "found", "message", "where", "evidence", *REVIEW_COLUMNS]
+FINDING_LABELS = {"no": "序号", "rule": "规则名称", "where": "原文位置", **REVIEW_COLUMNS}
+# about 215 characters: A4 landscape at three quarters of full size
+FINDING_WIDTHS = {"no": 5, "severity": 5, "rule": 16, "project_name": 16, "region": 7, "department": 12, "year": 5,
+                  "category": 8, "field": 9, "expected": 9, "found": 9, "message": 30, "where": 16,
+                  "evidence": 30, "review_note": 14, "review_result": 9, "reviewer": 6, "review_date": 9}
 
 EXTRA_LABELS = analysis.LABELS  # headers of report tables that are not tidy tables
 
@@ -39,78 +62,155 @@ def display_width(text: str) -> int:
 
 def headers(df: pd.DataFrame, table: str | None = None) -> list[str]:
     """Chinese header per column: the schema's label for a tidy table, else analysis.LABELS, else the name."""
-    labels = schema.labels(table) if table in schema.TABLES else {}
-    return [labels.get(c) or EXTRA_LABELS.get(c) or c for c in df.columns]
+    return [display.column_label(str(c), table) for c in df.columns]
 
 
-def _value(v):
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float) and v != v:
-        return None
-    if hasattr(v, "item"):  # numpy scalar
-        return v.item()
-    return v
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide."""
+    per = max(1.0, width - 1.5)
+    return sum(max(1, math.ceil(display_width(part) / per)) for part in str(text).split("\n"))
 
 
-def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, table: str | None = None):
-    """One table as a sheet: bold coloured header, frozen, filtered, fitted widths, colours by severity."""
+def _number(text):
+    """'13.3' → 13.3; other text (≥95%, 完成) stays text."""
+    if isinstance(text, str) and re.fullmatch(r"-?\d+(?:\.\d+)?", text.strip()):
+        return float(text)
+    return text
+
+
+class Sheet:
+    """Writes one table: styles registered once per workbook (per-cell styles make large sheets slow)."""
+
+    def __init__(self, wb: Workbook):
+        self.wb = wb
+
+    def style(self, fmt: str | None, wrap: bool, severity: str | None = None, bold: bool = False,
+              fill: str | None = None) -> str:
+        name = "|".join([fmt or "常规", "换行" if wrap else "", severity or "", "粗体" if bold else "", fill or ""])
+        if name not in self.wb.named_styles:
+            st = NamedStyle(name=name)
+            if fmt:
+                st.number_format = fmt
+            st.alignment = Alignment(wrap_text=wrap, vertical="top", horizontal="left" if wrap else None)
+            fg = SEVERITY_FILLS.get(severity or "") or fill
+            if fg:
+                st.fill = PatternFill("solid", fgColor=fg)
+            st.font = Font(name=FONT_NAME, bold=bold, size=FONT_SIZE)
+            st.border = Border(bottom=Side(style="hair", color="BFBFBF"))
+            self.wb.add_named_style(st)
+        return name
+
+
+def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, table: str | None = None, *,
+                labels: dict[str, str] | None = None, widths: dict[str, float] | None = None,
+                freeze: str = "A2", kinds: dict[str, str] | None = None, severity_column: str = "severity",
+                total_row: dict | None = None, fills: dict[str, str] | None = None,
+                header_title: str | None = None, blank: set[str] | frozenset = frozenset()):
+    """One table as a sheet: Chinese headers, codes as labels, numbers with formats, wrapped text with row
+    heights, frozen panes, a filter, and a print set-up (A4 landscape, one page wide, header row repeated).
+
+    A blank number stays blank; a blank text or key reads 未填 or — (display.missing_text), except in the
+    `blank` columns (the reviewer's, to be filled in).
+    """
     ws = wb.create_sheet(title=title[:31])
-    cols = list(df.columns)
-    ws.append(headers(df, table))
+    sheet = Sheet(wb)
+    cols = [str(c) for c in df.columns]
+    labels = labels or {}
+    head = [labels.get(c) or display.column_label(c, table) for c in cols]
+    kinds = {c: (kinds or {}).get(c) or display.column_kind(c, h, df[c].dtype) for c, h in zip(cols, head,
+                                                                                            strict=True)}
+    head = [h.replace("(%)", "") if kinds[c] == "rate" else h for c, h in zip(cols, head, strict=True)]
+    values = display.translate(df, table)
+    ws.append(head)
+    header_style = sheet.style(None, True, bold=True, fill=HEADER_FILL)
     for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-    sev_col = cols.index("severity") if "severity" in cols else None
-    wrap = [c in WRAP_COLUMNS for c in cols]
-    widths = [display_width(str(c.value)) for c in ws[1]]
-    for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
-        severity = row[sev_col] if sev_col is not None and row[sev_col] in SEVERITY_FILLS else None
-        for c, v in enumerate(row, start=1):
-            v = _value(v)
-            cell = ws.cell(row=r, column=c, value=v)
+        cell.style = header_style
+    # widths: fitted to the content, wrapped columns capped
+    width = {}
+    for c, h in zip(cols, head, strict=True):
+        if widths and c in widths:
+            width[c] = widths[c]
+            continue
+        sample = values[c].head(2000)
+        longest = max([display_width(h)] + [display_width(display.fmt(v, kinds[c], "")) for v in sample
+                                              if not display.is_missing(v)] or [0])
+        limit = WRAP_WIDTH if c in WRAP_COLUMNS else MAX_WIDTH
+        width[c] = min(max(longest + 2, 6), limit)
+    wrap = {c: c in WRAP_COLUMNS or width[c] < display_width(h) for c, h in zip(cols, head, strict=True)}
+    ws.row_dimensions[1].height = LINE_HEIGHT * max(_lines(h, width[c]) for c, h in zip(cols, head, strict=True))
+    sev = df[severity_column].tolist() if severity_column in df else [None] * len(df)
+    styles: dict = {}
+    for r, (row, severity) in enumerate(zip(values.itertuples(index=False, name=None), sev, strict=True), start=2):
+        severity = severity if severity in SEVERITY_FILLS else None
+        lines = 1
+        for k, (c, v) in enumerate(zip(cols, row, strict=True), start=1):
+            kind = kinds[c]
+            if display.is_missing(v):  # numbers stay blank; a key or text says why it is blank
+                v = display.missing_text(c) if kind in ("text", "year", "line", "bool") and c not in blank else None
+            elif hasattr(v, "item"):
+                v = v.item()
+            if kind == "rate" and isinstance(v, (int, float)):
+                v = v / 100
+            cell = ws.cell(row=r, column=k, value=v)
+            fill = (fills or {}).get(c)
+            key = (kind, wrap[c], severity if c == severity_column else None, fill)
+            if key not in styles:
+                styles[key] = sheet.style(FORMATS.get(kind), wrap[c], key[2], fill=fill)
+            cell.style = styles[key]
             if isinstance(v, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
-                longest = max((display_width(part) for part in v.split("\n")), default=0)
-            else:
-                longest = len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) if v is not None else 0
-            if severity or wrap[c - 1]:
-                cell.style = _named_style(wb, severity, wrap[c - 1])
-            if isinstance(v, str) and v.startswith(FORMULA_START):
-                cell.quotePrefix = True  # after the style, which would reset it
-            widths[c - 1] = max(widths[c - 1], longest)
-    for c, w in enumerate(widths, start=1):
-        limit = WRAP_WIDTH if cols[c - 1] in WRAP_COLUMNS else MAX_WIDTH
-        ws.column_dimensions[get_column_letter(c)].width = min(max(w + 2, 6), limit)
-    ws.freeze_panes = "A2"
-    if len(cols):
+                if v.startswith(FORMULA_START):
+                    cell.quotePrefix = True  # after the style, which would reset it
+                if wrap[c]:
+                    lines = max(lines, _lines(v, width[c]))
+        if lines > 1:
+            ws.row_dimensions[r].height = min(409.0, LINE_HEIGHT * lines)
+    if total_row and len(df):
+        r = len(df) + 2
+        bold = sheet.style(None, False, bold=True)
+        for k, c in enumerate(cols, start=1):
+            v = total_row.get(c)
+            cell = ws.cell(row=r, column=k, value=v)
+            cell.style = sheet.style(FORMATS.get(kinds[c]), False, bold=True) if isinstance(v, (int, float)) else bold
+    for k, c in enumerate(cols, start=1):
+        ws.column_dimensions[get_column_letter(k)].width = width[c]
+    ws.freeze_panes = freeze
+    if cols:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(1, len(df) + 1)}"
+    _print_setup(ws, header_title or title)
     return ws
 
 
-def _named_style(wb: Workbook, severity: str | None, wrap: bool) -> str:
-    """A cell style registered once per workbook (per-cell styles make large sheets slow to write)."""
-    name = "-".join(([f"严重程度{ {'high': '高', 'medium': '中', 'low': '低'}[severity]}"] if severity else [])
-                    + (["换行"] if wrap else []))
-    if name not in wb.named_styles:
-        style = NamedStyle(name=name)
-        if severity:
-            style.fill = PatternFill("solid", fgColor=SEVERITY_FILLS[severity])
-        if wrap:
-            style.alignment = Alignment(wrap_text=True, vertical="top")
-        wb.add_named_style(style)
-    return name
+def _print_setup(ws, title: str, repeat_header: bool = True):
+    """A4 landscape, fitted to one page wide, the header row on every page, page numbers in the footer."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if repeat_header:
+        ws.print_title_rows = "1:1"
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.oddHeader.left.text = title
+    ws.oddHeader.left.size = 9
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.size = 9
 
 
 def write_workbook(sheets: dict[str, tuple[pd.DataFrame, str | None]], path: str | Path) -> Path:
     """Write sheets {title: (frame, tidy table name or None)} to PATH atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
     wb.remove(wb.active)
     for title, (df, table) in sheets.items():
         write_sheet(wb, title, df, table)
+    return _save(wb, path)
+
+
+def _save(wb: Workbook, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
     tmp.replace(path)
@@ -128,18 +228,202 @@ def with_evidence(anomalies: pd.DataFrame, raw_dir: str | Path | None) -> pd.Dat
     return out
 
 
-def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_dir=None) -> Path:
-    """The auditors' workbook: every finding with its evidence, counts by rule, the forms, what was not read."""
-    empty = schema.frame("anomalies", [])
-    an = analysis.sort_anomalies(with_evidence(tables.get("anomalies", empty), raw_dir))
-    by_rule = analysis.anomaly_counts(an, ["rule", "category"]) if len(an) else \
-        pd.DataFrame(columns=["rule", "category", "high", "medium", "low", "total"])
-    forms = tables.get("forms", schema.frame("forms", []))
-    sheets = {
-        "问题清单": (an, "anomalies"),
-        "按规则统计": (by_rule, "anomalies"),
-        "项目自评表": (analysis.with_execution(forms).sort_values(["source_file", "line_start"]), "forms"),
-        "未读取内容": (tables.get("leftovers", schema.frame("leftovers", [])), "leftovers"),
-        "文件问题": (tables.get("problems", schema.frame("problems", [])), "problems"),
-    }
-    return write_workbook(sheets, path)
+where = display.where
+
+
+def findings_sheet(anomalies: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The findings as the working paper lists them: numbered, 原文位置 filled, 应为/实为 as numbers where
+    they are numbers, and the empty reviewer columns. Returns the frame and each column's kind."""
+    a = anomalies.reset_index(drop=True)
+    out = pd.DataFrame({"no": pd.array(range(1, len(a) + 1), dtype="Int64")})
+    for c in ("severity", "rule", "project_name", "region", "department", "year", "category", "field", "message",
+              "evidence"):
+        out[c] = a[c].to_numpy() if c in a else None
+    out["year"] = out["year"].astype("Int64")
+    out["where"] = where(a).to_numpy() if len(a) else []
+    kinds = {"expected": "text", "found": "text", "where": "text"}
+    for c in ("expected", "found"):
+        out[c] = pd.Series([_number(v) for v in a[c]], dtype=object) if c in a and len(a) else None
+    # a number's format follows the field it is about (a rate, money, points); mixed columns: per cell below
+    for c in REVIEW_COLUMNS:
+        out[c] = None
+    return out[FINDING_COLUMNS], kinds
+
+
+def _field_kind(field) -> str:
+    if display.is_missing(field):
+        return "number"
+    base = re.sub(r"\[[^\]]*\]$", "", str(field).split("/")[0])
+    label = schema.labels("forms").get(base) or display.column_label(base)
+    if base in display.value_labels("metric"):
+        label = label or ""
+        if base.endswith("_rate"):
+            return "rate"
+        if "score" in base:
+            return "points"
+        if base != "grade":
+            return "money"
+    kind = display.column_kind(base, label, "Float64")
+    return kind if kind in ("money", "rate", "points") else "number"
+
+
+def _format_findings(ws, frame: pd.DataFrame, cols: list[str]):
+    """应为/实为: each number formatted as its field (rate 0.00 %, money #,##0.00, points 0.0#)."""
+    sheet = Sheet(ws.parent)
+    idx = {c: cols.index(c) + 1 for c in ("expected", "found")}
+    for r, (field, exp, fnd) in enumerate(zip(frame["field"], frame["expected"], frame["found"], strict=True),
+                                          start=2):
+        kind = _field_kind(field)
+        for c, v in (("expected", exp), ("found", fnd)):
+            if isinstance(v, float):
+                cell = ws.cell(row=r, column=idx[c])
+                if kind == "rate":
+                    cell.value = v / 100
+                cell.style = sheet.style(FORMATS[kind], True)
+
+
+def _notes_sheet(wb: Workbook, info: dict, tables: dict, an: pd.DataFrame, sheets: dict[str, str]):
+    """说明: what the workbook is, the run, its parameters and inputs, what each sheet holds, the rules.
+
+    Five columns: a key (A), three narrow ones (B–D) and a wide one (E); a key's text spans B–E.
+    """
+    ws = wb.create_sheet("说明", 0)
+    sheet = Sheet(wb)
+    widths = {"A": 30, "B": 12, "C": 12, "D": 12, "E": 72}
+    for col, w in widths.items():
+        ws.column_dimensions[col].width = w
+    bold, wrap = sheet.style(None, True, bold=True), sheet.style(None, True)
+    head = sheet.style(None, True, bold=True, fill=HEADER_FILL)
+    row = 1
+
+    def put(values, style=wrap, first=None, span=False):
+        """One row; with span, the second value fills B–E."""
+        nonlocal row
+        for k, v in enumerate(values, start=1):
+            cell = ws.cell(row=row, column=k, value=v)
+            cell.style = first if (first and k == 1) else style
+            if isinstance(v, str):
+                cell.data_type = "s"
+        cols = "ABCDE"
+        if span:
+            ws.merge_cells(f"B{row}:E{row}")
+            room = {"A": widths["A"], "B": sum(widths[c] for c in "BCDE")}
+        else:
+            room = widths
+        n = max((_lines(v, room[c]) for v, c in zip(values, cols, strict=False) if isinstance(v, str) and c in room),
+                default=1)
+        if n > 1:
+            ws.row_dimensions[row].height = min(409.0, LINE_HEIGHT * n)
+        row += 1
+
+    title = info.get("title") or "预算绩效自评问题清单（工作底稿）"
+    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    ws.row_dimensions[1].height = 24
+    row = 3
+    sev = analysis.severity_counts(an).iloc[0]
+    params = info.get("parameters") or {}
+    filters = "；".join(f"{display.parameter_label(k)}：{display._param_value(k, v)}" for k, v in params.items()
+                        if k in display.FILTERS) or "全部"
+    others = "；".join(f"{display.parameter_label(k)} {display._param_value(k, v)}" for k, v in params.items()
+                       if k not in display.FILTERS) or "默认"
+    files = display.frame_of(tables, "files")
+    for k, v in [("运行编号", info.get("run_id") or "—"),
+                 ("生成时间", info.get("run_date") or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+                 ("数据目录", info.get("data_dir") or "—"), ("筛选条件", filters), ("参数", others),
+                 ("问题总数", f"{int(sev['total']):,} 条（高 {int(sev['high']):,}、中 {int(sev['medium']):,}、"
+                              f"低 {int(sev['low']):,}）"),
+                 ("输入", f"{len(files):,} 个文件，{len(tables.get('forms', [])):,} 份项目支出绩效自评表"),
+                 ("复核栏", "“问题清单”右侧的复核意见、处理结果（下拉选择）、复核人、复核日期留给复核人填写。"),
+                 ("原文位置", "文件:行号（一条问题涉及多行时列出各行）；Excel、Word、PDF 文件另注 "
+                              "工作表!行、表/行、页/行。")]:
+        put([k, v], wrap, bold, span=True)
+    row += 1
+    put(["工作表", "内容"], head, span=True)
+    for name, what in sheets.items():
+        put([name, what], wrap, bold, span=True)
+    row += 1
+    put(["输入文件", "格式", "读取状态", "项目自评表(份)", "SHA-256"], head)
+    for f in files.to_dict("records"):
+        put([f["source_file"], display.value_labels("format").get(str(f["format"]), f["format"] or "—"),
+             display.value_labels("status", "files").get(str(f["status"]), f["status"] or "—"),
+             None if display.is_missing(f["forms"]) else int(f["forms"]), f["sha256"] or "—"])
+    row += 1
+    put(["规则名称", "类别", "严重程度", "问题数(条)", "为什么重要"], head)
+    from perfdata.checks import rule_table
+
+    counts = an["rule"].value_counts() if len(an) else pd.Series(dtype="int64")
+    for r in rule_table().to_dict("records"):
+        put([r["title_zh"], display.value_labels("category").get(r["category"], r["category"]),
+             display.value_labels("severity").get(r["severity"], r["severity"]), int(counts.get(r["id"], 0)),
+             r["why_zh"]])
+    _print_setup(ws, "说明", repeat_header=False)
+    ws.print_options.gridLines = False
+    return ws
+
+
+def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_dir=None,
+                       info: dict | None = None) -> Path:
+    """The auditors' working paper: 说明, every finding with its evidence and reviewer columns, counts by rule and
+    by department × year, the forms, what was not read and the files' problems.
+
+    `info`: run_id, run_date, parameters, data_dir, title — shown on the 说明 sheet.
+    """
+    info = info or {}
+    an = analysis.sort_anomalies(with_evidence(display.frame_of(tables, "anomalies"), raw_dir))
+    wb = Workbook()
+    wb.remove(wb.active)
+
+    frame, kinds = findings_sheet(an)
+    ws = write_sheet(wb, "问题清单", frame, "anomalies", labels=FINDING_LABELS, widths=FINDING_WIDTHS,
+                     freeze="E2", kinds={"no": "line", **kinds}, fills={c: REVIEW_FILL for c in REVIEW_COLUMNS},
+                     header_title="问题清单", blank=set(REVIEW_COLUMNS))
+    _format_findings(ws, frame, list(frame.columns))
+    dv = DataValidation(type="list", formula1='"' + ",".join(REVIEW_RESULTS) + '"', allow_blank=True)
+    ws.add_data_validation(dv)
+    col = {c: get_column_letter(k) for k, c in enumerate(frame.columns, start=1)}
+    last = max(2, len(frame) + 1)
+    dv.add(f"{col['review_result']}2:{col['review_result']}{last}")
+    for r in range(2, len(frame) + 2):
+        ws[f"{col['review_date']}{r}"].number_format = "yyyy-mm-dd"
+
+    by_rule = analysis.anomaly_counts(an, ["rule", "category"])
+    from perfdata.checks import rule_table
+
+    rt = rule_table().set_index("id")
+    by_rule.insert(2, "severity", by_rule["rule"].map(rt["severity"]).astype("string"))
+    by_rule["why"] = by_rule["rule"].map(rt["why_zh"]).astype("string")
+    totals = {"rule": "合计", **{k: int(by_rule[k].sum()) for k in ("high", "medium", "low", "total")}}
+    write_sheet(wb, "按规则统计", by_rule, "anomalies", labels={"rule": "规则名称", "severity": "规则严重程度",
+                                                          "why": "为什么重要"},
+                widths={"rule": 30, "why": 60}, freeze="B2", total_row=totals)
+
+    by_dept = analysis.anomaly_counts(an, ["region", "department", "year"]).sort_values(
+        ["region", "department", "year"], na_position="last", ignore_index=True)
+    write_sheet(wb, "部门×年度", by_dept, "anomalies", freeze="D2",
+                total_row={"region": "合计", **{k: int(by_dept[k].sum()) for k in ("high", "medium", "low", "total")}})
+
+    forms = display.frame_of(tables, "forms")
+    fx = analysis.with_execution(forms).sort_values(["source_file", "line_start"])
+    fx = fx.drop(columns=[c for c in ("layout", "project_key") if c in fx])
+    fx.insert(3, "where", where(fx, "line_start").to_numpy() if len(fx) else [])
+    write_sheet(wb, "项目自评表", fx, "forms", labels={"where": "原文位置"}, freeze="F2")
+    lo = display.frame_of(tables, "leftovers")
+    lo = lo.assign(where=where(lo).to_numpy() if len(lo) else [])[["where", "text", "reason", "form_id"]]
+    write_sheet(wb, "未读取内容", lo, "leftovers", labels={"where": "原文位置"}, freeze="B2")
+    pr = display.frame_of(tables, "problems")
+    pr = pr.assign(where=where(pr).to_numpy() if len(pr) else [])[["where", "severity", "message"]]
+    write_sheet(wb, "文件问题", pr, "problems", labels={"where": "原文位置"}, freeze="B2")
+
+    _notes_sheet(wb, info, tables, an, {
+        "说明": "本页：运行信息、参数、输入文件及其 SHA-256、各规则的含义与问题数",
+        "问题清单": "每条问题一行：严重程度、规则、项目、应为/实为、说明、原文位置与原文（证据），右侧为复核栏；"
+                "可直接筛选或作数据透视表的数据源",
+        "按规则统计": "各规则发现的问题数（按严重程度），末行合计",
+        "部门×年度": "各地区、主管部门、年度的问题数（一行一组，可作数据透视），末行合计；"
+                 "未填表示该问题所在的表未印部门或年度",
+        "项目自评表": "读取的每份项目支出绩效自评表及计算执行率、预算调整",
+        "未读取内容": "已识别表格中未能读取的行或单元格（应逐条核对，确保没有遗漏）",
+        "文件问题": "文件级问题：未能读取、部分未读取和提示",
+    })
+    wb.active = 0
+    return _save(wb, Path(path))

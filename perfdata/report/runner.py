@@ -15,10 +15,11 @@ import html
 import json
 import logging
 import platform
+import re
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -31,7 +32,7 @@ NOTEBOOKS = ["forms", "overview"]
 # Every notebook in notebooks/ (exploration.ipynb is a tour of the API for newcomers, not a report).
 ALL_NOTEBOOKS = [*NOTEBOOKS, "exploration"]
 # Set by the runner from its options, never by --param.
-MANAGED = {"data_dir", "raw_dir", "output_dir"}
+MANAGED = {"data_dir", "raw_dir", "output_dir", "run_id", "run_date"}
 PACKAGES = ["perfdata", "pandas", "numpy", "pyarrow", "matplotlib", "openpyxl", "papermill", "nbconvert",
             "nbclient", "ipykernel", "pylopdf-fonts-zh-cn"]
 
@@ -145,7 +146,8 @@ def resolve(notebooks: dict[str, Path], params: dict) -> dict[str, dict]:
     known = set().union(*declared.values()) if declared else set()
     managed = sorted(set(params) & MANAGED)
     if managed:
-        raise ReportError(f"parameter(s) {', '.join(managed)} are set with --data/--raw/--out, not --param")
+        raise ReportError(f"parameter(s) {', '.join(managed)} are set with --data/--raw/--out/--run-id, "
+                          "not --param")
     unknown = sorted(set(params) - known)
     if unknown:
         raise ReportError(f"unknown parameter(s): {', '.join(unknown)}; the notebooks take: "
@@ -201,7 +203,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, timeout: int) -> NotebookRun:
+def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, timeout: int,
+             bar: dict | bool = False) -> NotebookRun:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -209,7 +212,7 @@ def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, time
     t0 = time.perf_counter()
     out = folder / f"{name}.ipynb"
     try:
-        papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel, progress_bar=False,
+        papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel, progress_bar=bar,
                                    request_save_on_cell_execute=False, cwd=str(folder), execution_timeout=timeout,
                                    # the kernel's own start/stop chatter would fill a cron mail; cell
                                    # errors still come back through the notebook
@@ -246,13 +249,105 @@ def _source_cell(executed: Path, index: int) -> int | None:
     return index + 1 - injected
 
 
+# The HTML template: JupyterLab's without any script (no require.js, MathJax or mermaid from a CDN: a report
+# opens offline, and `$…$` in quoted evidence is never typeset) and with a small stylesheet of its own
+# (the lab theme is 260 KB) that prints on A4.
+CSS = """
+:root{--ink:#1f2328;--muted:#57606a;--line:#d0d7de;--head:#eef3f9;--accent:#3b6ea8}
+html{font-size:15px}
+body{margin:0;color:var(--ink);line-height:1.6;font-family:"Noto Sans SC","Noto Sans CJK SC","Source Han Sans SC",
+"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;background:#fff}
+main{max-width:1200px;margin:0 auto;padding:20px 32px 64px}
+h1{font-size:1.75rem;margin:.3em 0 .5em;line-height:1.3}
+h2{font-size:1.3rem;margin:2.2em 0 .6em;padding-bottom:.2em;border-bottom:2px solid var(--accent)}
+h3{font-size:1.08rem;margin:1.6em 0 .4em}
+p{margin:.5em 0}
+a{color:var(--accent)}
+a.anchor-link{display:none}
+code{background:#f3f4f6;padding:0 .25em;border-radius:3px;font-size:.92em}
+.jp-OutputArea-output img{max-width:100%;height:auto;display:block;margin:.6em 0}
+.jp-RenderedText pre,pre{white-space:pre-wrap;font-size:.85rem;color:var(--muted)}
+.jp-OutputArea-output{overflow-x:auto}
+table.pd{border-collapse:collapse;font-size:.84rem;margin:.3em 0 1.2em;max-width:100%}
+table.pd th,table.pd td{border:1px solid var(--line);padding:3px 7px;text-align:left;vertical-align:top}
+table.pd thead th{background:var(--head);font-weight:600;position:sticky;top:0}
+table.pd td.num,table.pd th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.pd td.long{min-width:12em;max-width:34em;word-break:break-all}
+table.pd td.mid{min-width:7em;max-width:16em;word-break:break-all}
+table.pd .nw{white-space:nowrap}
+table.pd td.hash{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.75rem;word-break:break-all}
+.pd-count{color:var(--muted);font-size:.85rem;margin:.8em 0 .2em}
+.pd-empty{color:var(--muted)}
+.pd-header{border:1px solid var(--line);border-radius:6px;padding:10px 16px;margin:0 0 1em;background:#fafbfc}
+.pd-kicker{font-weight:600;margin:0 0 .3em}
+.pd-sub{font-weight:600;margin:.8em 0 0}
+table.pd-meta{border-collapse:collapse;font-size:.88rem}
+table.pd-meta th{text-align:left;color:var(--muted);font-weight:normal;padding:1px 14px 1px 0;white-space:nowrap;
+vertical-align:top}
+table.pd-meta td{padding:1px 0}
+nav.toc{border-left:3px solid var(--accent);padding:4px 16px;margin:0 0 1.5em;background:#f6f8fa}
+nav.toc p{font-weight:600;margin:.2em 0}
+nav.toc ul{margin:.2em 0 .4em;padding-left:.4em;list-style:none}
+.pd-rule{margin-top:1.6em}
+.pd-rule h3{margin-bottom:.1em}
+.pd-where{color:var(--muted);font-size:.85rem}
+@media print{
+@page{size:A4;margin:14mm 12mm}
+html{font-size:12px}
+main{max-width:none;padding:0}
+h2{page-break-after:avoid;break-after:avoid}
+h3{page-break-after:avoid;break-after:avoid}
+img,tr{page-break-inside:avoid;break-inside:avoid}
+thead{display:table-header-group}
+table.pd thead th{position:static}
+.jp-OutputArea-output{overflow:visible}
+a{color:inherit;text-decoration:none}
+nav.toc{background:none}
+}
+"""
+
+TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block notebook_css -%}<style type="text/css">""" + CSS + """</style>{%- endblock notebook_css -%}
+"""
+
+_H1 = re.compile(r"<h1[^>]*>(.*?)(?:<a class=\"anchor-link\"|</h1>)", re.S)
+_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)(?:<a class="anchor-link"|</h2>)', re.S)
+
+
+def _title(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "perfdata 报告"
+
+
+def toc(body: str) -> str:
+    """目录 of a report: a link to every <h2> of the page."""
+    items = [(hid, re.sub(r"<[^>]+>", "", text).strip()) for hid, text in _H2.findall(body)]
+    if not items:
+        return ""
+    return ('<nav class="toc"><p>目录</p><ul>' + "".join(f'<li><a href="#{hid}">{text}</a></li>' for hid, text in items)
+            + "</ul></nav>")
+
+
 def _to_html(ipynb: Path) -> Path:
-    """HTML of an executed notebook without its code cells (what a reader of the report sees)."""
+    """HTML of an executed notebook without its code cells (what a reader of the report sees): lang zh-CN, the
+    report's title, a table of contents, no script and no network access, a print stylesheet."""
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(ipynb, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    nb.metadata["title"] = _title(nb)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            template_name="lab", template_file="perfdata.html.j2", language_code="zh",
+                            extra_loaders=[DictLoader({"perfdata.html.j2": TEMPLATE})])
     exporter.log.setLevel(logging.ERROR)  # its "alternative text is missing" is handled below
     body, _ = exporter.from_notebook_node(nb)
     # the lab template drops the charts' alt text (their titles); put it back, in output order
@@ -262,6 +357,12 @@ def _to_html(ipynb: Path) -> Path:
     for alt in alts:
         if alt and placeholder in body:
             body = body.replace(placeholder, f'alt="{html.escape(alt)}"', 1)
+    body = body.replace('<html lang="zh">', '<html lang="zh-CN">', 1)
+    nav = toc(body)
+    if "<!--pd-toc-->" in body:
+        body = body.replace("<!--pd-toc-->", nav, 1)
+    else:
+        body = re.sub(r"(</h1>)", lambda m: m.group(1) + nav, body, count=1)
     out = ipynb.with_suffix(".html")
     out.write_text(body, encoding="utf-8")
     return out
@@ -281,10 +382,12 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
                raw_dir: str | Path | None = None, run_id: str | None = None, notebooks: list[str] | None = None,
                notebook_dir: str | Path | None = None, jobs: int = 2, kernel: str = "python3",
                timeout: int = 600, extra_manifest: dict | None = None,
-               failures: list[str] | None = None) -> RunResult:
+               failures: list[str] | None = None, progress: bool = False, log=None) -> RunResult:
     """Execute the report notebooks on DATA_DIR into OUT_ROOT/RUN_ID; see the module docstring.
 
     `failures` are earlier steps that failed (e.g. the check): the run is then marked failed too.
+    `progress` shows a bar of cells per notebook (on a terminal); `log(text)` is called as each step ends
+    (plain one-line logs, e.g. for cron).
 
     Raises ReportError before running anything for unknown parameters or a missing data folder.
     """
@@ -314,7 +417,8 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
     tmp.mkdir()
     timings: dict[str, float] = {}
 
-    common = {"data_dir": str(data_dir), "output_dir": str(tmp)}
+    run_date = started.strftime("%Y-%m-%d %H:%M:%S UTC")
+    common = {"data_dir": str(data_dir), "output_dir": str(tmp), "run_id": run_id, "run_date": run_date}
     if raw_dir is not None:
         common["raw_dir"] = str(raw_dir)
     jobs_params = {}
@@ -322,20 +426,35 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
         declared = notebook_parameters(path)
         jobs_params[nb] = {k: v for k, v in common.items() if k in declared} | per_nb[nb]
 
+    log = log or (lambda text: None)
     runs: list[NotebookRun] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_execute, nb, nbs[nb], tmp, jobs_params[nb], kernel, timeout) for nb in nbs]
+        bars = {nb: ({"desc": f"{nb}.ipynb", "position": k, "leave": False, "unit": "单元格"} if progress else False)
+                for k, nb in enumerate(nbs)}
+        futures = {pool.submit(_execute, nb, nbs[nb], tmp, jobs_params[nb], kernel, timeout, bars[nb]): nb
+                   for nb in nbs}
         # the workbook is built here while the kernels start
         w0 = time.perf_counter()
         wb_error = None
         try:
             sel = {k: v for k, v in (params or {}).items() if k in ("years", "regions", "departments")}
             sel = {k: coerce(v, "list") for k, v in sel.items()}
-            excel.anomalies_workbook(analysis.filter_tables(tables, **sel), tmp / "anomalies.xlsx", raw_dir)
+            shown = {k: v for k, v in (params or {}).items() if k not in MANAGED}
+            excel.anomalies_workbook(analysis.filter_tables(tables, **sel), tmp / "anomalies.xlsx", raw_dir,
+                                     info={"run_id": run_id, "run_date": run_date, "data_dir": str(data_dir),
+                                           "parameters": {k: coerce(v, "list") if k in sel else v
+                                                          for k, v in shown.items()}})
         except Exception as e:  # noqa: BLE001
             wb_error = f"{type(e).__name__}: {e}"
         timings["workbook"] = round(time.perf_counter() - w0, 3)
-        runs = [f.result() for f in futures]
+        log(f"workbook anomalies.xlsx {'failed: ' + wb_error if wb_error else 'written'} "
+            f"({timings['workbook']:.1f} s)")
+        done = {}
+        for f in as_completed(futures):
+            r = f.result()
+            done[r.name] = r
+            log(f"notebook {r.name}.ipynb {r.status} ({r.seconds:.1f} s)")
+        runs = [done[nb] for nb in nbs]
     for r in runs:
         timings[f"notebook:{r.name}"] = r.seconds
 
