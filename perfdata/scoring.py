@@ -13,11 +13,105 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from perfdata import rules, schema
 from perfdata.normalize import key, parse_value
 
 _rule_rows = rules.table
+
+
+def conformed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """schema.conform(name, df), keeping the columns that already have their declared dtype as they are.
+
+    The same frame as schema.conform gives (which casts every text column through Python objects, most of the
+    cost on the million-row tables of the rescoring and the checks); the other columns are cast as it casts them.
+    """
+    out = {}
+    for c in schema.TABLES[name]:
+        s = df[c.name] if c.name in df else pd.Series([None] * len(df), index=df.index)
+        out[c.name] = s if s.dtype == pd.api.types.pandas_dtype(c.dtype) else _cast(c.dtype, s)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _cast(dtype: str, s: pd.Series) -> pd.Series:
+    """One column cast to `dtype` the way schema.conform casts it."""
+    text = s.dtype == object or str(s.dtype) in ("str", "string")
+    if dtype == "string":
+        if isinstance(s.dtype, pd.StringDtype):  # "str": the same text, nulls as NA (no round trip needed)
+            return s.astype(dtype)
+        return s.astype("object").where(s.notna(), None).astype(dtype)
+    if dtype == "boolean":
+        if text:
+            s = s.map({"True": True, "False": False, "true": True, "false": False, True: True, False: False})
+        return s.astype(dtype)
+    return pd.to_numeric(s, errors="coerce").astype(dtype) if text else s.astype(dtype)
+
+
+def _arrow_text(values) -> pa.Array | None:
+    """Text as one arrow large_string array (None when the values are not text)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        a = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return a.cast(pa.large_string()) if pa.types.is_string(a.type) else a \
+            if pa.types.is_large_string(a.type) else None
+    arr = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    try:
+        a = pa.array(arr, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    if pa.types.is_null(a.type):
+        return a.cast(pa.large_string())
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        return None
+    return a.cast(pa.large_string()) if not pa.types.is_large_string(a.type) else a
+
+
+def _positions(index, keys) -> np.ndarray:
+    """Where each key first occurs in `index` (an Index or the values of one), -1 where absent; a null key is
+    absent. Text keys are looked up with arrow's hash join, other keys with pandas.
+
+    >>> _positions(pd.Index(["a", "b"]), pd.Series(["b", None, "c", "a"])).tolist()
+    [1, -1, -1, 0]
+    """
+    if isinstance(index, pd.MultiIndex) or isinstance(keys, pd.MultiIndex):
+        return index.get_indexer(keys)
+    vs, ks = _arrow_text(index), _arrow_text(keys)
+    if vs is not None and ks is not None:
+        return pc.index_in(ks, value_set=vs, skip_nulls=True).fill_null(-1).to_numpy(zero_copy_only=False) \
+            .astype(np.int64)
+    index, keys = pd.Index(index), pd.Index(keys)
+    first = ~index.duplicated()
+    pos = index[first].get_indexer(keys)
+    at = np.r_[np.flatnonzero(first), -1]  # position -1: absent
+    return np.where(keys.isna(), -1, at[pos])
+
+
+def _labels(values) -> pd.arrays.ArrowStringArray:
+    """A text column of few distinct values (a status, a reason) as a string array, nulls as nulls: built
+    from the distinct values, without a Python object per row."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object))
+    arr = pa.array([str(u) for u in uniq], type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    return pd.arrays.ArrowStringArray(arr)
+
+
+def _joint_key(*parts) -> pa.Array:
+    """One text key per row from several columns (text, or whole numbers), null where a part is null: for
+    looking rows up by a pair of columns with _positions(). A str part is the same in every row."""
+    n = next(len(p) for p in parts if not isinstance(p, str))
+    arrays = []
+    for p in parts:
+        if isinstance(p, str):
+            arrays.append(pa.scalar(p, pa.large_string()))
+            continue
+        s = p if isinstance(p, (pd.Series, pd.Index)) else pd.Series(p)
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            s = pd.Series(s).astype("Float64").astype("Int64")
+        arrays.append(_arrow_text(pd.Series(s).astype("string")))
+    out = pc.binary_join_element_wise(*arrays, pa.scalar("\x1f", pa.large_string()))
+    return out if len(out) == n else pa.repeat(out, n)
 
 
 def settings(**overrides) -> dict[str, object]:
@@ -127,29 +221,39 @@ def grade(total: pd.Series) -> pd.Series:
 _UNIT_SAME = {"万元": "万", "元/人": "元/人", "%": "%"}
 
 
+def _objects(values: pd.Series) -> np.ndarray:
+    """A text column of few distinct values (operators, units) as Python objects, nulls as None: one object per
+    distinct value, not per row."""
+    codes, uniq = pd.factorize(values)
+    return np.array([*uniq, None], dtype=object)[codes]
+
+
 def _parsed(ind: pd.DataFrame, side: str) -> pd.DataFrame:
     """Operator, value, unit of target/actual: the ingest's columns, re-read from the raw text where empty."""
     cols = [f"{side}_op", f"{side}_value", f"{side}_unit"]
+    n = len(ind)
     if all(c in ind for c in cols):
-        have = ind[cols].copy()
+        op, unit = _objects(ind[cols[0]]), _objects(ind[cols[2]])
+        value = pd.to_numeric(ind[cols[1]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     else:
-        have = pd.DataFrame(pd.NA, index=ind.index, columns=cols)
+        op, unit, value = np.full(n, None, dtype=object), np.full(n, None, dtype=object), np.full(n, np.nan)
     raw = ind.get(f"{side}_raw", pd.Series(pd.NA, index=ind.index))
-    missing = have[f"{side}_value"].isna() & raw.notna()
+    missing = np.isnan(value) & raw.notna().to_numpy(bool)
     if missing.any():
-        parsed = [parse_value(str(t)) for t in raw[missing]]
-        have = have.astype("object")
-        have.loc[missing, f"{side}_op"] = [v.op for v in parsed]
-        have.loc[missing, f"{side}_value"] = [v.value for v in parsed]
-        have.loc[missing, f"{side}_unit"] = [v.unit for v in parsed]
-    have.columns = ["op", "value", "unit"]
-    have["value"] = pd.to_numeric(have["value"], errors="coerce")
-    return have
+        # each distinct text parsed once: the texts of one template repeat
+        codes, uniq = pd.factorize(raw[missing].astype(str))
+        parsed = [parse_value(t) for t in uniq]
+        op[missing] = np.array([v.op for v in parsed], dtype=object)[codes]
+        unit[missing] = np.array([v.unit for v in parsed], dtype=object)[codes]
+        value[missing] = pd.to_numeric(pd.Series([v.value for v in parsed], dtype=object), errors="coerce") \
+            .to_numpy(dtype=float, na_value=np.nan)[codes]
+    return pd.DataFrame({"op": pd.Series(op, index=ind.index, dtype=object), "value": value,
+                         "unit": pd.Series(unit, index=ind.index, dtype=object)}, index=ind.index)
 
 
 def _in_wan(parsed: pd.DataFrame) -> pd.DataFrame:
     """Money in 元 converted to 万元, so "≤20000元" compares with "1万元"."""
-    yuan = parsed["unit"].astype("object").eq("元").to_numpy(bool)
+    yuan = parsed["unit"].eq("元").to_numpy(bool)
     if yuan.any():
         parsed = parsed.copy()
         parsed.loc[yuan, "value"] = parsed.loc[yuan, "value"] / 10000
@@ -163,6 +267,13 @@ def _unit_key(u) -> str | None:
     return _UNIT_SAME.get(str(u), str(u))
 
 
+def _unit_keys(units: pd.Series) -> pd.Series:
+    """_unit_key of every unit, each distinct unit once."""
+    codes, uniq = pd.factorize(units)
+    keys = np.array([*(_unit_key(u) for u in uniq), None], dtype=object)[codes]
+    return pd.Series(keys, index=units.index, dtype=object)
+
+
 def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = None, **overrides) -> pd.DataFrame:
     """Each indicator under the quantitative rule or the qualitative bands (schema `rescored_indicators`).
 
@@ -174,17 +285,17 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     n = len(ind)
     w = ind["weight"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     tgt, act = _parsed(ind, "target"), _parsed(ind, "actual")
-    t_op = tgt["op"].astype("object").where(tgt["op"].notna(), None)
-    a_op = act["op"].astype("object").where(act["op"].notna(), None)
+    t_op, a_op = tgt["op"], act["op"]
     tgt, act = _in_wan(tgt), _in_wan(act)
     tv, av = tgt["value"].to_numpy(dtype=float), act["value"].to_numpy(dtype=float)
-    t_unit, a_unit = tgt["unit"].map(_unit_key), act["unit"].map(_unit_key)
+    t_unit, a_unit = _unit_keys(tgt["unit"]), _unit_keys(act["unit"])
     units_ok = (t_unit.isna() | a_unit.isna() | (t_unit == a_unit)).to_numpy(bool)
     exact_as = "≤" if cfg["exact_rule"] == "ceiling" else "≥"
     cost_as = "≤" if cfg["cost_exact_rule"] == "ceiling" else exact_as
-    is_cost = ind.get("level2", pd.Series(None, index=ind.index)).astype("object").eq("成本指标").to_numpy(bool)
-    op = pd.Series([(cost_as if c else exact_as) if o == "=" else o for o, c in zip(t_op, is_cost, strict=True)],
-                   index=ind.index, dtype="object")
+    is_cost = ind.get("level2", pd.Series(None, index=ind.index)).eq("成本指标").fillna(False).to_numpy(bool)
+    t_ops = t_op.to_numpy(object)
+    op = pd.Series(np.where(t_ops == "=", np.where(is_cost, cost_as, exact_as), t_ops), index=ind.index,
+                   dtype="object")
     ceiling = op.isin(["≤", "<"]).to_numpy(bool)
     t_num, a_num = ~np.isnan(tv), ~np.isnan(av)
     a_range = a_op.isin(["≥", "≤", ">", "<"]).to_numpy(bool)
@@ -217,7 +328,8 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     reason[t_num & a_num & a_range] = "完成值为区间（如“≥95%”），不是实际数"
 
     # qualitative targets: the bands of the actual text
-    band = np.array([achievement_band(a) if isinstance(a, str) else None for a in ind["actual_raw"]], dtype=object)
+    codes, uniq = pd.factorize(ind["actual_raw"])  # each distinct actual read once
+    band = np.array([*(achievement_band(a) if isinstance(a, str) else None for a in uniq), None], dtype=object)[codes]
     qual = ~t_num & ind["target_raw"].notna().to_numpy(bool)
     a_hi, p_lo = cfg["band_achieved_low"] / 100, cfg["band_partial_low"] / 100
     shares = {"achieved": (a_hi, 1.0), "partial": (p_lo, a_hi), "not_achieved": (0.0, p_lo)}
@@ -237,8 +349,10 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     form_rate = pd.Series(np.nan, index=ind.index)
     if forms is not None and len(forms) and budget_rows.any():
         rates = execution_rate(forms, str(cfg["exec_rate_base"]))
-        by_form = pd.Series(rates.to_numpy(dtype=float, na_value=np.nan), index=forms["form_id"].to_numpy())
-        form_rate = ind["form_id"].map(by_form).astype(float)
+        pos = _positions(forms["form_id"], ind["form_id"])
+        by_form = rates.to_numpy(dtype=float, na_value=np.nan)
+        form_rate = pd.Series(np.where(pos >= 0, by_form[np.maximum(pos, 0)] if len(by_form) else np.nan, np.nan),
+                              index=ind.index)
         ok = budget_rows & form_rate.notna().to_numpy()
         fr = form_rate.to_numpy()
         share = np.minimum(fr / 100, 1.0)  # the execution rule: rate × weight, capped
@@ -252,11 +366,11 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
         "seq": ind["seq"], "line": ind["line"],
         "level1": ind["level1"], "name": ind["name"], "target_raw": ind["target_raw"],
         "actual_raw": ind["actual_raw"], "weight": ind["weight"], "score": ind["score"],
-        "status": status, "reason": reason, "achievement": achievement,
+        "status": _labels(status), "reason": _labels(reason), "achievement": achievement,
         "rescore": np.round(rescore, 4), "rescore_min": np.round(lo, 4), "rescore_max": np.round(hi, 4),
         "form_exec_rate": form_rate.to_numpy(),
     })
-    return schema.conform("rescored_indicators", out)
+    return conformed("rescored_indicators", out)
 
 
 def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFrame]:
@@ -308,4 +422,4 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     f["grade_reported"] = grade(f["total_score_reported"])
     f["grade_rescored"] = grade(f["total_rescore_max"])
     f["grade_rescored_min"] = grade(f["total_rescore_min"])
-    return {"rescored_forms": schema.conform("rescored_forms", f), "rescored_indicators": ri}
+    return {"rescored_forms": conformed("rescored_forms", f), "rescored_indicators": ri}

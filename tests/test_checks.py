@@ -479,3 +479,12 @@ def test_evidence_follows_an_edited_raw_file(tmp_path):
     assert line_text(tmp_path, "a.txt", 1) == "总分 | 100 | 98"
     f.write_text("总分\t100\t97.5\n", encoding="utf-8")
     assert line_text(tmp_path, "a.txt", 1) == "总分 | 100 | 97.5"
+
+
+def test_target_table_findings_carry_the_tables_department_and_year(found):
+    """香河县's budget disclosure has no project form: its department and year come from the 绩效目标表 itself."""
+    t = found[found.field.str.startswith("target_raw[").fillna(False)]
+    assert sorted(t.rule) == ["missing_target", "target_copies_name"]
+    assert t.department.eq("香河县人力资源和社会保障局").all() and t.year.eq(2023).all() and t.region.isna().all()
+    d = found[found.rule == "department_summary_mismatch"]  # and a department form's findings, from that form
+    assert len(d) and d.department.eq("新乡县人力资源和社会保障局").all() and d.year.eq(2021).all()

@@ -15,22 +15,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from perfdata import paths, schema
+from perfdata import paths
 from perfdata.checks import consistency, quality, reconciliation  # noqa: F401 - each registers its rules
-from perfdata.checks.evidence import _locate, line_location, line_text
+from perfdata.checks.evidence import (  # noqa: F401 - line_text and line_location are the package's interface
+    line_location,
+    line_locations,
+    line_text,
+    line_texts,
+    locate,
+)
 from perfdata.checks.folding import _collapse, _file_meta, _one_cause
 from perfdata.checks.quality import _far_apart  # noqa: F401 - tested
 from perfdata.checks.registry import (  # noqa: F401 - the package's interface
     RULES,
     SEVERITY_ORDER,
     Context,
+    _group_join,
+    _ints,
     _parse_params,
+    _positions,
     default_params,
     rule_table,
     rules_markdown,
 )
+from perfdata.scoring import conformed
 
 
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
@@ -53,8 +64,10 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
     if raw_dir is None and paths.RAW.exists():
         raw_dir = paths.RAW
     ctx = Context(tables, raw_dir)
-    meta = ctx.f.set_index("form_id").reindex(columns=["source_file", "location", "region", "department", "year",
-                                                       "project_name", "line_start", "funding_line"])
+    meta = ctx.forms_once().set_index("form_id").reindex(
+        columns=["source_file", "location", "region", "department", "year", "project_name", "line_start",
+                 "funding_line"])
+    per_file = ctx.forms.groupby("source_file").size()  # forms per file, for the template-level findings
     parts = []
     for spec in rule_table().itertuples():
         fn = RULES[spec.id]
@@ -62,46 +75,71 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
         found = fn(ctx, **{k: values[k] for k in names})
         if found is None or found.empty:
             continue
-        found = found.reset_index(drop=True).copy()
-        for col in ("source_file", "location", "project_name", "locate", "pattern"):
+        found = found.reset_index(drop=True)
+        for col in ("source_file", "location", "project_name", "locate", "pattern", "region", "department", "year"):
             if col not in found:
                 found[col] = pd.NA
-        known = found.form_id.notna() & found.form_id.isin(meta.index)
-        m = meta.reindex(found.form_id.where(known))
-        for col in ("source_file", "location", "project_name"):
-            found[col] = found[col].where(found[col].notna(), pd.Series(m[col].to_numpy(), index=found.index))
-        for col in ("region", "department", "year"):
-            found[col] = m[col].to_numpy()
+        pos = _positions(meta.index, found.form_id)
+        m = meta.iloc[np.where(pos >= 0, pos, 0)].set_axis(found.index) if len(meta) else \
+            pd.DataFrame(None, index=found.index, columns=meta.columns)
+        known = pos >= 0
+        if not known.all():
+            m = pd.DataFrame({c: m[c].where(known) for c in m.columns}, index=found.index)
+        # the form's file, location, name, region, department and year, where the rule does not give them
+        for col in ("source_file", "location", "project_name", "region", "department", "year"):
+            given = found[col].notna()
+            found[col] = m[col] if not given.any() else found[col].where(given, m[col])
         if found.locate.notna().any() and raw_dir is not None:
-            found["line"] = [(_locate(raw_dir, sf, st, fl, w) or ln) if isinstance(w, str) else ln
-                             for sf, st, fl, w, ln in zip(found.source_file, m.line_start, m.funding_line,
-                                                          found.locate, found.line, strict=True)]
+            files = ctx.sources(found.source_file[found.locate.notna()])
+            found["line"] = locate(files, found.source_file, m.line_start, m.funding_line, found.locate, found.line)
         found["rule"], found["category"], found["severity"] = spec.id, spec.category, spec.severity
         found["project_name_first"] = found.project_name
-        found = _collapse(found, ctx.forms, spec.template, values["template_share"],
+        found = _collapse(found, per_file, spec.template, values["template_share"],
                           int(values["template_min_forms"]))
         parts.append(found)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["rule"])
     if len(out):
         if "lines" not in out:
             out["lines"] = None
-        out["lines"] = out["lines"].where(out["lines"].notna(), out.line.map(
-            lambda x: None if pd.isna(x) else str(int(x))))
+        own = _ints(out.line).where(out.line.notna(), None).astype(object)
+        out["lines"] = out["lines"].astype(object).where(out["lines"].notna(), own)
         out = _one_cause(out, ctx, values["weight_tol"], values["rescore_gap"]).reset_index(drop=True)
-        out["evidence"] = [" ‖ ".join(filter(None, (line_text(raw_dir, sf, int(x)) for x in str(ls).split(",")
-                                                    if x.strip()))) or None if isinstance(ls, str) else
-                           line_text(raw_dir, sf, ln)
-                           for sf, ln, ls in zip(out.source_file, out.line, out.lines, strict=True)]
+        out["evidence"] = _evidence(ctx, out)
         out = _file_meta(out, ctx.forms)
         # where the finding's own line lies in a non-text source; else the form's location
-        out["location"] = [line_location(raw_dir, sf, ln) or (loc if isinstance(loc, str) else None)
-                           for sf, ln, loc in zip(out.source_file, out.line, out.location, strict=True)]
+        files = ctx.sources(out.source_file)
+        where = pd.Series(line_locations(files, out.source_file, out.line), index=out.index)
+        loc = out.location.astype(object)
+        out["location"] = where.where(where.notna(), loc.where(loc.map(type).eq(str), None))
         for col in ("expected", "found"):
-            out[col] = out[col].map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+            s = out[col].astype(object)
+            out[col] = s.where(s.notna(), None) if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") \
+                else s.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
         out["_sev"] = out.severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
         out = out.sort_values(["_sev", "source_file", "line", "rule"], na_position="last", kind="stable")
-    return {"anomalies": schema.conform("anomalies", out.reset_index(drop=True)),
+    return {"anomalies": conformed("anomalies", out.reset_index(drop=True)),
             "rescored_forms": ctx.rf, "rescored_indicators": ctx.ri}
+
+
+def _evidence(ctx: Context, out: pd.DataFrame) -> np.ndarray:
+    """The printed line of every finding; of a finding on several lines, each of them joined by ' ‖ '."""
+    ev = np.full(len(out), None, dtype=object)
+    files = ctx.sources(out.source_file)
+    if not files:
+        return ev
+    ls = out["lines"].astype(object)
+    many = ls.map(type).eq(str).to_numpy(bool)
+    one = np.flatnonzero(~many)
+    ev[one] = line_texts(files, out.source_file.iloc[one], out.line.iloc[one])
+    each = ls[many].str.split(",").explode()
+    each = each[each.str.strip().ne("")]
+    rows = each.index.to_numpy()
+    text = line_texts(files, out.source_file.to_numpy(object)[rows], pd.to_numeric(each.str.strip()).to_numpy())
+    have = pd.notna(text)
+    joined = _group_join(rows[have], text[have], " ‖ ", len(out))
+    k = np.flatnonzero(many)
+    ev[k] = np.where(joined[k] == "", None, joined[k])
+    return ev
 
 
 def is_template_level(anomalies: pd.DataFrame) -> pd.Series:

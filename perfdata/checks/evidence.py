@@ -7,6 +7,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from perfdata.readers.detect import read_grid, sniff
@@ -47,14 +48,65 @@ def _lines_of(raw_dir, source_file) -> dict[int, str]:
     return _source(str(Path(raw_dir) / source_file))[0]
 
 
+_CELLS = re.compile(r"(\s*\t\s*)+")
+
+
+def _shown(text: str | None) -> str | None:
+    """A printed line as evidence: cells shown as ' | '."""
+    if text is None:
+        return None
+    return _CELLS.sub(" | ", text.strip("\t ")).strip() or None
+
+
 def line_text(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
     """The text of line `line` (1-based) of `source_file` under `raw_dir`, cells shown as ' | '."""
     if line is None or pd.isna(line):
         return None
-    text = _lines_of(raw_dir, source_file).get(int(line))
-    if text is None:
-        return None
-    return re.sub(r"(\s*\t\s*)+", " | ", text.strip("\t ")).strip() or None
+    return _shown(_lines_of(raw_dir, source_file).get(int(line)))
+
+
+def sources(raw_dir, source_files) -> dict[str, tuple[dict[int, str], dict[int, str]]]:
+    """The printed lines and their locations of every distinct file named (each read or looked up once per check
+    run); files that give no line are left out."""
+    if raw_dir is None:
+        return {}
+    out = {}
+    for sf in pd.unique(np.asarray(source_files, dtype=object)):
+        if isinstance(sf, str):
+            got = _source(str(Path(raw_dir) / sf))
+            if got[0]:
+                out[sf] = got
+    return out
+
+
+def line_texts(files: dict, source_file, line) -> np.ndarray:
+    """line_text() of every (file, line) pair, from sources(): None where the file or the line gives none."""
+    sf = np.asarray(source_file, dtype=object)
+    out = np.full(len(sf), None, dtype=object)
+    if not files:
+        return out
+    ln = pd.Series(line).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    ask = np.flatnonzero(pd.Series(sf).isin(list(files)).to_numpy(bool) & ~np.isnan(ln))
+    shown: dict = {}
+    for k in ask:
+        at = (sf[k], int(ln[k]))
+        if at not in shown:
+            shown[at] = _shown(files[at[0]][0].get(at[1]))
+        out[k] = shown[at]
+    return out
+
+
+def line_locations(files: dict, source_file, line) -> np.ndarray:
+    """line_location() of every (file, line) pair, from sources()."""
+    sf = np.asarray(source_file, dtype=object)
+    out = np.full(len(sf), None, dtype=object)
+    ln = pd.Series(line).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    with_locations = [f for f, (_, loc) in files.items() if loc]
+    if not with_locations:
+        return out
+    for k in np.flatnonzero(pd.Series(sf).isin(with_locations).to_numpy(bool) & ~np.isnan(ln)):
+        out[k] = files[sf[k]][1].get(int(ln[k]))
+    return out
 
 
 def line_location(raw_dir: str | Path | None, source_file: str | None, line: int | None) -> str | None:
@@ -69,9 +121,26 @@ def _locate(raw_dir, source_file, start, stop, word) -> int | None:
     """The first line in [start, stop] whose text holds `word` (e.g. the 主管部门 row of a form)."""
     if raw_dir is None or pd.isna(start):
         return None
-    lines = _lines_of(raw_dir, source_file)
+    return _find(_lines_of(raw_dir, source_file), start, stop, word)
+
+
+def _find(lines: dict[int, str], start, stop, word) -> int | None:
     stop = int(stop) if pd.notna(stop) else int(start) + 15
     for n in range(int(start), int(stop) + 1):
         if word in lines.get(n, "").replace(" ", ""):
             return n
     return None
+
+
+def locate(files: dict, source_file, start, stop, word, line) -> np.ndarray:
+    """_locate() of every finding that names a word (the row to point at), else its line: from sources()."""
+    sf = np.asarray(source_file, dtype=object)
+    out = np.asarray(line, dtype=object).copy()
+    if not files:
+        return out
+    start, stop, word = (np.asarray(x, dtype=object) for x in (start, stop, word))
+    ask = pd.Series(sf).isin(list(files)).to_numpy(bool) & pd.Series(word).map(type).eq(str).to_numpy(bool) & \
+        pd.notna(start)
+    for k in np.flatnonzero(ask):
+        out[k] = _find(files[sf[k]][0], start[k], stop[k], word[k]) or out[k]
+    return out

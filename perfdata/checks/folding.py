@@ -1,56 +1,112 @@
 """Folding: one finding per cause (a wrong total explained by a wrong level is not reported twice),
-template-level findings once per file, and each finding's file metadata."""
+template-level findings once per file, and each finding's file metadata.
+
+All of it works on whole columns: which findings fold into which is a join on the keys that tie them
+(form, field, figure), and a folded finding's message and lines are rewritten once per fold."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from perfdata.checks.registry import Context
+from perfdata.checks.registry import Context, _cat, _floats, _group_join, _ints, _positions, _txt
 from perfdata.scoring import thresholds
 
 
-def _collapse(df: pd.DataFrame, forms: pd.DataFrame, mode: str, share: float, min_forms: int) -> pd.DataFrame:
-    """One template-level row per file for a rule that hits (nearly) every form of that file."""
+def _sorted_lines(codes: np.ndarray, line, n: int) -> np.ndarray:
+    """Per group 0…n-1: its distinct lines, sorted, as "12, 15" ("" for a group without a line)."""
+    ln = _floats(line)
+    ok = ~np.isnan(ln)
+    seen = pd.DataFrame({"g": codes[ok], "line": ln[ok].astype(np.int64)}).drop_duplicates().sort_values(
+        ["g", "line"])
+    return _group_join(seen.g.to_numpy(), seen.line.astype(str).to_numpy(object), ", ", n)
+
+
+def _collapse(df: pd.DataFrame, per_file: pd.Series, mode: str, share: float, min_forms: int) -> pd.DataFrame:
+    """One template-level row per file for a rule that hits (nearly) every form of that file; `per_file`: the
+    forms of each source file. The findings come out grouped by (file, pattern), in order of appearance."""
     if df.empty or mode == "no":
         return df
-    per_file = forms.groupby("source_file").size()
-    out = []
-    df = df.assign(pattern=df["pattern"].fillna("") if "pattern" in df else "")
-    for (sf, _), g in df.groupby(["source_file", "pattern"], sort=False, dropna=False):
-        n_hit, n_all = g.form_id.nunique(), int(per_file.get(sf, 0))
-        if mode == "always" or (n_all and n_hit >= min_forms and n_hit / n_all >= share):
-            first = g.sort_values("line").iloc[0].copy()
-            lines = ", ".join(str(int(x)) for x in sorted(g.line.dropna().unique()))
-            first["form_id"] = pd.NA
-            first["project_name"] = pd.NA
-            first["lines"] = lines
-            first["found"] = f"{first['found']}（{n_hit}/{n_all}张表）"
-            first["message"] = (f"模板问题：本文件{n_all}张自评表中{n_hit}张存在此问题"
-                                f"（如“{first['project_name_first']}”："
-                                f"{first['message']}）涉及行：{lines}。")
-            out.append(first.to_frame().T)
-        else:
-            out.append(g)
-    return pd.concat(out, ignore_index=True)
-
-
-def _note(out: pd.DataFrame, i, j, text: str) -> None:
-    """Fold finding j into finding i: i's message gains `text`, i's lines gain j's lines."""
-    lines = {int(x) for x in f"{out.at[i, 'lines']},{out.at[j, 'lines']}".split(",") if x.strip()}
-    out.at[i, "lines"] = ", ".join(map(str, sorted(lines)))
-    out.at[i, "message"] = out.at[i, "message"].rstrip("。") + text
+    df = df.reset_index(drop=True)
+    pattern = df["pattern"].fillna("") if "pattern" in df else pd.Series("", index=df.index)
+    gid = df.groupby([df.source_file, pattern], sort=False, dropna=False).ngroup().to_numpy()
+    n = int(gid.max()) + 1
+    # forms hit per group, forms of the group's file
+    fcode = pd.factorize(df.form_id)[0]
+    ok = fcode >= 0
+    pairs = np.unique(gid[ok].astype(np.int64) * (int(fcode.max()) + 2) + fcode[ok])
+    n_hit = np.bincount(pairs // (int(fcode.max()) + 2), minlength=n) if len(pairs) else np.zeros(n, dtype=int)
+    _, first = np.unique(gid, return_index=True)
+    at = _positions(per_file.index, df.source_file.iloc[first])
+    n_all = np.where(at >= 0, per_file.to_numpy()[np.maximum(at, 0)] if len(per_file) else 0, 0).astype(int)
+    if mode == "always":
+        fold = np.ones(n, dtype=bool)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fold = (n_all > 0) & (n_hit >= min_forms) & (n_hit / np.maximum(n_all, 1) >= share)
+    rows_fold = fold[gid]
+    if not rows_fold.any():
+        return df.iloc[np.argsort(gid, kind="stable")].reset_index(drop=True)
+    # the folded group's first finding by line stands for it, naming every line
+    line = _floats(df.line)
+    by_line = np.lexsort((np.where(np.isnan(line), np.inf, line), gid))
+    lead = by_line[np.r_[True, gid[by_line][1:] != gid[by_line][:-1]]]
+    lead = lead[fold[gid[lead]]]
+    g = gid[lead]
+    rows = df.iloc[lead].copy()
+    lines = _sorted_lines(gid, line, n)[g]
+    hit, total = n_hit[g].astype(str), n_all[g].astype(str)
+    rows["lines"] = lines
+    rows["found"] = _cat(_txt(rows.found, "<NA>"), "（", hit, "/", total, "张表）")
+    rows["message"] = _cat("模板问题：本文件", total, "张自评表中", hit, "张存在此问题（如“",
+                           _txt(rows.project_name_first, "<NA>"), "”：", _txt(rows.message, "<NA>"), "）涉及行：",
+                           lines, "。")
+    rows["form_id"] = None
+    rows["project_name"] = None
+    keep = np.flatnonzero(~rows_fold)
+    out = pd.concat([df.iloc[keep], rows]) if len(keep) else rows
+    order = np.argsort(gid[out.index.to_numpy()], kind="stable")
+    return out.iloc[order].reset_index(drop=True)
 
 
 _LEVEL_SCORE_FIELDS = {"output_score": "产出指标", "benefit_score": "效益指标", "satisfaction_score": "满意度指标"}
 
 
-def _first_of(out: pd.DataFrame, mask: pd.Series, cols: list[str]) -> dict:
-    """{(values of cols): index of the first finding with them} among the findings under mask."""
-    sub = out[mask]
-    found = {}
-    for i, k in zip(sub.index, zip(*(sub[c] for c in cols), strict=True), strict=True):
-        found.setdefault(k, i)
-    return found
+class _Findings:
+    """The findings of a run, read rule by rule: columns of the rows of one rule (or a few), never of all."""
+
+    def __init__(self, out: pd.DataFrame):
+        self.out = out
+        codes, rules = pd.factorize(out.rule)
+        order = np.argsort(codes, kind="stable")
+        cuts = np.flatnonzero(np.diff(codes[order])) + 1
+        self.rows = dict(zip(rules, np.split(order, cuts), strict=True)) if len(order) else {}
+
+    def of(self, rule: str, *cols: str, where=None) -> pd.DataFrame:
+        """The findings of `rule` (index: their row), with cols as objects; `where` filters them."""
+        k = self.rows.get(rule, np.array([], dtype=int))
+        sub = pd.DataFrame({c: pd.Series(self.out[c].iloc[k].to_numpy(object), index=k, dtype=object)
+                            for c in cols}, index=k)
+        return sub[where(sub)] if where is not None and len(sub) else sub
+
+
+def _firsts(sub: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The first finding (its row as `i`) per distinct value of cols."""
+    first = sub[~sub.duplicated(cols)]
+    return first[cols].assign(i=first.index.to_numpy())
+
+
+def _hits(sub: pd.DataFrame, keys: dict, table: pd.DataFrame) -> pd.DataFrame:
+    """The findings of sub (their row as `j`) that find a row of `table` by their keys (the table's column ←
+    theirs): columns j, i and the table's other columns, in the findings' order."""
+    left = pd.DataFrame({k: pd.Series(sub[v].to_numpy(object) if isinstance(v, str) else np.asarray(v, dtype=object),
+                                      dtype=object) for k, v in keys.items()})
+    left["j"] = sub.index.to_numpy()
+    return left.merge(table, on=list(keys), how="inner", sort=False)
+
+
+def _num_of(values) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.DataFrame:
@@ -61,68 +117,130 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     - a self-score far above the rescore only because the total does not add up → the total finding;
     - every indicator at full marks on a form already found full-scored despite low execution → that finding;
     - a duplicate name that the form's own title shows to be a wrong name → the title finding."""
-    drop = set()
-    summ = _first_of(out, out.rule == "summary_mismatch", ["form_id", "field", "found"])
-    for j, r in out[(out.rule == "statement_mismatch") & out.form_id.notna()].iterrows():
-        hit = summ.get((r.form_id, r.field, r.found))
-        if hit is not None:
-            _note(out, hit, j, f"（报告第{r.lines}行同）。")
-            drop.add(j)
+    out = out.reset_index(drop=True)
+    fx = _Findings(out)
+    folds = []  # (i: the finding that stays, j: the one folded into it, its text), in the order they are made
+    dropped = np.zeros(len(out), dtype=bool)
+
+    def fold(i, j, text):
+        folds.append(pd.DataFrame({"i": np.asarray(i), "j": np.asarray(j), "text": np.asarray(text, dtype=object)}))
+        dropped[np.asarray(j, dtype=int)] = True
+
+    def has_form(x):
+        return pd.notna(x.form_id).to_numpy(bool)
+
+    # a narrative figure repeating a wrong summary figure
+    same = ["form_id", "field", "found"]
+    st = fx.of("statement_mismatch", *same, "lines")
+    h = _hits(st[has_form(st)], dict(zip(same, same, strict=True)),
+              _firsts(fx.of("summary_mismatch", *same), same))
+    if len(h):
+        fold(h.i, h.j, _cat("（报告第", _txt(st.lines.loc[h.j], "None"), "行同）。"))
     # a report that gives a level the points printed beside it while its indicators add up to less (or more)
-    lv = out[(out.rule == "level_weight_mismatch") & out.form_id.notna()]
-    lv_first = _first_of(lv.assign(level=lv.message.str.split("标注").str[0]), lv.index == lv.index,
-                         ["form_id", "level", "expected"])
-    for j, r in out[(out.rule == "statement_mismatch") & out.field.isin(_LEVEL_SCORE_FIELDS)].iterrows():
-        hit = lv_first.get((r.form_id, _LEVEL_SCORE_FIELDS[r.field], r.found))
-        if hit is not None and j not in drop:
-            _note(out, hit, j, f"；报告第{r.lines}行称该级得分{r.found}分，同此原因。")
-            drop.add(j)
-    f = ctx.f.drop_duplicates("form_id").set_index("form_id")
-    lv_rows = out[out.rule == "level_weight_mismatch"]
-    levels = {k: g for k, g in lv_rows.groupby("form_id")}
-    totals_of = {k: g for k, g in out[out.rule == "total_mismatch"].groupby("form_id")}
-    for j, w in out[out.rule == "weights_not_total"].iterrows():
-        lv = levels.get(w.form_id)
-        if lv is None or w.form_id not in f.index:
-            continue
-        off = (lv.found.astype(float) - lv.expected.astype(float)).sum()
-        x = f.loc[w.form_id]
-        tw = x.total_weight_reported if pd.notna(x.total_weight_reported) else thresholds()["full_marks"]
-        ways = [float(w.found) - float(w.expected), x.indicator_weight - tw]
-        if not any(abs(off - d) <= tol for d in ways):
-            continue
-        first = lv.index[0]
-        _note(out, first, j, f"；各项分值合计因此为{w.found}分，与总分值{w.expected}分不符（第{int(w.line)}行）。")
-        drop.add(j)
-        for k, t in totals_of.get(w.form_id, out.iloc[:0]).iterrows():
-            score_ways = [float(t.expected) - float(t.found), x.indicator_score_reported - float(t.found)]
-            if any(abs(off - d) <= tol for d in score_ways):
-                _note(out, first, k, f"；得分合计随之与总分栏{t.found}分不符。")
-                drop.add(k)
+    lv = fx.of("level_weight_mismatch", "form_id", "message", "expected", where=has_form)
+    lv["level"] = pd.Series(lv.message, dtype=object).str.split("标注").str[0]
+    ask = st[st.field.isin(list(_LEVEL_SCORE_FIELDS)).to_numpy(bool) & ~dropped[st.index]]
+    h = _hits(ask, {"form_id": "form_id", "level": ask.field.map(_LEVEL_SCORE_FIELDS), "expected": "found"},
+              _firsts(lv, ["form_id", "level", "expected"]))
+    if len(h):
+        fold(h.i, h.j, _cat("；报告第", _txt(st.lines.loc[h.j], "None"), "行称该级得分",
+                            _txt(st.found.loc[h.j], "<NA>"), "分，同此原因。"))
+    # weights (and then the total) off by what the form's levels are off by
+    f = ctx.forms_once().set_index("form_id")
+    lvr = fx.of("level_weight_mismatch", "form_id", "found", "expected", where=has_form)
+    w = fx.of("weights_not_total", "form_id", "found", "expected", "line", where=has_form)
+    if len(lvr) and len(w):
+        diff = _num_of(lvr.found) - _num_of(lvr.expected)
+        codes, forms = pd.factorize(lvr.form_id)
+        order = np.argsort(codes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+        per = pd.DataFrame({"form_id": np.asarray(forms, dtype=object), "off": np.add.reduceat(diff[order], starts),
+                            "first": lvr.index.to_numpy()[order][starts]})
+        h = _hits(w, {"form_id": "form_id"}, per)
+        pos = f.index.get_indexer(h.form_id)
+        h, pos = h[pos >= 0], pos[pos >= 0]
+        x = f.iloc[pos]
+        tw = _floats(x.total_weight_reported.fillna(thresholds()["full_marks"]))
+        off = h.off.to_numpy()
+        by = (np.abs(off - (_num_of(w.found.loc[h.j]) - _num_of(w.expected.loc[h.j]))) <= tol) | \
+            (np.abs(off - (_floats(x.indicator_weight) - tw)) <= tol)
+        h = h[by].reset_index(drop=True)
+        if len(h):
+            j = h.j.to_numpy()
+            made = [pd.DataFrame({"i": h["first"].to_numpy(), "j": j, "w": np.arange(len(h)), "k": -1,
+                                  "text": _cat("；各项分值合计因此为", _txt(w.found.loc[j], "<NA>"), "分，与总分值",
+                                               _txt(w.expected.loc[j], "<NA>"), "分不符（第", _ints(w.line.loc[j]),
+                                               "行）。")})]
+            # each weights fold is followed by the folds of its form's totals that the same levels explain
+            tot = fx.of("total_mismatch", "form_id", "found", "expected")
+            t = _hits(tot, {"form_id": "form_id"}, h[["form_id", "first", "off"]].assign(w=np.arange(len(h))))
+            if len(t):
+                x = f.iloc[f.index.get_indexer(t.form_id)]
+                tf = _num_of(tot.found.loc[t.j])
+                off = t.off.to_numpy()
+                t = t[(np.abs(off - (_num_of(tot.expected.loc[t.j]) - tf)) <= tol)
+                      | (np.abs(off - (_floats(x.indicator_score_reported) - tf)) <= tol)]
+                made.append(pd.DataFrame({"i": t["first"].to_numpy(), "j": t.j.to_numpy(), "w": t.w.to_numpy(),
+                                          "k": t.j.to_numpy(),
+                                          "text": _cat("；得分合计随之与总分栏", _txt(tot.found.loc[t.j], "<NA>"),
+                                                       "分不符。")}))
+            made = pd.concat(made, ignore_index=True).sort_values(["w", "k"], kind="stable")
+            fold(made.i, made.j, made.text)
     # a self-score that is high only because the total does not add up: the total is the cause
-    totals = _first_of(out, (out.rule == "total_mismatch") & ~out.index.isin(drop), ["form_id"])
-    for j, r in out[out.rule == "self_score_above_rescore"].iterrows():
-        hit = totals.get((r.form_id,))
-        if hit is not None and r.form_id in f.index and \
-                float(out.at[hit, "expected"]) <= f.at[r.form_id, "total_rescore_max"] + gap:
-            _note(out, hit, j, f"；按规则复核最多{r.expected.lstrip('≤')}分，自评偏高即由总分加总错误所致。")
-            drop.add(j)
+    tot = fx.of("total_mismatch", "form_id", "expected")
+    totals = _firsts(tot[~dropped[tot.index]], ["form_id"])
+    ss = fx.of("self_score_above_rescore", "form_id", "expected")
+    h = _hits(ss, {"form_id": "form_id"}, totals)
+    pos = f.index.get_indexer(h.form_id)
+    h, pos = h[pos >= 0], pos[pos >= 0]
+    if len(h):
+        cap = _floats(f.total_rescore_max.iloc[pos]) + gap
+        h = h[_num_of(tot.expected.loc[h.i]) <= cap]
+        if len(h):
+            fold(h.i, h.j, _cat("；按规则复核最多", _txt(ss.expected.loc[h.j], "<NA>").str.lstrip("≤"),
+                                "分，自评偏高即由总分加总错误所致。"))
     # every indicator at full marks while execution is low: one finding of over-scoring
-    full = _first_of(out, (out.rule == "full_score_despite_shortfall") & (out.field == "total_score_reported"),
-                     ["form_id"])
-    for j, r in out[(out.rule == "all_full_marks") & out.form_id.notna()].iterrows():
-        hit = full.get((r.form_id,))
-        if hit is not None:
-            _note(out, hit, j, f"；{r.found}。")
-            drop.add(j)
-    titles = _first_of(out, out.rule == "title_name_mismatch", ["source_file", "project_name"])
-    for j, d in out[out.rule == "duplicate_forms"].iterrows():
-        hit = titles.get((d.source_file, d.project_name))
-        if hit is not None:
-            other = d.found if out.at[hit, "form_id"] == d.form_id else f"第{int(d.line)}行的自评表也用此名称"
-            _note(out, hit, j, f"；{other}，两表重名。")
-            drop.add(j)
-    return out.drop(index=sorted(drop))
+    full = fx.of("full_score_despite_shortfall", "form_id", "field",
+                 where=lambda x: (x.field == "total_score_reported").to_numpy(bool))
+    af = fx.of("all_full_marks", "form_id", "found", where=has_form)
+    h = _hits(af, {"form_id": "form_id"}, _firsts(full, ["form_id"]))
+    if len(h):
+        fold(h.i, h.j, _cat("；", _txt(af.found.loc[h.j], "<NA>"), "。"))
+    titles = fx.of("title_name_mismatch", "source_file", "project_name", "form_id")
+    dup = fx.of("duplicate_forms", "source_file", "project_name", "form_id", "found", "line")
+    h = _hits(dup, {"source_file": "source_file", "project_name": "project_name"},
+              _firsts(titles, ["source_file", "project_name"]))
+    if len(h):
+        same = pd.Series(titles.form_id.loc[h.i].to_numpy(object)).eq(pd.Series(dup.form_id.loc[h.j].to_numpy(object)))
+        other = np.where(same.fillna(False).to_numpy(bool), _txt(dup.found.loc[h.j], "<NA>").to_numpy(object),
+                         _cat("第", _ints(dup.line.loc[h.j]), "行的自评表也用此名称"))
+        fold(h.i, h.j, _cat("；", other, "，两表重名。"))
+    if not folds:
+        return out
+    # each fold: the finding's lines gain the folded one's, its message the text (in the order folded)
+    folds = pd.concat(folds, ignore_index=True)
+    i, j = folds.i.to_numpy(), folds.j.to_numpy()
+    targets = np.unique(i)
+    msg = pd.Series(out.message.iloc[targets].to_numpy(object), index=targets)
+    rank = folds.groupby("i").cumcount().to_numpy()
+    for r in range(int(rank.max()) + 1):
+        at = rank == r
+        msg.loc[i[at]] = _cat(pd.Series(msg.loc[i[at]].to_numpy(object), dtype="string").str.rstrip("。"),
+                              folds.text[at])
+    lines = out["lines"]
+    both = pd.DataFrame({"i": np.r_[targets, i], "lines": np.r_[lines.iloc[targets].to_numpy(object),
+                                                                lines.iloc[j].to_numpy(object)]})
+    parts = both.assign(line=both["lines"].astype(object).str.split(",")).explode("line")
+    parts = parts[parts.line.notna() & parts.line.str.strip().ne("")]
+    codes, at = pd.factorize(parts.i)
+    joined = pd.Series(_sorted_lines(codes, pd.to_numeric(parts.line.str.strip()), len(at)), index=at)
+    out = out[~dropped].copy()
+    kept = targets[~dropped[targets]]
+    new_msg, new_lines = out.message.astype(object), out["lines"].astype(object)
+    new_msg.loc[kept] = msg.loc[kept].to_numpy(object)
+    new_lines.loc[kept] = joined.reindex(kept).to_numpy(object)
+    out["message"], out["lines"] = new_msg, new_lines
+    return out
 
 
 def _file_meta(out: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:
@@ -131,7 +249,8 @@ def _file_meta(out: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:
     for col in ("region", "department", "year"):
         if col not in forms or not out[col].isna().any():
             continue
-        per = forms.groupby("source_file")[col].agg(lambda s: s.iloc[0] if s.nunique() == 1 and s.notna().all()
-                                                    else None)
+        g = forms.groupby("source_file")[col]
+        agree = (g.nunique() == 1) & (g.count() == g.size())
+        per = g.first()[agree]
         out[col] = out[col].where(out[col].notna(), out.source_file.map(per))
     return out

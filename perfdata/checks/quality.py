@@ -8,9 +8,20 @@ from difflib import SequenceMatcher
 import numpy as np
 import pandas as pd
 
-from perfdata import schema
-from perfdata.checks.evidence import line_text
-from perfdata.checks.registry import Context, _findings, _fmt, _num, rule
+from perfdata.checks.evidence import _shown
+from perfdata.checks.registry import (
+    Context,
+    _findings,
+    _floats,
+    _fmt,
+    _group_join,
+    _ints,
+    _map_unique,
+    _num,
+    _positions,
+    _txt,
+    rule,
+)
 from perfdata.keys import project_key
 from perfdata.normalize import DASHES, key
 
@@ -21,17 +32,52 @@ _DOC_NO = re.compile(r"[\[〔(（【]\s*(\d{4})\s*[\]〕)）】]\s*(\d+)\s*号")
 # -- completeness and quality of one form -----------------------------------------------------------
 
 def _has_note(notes: pd.Series) -> pd.Series:
-    return pd.Series([bool(t) and key(t) not in _TRIVIAL_NOTE and key(t) not in DASHES
-                      for t in notes.astype(object).where(notes.notna(), "")], index=notes.index, dtype=bool)
+    real = _map_unique(notes, lambda t: bool(t) and key(t) not in _TRIVIAL_NOTE and key(t) not in DASHES, False)
+    return pd.Series(real.astype(bool), index=notes.index, dtype=bool)
+
+
+def _keys(text: pd.Series) -> pd.Series:
+    """key() of every cell (null → ""), computed once per distinct text."""
+    return pd.Series(_map_unique(text, key, ""), index=text.index, dtype=object)
+
+
+def _key_ids(ctx: Context, table: str, col: str) -> np.ndarray:
+    """key() of every cell of a column of the run's tables (null → "") as a number: equal keys, equal numbers,
+    in every column (one vocabulary per run). key() runs once per distinct text; the rules compare numbers."""
+    def make():
+        vocab = ctx.memo("key_vocab", dict)
+        codes, uniq = pd.factorize(ctx.table(table)[col])
+        ids = [vocab.setdefault(key(u), len(vocab)) for u in uniq]
+        return np.array([*ids, vocab.setdefault("", len(vocab))], dtype=np.int64)[codes]
+    return ctx.memo(("key_ids", table, col), make)
+
+
+def _key_in(ctx: Context, ids: np.ndarray, words) -> np.ndarray:
+    """Which cells' keys (_key_ids) are one of `words`."""
+    vocab = ctx.memo("key_vocab", dict)
+    return np.isin(ids, [vocab[w] for w in words if w in vocab])
+
+
+def _key_test(ctx: Context, ids: np.ndarray, test) -> np.ndarray:
+    """test(key) of every cell's key (_key_ids), run once per key of the vocabulary."""
+    keys = list(ctx.memo("key_vocab", dict))
+    return np.array([bool(test(k)) for k in keys], dtype=bool)[ids] if keys else np.zeros(len(ids), dtype=bool)
+
+
+def _noted(ctx: Context) -> pd.Series:
+    """Which indicators state a reason for a deviation (偏差原因 with content)."""
+    return ctx.memo("noted", lambda: _has_note(ctx.indicators.deviation_note))
 
 
 @rule("low_exec_unexplained")
 def low_exec_unexplained(ctx: Context, exec_rate_threshold: float) -> pd.DataFrame:
     f = ctx.f
-    noted = ctx.indicators.assign(n=_has_note(ctx.indicators.deviation_note)).groupby("form_id")["n"].any()
-    explained = f.form_id.map(noted).fillna(False).astype(bool) | _has_note(f.notes)
+    noted = _noted(ctx).groupby(ctx.indicators.form_id).any()
+    at = _positions(noted.index, f.form_id)
+    by_form = np.r_[noted.to_numpy(bool), False]  # position -1: a form without indicators
+    explained = pd.Series(by_form[at], index=f.index) | _has_note(f.notes)
     h = f[((f.exec_rate < exec_rate_threshold) & ~explained).fillna(False)]
-    msg = [f"执行率{_num(round(r, 2))}%，低于{_num(exec_rate_threshold)}%，偏差原因栏未说明原因。" for r in h.exec_rate]
+    msg = "执行率" + _fmt(h.exec_rate, 2) + f"%，低于{_num(exec_rate_threshold)}%，偏差原因栏未说明原因。"
     return _findings(h, form_id=h.form_id, line=h.funding_line, field="deviation_note",
                      expected="说明执行率偏低的原因", found="未说明", message=msg)
 
@@ -41,20 +87,18 @@ def full_score_despite_shortfall(ctx: Context, exec_rate_threshold: float, near_
                                  score_tol: float) -> pd.DataFrame:
     ri = ctx.ri
     h = ri[ri.status.isin(["unmet", "over_ceiling"]) & (ri.score >= ri.weight - score_tol).fillna(False)]
-    a = _findings(h, form_id=h.form_id, line=h.line, field="score", expected=[_num(round(x, 2)) for x in h.rescore],
-                  found=_fmt(h.score))
-    a["message"] = [f"指标“{n}”目标{t}、完成{c}，未达目标仍得满分{_num(s)}分（按规则应得{_num(round(x, 2))}分）。"
-                    for n, t, c, s, x in zip(h.name, h.target_raw, h.actual_raw, h.score, h.rescore, strict=True)]
+    x, s = _fmt(h.rescore, 2), _fmt(h.score)
+    a = _findings(h, form_id=h.form_id, line=h.line, field="score", expected=x, found=s)
+    a["message"] = ("指标“" + _txt(h.name, "<NA>") + "”目标" + _txt(h.target_raw, "<NA>") + "、完成"
+                    + _txt(h.actual_raw, "<NA>") + "，未达目标仍得满分" + s + "分（按规则应得" + x + "分）。")
     f = ctx.f
     share = f.indicator_score_reported / f.indicator_weight * 100
     hf = f[((f.exec_rate < exec_rate_threshold) & (share >= near_full)).fillna(False)]
+    t = _fmt(hf.total_score_reported)
     b = _findings(hf, form_id=hf.form_id, line=hf.total_line, field="total_score_reported",
-                  expected=f"执行率低于{_num(exec_rate_threshold)}%时指标得分应相应扣减",
-                  found=_fmt(hf.total_score_reported))
-    b["message"] = [f"执行率仅{_num(round(r, 2))}%，各指标仍得{_num(s)}分（满分{_num(w)}分），"
-                    f"总分{_num(t)}分，自评偏高。"
-                    for r, s, w, t in zip(hf.exec_rate, hf.indicator_score_reported, hf.indicator_weight,
-                                          hf.total_score_reported, strict=True)]
+                  expected=f"执行率低于{_num(exec_rate_threshold)}%时指标得分应相应扣减", found=t)
+    b["message"] = ("执行率仅" + _fmt(hf.exec_rate, 2) + "%，各指标仍得" + _fmt(hf.indicator_score_reported)
+                    + "分（满分" + _fmt(hf.indicator_weight) + "分），总分" + t + "分，自评偏高。")
     return pd.concat([a, b])
 
 
@@ -62,12 +106,11 @@ def full_score_despite_shortfall(ctx: Context, exec_rate_threshold: float, near_
 def self_score_above_rescore(ctx: Context, rescore_gap: float) -> pd.DataFrame:
     f = ctx.f
     h = f[(f.total_score_reported - f.total_rescore_max > rescore_gap).fillna(False)]
-    msg = [f"自评总分{_num(t)}分（{g}），按规则复核最多{_num(round(x, 2))}分（{gr}）。"
-           for t, g, x, gr in zip(h.total_score_reported, h.grade_reported, h.total_rescore_max, h.grade_rescored,
-                                  strict=True)]
-    return _findings(h, form_id=h.form_id, line=h.total_line, field="total_score_reported",
-                     expected=["≤" + _num(round(x, 2)) for x in h.total_rescore_max],
-                     found=_fmt(h.total_score_reported), message=msg)
+    t, x = _fmt(h.total_score_reported), _fmt(h.total_rescore_max, 2)
+    msg = ("自评总分" + t + "分（" + _txt(h.grade_reported, "<NA>") + "），按规则复核最多" + x + "分（"
+           + _txt(h.grade_rescored, "<NA>") + "）。")
+    return _findings(h, form_id=h.form_id, line=h.total_line, field="total_score_reported", expected="≤" + x,
+                     found=t, message=msg)
 
 
 def _doc_numbers(text) -> frozenset:
@@ -95,39 +138,50 @@ def _far_apart(title, name, least: float) -> bool:
     return SequenceMatcher(None, t, n).ratio() < least
 
 
+def _title_test(title, name, least: float) -> tuple[bool, bool]:
+    """(the document numbers differ, the names are far apart) for one title and project name."""
+    a, b = _doc_numbers(title), _doc_numbers(name)
+    return bool(a) and bool(b) and not (a <= b or b <= a), _far_apart(title, name, least)
+
+
 @rule("title_name_mismatch")
 def title_name_mismatch(ctx: Context, title_similarity: float) -> pd.DataFrame:
     """Different document numbers, or a title that names another project (neither name holds the other and
     they share little: 人才交流中心档案经费 / 档案管理)."""
     f = ctx.f
-    t_no, n_no = f.title.map(_doc_numbers), f.project_name.map(_doc_numbers)
-    numbers = pd.Series([bool(a) and bool(b) and not (a <= b or b <= a) for a, b in zip(t_no, n_no, strict=True)],
-                        index=f.index, dtype=bool)
-    names = pd.Series([_far_apart(t, n, title_similarity) for t, n in zip(f.title, f.project_name, strict=True)],
-                      index=f.index, dtype=bool)
-    h = f[numbers | names]
-    msg = [f"表题“{t}”与项目名称“{n}”的{'文号' if by_no else '项目名称'}不同。"
-           for t, n, by_no in zip(h.title, h.project_name, numbers[h.index], strict=True)]
+    # one test per distinct (title, name): forms of one template repeat them
+    pair = pd.MultiIndex.from_arrays([f.title.astype(object), f.project_name.astype(object)])
+    codes, uniq = pd.factorize(pair)
+    tests = np.array([_title_test(t, n, title_similarity) for t, n in uniq], dtype=bool).reshape(-1, 2)[codes]
+    numbers, names = tests[:, 0], tests[:, 1]
+    hit = numbers | names
+    h = f[hit]
+    what = np.where(numbers[hit], "文号", "项目名称")
+    msg = "表题“" + _txt(h.title, "<NA>") + "”与项目名称“" + _txt(h.project_name, "<NA>") + "”的" + what + "不同。"
     return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected=h.title,
                      found=h.project_name, message=msg)
+
+
+def _two(a: np.ndarray, b: np.ndarray, first: str, second: str) -> np.ndarray:
+    """Which of two things is missing, as "first、second", "first" or "second" (one of a, b is true)."""
+    return np.where(a & b, f"{first}、{second}", np.where(a, first, second))
 
 
 @rule("missing_department_unit")
 def missing_department_unit(ctx: Context) -> pd.DataFrame:
     f = ctx.f
-    no_dept = f.department.isna() | f.department_inferred.fillna(False)
-    no_unit = f.unit.isna() | f.unit_inferred.fillna(False)
-    h = f[no_dept | no_unit]
-    fields = ["、".join(x for x, m in (("主管部门", d), ("实施单位", u)) if m)
-              for d, u in zip(no_dept[h.index], no_unit[h.index], strict=True)]
+    no_dept = (f.department.isna() | f.department_inferred.fillna(False)).to_numpy(bool)
+    no_unit = (f.unit.isna() | f.unit_inferred.fillna(False)).to_numpy(bool)
+    hit = no_dept | no_unit
+    h = f[hit]
+    fields = pd.Series(_two(no_dept[hit], no_unit[hit], "主管部门", "实施单位"), index=h.index, dtype="string")
     return _findings(h, form_id=h.form_id, line=h.line_start, field="department/unit", expected="填写",
-                     found=[f"{x}未填" for x in fields], message=[f"自评表未填{x}。" for x in fields],
-                     locate="主管部门")
+                     found=fields + "未填", message="自评表未填" + fields + "。", locate="主管部门")
 
 
 @rule("duplicate_forms")
 def duplicate_forms(ctx: Context, money_tol: float) -> pd.DataFrame:
-    f = ctx.f.assign(pkey=ctx.f.project_name.fillna("").map(key)).sort_values(["source_file", "line_start"])
+    f = ctx.f.assign(pkey=_keys(ctx.f.project_name)).sort_values(["source_file", "line_start"])
     f = f[f.pkey != ""]
     g = f.groupby([f.region.fillna(""), f.year.fillna(0), f.pkey], sort=False)
     later = g.cumcount() > 0
@@ -140,52 +194,64 @@ def duplicate_forms(ctx: Context, money_tol: float) -> pd.DataFrame:
     for c in ("budget_initial", "budget_full_year", "executed"):
         same &= ((h[c].fillna(0) - fh[c].fillna(0)).abs() <= money_tol).fillna(False)
     kind = np.where(same, "内容相同，疑似重复填报", "金额不同，项目名称可能填错")
-    msg = [f"项目“{n}”（执行数{_num(e)}万元）与第{int(ln)}行的自评表（执行数{_num(e0)}万元）同名，{k}。"
-           for n, e, ln, e0, k in zip(h.project_name, h.executed, fh.line_start, fh.executed, kind, strict=True)]
+    ln = _ints(fh.line_start)
+    msg = ("项目“" + _txt(h.project_name, "<NA>") + "”（执行数" + _fmt(h.executed) + "万元）与第" + ln
+           + "行的自评表（执行数" + _fmt(fh.executed) + "万元）同名，" + kind + "。")
     return _findings(h, form_id=h.form_id, line=h.line_start, field="project_name", expected="项目名称唯一",
-                     found=[f"与第{int(x)}行的表同名" for x in fh.line_start], message=msg, locate="项目名称")
+                     found="与第" + ln + "行的表同名", message=msg, locate="项目名称")
 
 
 def _per_form(hits: pd.DataFrame, items: pd.Series, field: str, expected: str, what: str) -> pd.DataFrame:
     """Indicator-level hits gathered into one finding per form (line = the first hit); `items` names each hit."""
     if hits.empty:
         return pd.DataFrame()
-    g = (pd.DataFrame({"form_id": hits.form_id.astype(object), "line": hits.line.astype(float),
-                       "item": items.astype(object)})
-         .sort_values("line", kind="stable").groupby("form_id", sort=False)
-         .agg(line=("line", "first"), n=("item", "size"), found=("item", "；".join)).reset_index())
+    line = _floats(hits.line)
+    order = np.argsort(line, kind="stable")  # NaN last, as sort_values puts it
+    codes, uniq = pd.factorize(hits.form_id.iloc[order])
+    keep = codes >= 0
+    codes, line, items = codes[keep], line[order][keep], pd.Series(items.array).iloc[order[keep]]
+    n = np.bincount(codes, minlength=len(uniq))
+    lines = pd.Series(line).groupby(codes).first().reindex(range(len(uniq))).to_numpy()
+    found = _group_join(codes, items, "；", len(uniq))
+    g = pd.DataFrame({"form_id": uniq, "line": lines, "found": found})
     g["field"], g["expected"] = field, expected
-    g["message"] = g.n.astype(str) + f"项指标{what}：" + g.found + "。"
-    return g.drop(columns="n")
+    g["message"] = pd.Series(n).astype(str) + f"项指标{what}：" + g.found + "。"
+    return g
 
 
 def _quoted(names: pd.Series) -> pd.Series:
-    return "“" + names.astype(object).where(names.notna(), "（未填名称）").astype(str) + "”"
+    return "“" + _txt(names, "（未填名称）") + "”"
 
 
-def _txt(s: pd.Series) -> pd.Series:
-    return s.astype(object).where(s.notna(), "").astype(str)
-
-
-def _target_findings(hits: pd.DataFrame, ctx: Context, expected: str, what) -> pd.DataFrame:
-    """Findings on 绩效目标表 indicators (targets only, no form): form_id null, the table's id in `field`."""
+def _target_findings(hits: pd.DataFrame, ctx: Context, expected: str, what: pd.Series) -> pd.DataFrame:
+    """Findings on 绩效目标表 indicators (targets only, no form): form_id null, the table's id in `field`, the
+    table's department and year."""
     if hits.empty:
         return pd.DataFrame()
-    t = ctx.tables.get("targets", schema.frame("targets", [])).set_index("target_id")
+    t = ctx.table("targets").set_index("target_id")
     no = hits.target_id.map(t.table_no) if "table_no" in t else pd.Series(None, index=hits.index)
     title = hits.target_id.map(t.project_name).fillna(hits.target_id.map(t.title))
     # one cell per line: the line holding the target (or the name) rather than the row's first line
-    line = [next((n for n in range(int(r.line), int(r.line_end if pd.notna(r.line_end) else r.line) + 1)
-                  if key(word) in key(line_text(ctx.raw_dir, r.source_file, n) or "")), r.line)
-            if ctx.raw_dir is not None and isinstance(word, str) else r.line
-            for r, word in zip(hits.itertuples(), hits.target_raw.where(hits.target_raw.notna(), hits.level3),
-                               strict=True)]
-    return pd.DataFrame({
+    word = hits.target_raw.where(hits.target_raw.notna(), hits.level3)
+    line = hits.line.to_numpy(object).copy()
+    files = ctx.sources(hits.source_file)
+    ask = hits.source_file.isin(list(files)).to_numpy(bool) & word.map(type).eq(str).to_numpy(bool)
+    for k in np.flatnonzero(ask):
+        sf, start, stop, w = hits.source_file.iat[k], line[k], hits.line_end.iat[k], word.iat[k]
+        stop = stop if pd.notna(stop) else start
+        printed = files[sf][0]
+        line[k] = next((n for n in range(int(start), int(stop) + 1)
+                        if key(w) in key(_shown(printed.get(n)) or "")), start)
+    table = pd.Series(np.where(no.isna().to_numpy(bool), "", "（表" + _ints(no) + "）"), index=hits.index)
+    out = pd.DataFrame({
         "form_id": None, "source_file": hits.source_file, "line": line, "project_name": title,
         "field": "target_raw[" + hits.target_id.astype(str) + "]", "expected": expected,
         "found": _txt(hits.target_raw).where(hits.target_raw.notna(), "未填"),
-        "message": [f"绩效目标表{'' if pd.isna(n) else f'（表{int(n)}）'}“{tt}”：{what(r)}"
-                    for n, tt, r in zip(no, title, hits.itertuples(), strict=True)]})
+        "message": "绩效目标表" + table + "“" + _txt(title, "<NA>") + "”：" + what})
+    for col in ("department", "year"):  # the target table knows them, though no form of its file does
+        if col in t:
+            out[col] = hits.target_id.map(t[col])
+    return out
 
 
 # cell text that stands where a target should be: a template's instruction left in place
@@ -195,21 +261,27 @@ _PLACEHOLDERS = {"文字描述", "定性描述", "定量", "定性", "指标值"
 @rule("target_copies_name")
 def target_copies_name(ctx: Context) -> pd.DataFrame:
     i = ctx.indicators
-    h = i[(i.name.fillna("").map(key) == i.target_raw.fillna("").map(key)) & i.name.notna()]
+    hit = (_key_ids(ctx, "indicators", "name") == _key_ids(ctx, "indicators", "target_raw")) & \
+        i.name.notna().to_numpy(bool)
+    h = i.loc[hit, ["form_id", "line", "name"]]
     out = _per_form(h, _quoted(h.name), "target_raw", "可衡量的指标值", "的年度指标值照抄指标名称")
     ti = ctx.tables.get("target_indicators")
     if ti is not None and not ti.empty:
-        tk = ti.target_raw.fillna("").map(key)
-        th = ti[(tk != "") & ((tk == ti.level3.fillna("").map(key)) | (tk == ti.description.fillna("").map(key)))]
-        out = pd.concat([out, _target_findings(th, ctx, "可衡量的指标值", lambda r: (
-            f"指标“{r.level3}”的指标值“{r.target_raw}”照抄指标名称或描述，没有可衡量的目标。"))])
+        tk = _key_ids(ctx, "target_indicators", "target_raw")
+        th = ti[~_key_in(ctx, tk, [""]) & ((tk == _key_ids(ctx, "target_indicators", "level3"))
+                                          | (tk == _key_ids(ctx, "target_indicators", "description")))]
+        what = ("指标“" + _txt(th.level3, "<NA>") + "”的指标值“" + _txt(th.target_raw, "<NA>")
+                + "”照抄指标名称或描述，没有可衡量的目标。")
+        out = pd.concat([out, _target_findings(th, ctx, "可衡量的指标值", what)])
     return out
 
 
 @rule("actual_only_done")
 def actual_only_done(ctx: Context) -> pd.DataFrame:
     i = ctx.indicators
-    h = i[i.actual_raw.fillna("").map(key).isin(_DONE_WORDS) & ~i.is_budget_execution.fillna(False)]
+    h = i.loc[_key_in(ctx, _key_ids(ctx, "indicators", "actual_raw"), _DONE_WORDS)
+              & ~i.is_budget_execution.fillna(False).to_numpy(bool),
+              ["form_id", "line", "name"]]
     return _per_form(h, _quoted(h.name), "actual_raw", "实际完成数据", "的完成值仅填“完成”")
 
 
@@ -217,33 +289,36 @@ def actual_only_done(ctx: Context) -> pd.DataFrame:
 def actual_restates_target(ctx: Context, restate_min_chars: float) -> pd.DataFrame:
     """A copied sentence, or a range (≥95%) as the actual; one short word (及时/及时) reads as achieved."""
     i, ri = ctx.indicators, ctx.ri
-    t_key = i.target_raw.fillna("").map(key)
-    same = (i.actual_raw.fillna("").map(key) == t_key) & (t_key.str.len() >= restate_min_chars) & \
-        ~t_key.str.contains(r"\d", regex=True)
+    t_key, a_key = _key_ids(ctx, "indicators", "target_raw"), _key_ids(ctx, "indicators", "actual_raw")
+    # a sentence (long enough, no figure): the tests run once per distinct key
+    words = _key_test(ctx, t_key, lambda t: len(t) >= restate_min_chars and not re.search(r"\d", t))
+    same = (a_key == t_key) & words
     ranged = ri.reason.eq("完成值为区间（如“≥95%”），不是实际数").fillna(False).to_numpy()
-    qual = ~i.quantitative.fillna(False)
-    h = i[((same & qual) | ranged) & i.actual_raw.notna() & ~i.actual_raw.fillna("").map(key).isin(_DONE_WORDS)]
+    qual = ~i.quantitative.fillna(False).to_numpy(bool)
+    h = i.loc[((same & qual) | ranged) & i.actual_raw.notna().to_numpy(bool) & ~_key_in(ctx, a_key, _DONE_WORDS),
+              ["form_id", "line", "name", "target_raw", "actual_raw"]]
     return _per_form(h, _quoted(h.name) + _txt(h.target_raw) + "/" + _txt(h.actual_raw), "actual_raw",
                      "实际完成情况", "的完成值照抄指标值")
 
 
 @rule("qualitative_only_outputs")
 def qualitative_only_outputs(ctx: Context) -> pd.DataFrame:
-    i = ctx.indicators[ctx.indicators.level1 == "产出指标"]
-    g = i.groupby("form_id").agg(q=("quantitative", lambda s: bool(s.fillna(False).any())), line=("line", "min"),
-                                 n=("line", "size"))
+    i = ctx.indicators.loc[ctx.indicators.level1 == "产出指标", ["form_id", "quantitative", "line"]]
+    g = i.assign(q=i.quantitative.fillna(False).astype(bool)).groupby("form_id").agg(
+        q=("q", "any"), line=("line", "min"), n=("line", "size"))
     h = g[~g.q].reset_index()
+    n = _ints(h.n)
     out = _findings(h, form_id=h.form_id, line=h.line, field="target_raw", expected="至少一项定量产出指标",
-                    found=[f"{n}项产出指标均为定性" for n in h.n],
-                    message=[f"{n}项产出指标均无可量化的指标值。" for n in h.n])
+                    found=n + "项产出指标均为定性", message=n + "项产出指标均无可量化的指标值。")
     ti = ctx.tables.get("target_indicators")
     if ti is not None and not ti.empty:
-        o = ti[ti.level1 == "产出指标"]
-        q = o.groupby("target_id").quantitative.transform(lambda s: bool(s.fillna(False).any()))
-        first = o[~q.astype(bool)].sort_values("line").drop_duplicates("target_id")
-        n = o.groupby("target_id").size()
-        out = pd.concat([out, _target_findings(first, ctx, "至少一项定量产出指标", lambda r: (
-            f"{n[r.target_id]}项产出指标均无可量化的指标值。"))])
+        o = ti.loc[ti.level1 == "产出指标", ["target_id", "quantitative", "line", "line_end", "source_file",
+                                          "target_raw", "level3"]]
+        q = o.quantitative.fillna(False).astype(bool).groupby(o.target_id).transform("any")
+        first = o[~q].sort_values("line", kind="stable").drop_duplicates("target_id")
+        n = first.target_id.map(o.groupby("target_id").size())
+        out = pd.concat([out, _target_findings(first, ctx, "至少一项定量产出指标",
+                                               _ints(n) + "项产出指标均无可量化的指标值。")])
     return out
 
 
@@ -251,17 +326,19 @@ def qualitative_only_outputs(ctx: Context) -> pd.DataFrame:
 def missing_target(ctx: Context) -> pd.DataFrame:
     """A weighted indicator without a target, or without a name (a row that reads only '指标2:')."""
     i = ctx.indicators
-    empty = i.target_raw.isna() | i.target_raw.fillna("").map(key).isin(DASHES)
-    h = i[(empty | i.name.isna()) & (i.weight > 0).fillna(False)]
+    empty = i.target_raw.isna().to_numpy(bool) | _key_in(ctx, _key_ids(ctx, "indicators", "target_raw"), DASHES)
+    h = i.loc[(empty | i.name.isna()) & (i.weight > 0).fillna(False), ["form_id", "line", "name", "target_raw"]]
     items = _quoted(h.name) + np.where(h.target_raw.isna(), "未填指标值", "（指标值" + _txt(h.target_raw) + "）")
     out = _per_form(h, items, "target_raw", "年度指标值和指标名称", "未填年度指标值或指标名称")
     ti = ctx.tables.get("target_indicators")
     if ti is not None and not ti.empty:
-        tk = ti.target_raw.fillna("").map(key)
-        th = ti[ti.target_raw.isna() | tk.isin(DASHES) | tk.isin(_PLACEHOLDERS) | ti.level3.isna()]
-        out = pd.concat([out, _target_findings(th, ctx, "年度指标值和指标名称", lambda r: (
-            f"指标“{r.level3 if isinstance(r.level3, str) else '（未填名称）'}”"
-            + (f"的指标值只写“{r.target_raw}”，未设定目标值。" if isinstance(r.target_raw, str) else "未填指标值。")))])
+        tk = _key_ids(ctx, "target_indicators", "target_raw")
+        th = ti[ti.target_raw.isna().to_numpy(bool) | _key_in(ctx, tk, DASHES | _PLACEHOLDERS)
+                | ti.level3.isna().to_numpy(bool)]
+        what = ("指标“" + _txt(th.level3, "（未填名称）") + "”"
+                + np.where(th.target_raw.notna(), "的指标值只写“" + _txt(th.target_raw) + "”，未设定目标值。",
+                           "未填指标值。"))
+        out = pd.concat([out, _target_findings(th, ctx, "年度指标值和指标名称", what)])
     return out
 
 
@@ -272,21 +349,22 @@ def deducted_without_reason(ctx: Context, score_tol: float) -> pd.DataFrame:
     ri = ctx.ri.reset_index(drop=True)
     unmet = ri.status.isin(["unmet", "over_ceiling", "partial", "not_achieved", "not_comparable"]) | \
         (ri.score < ri.rescore_min - score_tol).fillna(False)
-    h = i[(i.weight - i.score > score_tol).fillna(False) & ~_has_note(i.deviation_note) & unmet.fillna(False)
-          & ri.status.ne("budget_execution").fillna(True)]
-    items = _quoted(h.name) + pd.Series(_fmt(h.score), index=h.index) + "/" + \
-        pd.Series(_fmt(h.weight), index=h.index) + "分"
+    noted = _noted(ctx).reset_index(drop=True)
+    h = i.loc[(i.weight - i.score > score_tol).fillna(False) & ~noted & unmet.fillna(False)
+              & ri.status.ne("budget_execution").fillna(True), ["form_id", "line", "name", "score", "weight"]]
+    items = _quoted(h.name) + _fmt(h.score) + "/" + _fmt(h.weight) + "分"
     return _per_form(h, items, "deviation_note", "说明扣分原因", "扣分但未说明偏差原因")
 
 
 @rule("all_full_marks")
 def all_full_marks(ctx: Context) -> pd.DataFrame:
     """Full marks everywhere while most actuals carry no figure that shows the target met."""
-    i = ctx.indicators.reset_index(drop=True)
+    i = ctx.indicators[["form_id", "line", "score", "weight"]].reset_index(drop=True)
     verified = ctx.ri.reset_index(drop=True).status.isin(["met", "budget_execution"])
     i = i.assign(full=(i.score >= i.weight).fillna(False), verified=verified)[i.weight.notna()]
     g = i.groupby("form_id").agg(full=("full", "all"), n=("full", "size"), line=("line", "min"),
                                  verified=("verified", "mean"))
     h = g[g.full & (g.n >= 3) & (g.verified < 0.5)].reset_index()
+    n = _ints(h.n)
     return _findings(h, form_id=h.form_id, line=h.line, field="score", expected="按实际完成情况评分",
-                     found=[f"{n}项指标全部满分" for n in h.n], message=[f"{n}项指标全部满分。" for n in h.n])
+                     found=n + "项指标全部满分", message=n + "项指标全部满分。")

@@ -7,10 +7,21 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from perfdata import schema
-from perfdata.scoring import _rule_rows, rescore, thresholds
+from perfdata.checks.evidence import sources as evidence_sources
+from perfdata.scoring import (  # noqa: F401 - _positions, _joint_key: the rules' look-ups
+    _arrow_text,
+    _joint_key,
+    _positions,
+    _rule_rows,
+    rescore,
+    thresholds,
+)
 
 SEVERITY_ORDER = ["high", "medium", "low"]  # most severe first
 GLOBAL_PARAMS = {"template_share": 0.6, "template_min_forms": 3.0}
@@ -57,12 +68,13 @@ class Context:
     def __init__(self, tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None):
         self.tables = tables
         self.raw_dir = raw_dir
-        empty = {name: schema.frame(name, []) for name in schema.TABLES}
-        self.forms = tables.get("forms", empty["forms"])
-        self.indicators = tables.get("indicators", empty["indicators"])
-        self.funding = tables.get("funding", empty["funding"])
-        self.summary = tables.get("summary_rows", empty["summary_rows"])
-        self.statements = tables.get("statements", empty["statements"])
+        self.forms = self.table("forms")
+        self.indicators = self.table("indicators")
+        self.funding = self.table("funding")
+        self.summary = self.table("summary_rows")
+        self.statements = self.table("statements")
+        self._sources: dict = {}
+        self._memo: dict = {}
         scored = rescore({"forms": self.forms, "indicators": self.indicators})
         self.rf = scored["rescored_forms"]
         self.ri = scored["rescored_indicators"]
@@ -73,12 +85,39 @@ class Context:
         f["budget"] = f["budget_full_year"].fillna(f["budget_initial"])
         self.f = f
 
+    def table(self, name: str) -> pd.DataFrame:
+        """A tidy table of the batch, empty (with its columns) when the batch has none."""
+        t = self.tables.get(name)
+        return t if t is not None else schema.frame(name, [])
+
+    def forms_once(self) -> pd.DataFrame:
+        """The forms with their rescoring (`f`), each form_id once (its first row)."""
+        return self.memo("forms_once", lambda: self.f.drop_duplicates("form_id"))
+
+    def memo(self, name, make: Callable):
+        """A value several rules share (level rates, per-file lookups), computed once per check run."""
+        if name not in self._memo:
+            self._memo[name] = make()
+        return self._memo[name]
+
+    def sources(self, source_files) -> dict:
+        """evidence.sources() of the files named, each file looked up once per check run."""
+        if self.raw_dir is None:
+            return {}
+        new = [sf for sf in pd.unique(np.asarray(source_files, dtype=object)) if isinstance(sf, str)
+               and sf not in self._sources]
+        if new:
+            got = evidence_sources(self.raw_dir, new)
+            self._sources.update({sf: got.get(sf) for sf in new})
+        return {sf: self._sources[sf] for sf in pd.unique(np.asarray(source_files, dtype=object))
+                if isinstance(sf, str) and self._sources.get(sf)}
+
 
 def _findings(df: pd.DataFrame, **cols) -> pd.DataFrame:
     """A findings frame: columns given as Series/arrays/scalars aligned with df."""
     out = pd.DataFrame(index=df.index)
     for k, v in cols.items():
-        out[k] = v
+        out[k] = v.array if isinstance(v, pd.Series) and not v.index.equals(df.index) else v
     return out
 
 
@@ -89,12 +128,112 @@ def _num(x) -> str:
     return f"{float(x):.4f}".rstrip("0").rstrip(".")
 
 
-def _fmt(values) -> list[str]:
-    return [_num(v) for v in values]
+def _floats(values) -> np.ndarray:
+    """Numbers as a float64 array, nulls as NaN."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            values = pd.to_numeric(values, errors="coerce")
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values.astype(float, copy=False)
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _fmt(values, digits: int | None = None, rounding: str = "numpy", index=None) -> pd.Series:
+    """_num of every value as a string Series (each distinct value formatted once; null → 空).
+
+    `digits` rounds first, as the rules' messages do: `rounding="numpy"` is numpy's (what round() does to a
+    value read from a pandas column), "python" Python's correctly rounded round() of a float (what it does to
+    a value of a dict or a Python computation); they differ on ties such as 2.675.
+
+    >>> _fmt(pd.Series([9.3, 100.0, None, 4.49])).tolist()
+    ['9.3', '100', '空', '4.49']
+    >>> _fmt([2.675], 2).tolist(), _fmt([2.675], 2, "python").tolist()
+    (['2.68'], ['2.67'])
+    """
+    if index is None:
+        index = values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(values))
+    x = _floats(values)
+    if digits is not None and rounding == "numpy":
+        x = np.round(x, digits)
+    codes, uniq = pd.factorize(x)
+    if digits is not None and rounding == "python":
+        txt = [_num(round(float(v), digits)) for v in uniq]
+    else:
+        txt = [_num(v) for v in uniq]
+    n = len(txt)
+    codes = np.where(codes < 0, n, codes)  # null → 空
+    zero = x == 0  # 0.0 and -0.0 are one value to factorize, not to the format
+    if zero.any():
+        z = -0.0 if digits is None or rounding == "numpy" else round(-0.0, digits)
+        codes[zero] = np.where(np.signbit(x[zero]), n + 1, n + 2)
+    text = pa.array([*txt, "空", _num(z) if zero.any() else "", _num(0.0)], type=pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(text.take(pa.array(codes))), index=index)
+
+
+def _txt(values, na: str = "", index=None) -> pd.Series:
+    """Text as a string Series with nulls written `na` (f-strings print a pandas null as "<NA>")."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    s = s.astype("string")
+    if index is not None:
+        s.index = index
+    return s.fillna(na)
+
+
+def _ints(values, index=None) -> pd.Series:
+    """Whole numbers as text ("12"); null → "<NA>"."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    out = s.astype("Int64").astype("string").fillna("<NA>")
+    if index is not None:
+        out.index = index
+    return out
+
+
+def _map_unique(values: pd.Series, fn, na=None) -> np.ndarray:
+    """fn of every value, computed once per distinct value (nulls give `na`): for text tests such as key()."""
+    codes, uniq = pd.factorize(values)
+    res = np.empty(len(uniq) + 1, dtype=object)
+    res[:-1] = [fn(u) for u in uniq]
+    res[-1] = na
+    return res[codes]
+
+
+def _group_join(codes: np.ndarray, items, sep: str, n: int) -> np.ndarray:
+    """Items joined with `sep` per group code 0…n-1, in their order within the group ("" for a group without).
+
+    >>> _group_join(np.array([1, 0, 1]), np.array(["a", "b", "c"], dtype=object), "、", 3).tolist()
+    ['b', 'a、c', '']
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) == 0:
+        return np.full(n, "", dtype=object)
+    order = np.argsort(codes, kind="stable")
+    offsets = np.r_[0, np.cumsum(np.bincount(codes, minlength=n))]
+    values = _arrow_text(np.asarray(items, dtype=object) if not isinstance(items, pd.Series) else items)
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.take(pa.array(order)))
+    return pc.binary_join(lists, pa.scalar(sep, pa.large_string())).to_numpy(zero_copy_only=False)
+
+
+def _cat(*parts) -> pd.arrays.ArrowStringArray:
+    """Text joined row by row, by position: each part a str (the same in every row) or a column (Series or array
+    of text without nulls, see _txt and _fmt). A message column built from the finding's columns.
+
+    >>> _cat("执行率", pd.Series(["9.3", "100"], index=[7, 8]), "%").tolist()
+    ['执行率9.3%', '执行率100%']
+    """
+    cols = [_arrow_text(p if not isinstance(p, np.ndarray) or p.dtype == object else p.astype(object))
+            for p in parts if not isinstance(p, str)]
+    n = len(cols[0])
+    arrays = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else None for p in parts]
+    it = iter(cols)
+    arrays = [a if a is not None else next(it) for a in arrays]
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar("", pa.large_string())) if n else \
+        pa.array([], type=pa.large_string())
+    return pd.arrays.ArrowStringArray(joined)
 
 
 def _name(s: pd.Series) -> pd.Series:
-    return "“" + s.fillna("").astype(str) + "”"
+    return "“" + _txt(s) + "”"
 
 
 
