@@ -11,11 +11,13 @@ from itertools import compress
 
 
 class ReadError(Exception):
-    """Input that cannot be read at all; the message names the problem for the user."""
+    """Input that cannot be read at all; the message names the problem for the user, `line` and
+    `location` where in the file it is, when the reader knows ("Sheet1!12", "table 2 row 5", "page 3")."""
 
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str, line: int | None = None, location: str | None = None):
         super().__init__(message)
         self.line = line
+        self.location = location
 
 
 @dataclass(slots=True, init=False)
@@ -69,6 +71,7 @@ class Grid:
     encoding: str
     mode: str
     notes: list[str] = field(default_factory=list)
+    problems: list[tuple] = field(default_factory=list)  # (severity, message, line[, location])
 
 
 @dataclass(slots=True)
@@ -83,4 +86,3 @@ class DocGrid(Grid):
 
     format: str = ""
     locations: dict[int, str] = field(default_factory=dict)
-    problems: list[tuple[str, str, int | None]] = field(default_factory=list)  # (severity, message, line)

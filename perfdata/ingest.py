@@ -8,10 +8,12 @@ import gc
 import hashlib
 import os
 import re
+import signal
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,8 @@ class FileResult:
     tables: dict[str, list[dict]] = field(default_factory=dict)
     packed: dict[str, tuple[tuple[str, ...], list[tuple]]] = field(default_factory=dict)
     frozen: dict[str, dict] = field(default_factory=dict)  # packed tables as typed arrays (freeze())
+    # table id → (consumed lines or None where the reader does not say, placeholder lines): see account()
+    fates: dict[str, tuple[list[int] | None, list[int]]] = field(default_factory=dict)
 
     def add(self, table: str, row: dict):
         row.setdefault("source_file", self.source_file)
@@ -65,8 +69,17 @@ class FileResult:
             raise ValueError(f"{table}: packed with two field orders")
         return entry[1]
 
-    def problem(self, severity: str, message: str, line: int | None = None):
-        self.add("problems", {"line": line, "severity": severity, "message": message})
+    def fate(self, table_id: str, consumed: list[int] | None, placeholders: list[int] = ()):
+        """What a table reader did with the lines of one table: the lines of the rows it read into its records
+        (labels, headers, values, texts, levels, notes) and of the empty template rows it skipped (指标2:, ……).
+        Its leftovers say the rest; account() counts the lines of each kind."""
+        self.fates[table_id] = (consumed, list(placeholders))
+
+    def problem(self, severity: str, message: str, line: int | None = None, location: str | None = None):
+        row = {"line": line, "severity": severity, "message": message}
+        if location is not None:
+            row["location"] = location
+        self.add("problems", row)
 
 
 def _freeze_together(results: list[FileResult], name: str):
@@ -94,11 +107,21 @@ def freeze_batch(results: list[FileResult]) -> list[FileResult]:
     return results
 
 
+MAX_FILE_BYTES = 512 * 2**20  # a file is refused before its bytes are read (the readers' own limits are lower)
+
+
 def read_file(path: str | Path, name: str | None = None) -> FileResult:
     """Read one raw file into table rows. Never raises for bad input: problems are rows."""
     path = Path(path)
     res = FileResult(name or path.name)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            res.problem("error", f"refused: {size / 2**20:,.0f} MiB, more than a document of forms holds (limit "
+                        f"{MAX_FILE_BYTES // 2**20} MiB)")
+            res.add("files", {"sha256": None, "bytes": size, "encoding": None, "lines": None, "forms": 0,
+                              "status": "failed"})
+            return res
         data = path.read_bytes()
     except OSError as e:
         res.problem("error", f"cannot open file: {e.strerror or e}")
@@ -116,7 +139,11 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     try:
         grid, found = read_grid(data, source_file)  # text, .xlsx/.xls, .docx or .pdf, by content
     except ReadError as e:
-        res.problem("error", str(e), e.line)
+        res.problem("error", str(e), e.line, getattr(e, "location", None))
+        res.add("files", file_row)
+        return res
+    except MemoryError:
+        res.problem("error", _out_of_memory())
         res.add("files", file_row)
         return res
     except Exception as e:  # noqa: BLE001 - a reader bug must not take down the batch
@@ -126,8 +153,8 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     file_row["format"] = getattr(grid, "format", None) or "text"
     file_row["encoding"] = grid.encoding if file_row["format"] == "text" else None
     file_row["lines"] = grid.rows[-1].end if grid.rows else 0
-    for severity, message, line in found:
-        res.problem(severity, message, line)
+    for severity, message, line, *where in found:  # (severity, message, line[, location])
+        res.problem(severity, message, line, *where)
     if file_row["format"] == "text" and grid.encoding not in ("utf-8", "utf-8-sig"):
         res.problem("info", f"decoded as {grid.encoding}")
     try:
@@ -135,11 +162,18 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         forms = _read_forms(grid.rows, res, sha)
         if _needs_tokens(res):
             forms = _read_tokens(grid.rows, res, sha, early) or forms
+    except MemoryError:
+        res.tables.clear()
+        res.packed.clear()
+        res.problem("error", _out_of_memory())
+        res.add("files", file_row)
+        return res
     except Exception as e:  # noqa: BLE001
         res.problem("error", f"internal error while reading forms: {type(e).__name__}: {e}")
         res.add("files", file_row)
         return res
     file_row["forms"] = forms
+    file_row.update(account(grid.rows, res, sha))
     _locate(res, getattr(grid, "locations", None))
     if not res.packed.get("tables", ((), ()))[1]:
         res.problem("error", "no known table found (not a self-evaluation document, or an unknown layout)")
@@ -150,6 +184,108 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         file_row["status"] = "ok"
     res.add("files", file_row)
     return res
+
+
+# -- line accounting: every line of a recognised table has a recorded fate ------------------------------------
+ACCOUNTED = frozenset({"project_form", "summary", "department_form", "target_table"})  # "report" is narrative
+SPANS = {"department_forms": ("dept_form_id", "line_start", "line_end"), "targets": ("target_id", "line_start",
+         "line_end"), "summary_rows": ("summary_id", "table_line", "line_end")}
+
+
+def account(rows, res: FileResult, sha: str) -> dict[str, int]:
+    """The `files` counts of what became of the lines of the document's recognised tables: from each table's
+    first to its last line (its title to its 总分 row or notes), every line is consumed (read into a record;
+    FileResult.fate), an empty placeholder (counted, lines in an info problem), a leftover (a `leftovers`
+    row), blank, or — where its reader recorded nothing — unaccounted. A line takes the first of these
+    that applies (a row read but for one cell is a leftover)."""
+    from bisect import bisect_left, bisect_right
+    from itertools import accumulate
+
+    _, found = res.packed.get("tables", (TABLE_FIELDS, []))
+    starts = sorted(line for line, kind, _ in found if kind in ACCOUNTED)
+    if not starts or not rows:
+        return {}
+    spans = _spans(res)
+    left: dict[str | None, list[int]] = {}
+    for lo in res.tables.get("leftovers", []):
+        left.setdefault(lo.get("form_id"), []).append(lo["line"])
+    lines = [r.line for r in rows]
+    blank = list(accumulate(((r.end - r.line + 1) if not r.joined else 0 for r in rows), initial=0))
+
+    def row_at(line: int):
+        k = bisect_right(lines, line) - 1
+        return rows[k] if k >= 0 else None
+
+    counts = dict.fromkeys(("table_lines", "lines_consumed", "lines_placeholder", "lines_leftover", "lines_blank",
+                            "lines_unaccounted"), 0)
+    placeholder_lines: list[int] = []
+    done = 0  # last line counted: overlapping spans count once
+    for start in starts:
+        tid = f"{sha[:10]}-{start:05d}"
+        a, b = spans.get(tid, (start, start))
+        a = max(a, done + 1)
+        if b < a:
+            continue
+        done = b
+        i, j = bisect_left(lines, a), bisect_right(lines, b)
+        consumed, placeholders = res.fates.get(tid, (None, []))
+        fate: dict[int, str] = {}  # row line → fate, first one wins
+        for kind, these in (("lines_leftover", left.get(tid, [])), ("lines_placeholder", placeholders),
+                            ("lines_consumed", consumed or ())):
+            for line in these:
+                r = row_at(line)
+                if r is not None and a <= r.line <= b and r.line not in fate:
+                    fate[r.line] = kind
+        n_blank = blank[j] - blank[i]
+        for line, kind in fate.items():
+            r = rows[bisect_left(lines, line)]
+            width = r.end - r.line + 1
+            counts[kind] += width
+            if not r.joined:
+                n_blank -= width  # a blank row its reader names (a rule it read as one)
+            if kind == "lines_placeholder":
+                placeholder_lines.append(line)
+        total = b - a + 1
+        counts["table_lines"] += total
+        counts["lines_blank"] += n_blank
+        counts["lines_unaccounted"] += total - n_blank - sum(r.end - r.line + 1 for line in fate
+                                                              for r in [rows[bisect_left(lines, line)]])
+    if placeholder_lines:
+        shown = ", ".join(map(str, placeholder_lines[:20])) + (" …" if len(placeholder_lines) > 20 else "")
+        res.problem("info", f"{len(placeholder_lines)} empty template row(s) (指标2:, ……) inside the tables, "
+                    f"counted and not read: line(s) {shown}", placeholder_lines[0])
+    return counts
+
+
+def _spans(res: FileResult) -> dict[str, tuple[int, int]]:
+    """Table id → (first line, last line) from the records the readers made (and their leftovers)."""
+    spans: dict[str, tuple[int, int]] = {}
+
+    def grow(tid, a, b):
+        if tid is None or a is None:
+            return
+        b = a if b is None else b
+        old = spans.get(tid)
+        spans[tid] = (a, b) if old is None else (min(old[0], a), max(old[1], b))
+
+    fields, forms = res.packed.get("forms", (FORM_FIELDS, []))
+    if forms:
+        at = [fields.index(c) for c in ("form_id", "line_start", "line_end")]
+        for f in forms:
+            grow(f[at[0]], f[at[1]], f[at[2]])
+    for table, (tid, a, b) in SPANS.items():
+        for r in res.tables.get(table, []):
+            grow(r.get(tid), r.get(a), r.get(b))
+    for lo in res.tables.get("leftovers", []):
+        if lo.get("form_id") in spans:
+            grow(lo["form_id"], lo["line"], lo["line"])
+    return spans
+
+
+def _out_of_memory() -> str:
+    limit = f"the limit of {_MEMORY_LIMIT:,} MiB per file (file_memory, PERFDATA_FILE_MEMORY)" if _MEMORY_LIMIT \
+        else "the memory available"
+    return f"not read: reading this file needs more memory than {limit}"
 
 
 def _locate(res: FileResult, locations: dict[int, str] | None):
@@ -381,6 +517,7 @@ _STOPPED_BY = {"next table": "the next table starts", "heading": "a heading (一
 
 
 def _emit(form: Form, form_id: str, res: FileResult):
+    res.fate(form_id, getattr(form, "consumed", None), form.placeholders)
     total = next((r for r in form.funding if r["fund_source"] == "total"), None)
     funding = res.packed_rows("funding", FUNDING_FIELDS)
     for r in form.funding:
@@ -423,12 +560,63 @@ def _emit(form: Form, form_id: str, res: FileResult):
 # -- batches -------------------------------------------------------------------------------------
 
 def list_inputs(raw: str | Path) -> list[Path]:
-    """Files to ingest: a single file, or every non-hidden file under a folder (sorted)."""
+    """Files to ingest: a single file, or every non-hidden file under a folder (sorted). Symbolic links
+    that point outside the folder, dangle or loop are not listed (scan() reports them)."""
+    return [p for p, _ in scan(raw)[0]]
+
+
+def scan(raw: str | Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str, str]]]:
+    """(path, name under the raw folder) of every file to read, and (name, severity, message) of the
+    entries that are not read: symbolic links that dangle, loop or point outside the raw folder, and
+    links to folders (their files are read where they are). A single file is read as named."""
     raw = Path(raw)
-    if raw.is_file():
-        return [raw]
-    return sorted(p for p in raw.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and p.name != "README.md")
+    if not raw.is_dir():
+        return [(raw, raw.name)], []
+    root = raw.resolve()
+    found: list[tuple[Path, str]] = []
+    refused: list[tuple[str, str, str]] = []
+    for folder, dirs, files in os.walk(raw, followlinks=False):
+        dirs.sort()
+        here = Path(folder)
+        for d in [d for d in dirs if (here / d).is_symlink()]:
+            dirs.remove(d)  # os.walk does not enter them; a link out of the folder is reported all the same
+            if not d.startswith("."):
+                refused.append(_link_problem(here / d, raw, root, folder=True))
+        for f in files:
+            path = here / f
+            if f.startswith(".") or f == "README.md":
+                continue
+            if path.is_symlink():
+                problem = _link_problem(path, raw, root)
+                if problem is not None:
+                    refused.append(problem)
+                    continue
+            elif not path.is_file():
+                continue  # sockets, fifos, devices: not documents
+            found.append((path, str(path.relative_to(raw))))
+    found.sort(key=lambda pn: Path(pn[1]).parts)  # as paths sort: a folder's files before "a-b.txt"
+    refused.sort(key=lambda r: Path(r[0]).parts)
+    return found, refused
+
+
+def _link_problem(path: Path, raw: Path, root: Path, folder: bool = False) -> tuple[str, str, str] | None:
+    """Why a symbolic link is not read (name, severity, message); None for a link to a file inside the folder."""
+    name = str(path.relative_to(raw))
+    target = os.readlink(path)
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as e:
+        why = "a loop of symbolic links" if isinstance(e, RuntimeError) or getattr(e, "errno", 0) == 40 else \
+            "its target does not exist"
+        return name, "error", f"cannot open file: dangling symbolic link to {target} ({why})"
+    if real != root and root not in real.parents:
+        return name, "error", f"not read: a symbolic link to {target}, outside the raw folder (links are followed " \
+            "only inside it)"
+    if folder or real.is_dir():
+        return name, "info", f"a symbolic link to the folder {target}: not followed (its files are read where they are)"
+    if not real.is_file():
+        return name, "error", f"not read: a symbolic link to {target}, which is not a regular file"
+    return None
 
 
 @contextmanager
@@ -458,34 +646,376 @@ def _read_batch(batch) -> list[FileResult]:
         return freeze_batch([_read_one(a) for a in batch])
 
 
-def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None) -> dict[str, pd.DataFrame]:
-    """Read every file under `raw`; returns the tidy tables. Uses `jobs` processes for large batches."""
+# -- limits: every file is read in a worker process, under a time and a memory limit ----------------------
+FILE_TIMEOUT = 60.0  # seconds one file may take to read (PERFDATA_FILE_TIMEOUT; 0 or "none": no limit)
+FILE_MEMORY = 2048  # MiB of memory a worker may take on top of its size at start (PERFDATA_FILE_MEMORY; 0: none)
+
+
+def limits(file_timeout: float | None = None, file_memory: int | None = None) -> tuple[float | None, int | None]:
+    """The time limit (s) and memory limit (MiB) per file: the arguments, else PERFDATA_FILE_TIMEOUT and
+    PERFDATA_FILE_MEMORY, else FILE_TIMEOUT and FILE_MEMORY; 0 (or "none") is no limit.
+
+    >>> limits(30, 0)
+    (30.0, None)
+    """
+    def pick(value, env: str, default, kind):
+        if value is None:
+            text = os.environ.get(env, "").strip().lower()
+            if text in ("none", "off", "no"):
+                return None
+            try:
+                value = kind(text) if text else default
+            except ValueError:
+                raise ValueError(f"{env}={os.environ[env]!r}: a number is expected (0 or 'none': no limit)") from None
+        return kind(value) if value and value > 0 else None
+
+    return pick(file_timeout, "PERFDATA_FILE_TIMEOUT", FILE_TIMEOUT, float), \
+        pick(file_memory, "PERFDATA_FILE_MEMORY", FILE_MEMORY, int)
+
+
+def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None, *,
+           file_timeout: float | None = None, file_memory: int | None = None,
+           isolate: bool = True) -> dict[str, pd.DataFrame]:
+    """Read every file under `raw`; returns the tidy tables.
+
+    Files are read in `jobs` worker processes (default: one per core up to 8 for 8 files or more, else
+    one), each file under a time limit of `file_timeout` seconds and a memory limit of `file_memory` MiB
+    (see limits()). A file that overruns either, or whose reader crashes its process, is one `error`
+    problem; the worker is replaced and the other files are read. Identical files (same SHA-256) are read
+    once: the copies get `files.duplicate_of` and an info problem. `isolate=False` reads in this process,
+    without limits (for profilers and debuggers).
+    """
     raw = Path(raw)
-    paths = list_inputs(raw)
-    base = raw if raw.is_dir() else raw.parent
-    args = [(p, str(p.relative_to(base))) for p in paths]
+    found, refused = scan(raw)
     if jobs is None:
-        jobs = min(os.cpu_count() or 1, 8) if len(paths) >= 8 else 1
+        jobs = min(os.cpu_count() or 1, 8) if len(found) >= 8 else 1
+    timeout, memory = limits(file_timeout, file_memory)
+    originals, copies = _duplicates(found)
+    args = [found[k] for k in originals]
     bar = _progress(len(args), progress)
     with _gc_paused():
-        return _ingest(args, jobs, bar)
+        if isolate and not _daemonic():
+            read = _Pool(max(1, jobs), timeout, memory).run(args, bar)
+        else:
+            read = [_read_one(a) for a in args]
+            bar.update(len(args))
+        bar.close()
+        results: list[FileResult] = [None] * len(found)  # type: ignore[list-item]
+        for k, res in zip(originals, read, strict=True):
+            results[k] = res
+        for k, orig in copies.items():
+            results[k] = _duplicate(found[k][1], results[orig])
+        results += [_refused(*r) for r in refused]
+        return combine(sorted(results, key=lambda r: Path(r.source_file).parts) if refused else results)
 
 
-def _ingest(args, jobs: int, bar) -> dict[str, pd.DataFrame]:
-    results: list[FileResult] = []
-    if jobs > 1 and len(args) > 1:
-        size = max(1, len(args) // (jobs * 8))
-        batches = [args[k : k + size] for k in range(0, len(args), size)]
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for batch in pool.map(_read_batch, batches):
-                results.extend(batch)
-                bar.update(len(batch))
-    else:
-        for a in args:
-            results.append(_read_one(a))
-            bar.update(1)
-    bar.close()
-    return combine(results)
+def _daemonic() -> bool:
+    """Whether this is a daemonic process (a worker of a multiprocessing pool), which may not start processes:
+    the ingest then reads in this process."""
+    import multiprocessing as mp
+
+    return bool(mp.current_process().daemon)
+
+
+def _duplicates(found: list[tuple[Path, str]]) -> tuple[list[int], dict[int, int]]:
+    """The files to read, and copy → original for files whose bytes equal an earlier file's (same size
+    first, then SHA-256: only files of equal size are hashed)."""
+    by_size: dict[int, list[int]] = {}
+    for k, (path, _) in enumerate(found):
+        with suppress(OSError):  # the reader reports it
+            by_size.setdefault(path.stat().st_size, []).append(k)
+    copies: dict[int, int] = {}
+    for same in by_size.values():
+        if len(same) < 2:
+            continue
+        first: dict[str, int] = {}
+        for k in same:
+            try:
+                sha = _sha256_of(found[k][0])
+            except OSError:
+                continue
+            if sha in first:
+                copies[k] = first[sha]
+            else:
+                first[sha] = k
+    return [k for k in range(len(found)) if k not in copies], copies
+
+
+def _sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _duplicate(name: str, orig: FileResult) -> FileResult:
+    """The result of a file identical to one already read: its files row (no forms of its own) and an info row."""
+    res = FileResult(name)
+    row = next(iter(_unpacked(orig, "files")), {})
+    res.add("files", {**{k: v for k, v in row.items() if k not in ("source_file", "location")}, "forms": 0,
+                      "duplicate_of": orig.source_file})
+    res.problem("info", f"identical to {orig.source_file} (same SHA-256): read once, its tables are listed under "
+                "that file")
+    return res
+
+
+def _refused(name: str, severity: str, message: str) -> FileResult:
+    """A directory entry that is not read (a symbolic link that dangles or leads out of the raw folder)."""
+    res = FileResult(name)
+    res.problem(severity, message)
+    if severity == "error":
+        res.add("files", {"sha256": None, "bytes": None, "encoding": None, "lines": None, "forms": 0,
+                          "status": "failed"})
+    return res
+
+
+def _failed(path: Path, name: str, message: str) -> FileResult:
+    """The result of a file whose reading was stopped (time limit) or whose worker died."""
+    res = FileResult(name)
+    row = {"sha256": None, "bytes": None, "encoding": None, "lines": None, "forms": 0, "status": "failed"}
+    try:
+        data = path.read_bytes()
+        row.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+        from perfdata.readers.detect import sniff
+
+        row["format"] = sniff(data)
+    except Exception:  # noqa: BLE001 - the row says what is known
+        pass
+    res.problem("error", message)
+    res.add("files", row)
+    return res
+
+
+_SIGNALS = {getattr(signal, name): f"{what} ({name})" for name, what in (
+    ("SIGABRT", "aborted"), ("SIGSEGV", "crashed"), ("SIGKILL", "was killed"), ("SIGBUS", "crashed"),
+    ("SIGFPE", "crashed"), ("SIGILL", "crashed")) if hasattr(signal, name)}
+_MEMORY_LIMIT: int | None = None  # MiB, in a worker process: what read_bytes says on a MemoryError
+
+
+class _Worker:
+    """One reader process: takes a batch of files, says in shared memory which file it is reading and
+    since when, and sends the batch's results back; its standard error goes to a file, for the message
+    when it dies."""
+
+    def __init__(self, ctx, memory: int | None):
+        import tempfile
+
+        # open for the worker's life, removed by stop(); a path, not a descriptor, so that spawned workers open it too
+        self.err = tempfile.NamedTemporaryFile(prefix="perfdata-worker-", suffix=".err")  # noqa: SIM115
+        self.state = ctx.RawArray("d", 2)  # index of the file being read in the batch, monotonic start (0: none)
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_work, args=(child, self.state, memory, self.err.name), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: list[tuple[int, tuple[Path, str]]] | None = None
+        self.err_at = 0
+
+    def give(self, task):
+        self.task = task
+        self.err_at = self.err.seek(0, os.SEEK_END)
+        self.state[1] = 0.0
+        self.conn.send([a for _, a in task])
+
+    def stderr_tail(self) -> str:
+        """The first line the worker wrote to standard error during its last task (a native reader's message)."""
+        self.err.seek(self.err_at)
+        text = self.err.read(4096).decode("utf-8", "replace")
+        line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        return line[:200]
+
+    def stop(self, kill: bool = False):
+        if self.proc.is_alive():
+            if kill:
+                self.proc.kill()
+            else:
+                try:
+                    self.conn.send(None)
+                except OSError:
+                    self.proc.kill()
+            self.proc.join(5)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join()
+        self.conn.close()
+        if not kill:  # what the reader printed (warnings), as if it had run in this process
+            self.err.seek(0)
+            out = self.err.read().decode("utf-8", "replace")
+            if out.strip():
+                sys.stderr.write(out)
+        self.err.close()
+
+
+def _work(conn, state, memory: int | None, err_path: str):
+    """A worker process: read batches of files until told to stop."""
+    global _MEMORY_LIMIT
+    import faulthandler
+
+    err = os.open(err_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(err, 2)  # what native code writes (an abort's message) lands there
+    # and Python's own output too, not the parent's streams (a notebook's are sockets)
+    sys.stdout = sys.stderr = open(2, "w", buffering=1, errors="replace", closefd=False)  # noqa: SIM115
+    if faulthandler.is_enabled():  # (pytest, python -X faulthandler) its dump of a crash goes with the rest
+        faulthandler.enable(file=2)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    if memory:
+        _MEMORY_LIMIT = memory
+        _limit_memory(memory)
+    try:
+        while True:
+            try:
+                batch = conn.recv()
+            except EOFError:
+                return
+            if batch is None:
+                return
+            out = []
+            with _gc_paused():
+                for k, a in enumerate(batch):
+                    state[1] = 0.0  # in this order: the parent never sees a new file with the last one's start
+                    state[0] = k
+                    state[1] = time.monotonic()
+                    out.append(_read_one(a))
+                state[1] = 0.0
+                conn.send(freeze_batch(out))
+                del out
+    except BaseException:  # noqa: BLE001 - e.g. MemoryError returning the results: the parent retries file by file
+        os._exit(70)
+
+
+def _limit_memory(mib: int):
+    """Cap the process's address space at its present size plus `mib` MiB (Linux, where it is measurable)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        cap = size + mib * 2**20
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, OSError, ValueError):
+        pass  # no /proc or no RLIMIT_AS: the time limit still holds
+
+
+class _Pool:
+    """`jobs` worker processes reading batches of files. A worker that dies or overruns the time limit costs
+    the file it was reading (an error row): it is replaced, and the other files of its batch are read again."""
+
+    def __init__(self, jobs: int, timeout: float | None, memory: int | None):
+        import multiprocessing as mp
+
+        # fork on Linux: a worker starts in milliseconds with everything imported (and what a test patched);
+        # elsewhere the platform's default (spawn on macOS and Windows)
+        self.ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context()
+        self.jobs, self.timeout, self.memory = jobs, timeout, memory
+
+    def run(self, args: list[tuple[Path, str]], bar) -> list[FileResult]:
+        from collections import deque
+        from multiprocessing.connection import wait
+
+        if not args:
+            return []
+        size = max(1, len(args) // (self.jobs * 8))
+        todo = deque([list(enumerate(args))[k : k + size] for k in range(0, len(args), size)])
+        out: list[FileResult | None] = [None] * len(args)
+        workers: list[_Worker] = []
+        try:
+            workers = [_Worker(self.ctx, self.memory) for _ in range(min(self.jobs, len(todo)))]
+            while todo or any(w.task for w in workers):
+                for w in workers:
+                    if w.task is None and todo:
+                        w.give(todo.popleft())
+                busy = [w for w in workers if w.task]
+                ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], self._wait(busy))
+                for k, w in enumerate(workers):
+                    if not w.task:
+                        continue
+                    if w.conn in ready or w.proc.sentinel in ready:
+                        done = self._collect(w, out)
+                        if done is None:  # died
+                            todo.extendleft(reversed(self._lost(w, out, self._death(w))))
+                            workers[k] = self._replace(w)
+                        else:
+                            bar.update(done)
+                    elif self._overran(w):
+                        state = (w.state[0], w.state[1])  # before the kill: the worker may move on meanwhile
+                        w.proc.kill()
+                        todo.extendleft(reversed(self._lost(w, out, self._overrun(), state)))
+                        workers[k] = self._replace(w)
+        finally:
+            for w in workers:
+                w.stop(kill=any(w.task for w in workers))
+        return out  # type: ignore[return-value]
+
+    def _wait(self, busy: list[_Worker]) -> float | None:
+        if self.timeout is None:
+            return None
+        now = time.monotonic()
+        starts = [w.state[1] or now for w in busy]
+        return max(0.01, min(starts) + self.timeout - now + 0.01)
+
+    def _overran(self, w: _Worker) -> bool:
+        start = w.state[1]
+        return self.timeout is not None and start > 0 and time.monotonic() - start > self.timeout
+
+    def _collect(self, w: _Worker, out) -> int | None:
+        """Store a finished batch's results; None when the worker died instead."""
+        try:
+            if not w.conn.poll():
+                return None
+            results = w.conn.recv()
+        except (EOFError, OSError, MemoryError):
+            return None
+        except Exception:  # noqa: BLE001 - a result that cannot be unpickled: read the files again one by one
+            return None
+        for (k, _), res in zip(w.task, results, strict=True):
+            out[k] = res
+        n = len(w.task)
+        w.task = None
+        return n
+
+    def _lost(self, w: _Worker, out, why: str, state: tuple[float, float] | None = None) -> list[list]:
+        """After a death or a timeout: the file being read fails with `why`; the rest of the batch is read again
+        (one file per batch when the worker was not inside a file)."""
+        task, w.task = w.task, None
+        at, start = state or (w.state[0], w.state[1])
+        at = int(at)
+        if start > 0 or len(task) == 1:
+            at = at if start > 0 else 0
+            k, (path, name) = task[at]
+            out[k] = _failed(path, name, why)
+            rest = task[:at] + task[at + 1 :]
+            return [rest] if rest else []
+        return [[t] for t in task]
+
+    def _death(self, w: _Worker) -> str:
+        w.proc.join(5)
+        code = w.proc.exitcode
+        said = w.stderr_tail()
+        mem = f"{self.memory:,} MiB" if self.memory else "no limit"
+        if code is not None and code < 0:
+            what = _SIGNALS.get(-code, f"was stopped by signal {-code}")
+        elif code == 70:
+            what = "failed returning its tables (out of memory?)"
+        else:
+            what = f"exited with status {code}"
+        hint = ""
+        if code == -signal.SIGABRT:
+            hint = f"; a native reader aborts this way when it runs out of memory (limit {mem} per file)"
+        elif code == -signal.SIGKILL:
+            hint = "; probably the system's out-of-memory killer"
+        return (f"not read: the reader process {what} while reading this file{': ' + said if said else ''}{hint}. "
+                "The other files were read")
+
+    def _overrun(self) -> str:
+        return (f"not read: reading took longer than the time limit of {self.timeout:g} s per file "
+                "(file_timeout, PERFDATA_FILE_TIMEOUT); stopped. The other files were read")
+
+    def _replace(self, w: _Worker) -> _Worker:
+        w.stop(kill=True)
+        return _Worker(self.ctx, self.memory)
 
 
 def _progress(total: int, enabled: bool | None):

@@ -36,6 +36,8 @@ _OPERATOR_WORDS = (("大于等于", "≥"), ("小于等于", "≤"), (">=", "≥
 # comparison signs that NFKC leaves alone ("﹦" U+FE66 and "＝" U+FF1D it already folds to "="):
 # "═" (U+2550, box drawing, used as "=" in Yunnan forms), "≧"/"≦" (U+2267/U+2266), "⩾"/"⩽" (Word's slanted ones)
 _SIGN_FOLD = str.maketrans({"═": "=", "≧": "≥", "≦": "≤", "⩾": "≥", "⩽": "≤"})
+_SIGNS = re.compile("[═≧≦⩾⩽]")
+_NOT_ONE_SPACE = re.compile(r"\s\s|[^\S ]")  # what _SPACES.sub(" ", …) changes: runs, and other whitespace
 # Plain-dict memos of the hot paths (a hit costs less than an lru_cache call), registered here
 # so that a benchmark can clear them all and start cold.
 CACHES: list[dict] = []
@@ -62,19 +64,41 @@ def clean(text: str) -> str:
     """
     if not text:
         return ""
-    t = unicodedata.normalize("NFKC", text).translate(_SIGN_FOLD)
+    t = unicodedata.normalize("NFKC", text)
+    if _SIGNS.search(t):  # translate() looks up every character: only where there is one to fold
+        t = t.translate(_SIGN_FOLD)
     if "$" in t or "\\" in t:
         for pattern, repl in _LATEX:
             t = pattern.sub(repl, t)
         t = t.replace("$", "")
     if "<" in t:
         t = _TAGS.sub(" ", t)
-    t = _SPACES.sub(" ", t).strip()
+    t = (_SPACES.sub(" ", t) if _NOT_ONE_SPACE.search(t) else t).strip()
     if " " in t:
+        if len(t) > 4096:
+            return _drop_spaces(t)
         t = _SPACE_NEAR_CJK.sub("", t)
         # spaces between digits and units or operators: "≥ 95 %", "7.14 万元"
-        t = re.sub(r"(?<=[\d.%≥≤<>=])\s+(?=[\d.%])|(?<=[≥≤<>=])\s+", "", t)
+        t = _SPACE_IN_FIGURE.sub("", t)
     return t
+
+
+_SPACE_IN_FIGURE = re.compile(r"(?<=[\d.%≥≤<>=])\s+(?=[\d.%])|(?<=[≥≤<>=])\s+")
+_CJK_ONE = re.compile(f"[{_CJK}]").match
+
+
+def _drop_spaces(t: str) -> str:
+    """_SPACE_NEAR_CJK then _SPACE_IN_FIGURE on text whose spaces are single: one pass over its spaces (the two
+    look-behind patterns try every position of a long cell)."""
+    parts = t.split(" ")
+    out = [parts[0]]
+    for prev, nxt in zip(parts, parts[1:], strict=False):
+        a, b = prev[-1], nxt[0]
+        if not (_CJK_ONE(a) or _CJK_ONE(b) or a in "≥≤<>=" or ((a.isdecimal() or a in ".%")
+                                                                and (b.isdecimal() or b in ".%"))):
+            out.append(" ")
+        out.append(nxt)
+    return "".join(out)
 
 
 # --- traditional → simplified (whole documents) -------------------------------------------------
@@ -217,22 +241,31 @@ def key(text: str) -> str:
     return t.rstrip(":：")
 
 
-_LEVEL_WEIGHT = re.compile(r"\(?(\d+(?:\.\d+)?)分\)?$")
-
-
 def split_level_weight(text: str) -> tuple[str, float | None]:
-    """Split a printed level weight off a level cell.
+    """Split a printed level weight off a level cell: "(50分)" or "10分" at its end.
+
+    Read from the end of the cell (a regular expression searched from every start position would take
+    quadratic time on a cell of 50,000 digits).
 
     >>> split_level_weight("产出指标 (50分)"), split_level_weight("满意度 指标10分")
     (('产出指标', 50.0), ('满意度指标', 10.0))
-    >>> split_level_weight("数量指标")
-    ('数量指标', None)
+    >>> split_level_weight("数量指标"), split_level_weight("效益指标(2.5.5分)"), split_level_weight("指标.5分")
+    (('数量指标', None), ('效益指标(2.', 5.5), ('指标.', 5.0))
     """
     k = clean(text).replace(" ", "").rstrip(":")
-    m = _LEVEL_WEIGHT.search(k)
-    if not m:
+    end = len(k) - 1 if k.endswith(")") else len(k)
+    if end < 2 or k[end - 1] != "分":
         return k, None
-    return k[: m.start()].rstrip(":("), float(m.group(1))
+    start = stop = end - 1  # the figure before 分: digits, or digits.digits
+    while start > 0 and k[start - 1].isdecimal():
+        start -= 1
+    if start == stop:
+        return k, None
+    if start > 1 and k[start - 1] == "." and k[start - 2].isdecimal():
+        start -= 1
+        while start > 0 and k[start - 1].isdecimal():
+            start -= 1
+    return k[:start].rstrip(":("), float(k[start:stop])
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")

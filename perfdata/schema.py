@@ -140,6 +140,17 @@ TABLES: dict[str, list[Column]] = {
         Column("lines", I, "行数", ""),
         Column("forms", I, "项目自评表数", ""),
         Column("status", S, "状态", "ok | partial | failed"),
+        Column("duplicate_of", S, "重复文件", "source_file of an identical file (same SHA-256) read instead of this "
+               "one: its tables are listed once, under that file; null for files read"),
+        Column("table_lines", I, "表内行数", "lines inside the recognised tables (project forms, summaries, department "
+               "forms, target tables), each from its first to its last line; the next five add up to it"),
+        Column("lines_consumed", I, "已读行数", "of those, lines read into a record (labels, headers, values, texts)"),
+        Column("lines_placeholder", I, "空模板行数", "empty template rows (指标2:, ……) counted and not read; their "
+               "lines are in an info problem"),
+        Column("lines_leftover", I, "未读行数", "lines with a leftovers row (not read, or read but for a cell)"),
+        Column("lines_blank", I, "空行数", "blank lines and rules (---) inside the tables"),
+        Column("lines_unaccounted", I, "未记录行数", "lines whose table reader recorded no fate (0 once every table "
+               "reader reports the lines it read)"),
     ],
     "tables": [
         *_PROVENANCE,

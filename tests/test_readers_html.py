@@ -447,8 +447,9 @@ def test_deep_nesting_is_read_up_to_the_parsers_limit_with_a_warning():
     page = "<html><body><p>前言</p>\n" + "<div>" * 5000 + "深" + "</div>" * 5000 + "<p>后记</p>"
     g = read_html(page.encode())
     assert [r.cells for r in g.rows] == [["前言"]]
-    severity, message, _ = g.problems[0]
+    severity, message, _, where = g.problems[0]
     assert severity == "warning" and message.startswith("the page is read up to its source line 2 only")
+    assert where == "source line 2"
     assert g.problems[1:] == [("info", "the page has no <table>: its text is read as paragraphs", None)]
     nested = read_html(("<table><tr><td>x</td></tr><tr><td>" * 500 + "深").encode())
     assert nested.rows[0].cells == ["x"] and len(nested.rows) == 85  # libxml2 keeps 85 levels of tables

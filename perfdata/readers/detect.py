@@ -77,6 +77,25 @@ def _skip_lead(head: bytes) -> int | None:
             return at if head.startswith(b"<", at) else None
 
 
+_PDF_VERSION = re.compile(rb"%PDF-\d\.\d")
+
+
+def _late_pdf_header(data: bytes) -> bool:
+    """A PDF header after some bytes of junk (readers accept it within the first 1024 bytes), as opposed to a
+    text that mentions "%PDF-": the file also ends like a PDF (%%EOF or startxref near its end).
+
+    >>> _late_pdf_header(b"junk\\n%PDF-1.4\\n1 0 obj\\n... startxref\\n123\\n%%EOF\\n")
+    True
+    >>> _late_pdf_header("项目名称\\t说明 %PDF-1.4 的文件\\n".encode())
+    False
+    """
+    at = data.find(PDF_MAGIC, 0, 1024)
+    if at <= 0 or not _PDF_VERSION.match(data, at):
+        return False
+    tail = data[-2048:]
+    return b"%%EOF" in tail or b"startxref" in tail
+
+
 def sniff(data: bytes) -> str:
     """The format of the bytes: xlsx | docx | ods | zip | ole | pdf | html | text.
 
@@ -86,7 +105,7 @@ def sniff(data: bytes) -> str:
     ('html', 'text')
     """
     head = data[:8]
-    if head.startswith(PDF_MAGIC) or PDF_MAGIC in data[:1024]:
+    if head.startswith(PDF_MAGIC) or _late_pdf_header(data):
         return "pdf"
     if head == OLE_MAGIC:
         return "ole"
@@ -123,13 +142,13 @@ def check_zip(data: bytes) -> None:
         for i in infos:
             if i.file_size > 1_000_000 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                 raise ReadError(f"refused: member {i.filename} inflates {i.file_size // max(i.compress_size, 1):,}"
-                                f"-fold ({i.file_size / 2**20:,.0f} MiB); possibly a zip bomb")
+                                f"-fold ({i.file_size / 2**20:,.0f} MiB); possibly a zip bomb", location=i.filename)
         try:
             bad = z.testzip() if len(data) < 50 * 2**20 else None
         except Exception as e:  # noqa: BLE001 - zlib and zipfile errors of damaged members
             raise ReadError(f"corrupt or truncated file: a member cannot be inflated ({e})") from None
         if bad:
-            raise ReadError(f"corrupt or truncated file: member {bad} fails its checksum")
+            raise ReadError(f"corrupt or truncated file: member {bad} fails its checksum", location=bad)
 
 
 def ole_kind(data: bytes) -> str:
@@ -179,7 +198,7 @@ def read_grid(data: bytes, name: str = "") -> tuple[Grid, list[tuple[str, str, i
                 raise ReadError(f"corrupt file: named {suffix} but its bytes are neither that format nor text "
                                 f"({e})") from None
             raise
-        extra = []
+        extra = list(grid.problems)
         if suffix in BINARY_SUFFIXES:
             extra.append(("warning", f"named {suffix} but the bytes are plain text (e.g. a CSV renamed): "
                           "read as text", None))

@@ -11,12 +11,29 @@ Provenance: `locations` gives "table T row R" or "paragraph P" for each line.
 from __future__ import annotations
 
 import io
+import re
 
 from perfdata.grid import DocGrid, ReadError, Row
 from perfdata.normalize import clean
 from perfdata.readers.detect import check_zip
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Word draws at most 63 columns; a w:gridSpan or w:gridBefore that makes a row wider than this is refused
+# before anything is allocated (gridSpan="1000000000" would be a billion cells), and so is a document
+# whose rows together span more grid positions than MAX_GRID_CELLS.
+MAX_COLUMNS = 1_000
+MAX_GRID_CELLS = 5_000_000
+_DIGITS = re.compile(r"\s*\+?(\d+)")
+
+
+def span(value: str | None) -> int:
+    """A w:gridSpan / w:gridBefore value as Word reads it: its leading digits, else 1 (gridBefore: 0 is allowed).
+
+    >>> span("3"), span(" 2 "), span("abc"), span(None), span("0")
+    (3, 2, 1, 1, 0)
+    """
+    m = _DIGITS.match(value or "")
+    return int(m.group(1)) if m else 1
 
 
 def _text(el) -> str:
@@ -73,24 +90,32 @@ def read_docx(data: bytes) -> DocGrid:
         grid.rows.append(Row(line, cells, "\t".join(cells)))
         grid.locations[line] = where
 
+    area = 0
+
     def table(tbl, label: str):
+        nonlocal area
         for r, tr in enumerate(_children(tbl, f"{W}tr"), 1):  # nested tables read as their cell's text
-            cells: list[str] = []
             pr = tr.find(f"{W}trPr")
             before = pr.find(f"{W}gridBefore") if pr is not None else None
-            if before is not None:
-                cells += [""] * int(before.get(f"{W}val", "0"))
+            widths = [span(before.get(f"{W}val", "0")) if before is not None else 0]
+            tcs = []
             for tc in _children(tr, f"{W}tc"):
                 tcpr = tc.find(f"{W}tcPr")
-                span, vmerge = 1, None
-                if tcpr is not None:
-                    gs = tcpr.find(f"{W}gridSpan")
-                    span = int(gs.get(f"{W}val", "1")) if gs is not None else 1
-                    vm = tcpr.find(f"{W}vMerge")
-                    if vm is not None:
-                        vmerge = vm.get(f"{W}val", "continue")
-                text = "" if vmerge == "continue" else _text(tc)
-                cells += [text] + [""] * (span - 1)
+                gs = tcpr.find(f"{W}gridSpan") if tcpr is not None else None
+                vm = tcpr.find(f"{W}vMerge") if tcpr is not None else None
+                widths.append(max(1, span(gs.get(f"{W}val", "1"))) if gs is not None else 1)
+                tcs.append((tc, None if vm is None else vm.get(f"{W}val", "continue")))
+            width = sum(widths)
+            area += width
+            if width > MAX_COLUMNS or area > MAX_GRID_CELLS:
+                what = "w:gridBefore" if widths[0] > MAX_COLUMNS else "w:gridSpan"
+                message = (f"refused: {label} row {r} is {width:,} grid columns wide ({what}); a Word table has at "
+                           "most 63" if width > MAX_COLUMNS else
+                           f"refused: the tables span more than {MAX_GRID_CELLS:,} grid cells (at {label} row {r})")
+                raise ReadError(message, len(grid.rows) + 1, f"{label} row {r}")
+            cells: list[str] = [""] * widths[0]
+            for (tc, vmerge), w in zip(tcs, widths[1:], strict=True):
+                cells += ["" if vmerge == "continue" else _text(tc)] + [""] * (w - 1)
             add(cells, f"{label} row {r}")
 
     body = document.element.body

@@ -407,7 +407,8 @@ class _Reader:
                     self.area += cs * rs
                     if self.area > MAX_SPAN_AREA:
                         raise ReadError(f"refused: the tables' row and column spans cover more than "
-                                        f"{MAX_SPAN_AREA:,} cells (at table {no} row {r + 1})")
+                                        f"{MAX_SPAN_AREA:,} cells (at table {no} row {r + 1})",
+                                        location=f"table {no} row {r + 1}")
                 text = self.cell_text(cell)
                 if text is None:
                     containers.append(cell)
@@ -445,7 +446,7 @@ def _parse(text: str) -> tuple[object, list[tuple[str, str, int | None]]]:
     if fatal is None:
         return root, []
     return root, [("warning", f"the page is read up to its source line {fatal.line} only: the parser stopped "
-                   f"there ({fatal.message.strip()})", None)]
+                   f"there ({fatal.message.strip()})", None, f"source line {fatal.line}")]
 
 
 def read_html(data: bytes) -> DocGrid:

@@ -43,10 +43,8 @@ def decode(data: bytes) -> tuple[str, str]:
     head = data[:4096]
     nuls = head.count(0)
     if nuls:
-        # UTF-16 without a BOM: the NULs of ASCII characters all fall on one byte parity
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if len(data) % 2 == 0 and (even == 0 or odd == 0):
-            enc = "utf-16-le" if odd else "utf-16-be"
+        enc = _utf16_without_bom(data)
+        if enc:
             try:
                 text = data.decode(enc)
                 if not _looks_binary(text):
@@ -69,13 +67,43 @@ def decode(data: bytes) -> tuple[str, str]:
         return text, "gb18030"
 
 
+# what a document of forms is written in: ASCII, CJK ideographs and punctuation, full-width forms
+_LIKELY = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u00ff\u2000-\u206f\u2190-\u22ff\u2460-\u24ff\u3000-\u303f"
+                     r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The UTF-16 byte order of text without a BOM: the one whose decoding reads as a document (ASCII, Chinese,
+    punctuation), where at least 60 % of the characters do. The NUL bytes that sent the text here are the high
+    bytes of ASCII characters (digits, tabs, line ends) and the low bytes of 一 (4E00), 丰 (4E30)…; the other
+    byte order makes them Gurmukhi, Devanagari and Bopomofo. None for binary data.
+
+    >>> text = "一级指标\\t10\\n"
+    >>> _utf16_without_bom(text.encode("utf-16-le")), _utf16_without_bom(text.encode("utf-16-be"))
+    ('utf-16-le', 'utf-16-be')
+    >>> _utf16_without_bom(bytes(range(256)) * 4) is None
+    True
+    """
+    if len(data) % 2:
+        return None
+    head = data[:8192]
+    scores = []
+    for enc in ("utf-16-le", "utf-16-be"):
+        text = head.decode(enc, errors="replace")
+        scores.append((len(_LIKELY.findall(text)) / max(len(text), 1), enc))
+    score, enc = max(scores)
+    return enc if score >= 0.6 and score > min(scores)[0] else None
+
+
 def _looks_binary(text: str) -> bool:
     sample = text[:4096]
     controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f")
     return controls > len(sample) // 50
 
 
-_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# a markdown rule ("| --- | :--: |"). Possessive quantifiers: the runs of spaces, bars and dashes it is made of
+# never give characters back, so a line of 40,000 spaces is one pass, not 40,000 (the plain pattern is quadratic)
+_PIPE_RULE = re.compile(r"^\s*+\|?\s*+:?-{2,}+:?\s*+(?:\|\s*+:?-{2,}+:?\s*+)*+\|?\s*+$")
 _SPACE_SPLIT = re.compile(r"\s{2,}|\u3000+")
 
 
@@ -115,7 +143,13 @@ def _split(line: str, mode: str) -> list[str]:
         parts = _SPACE_SPLIT.split(line.strip())
     else:
         parts = [line]
-    return [clean(p) for p in parts]
+    return [clean(p) if len(p) < LONG else _clean_long(p) for p in parts]
+
+
+# Lines and cells longer than this are cleaned without entering the memos (a memo keyed by a 10 MB line would
+# keep it for the rest of the batch): documents repeat short lines, never long ones.
+LONG = 4096
+_clean_long = clean.__wrapped__  # clean() without its lru_cache
 
 
 def _one_cell_line(line: str) -> bool:
@@ -140,7 +174,11 @@ def _clean_cells(parts: list[str]) -> list[str]:
             _CLEANED.clear()
         for k, c in enumerate(cells):
             if c is None:
-                c = cells[k] = _CLEANED[parts[k]] = clean(parts[k])
+                part = parts[k]
+                if len(part) < LONG:
+                    cells[k] = _CLEANED[part] = clean(part)
+                else:
+                    cells[k] = _clean_long(part)
     return cells
 
 
@@ -177,16 +215,24 @@ def _contents(lines: list[str], mode: str) -> list[Content | None]:
             else:
                 parts = line.split("\t")
                 hit = _content(parts if not dirty(line) and normal("NFKC", line) else _clean_cells(parts))
-            _LINES[line] = hit
+            if len(line) < LONG:
+                _LINES[line] = hit
         elif line[0] == "\t":
             continue
         else:
             hit = untabbed.get(line)
             if hit is None:
                 rule = _PIPE_RULE.match(line) and "-" in line  # a markdown rule: no cells
-                hit = untabbed[line] = _content([] if rule else _split(line, mode))
+                hit = _content([] if rule else _split(line, mode))
+                if len(line) < LONG:
+                    untabbed[line] = hit
         hits[k] = hit
     return hits
+
+
+# A whole form copied onto one line is a few thousand characters, a whole document of forms some tens of
+# thousands; past this a line is not text of a form (a blob, files run together): it is read only up to here
+MAX_LINE = 200_000
 
 
 def to_grid(text: str, encoding: str = "str") -> Grid:
@@ -194,14 +240,22 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
 
     Runs of lines that each hold one tab-led cell, separated by blank lines, are one row each
     (a "one cell per line" export); an untabbed line inside such a run continues the cell above.
+    A line longer than MAX_LINE characters is read up to there, with a warning.
     """
     lines = split_lines(text)
+    cut = []
+    if max(map(len, lines), default=0) > MAX_LINE:
+        for k, line in enumerate(lines):
+            if len(line) > MAX_LINE:
+                cut.append(("warning", f"line {k + 1} holds {len(line):,} characters, more than a line of a form: "
+                            f"its first {MAX_LINE:,} are read, the rest is not", k + 1))
+                lines[k] = line[:MAX_LINE]
     mode = _detect_mode(lines) if "|" in text else "tab" if "\t" in text else "spaces"
     hits = _contents(lines, mode)
     if None not in hits:  # no "one cell per line" rows: a row each
         rows = [Row(no, h[0], line, 0, h[1], h[2], h[3])
                 for no, line, h in zip(range(1, len(lines) + 1), lines, hits, strict=True)]
-        return Grid(rows, encoding, mode)
+        return Grid(rows, encoding, mode, problems=cut)
     rows: list[Row] = []
     append = rows.append
     i, n = 0, len(lines)
@@ -224,7 +278,7 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
                     break
                 raw.append(ln)
                 i += 1
-            cleaned = [clean(c.strip('"')) for c in cells]
+            cleaned = [clean(c) if len(c) < LONG else _clean_long(c) for c in (c.strip('"') for c in cells)]
             append(Row(start + 1, [""] + cleaned, "\n".join(raw), i))
             continue
         if _PIPE_RULE.match(line) and "-" in line:  # a tab-led line on its own ("\tcell", "\t---")
@@ -232,11 +286,19 @@ def to_grid(text: str, encoding: str = "str") -> Grid:
         else:
             append(Row(i + 1, _split(line, mode), line))
         i += 1
-    return Grid(rows, encoding, mode)
+    return Grid(rows, encoding, mode, problems=cut)
+
+
+# A text export of 10,000 forms is ~22 MB; past this a file is not a document of forms, and reading it would
+# take several times its size in memory (decoded text, lines, cells)
+MAX_BYTES = 64 * 2**20
 
 
 def read_text(data: bytes) -> Grid:
     """Decode and split; raises ReadError for input that is not text."""
+    if len(data) > MAX_BYTES:
+        raise ReadError(f"refused: {len(data) / 2**20:,.0f} MiB of text, more than a document of forms holds "
+                        f"(limit {MAX_BYTES // 2**20} MiB)")
     text, encoding = decode(data)
     if "\x00" in text:
         raise ReadError("binary content (NUL characters) in decoded text", _line_of(data, data.index(0)))
