@@ -10,9 +10,11 @@ to columns by type and by the form's own arithmetic) and the total. A run of fig
 split only where the form's arithmetic confirms the split (executed / budget ≈ rate, score ≈ weight ×
 rate); otherwise it stays a leftover with its line, never a guessed number.
 
-The vocabulary is data: headers.csv (funding and field spellings), funding_rows.csv (row labels),
-form_labels.csv (labels that end a value, totals, units) and templates.csv (which template a form is, the
-funding column order when a form's header is unreadable, the default execution weight).
+The vocabulary is data: headers.csv (funding, goal and indicator spellings), funding_rows.csv (row
+labels), levels.csv, form_labels.csv (fields, labels that end a value, totals, 元), table_titles.csv (what
+a title says its table is), units.csv (units that end an indicator's figure), summary_columns.csv and
+templates.csv (which template a form is, the funding column order when a form's header is unreadable,
+the default execution weight). docs/templates.md is generated from them.
 """
 
 from __future__ import annotations
