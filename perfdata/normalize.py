@@ -451,8 +451,8 @@ def split_indicator_no(text: str) -> tuple[int | None, str]:
     """
     m = _INDICATOR_NO.match(text)
     no = None
-    if m:
-        no, text = int(m.group(1)), text[m.end():]
+    if m:  # a number of more than 9 digits is no indicator's (and int() refuses 4,300 digits)
+        no, text = (int(m.group(1)) if len(m.group(1)) <= 9 else None), text[m.end():]
     text = text.lstrip(":：.、 ").rstrip(":： ")
     if set(text) <= {".", "…", "·"}:
         text = ""

@@ -377,3 +377,16 @@ def test_oversized_files_are_refused_before_they_are_read(tmp_path, monkeypatch)
     assert p["a.txt"] == "refused: 0 MiB of text, more than a document of forms holds (limit 0 MiB)"
     assert p["b.pdf"].startswith("refused: 0 MiB, more than a document of forms holds")
     assert t["files"].set_index("source_file").loc["b.pdf", "bytes"] == 6009
+
+
+def test_what_the_fuzzing_found_in_the_readers():
+    """Cases benchmarks/fuzz.py found: each a clear problems row now, not an internal error."""
+    from perfdata.normalize import split_indicator_no
+
+    assert split_indicator_no("指标" + "1" * 10_001 + ":x") == (None, "x")  # int() refuses 4,300 digits
+    data = bytearray(hostile.xlsx())
+    at = data.index(b"PK\x01\x02")  # the first central directory entry: "version needed to extract" 15.0
+    data[at + 6 : at + 8] = (150).to_bytes(2, "little")
+    err = one_error(read_bytes(bytes(data), "v15.xlsx"))
+    assert err["message"].startswith("corrupt or truncated file") and "zip file version 15.0" in err["message"]
+    assert "internal error" not in one_error(read_bytes(hostile.docx_span(value="9" * 5000), "d.docx"))["message"]

@@ -29,11 +29,13 @@ _DIGITS = re.compile(r"\s*\+?(\d+)")
 def span(value: str | None) -> int:
     """A w:gridSpan / w:gridBefore value as Word reads it: its leading digits, else 1 (gridBefore: 0 is allowed).
 
-    >>> span("3"), span(" 2 "), span("abc"), span(None), span("0")
-    (3, 2, 1, 1, 0)
+    >>> span("3"), span(" 2 "), span("abc"), span(None), span("0"), span("9" * 5000)
+    (3, 2, 1, 1, 0, 1000000000)
     """
     m = _DIGITS.match(value or "")
-    return int(m.group(1)) if m else 1
+    if not m:
+        return 1
+    return 10**9 if len(m.group(1)) > 9 else int(m.group(1))  # no int() of a 5,000-digit string
 
 
 def _text(el) -> str:

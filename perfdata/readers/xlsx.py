@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from contextlib import suppress
 from functools import lru_cache
 
@@ -152,7 +153,8 @@ def read_xlsx(data: bytes, fmt: str = "xlsx") -> DocGrid:
     else:
         try:
             styles = _sheet_styles(data)
-        except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile):  # SyntaxError: ElementTree ParseError
+        except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            # SyntaxError: ElementTree ParseError; the others: members that cannot be inflated
             styles = None
         if styles is None:  # cells without references or unreadable parts: let openpyxl make sense of them
             grid, engine = _read_openpyxl(data), "openpyxl"
@@ -316,11 +318,11 @@ def check_ods(data: bytes):
     table:number-columns-repeated) expand to more cells with content than a sheet may hold: calamine
     writes out every repetition (a 1 KB file can ask for 17 billion cells). Empty repetitions, which
     LibreOffice writes to the end of every sheet, cost nothing and are not counted."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        try:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
             content = z.read("content.xml")
-        except KeyError:
-            return
+    except Exception:  # noqa: BLE001 - no content.xml, or one that cannot be inflated: calamine says so
+        return
     tables = [(m.start(), m.group(1).decode("utf-8", "replace")) for m in _ODS_TABLE.finditer(content)]
     total = 0
     for k, (at, name) in enumerate(tables):
