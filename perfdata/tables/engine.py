@@ -1134,7 +1134,8 @@ def read_summaries(toks: list[Token]) -> list[Summary]:
                 row["responsible"] = texts[0]
             row["project_name"] = "合计" if total else name
             if not total and not row["is_subtotal"]:
-                row["seq"] = int(t.text.rstrip("、.")) if t.text.rstrip("、.").isdigit() else None
+                seq = t.text.rstrip("、.")
+                row["seq"] = int(seq) if re.fullmatch(r"[0-9]{1,6}", seq) else None  # '²'.isdigit() is True
             for col, v in zip(figures, vals, strict=True):
                 row[col] = _figure(v)
             table.rows.append(row)
@@ -1150,7 +1151,7 @@ def _depth(label: str | None) -> int:
     """一 → 1, (一) → 2, 1 → 3: how deep a 序号 numbers its row."""
     if not label:
         return 0
-    return 3 if label.rstrip("、.").isdigit() else 2 if label.startswith("(") else 1
+    return 3 if re.fullmatch(r"[0-9]+", label.rstrip("、.")) else 2 if label.startswith("(") else 1
 
 
 def _subtotals(rows: list[dict]) -> None:
