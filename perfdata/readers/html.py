@@ -50,6 +50,7 @@ import re
 
 from perfdata.grid import DocGrid, ReadError, Row
 from perfdata.normalize import clean
+from perfdata.readers.text import _BOMS  # one list of byte-order marks for the text and HTML readers
 
 MAX_BYTES = 64 * 2**20  # a page of 200,000 cells is ~20 MB; lxml holds several times the bytes in memory
 MAX_CELLS = 200_000  # <td>/<th> of one page
@@ -70,13 +71,6 @@ BLOCK = frozenset({"address", "article", "aside", "blockquote", "body", "caption
 CELL = frozenset({"td", "th"})
 SECTION = frozenset({"thead", "tbody", "tfoot"})
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _META_CHARSET = re.compile(rb"""<meta\b[^>]{0,1024}?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 # the WHATWG Encoding Standard's labels of GBK; GB18030 decodes all of them

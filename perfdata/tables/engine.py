@@ -28,6 +28,7 @@ from functools import cache
 from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import _OPERATOR_WORDS, clean, is_filler, key, split_indicator_no, to_number
+from perfdata.tables import summary
 from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children
 
 # -- tokens --------------------------------------------------------------------------------------------
@@ -1072,20 +1073,10 @@ class Summary:
     leftovers: list[Leftover]
 
 
-@cache
-def _summary_columns():
-    exact, prefixes = {}, []
-    for r in rules.table("summary_columns.csv"):
-        syn = r["synonym"]
-        (prefixes.append((key(syn[:-1]), r["column"])) if syn.endswith("*") else exact.setdefault(key(syn),
-                                                                                                    r["column"]))
-    return exact, tuple(prefixes)
-
-
 def _summary_column(text: str) -> str | None:
-    exact, prefixes = _summary_columns()
-    k = _label_key(text)
-    return exact.get(k) or next((c for p, c in prefixes if k.startswith(p)), None)
+    """The summary_rows column a header cell names: the row reader's lookup (tables/summary.py), on the
+    label as the token reader spells it (bracketed notes dropped)."""
+    return summary.columns().map.lookup(_label_key(text))
 
 
 def read_summaries(toks: list[Token]) -> list[Summary]:
