@@ -392,6 +392,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     kept = res.tables.get("problems", [])[:early]
     res.tables.clear()
     res.packed.clear()
+    res.fates.clear()
     res.tables["problems"] = kept
     if trad:
         res.problem("info", "traditional characters converted to simplified (OpenCC t2s) for reading; "
@@ -399,6 +400,8 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     found = res.packed_rows("tables", TABLE_FIELDS)
     pairs = []
     for form in forms:
+        form.consumed, fillers = engine.line_fates(rows, form.line_start, form.line_end)
+        form.placeholders += fillers  # besides the blank template rows (指标2:) the reader named
         found.append((form.line_start, f"{form.kind}_form", form.title))
         form_id = f"{sha[:10]}-{form.line_start:05d}"
         if form.kind == "department":
@@ -412,7 +415,9 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
             res.add("summary_rows", {**r, "table_line": table.line, "summary_id": summary_id, "title": table.title,
                                      "project_key": None if r["is_total"] else project_key(r["project_name"])})
         for lo in table.leftovers:
-            res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason})
+            res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": summary_id})
+        last = max((r["line_end"] for r in table.rows), default=table.line)
+        res.fate(summary_id, *engine.line_fates(rows, table.line, max([last, *(lo.line for lo in table.leftovers)])))
         if table.leftovers:
             res.problem("warning", f"summary table at line {table.line}: {len(table.leftovers)} row(s) not read "
                         "(see leftovers)", table.leftovers[0].line)
@@ -445,6 +450,7 @@ def _emit_department(form: Form, form_id: str, res: FileResult):
         rec = indicator_record(ind)
         rec.update(dept_form_id=form_id, seq=seq)
         res.add("department_indicators", rec)
+    res.fate(form_id, form.consumed, form.placeholders)
     name = form.department or form.unit or form.title or "整体绩效自评表"
     for lo in form.leftovers:
         res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": form_id})

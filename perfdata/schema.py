@@ -378,8 +378,15 @@ TABLES: dict[str, list[Column]] = {
     ],
 }
 
+# Tables of the audit analyses (perfdata.audit): sampling, copied text, years, reasons, digit tests, runs.
+# Each analysis declares its tables here, one entry each; they are derived, never ingested.
+AUDIT_TABLES: dict[str, list[Column]] = {
+}
+TABLES.update(AUDIT_TABLES)
+
 # Tables the ingest produces (the checks produce `anomalies` and the rescoring tables).
-INGEST_TABLES = [name for name in TABLES if name not in ("anomalies", "rescored_forms", "rescored_indicators")]
+INGEST_TABLES = [name for name in TABLES
+                 if name not in ("anomalies", "rescored_forms", "rescored_indicators", *AUDIT_TABLES)]
 
 
 def frame(name: str, rows: list[dict] | list[tuple]) -> pd.DataFrame:
@@ -488,6 +495,7 @@ TABLE_DOCS = {
     "anomalies": "one row per finding of `perfdata check`",
     "rescored_forms": "one row per form: execution rate, score, total and grade under the official rules",
     "rescored_indicators": "one row per indicator: its score under the official rules, or why it cannot be compared",
+    # audit tables (AUDIT_TABLES), one line each
 }
 
 

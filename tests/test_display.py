@@ -93,6 +93,9 @@ def test_report_table_has_a_size_rule_and_no_index_or_missing_markers():
     full = display.table(df, limit=None)._repr_html_()
     assert "共 50 项" in full and "列前" not in full and ">未填<" in full
     assert display.table(df.iloc[:0]).text == "无。"
+    one = display.table(df.iloc[:1])
+    assert "共 1 项" not in one._repr_html_() and one.text.splitlines()[0].startswith("地区")
+    assert display.table(df.iloc[:2]).text.startswith("共 2 项")
 
 
 def test_csv_frame_is_chinese_and_keeps_numbers(tmp_path):

@@ -111,7 +111,9 @@ def test_bundled_documents_as_pages_read_as_the_text(name, forms):
     assert_same_as_text(got, want)
     assert got["files"].format.tolist() == ["html"]
     assert got["files"].status.tolist() == want["files"].status.tolist()
-    assert got["problems"].message.tolist() == want["problems"].message.tolist()
+    lines = r"line\(s\) [\d, …]+$"  # where the placeholders are: a page's lines are its rows, not the file's
+    assert got["problems"].message.str.replace(lines, "", regex=True).tolist() == \
+        want["problems"].message.str.replace(lines, "", regex=True).tolist()
     for table in ("forms", "indicators", "funding"):
         loc = got[table].location
         assert loc.str.fullmatch(r"(table \d+ row \d+|paragraph \d+) \(line \d+\)").all(), loc.head().tolist()

@@ -293,7 +293,7 @@ def test_html_reports_are_chinese_offline_and_say_what_they_cover(default_run):
         assert "筛选条件</th><td>年度：全部；地区：全部；主管部门：全部" in page
         for name, sha in m["inputs"]["raw"].items():
             assert name in page and sha in page
-        assert "项目支出绩效自评表 24；未读取 4 行；问题 2 条" in page  # 兴隆县: what was read of it
+        assert "项目支出绩效自评表 24；未读取 4 行；问题 3 条" in page  # 兴隆县: what was read of it
         # a table of contents linking every section
         toc = re.search(r'<nav class="toc">(.*?)</nav>', page, re.S).group(1)
         sections = re.findall(r'<h2 id="([^"]+)"', page)

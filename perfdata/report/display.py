@@ -374,7 +374,7 @@ def table(df: pd.DataFrame, table: str | None = None, *, limit: int | None = 30,
     if not len(df):
         return Table(f'<p class="pd-empty">{html.escape(empty)}</p>', empty)
     shown = df if limit is None or len(df) <= limit else df.head(int(limit))
-    note = count_note(n, len(shown), unit, more)
+    note = count_note(n, len(shown), unit, more) if n > 1 or len(shown) < n else ""  # no 共 1 项 over one row
     heads = headers(shown, table, percent_in_values=True)
     values = translate(shown, table)
     kinds = [column_kind(str(c), lb, shown[c].dtype) for c, lb in zip(shown.columns, headers(shown, table),
@@ -399,10 +399,11 @@ def table(df: pd.DataFrame, table: str | None = None, *, limit: int | None = 30,
                                           zip(row, classes, strict=True)) + "</tr>")
     head = "".join(f'<th class="{cl}">{html.escape(h)}</th>' for h, cl in zip(heads, classes, strict=True))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    body = (f'<div class="pd-table"><p class="pd-count">{html.escape(note)}</p>'
+    count = f'<p class="pd-count">{html.escape(note)}</p>' if note else ""
+    body = (f'<div class="pd-table">{count}'
             f'<table class="pd tex2jax_ignore">{cap}<thead><tr>{head}</tr></thead><tbody>'
             + "".join(rows_html) + "</tbody></table></div>")
-    text = "\n".join([note, "\t".join(heads), *rows_text])
+    text = "\n".join([*([note] if note else []), "\t".join(heads), *rows_text])
     return Table(body, text)
 
 

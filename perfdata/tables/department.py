@@ -80,6 +80,8 @@ class DeptForm:
     total_score: float | None = None
     notes: list[str] = field(default_factory=list)
     leftovers: list[tuple[int, str, str]] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)  # lines of the rows read (their leftovers say the rest)
+    placeholders: list[int] = field(default_factory=list)  # lines of "……" rows inside the form
 
 
 class DepartmentReader:
@@ -103,11 +105,15 @@ class DepartmentReader:
         for i in range(self.start, self.stop):
             row = self.rows[i]
             filled = row.filled
-            if not filled or all(is_filler(c) for _, c in filled):
+            if not filled:
+                continue
+            if all(is_filler(c) for _, c in filled):
+                f.placeholders.append(row.line)
                 continue
             if i > self.start and self._ends(row, filled):
                 break
             self._dispatch(row, filled)
+            f.consumed.append(row.line)
             last = i
         f.line_end = self.rows[last].end
         return f
@@ -258,12 +264,13 @@ class DepartmentReader:
         name_p = cols.get("name")
         delimited = len(row.cells) > len(filled) or len(filled) == len(cols)
         at = dict(filled)
-        if delimited and name_p is not None and cell_type(at.get(name_p, "")) == "text":
+        values = [(p, c) for p, c in filled if name_p is not None and p > name_p]
+        if delimited and name_p is not None and (cell_type(at[name_p]) == "text" if name_p in at else values):
+            # the cells keep their columns: a blank 三级指标 with figures beside it is an unnamed indicator
             lead = [(p, c) for p, c in filled if p < name_p]
             l1 = [c for p, c in lead if p <= cols.get("level1", -1)]
             l2 = [c for p, c in lead if p > cols.get("level1", -1)]
-            values = [(p, c) for p, c in filled if p > name_p]
-            return l1, l2, (name_p, at[name_p]), values, 0
+            return l1, l2, (name_p, at.get(name_p, "")), values, 0
         # the row lost its empty cells (or slid left): levels and name lead, the values follow
         cells = list(filled)
         l1, l2 = [], []
@@ -313,7 +320,7 @@ class DepartmentReader:
         assign, extras = align(self.val_kinds, self.val_pos, tuple(cell_type(c) for _, c in values),
                                tuple(p for p, _ in values), shift)
         ind = Indicator(row.line, row.end, self.level1, self.level1_weight, self.level1_line, self.level2,
-                        None, name_text)
+                        None, name_text or None)
         ind.positions["name"] = name_p
         for (p, c), a in zip(values, assign, strict=True):
             if a >= 0:
@@ -391,6 +398,7 @@ def read_department_form(rows: list[Row], start: layout.TableStart, stop: int, r
         res.add("department_indicators", rec)
     for line, text, reason in f.leftovers:
         res.add("leftovers", {"line": line, "text": text, "reason": reason, "form_id": form_id})
+    res.fate(form_id, f.consumed, f.placeholders)
     name = f.department or f.title or "整体绩效自评表"
     if not f.indicators:
         res.problem("warning", f"department form “{name}” has no indicator rows", f.line_start)

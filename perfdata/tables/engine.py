@@ -19,6 +19,7 @@ the default execution weight). docs/templates.md is generated from them.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter
@@ -128,7 +129,7 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
                 out.append(Token("", row.line, "empty"))
                 continue
             text = clean(simplify(piece) if simplify else piece).strip("|").strip()
-            if not text or set(text) <= set("|.…·-—_ "):
+            if not text or set(text) <= _FILLER:
                 continue
             out.extend(_cut(text, row.line))
     for _ in range(3):  # a word broken over three cells joins in two passes
@@ -137,6 +138,28 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
             break
         out = merged
     return out
+
+
+def line_fates(rows: list[Row], first: int, last: int) -> tuple[list[int], list[int]]:
+    """(consumed, placeholders): the lines from `first` to `last` of a table the token reader read. It reads
+    the whole token stream of its span, so every line there was read into the table, is a leftover (its
+    tokens no block took: leftovers say so), or held only fillers that tokens() drops ('……', '— |')."""
+    consumed, placeholders = [], []
+    for k in range(bisect.bisect_left(rows, first, key=_line), len(rows)):
+        row = rows[k]
+        if row.line > last:
+            break
+        if row.joined:
+            filler = all(not c or set(c) <= _FILLER or c in _DASH for c in row.cells)
+            (placeholders if filler else consumed).append(row.line)
+    return consumed, placeholders
+
+
+def _line(row: Row) -> int:
+    return row.line
+
+
+_FILLER = frozenset("|.…·-—_ ")
 
 
 def _merge_split_labels(toks: list[Token]) -> list[Token]:

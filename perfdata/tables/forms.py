@@ -111,6 +111,7 @@ class Form:
     template: str | None = None  # rules/templates.csv id (the token reader); None: read by rows
     amount_unit: str = "万元"  # as printed; amounts are held in 万元
     placeholders: list[int] = field(default_factory=list)  # lines of empty template rows (指标2, ……)
+    consumed: list[int] | None = None  # lines of the rows read into the form (None: not reported)
     kind: str = "project"  # project | department (a 部门整体支出绩效自评表 in the project layout)
 
 
@@ -303,6 +304,7 @@ class FormReader:
         plain = _PLAIN.get
         i = self.start
         last_used = self.start
+        f.consumed = consumed = []  # every row the loop hands on; its leftovers and placeholders say the rest
         while i < stop:
             row = rows[i]
             if not row.joined:  # no filled cell
@@ -312,6 +314,7 @@ class FormReader:
                 continue
             if self.state == "indicators" and (plain(row.joined) or _plain_row(row.joined)):
                 self._indicator_row(row)
+                consumed.append(row.line)
                 last_used = i
                 i += 1
                 continue
@@ -322,11 +325,13 @@ class FormReader:
                 break
             if self.state == "after_total":
                 if self._note_row(row, filled):
+                    consumed.append(row.line)
                     last_used = i
                     i += 1
                     continue
                 break
             self._dispatch(row, filled, facts)
+            consumed.append(row.line)
             last_used = i
             i += 1
         else:
@@ -353,8 +358,9 @@ class FormReader:
     def _dispatch(self, row: Row, filled: list[tuple[int, str]], facts: RowFacts | None = None):
         f = self.form
         facts = facts or row_facts(row)
-        if facts.all_filler:
-            return  # "....." rows and markdown rules
+        if facts.all_filler:  # "....." rows and markdown rules
+            f.placeholders.append(row.line)
+            return
         if self.state == "head" and facts.title:
             f.title = f.title or filled[0][1]
             f.year = f.year or facts.year
@@ -538,14 +544,17 @@ class FormReader:
         if self.pending_weight and not cells.saw1 and self.level1 and self.level1_weight is None:
             self.level1_weight, self.level1_weight_line = self.pending_weight
             self.pending_weight = None
-        if cells.empty:
-            return  # a row that only names a level, or a blank "指标2:" row
+        if cells.empty:  # a row that only names a level, or a blank "指标2:" row
+            if not cells.levels:
+                self.form.placeholders.append(line)
+            return
         if cells.lone and self.form.indicators:
             return self._continuation(row, cells.p0, cells.c0)
         for text in cells.extras:
             self._left(row, "extra cell in an indicator row", text)
-        if cells.template:
-            return  # only template text (a scoring method) on a blank "指标1:" row
+        if cells.template:  # only template text (a scoring method) on a blank "指标1:" row
+            self.form.placeholders.append(line)
+            return
         self.form.indicators.append(Indicator(line, row.end, self.level1, self.level1_weight,
                                               self.level1_weight_line, self.level2, cells.no, cells.name,
                                               cells.fields, cells.positions, cells.content))

@@ -10,6 +10,7 @@ rules/statement_subjects.csv for subjects). Only text outside recognised tables 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -106,14 +107,17 @@ def figures(text: str) -> list[tuple]:
     >>> [f[:4] for f in figures(clean("1、事业单位招聘：年初预算为 10 万元。完成年初预算的 13.3%。"))]
     [('budget_initial', '万元', 10.0, '10万元'), ('exec_rate', '%', 13.3, '13.3%')]
     """
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # the spans taken so far: disjoint, kept sorted, so one overlap test is a bisection
+    ends: list[int] = []
     out = []
     for p in patterns():
         for m in p.regex.finditer(text):
             s, e = m.span("value")
-            if any(s < te and ts < e for ts, te in taken):
+            i = bisect.bisect_right(starts, s)
+            if (i and ends[i - 1] > s) or (i < len(starts) and starts[i] < e):
                 continue
-            taken.append((s, e))
+            starts.insert(i, s)
+            ends.insert(i, e)
             raw = m.group("value")
             if p.unit is None:
                 value = None

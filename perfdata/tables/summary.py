@@ -83,6 +83,8 @@ class SummaryTable:
     header: list[tuple[str | None, int]] | None = None
     rows: list[SummaryRow] = field(default_factory=list)
     leftovers: list[tuple[int, str, str]] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)  # lines of the rows read (their leftovers say the rest)
+    placeholders: list[int] = field(default_factory=list)  # lines of "……" rows inside the table
     inherited: bool = False
 
 
@@ -97,21 +99,29 @@ class SummaryReader:
 
     def read(self) -> SummaryTable:
         t = self.table
+        consumed = t.consumed
         for i in range(self.start, self.stop):
             row = self.rows[i]
             filled = row.filled
-            if not filled or all(is_filler(c) for _, c in filled):
+            if not filled:
+                continue
+            if all(is_filler(c) for _, c in filled):
+                t.placeholders.append(row.line)
                 continue
             header = self.cols.header(row)
             if header is not None:
                 self._header(row, header)
+                consumed.append(row.line)
                 continue
             if self._title_or_label(row, filled):
+                consumed.append(row.line)
                 continue
             if t.header is None:
                 t.leftovers.append((row.line, row.raw.strip(), "row above the header of the summary table"))
                 continue
             kind = self._kind(i, filled)
+            if kind in ("data", "fragment"):
+                consumed.append(row.line)  # a fragment never joined to a row ends as a leftover below
             if kind == "data":
                 self._data(row, filled)
             elif kind == "fragment":
@@ -296,6 +306,7 @@ def read_summary(rows: list[Row], start: layout.TableStart, stop: int, res, sha:
         res.add("summary_rows", rec)
     for line, text, reason in t.leftovers:
         res.add("leftovers", {"line": line, "text": text, "reason": reason, "form_id": table_id})
+    res.fate(table_id, t.consumed, t.placeholders)
     title = t.title or "自评汇总表"
     if t.header is None:
         res.problem("warning", f"{title}: no header row (序号, 项目名称, …) found; rows not read", t.line)

@@ -47,6 +47,8 @@ class Target:
     line_end: int = 0
     indicators: list[dict] = field(default_factory=list)
     leftovers: list[tuple[int, str, str]] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)  # lines of the rows read (their leftovers say the rest)
+    placeholders: list[int] = field(default_factory=list)  # lines of "……" rows inside the table
     notes: list[tuple[int, str]] = field(default_factory=list)  # (line, message): worth a look, read anyway
 
 
@@ -68,6 +70,7 @@ def read_target_table(rows: list[Row], start: layout.TableStart, stop: int, res,
         res.add("target_indicators", {"target_id": target_id, "seq": seq, **ind})
     for line, text, reason in t.leftovers:
         res.add("leftovers", {"line": line, "text": text, "reason": reason, "form_id": target_id})
+    res.fate(target_id, t.consumed, t.placeholders)
     name = t.title or t.project_name or "?"
     if t.header_line is None:
         res.problem("warning", f"target table “{name}” has no indicator header", t.line_start)
@@ -94,8 +97,13 @@ def _read(rows: list[Row], first: int, stop: int) -> Target:
         row = rows[i]
         filled = [(j, c) for j, c in enumerate(row.cells) if c and c.translate(_QUOTES).strip()]
         if not filled or all(is_filler(c) for _, c in filled):
+            if filled:
+                t.placeholders.append(row.line)  # "……" rows
+            elif row.joined:
+                t.consumed.append(row.line)  # only the quotes of a cell over several lines
             i += 1
             continue
+        t.consumed.append(row.line)  # every row below is read, or a leftover with its reason
         if layout.is_target_header(row):
             if state == "indicators" and t.header_line is not None:
                 pass  # the header repeated after a page break
@@ -107,6 +115,7 @@ def _read(rows: list[Row], first: int, stop: int) -> Target:
             continue
         if state == "indicators":
             if _ends_table(rows, i, stop, filled, width):
+                t.consumed.pop()
                 break
             if not _indicator_row(t, row, filled, columns, width, carried):
                 t.leftovers.append((row.line, row.raw.strip(), "not an indicator row of the target table"))
@@ -327,14 +336,23 @@ def _join_quoted(rows: list[Row], first: int, stop: int, limit: int = 6) -> tupl
             while j < stop and j - i <= limit and raw.count('"') % 2 and rows[j].raw.strip():
                 raw += "\n" + rows[j].raw
                 j += 1
-            if raw.count('"') % 2 == 0 and j > i + 1:
-                cells = next(csv.reader([raw], delimiter="\t"))
+            cells = _split_quoted(raw) if raw.count('"') % 2 == 0 and j > i + 1 else None
+            if cells is not None:
                 out.append(Row(row.line, [clean(c) for c in cells], raw, rows[j - 1].end))
                 i = j
                 continue
         out.append(row)
         i += 1
     return out + rows[stop:], len(out)
+
+
+def _split_quoted(raw: str) -> list[str] | None:
+    """The cells of one tab-separated record, or None where csv cannot split it (a NUL byte, a cell over
+    csv's field limit): the rows then stay as printed."""
+    try:
+        return next(csv.reader([raw], delimiter="\t"), None)
+    except csv.Error:
+        return None
 
 
 def _opens_quote(row: Row) -> bool:
