@@ -1,4 +1,10 @@
-"""Command line: `perfdata ingest`, `perfdata check`, `perfdata report` and `perfdata run` (all three in one)."""
+"""Command line: `perfdata ingest`, `perfdata check`, `perfdata report` and `perfdata run` (all three in one).
+
+Exit status, the same for every command: 0 everything ran; 1 some input file could not be read at all (the
+rest is written); 2 bad usage or missing input (unknown parameter or value, bad run id, no such or an empty
+folder, a selection without any form, another run holding the reports folder), reported before anything is
+written; 3 a check or report step failed (the run folder is <run-id>-FAILED).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import pandas as pd
 
 from perfdata import __version__, paths, store
 from perfdata.ingest import ingest
+
+OK, INPUT_FAILED, USAGE, STEP_FAILED = 0, 1, 2, 3
 
 
 def _matched(df) -> str:
@@ -69,10 +77,20 @@ def cmd_ingest(args) -> int:
     # a bar only on a terminal (never into a redirected log), unless --progress/--no-progress says otherwise
     progress = args.progress if args.progress is not None else (None if on_terminal() else False)
     tables = ingest(raw, jobs=args.jobs, progress=progress)
+    if _no_documents(raw, tables):
+        return USAGE
     written = store.write(tables, args.out, args.format)
     print(_summary(tables, time.perf_counter() - t0, Path(args.out), written))
     failed = (tables["files"].status == "failed").any()
-    return 1 if failed else 0
+    return INPUT_FAILED if failed else OK
+
+
+def _no_documents(raw: Path, tables) -> bool:
+    """An input folder without a single file to read is an error (a failed mount must not replace good tables)."""
+    if len(tables["files"]):
+        return False
+    print(f"perfdata: {raw}: no documents to read (the folder is empty); nothing written", file=sys.stderr)
+    return True
 
 
 # -- check -------------------------------------------------------------------------------------------
@@ -90,6 +108,12 @@ def _params(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _check_names(params: dict, known) -> None:
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
 def cmd_check(args) -> int:
     from perfdata import checks
     from perfdata.report import display, excel
@@ -99,28 +123,38 @@ def cmd_check(args) -> int:
     steps = Steps()
     try:
         params = _params(args.param)
+        _check_names(params, checks.default_params())
         tables = store.load(data)
-        t0 = time.perf_counter()
+    except (FileNotFoundError, ValueError) as e:
+        print(f"perfdata: {e}", file=sys.stderr)
+        return USAGE
+    t0 = time.perf_counter()
+    try:
         with steps.step("check", f"{len(checks.rule_table())} 条规则，{len(tables.get('forms', [])):,} 份项目自评表"), \
                 rule_bar(checks, steps):
             result = checks.check_all(tables, raw_dir=args.raw, **params)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"perfdata: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # noqa: BLE001 - a rule that fails is the check failing, not a usage error
+        print(f"perfdata: check failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return STEP_FAILED
     seconds = time.perf_counter() - t0
     found = result["anomalies"]
     if not ("forms" in tables and "indicators" in tables):  # no forms read: no rescoring to keep
         result = {"anomalies": found}
     written = store.write(result, data, "parquet")
+    code = OK
     if args.xlsx:
-        with steps.step("workbook", "anomalies.xlsx"):
-            raw = args.raw or (str(paths.RAW) if paths.RAW.exists() else None)
-            written.append(excel.anomalies_workbook(
-                {**tables, **result}, data / "anomalies.xlsx", raw,
-                info={"run_id": f"perfdata check {data}", "data_dir": str(data.resolve()), "parameters": params}))
+        raw = args.raw or (str(paths.RAW) if paths.RAW.exists() else None)
+        try:
+            with steps.step("workbook", "anomalies.xlsx"):
+                written.append(excel.anomalies_workbook(
+                    {**tables, **result}, data / "anomalies.xlsx", raw,
+                    info={"run_id": f"perfdata check {data}", "data_dir": str(data.resolve()), "parameters": params}))
+        except Exception as e:  # noqa: BLE001 - the findings are written; the workbook step failed
+            print(f"perfdata: anomalies workbook failed: {type(e).__name__}: {e}", file=sys.stderr)
+            code = STEP_FAILED
     print("\n".join(check_summary(found, seconds, display)
                     + ["", f"  written: {', '.join(str(w) for w in written)}"]))
-    return 0
+    return code
 
 
 def check_summary(found, seconds: float, display=None) -> list[str]:
@@ -146,11 +180,18 @@ def _report_options(p):
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="notebook parameter, e.g. years=2024 or regions=兴隆县,新乡县 (repeatable)")
     p.add_argument("--run-id", default=None, help="run folder name (default: UTC time, e.g. 20250101T060000Z); "
-                   "the same id replaces that run")
+                   "the same id replaces that run; at most 100 characters, no '/', '..', leading '.' or 'latest'")
     p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
     p.add_argument("--notebooks", default=None, help="comma-separated notebook names (default: the report ones)")
     p.add_argument("--english", action="store_true", help="tables/*.csv with English column names and codes "
                    "(for machine use); by default their headers and codes are Chinese")
+
+
+def _report_params(runner, args, params=None) -> dict:
+    params = runner.parse_params(args.param) if params is None else dict(params)
+    if getattr(args, "english", False):
+        params["english"] = "true"
+    return params
 
 
 def _finish_report(args, data, raw, extra=None, failures=None, params=None, steps=None) -> int:
@@ -159,9 +200,7 @@ def _finish_report(args, data, raw, extra=None, failures=None, params=None, step
 
     steps = steps or Steps()
     try:
-        params = runner.parse_params(args.param) if params is None else dict(params)
-        if args.english:
-            params["english"] = "true"
+        params = _report_params(runner, args, params)
         steps.log("report   notebooks and anomalies.xlsx …")
         res = runner.run_report(data, args.out, params, raw_dir=raw, run_id=args.run_id,
                                 jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
@@ -169,16 +208,16 @@ def _finish_report(args, data, raw, extra=None, failures=None, params=None, step
                                 log=lambda text: steps.log(f"report   {text}"))
     except runner.ReportError as e:
         print(f"perfdata: {e}", file=sys.stderr)
-        return 2
+        return USAGE
     for n in res.notebooks:
         print(f"  {n.status:<7} {n.name}.ipynb  {n.seconds:.1f} s")
     if res.status != "ok":
         for line in res.manifest["failed"]:
             print(f"perfdata: {line}", file=sys.stderr)
         print(f"perfdata: report FAILED, see {res.folder}/FAILED", file=sys.stderr)
-        return 1
+        return STEP_FAILED
     print(f"report written to {res.folder}/ in {res.manifest['seconds']:.1f} s")
-    return 0
+    return OK
 
 
 def cmd_report(args) -> int:
@@ -195,30 +234,52 @@ def _split_params(runner, check_names: set[str], args) -> tuple[dict[str, float]
     check_params = {k: v for k, v in params.items() if k in check_names}
     report_params = {k: v for k, v in params.items() if k not in check_names or k in taken}
     _params([f"{k}={v}" for k, v in check_params.items()])  # numbers, or the error names the item
-    runner.resolve(notebooks, report_params)
+    runner.resolve(notebooks, _report_params(runner, args, report_params))  # names, types and values (years=abc)
     return check_params, report_params
 
 
 def cmd_run(args) -> int:
-    """ingest RAW → PROCESSED, check (anomalies.parquet beside the tables), report."""
+    """ingest RAW → PROCESSED, check (anomalies.parquet beside the tables), report.
+
+    Usage errors (exit 2) come before anything is written: parameter names, types and values and the run id
+    before the ingest, the filters against what was read after it (and before the tables are written).
+    """
     raw, processed = Path(args.raw), Path(args.processed)
     if not raw.exists():
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
-        return 2
+        return USAGE
     from perfdata.checks import check_all, default_params
     from perfdata.report import runner
 
     try:  # parameters are checked before anything runs: check() takes its own names, the notebooks theirs
+        if args.run_id is not None:
+            runner.check_run_id(args.run_id)
         check_params, report_params = _split_params(runner, set(default_params()), args)
     except (runner.ReportError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
-        return 2
+        return USAGE
     from perfdata.report.progress import Steps, rule_bar
 
     steps = Steps()
     t0 = time.perf_counter()
     steps.log(f"ingest   {raw} …")
     tables = ingest(raw, progress=None if steps.bars else False)
+    if _no_documents(raw, tables):
+        return USAGE
+    try:  # the filters against what was read (an unknown region, department or year, or nothing selected), then
+        # one run at a time into this reports folder, from writing the tables to repointing latest
+        runner.check_selection(tables, report_params, str(raw))
+        with runner.out_lock(args.out, log=lambda text: steps.log(f"report   {text}"), what=f"perfdata run {raw}"):
+            code = _run_steps(args, raw, processed, tables, check_params, report_params, steps, t0, check_all,
+                              rule_bar)
+    except runner.ReportError as e:  # _run_steps reports its own (through _finish_report)
+        print(f"perfdata: {e}", file=sys.stderr)
+        return USAGE
+    failed = (tables["files"].status == "failed").any()
+    return code or (INPUT_FAILED if failed else OK)
+
+
+def _run_steps(args, raw, processed, tables, check_params, report_params, steps, t0, check_all, rule_bar) -> int:
     store.write(tables, processed)
     t_ingest = time.perf_counter() - t0
     print(f"ingest   {len(tables['forms'])} forms from {len(tables['files'])} files → {processed}/ "
@@ -243,10 +304,8 @@ def cmd_run(args) -> int:
         print(f"check    {check_status} → {processed}/anomalies.parquet ({time.perf_counter() - t1:.1f} s)")
     extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},
                        "check": {"seconds": round(time.perf_counter() - t1, 3), "result": check_status}}}
-    code = _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures, report_params,
+    return _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures, report_params,
                           steps)
-    failed = (tables["files"].status == "failed").any()
-    return code or (1 if failed else 0)
 
 
 def add_report_commands(sub):

@@ -520,11 +520,15 @@ def save_table(df: pd.DataFrame, name: str, output_dir: str | Path, table: str |
     """Write a report table as UTF-8 CSV (Excel opens it) under OUTPUT_DIR/tables, all rows.
 
     Headers and codes are Chinese (display.for_csv: 严重程度 高, 执行率口径 全年预算数; numbers stay
-    numbers); `english=True` keeps the column names and codes, for machine use.
+    numbers); `english=True` keeps the column names and codes, for machine use. A text cell that Excel would
+    take for a formula (= + - @, tab, CR) gets its quote prefix (store.formula_safe); numbers stay numbers.
+    Lines end in CRLF (RFC 4180), so a cell holding a line break is quoted.
     """
+    from perfdata import store
     from perfdata.report import display
 
     path = Path(output_dir) / "tables" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    display.for_csv(df, table, english).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    store.formula_safe(display.for_csv(df, table, english)).to_csv(path, index=False, encoding="utf-8-sig",
+                                                                   lineterminator="\r\n")
     return path

@@ -478,9 +478,9 @@ def header(title: str, tables: dict[str, pd.DataFrame], params: dict, *, run_id:
     for r in cov.to_dict("records"):
         parts = [f"{value_labels('kind')[k]} {int(r[k])}" for k in kinds if r.get(k)]
         if r.get("leftovers"):
-            parts.append(f"未读取 {int(r['leftovers'])} 行")
+            parts.append(f"未读取 {int(r['leftovers']):,} 行")
         if r.get("problems"):
-            parts.append(f"问题 {int(r['problems'])} 条")
+            parts.append(f"问题 {int(r['problems']):,} 条")
         read.append("；".join(parts) or "无可识别的表格")
     cov = cov.assign(read=read)
     if "duplicate_of" in files and files["duplicate_of"].notna().any():  # a copy of a file read once
