@@ -176,7 +176,12 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     file_row.update(account(grid.rows, res, sha))
     _locate(res, getattr(grid, "locations", None))
     if not res.packed.get("tables", ((), ()))[1]:
-        res.problem("error", "no known table found (not a self-evaluation document, or an unknown layout)")
+        title = next((t for t in engine.tokens(grid.rows) if t.role == "title"), None)
+        if title is not None:  # a form's title, and nothing under it either reader could read
+            res.problem("error", f"no known table found: line {title.line} has a title (“{title.text[:80]}”) but "
+                        "nothing after it reads as its table (an unknown layout?)", title.line)
+        else:
+            res.problem("error", "no known table found (not a self-evaluation document, or an unknown layout)")
         file_row["status"] = "failed"
     elif any(p["severity"] in ("error", "warning") for p in res.tables.get("problems", [])):
         file_row["status"] = "partial"

@@ -290,3 +290,15 @@ def test_every_table_line_of_the_development_set_has_a_fate():
     assert len(f) >= 20 and f.lines_unaccounted.sum() == 0
     fates = ["lines_consumed", "lines_placeholder", "lines_leftover", "lines_blank"]
     assert (f[fates].sum(axis=1) == f.table_lines).all()
+
+
+def test_a_title_with_nothing_readable_under_it_is_named_with_its_line():
+    from perfdata.ingest import read_bytes
+
+    text = "说明\n某某县2023年度项目支出绩效自评表\n这里只有一句话，没有表格。\n"
+    (p,) = read_bytes(text.encode(), "x.txt").tables["problems"]
+    assert (p["severity"], p["line"]) == ("error", 2)
+    assert p["message"] == ("no known table found: line 2 has a title (“某某县2023年度项目支出绩效自评表”) but nothing "
+                            "after it reads as its table (an unknown layout?)")
+    (q,) = read_bytes("一段文字\n没有表题\n".encode(), "y.txt").tables["problems"]
+    assert q["line"] is None and q["message"].startswith("no known table found (not a self-evaluation document")
