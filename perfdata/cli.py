@@ -1,4 +1,5 @@
-"""Command line: `perfdata ingest`, `perfdata check`, `perfdata report` and `perfdata run` (all three in one).
+"""Command line: `perfdata ingest`, `perfdata check`, `perfdata report` and `perfdata run` (all three in one), and
+the audit analyses `perfdata sample`, `perfdata copies`, `perfdata years`, `perfdata digits`, `perfdata runs`.
 
 Exit status, the same for every command: 0 everything ran; 1 some input file could not be read at all (the
 rest is written); 2 bad usage or missing input (unknown parameter or value, bad run id, no such or an empty
@@ -321,6 +322,164 @@ def add_report_commands(sub):
     run.set_defaults(func=cmd_run)
 
 
+# -- the audit analyses (perfdata.audit) ---------------------------------------------------------------
+
+def _audit_tables(args):
+    """The tidy tables of DATA, with the findings `perfdata check` wrote beside them when there are any."""
+    return store.load(Path(args.data))
+
+
+def _write_csv(df, table: str, folder: Path, english: bool) -> Path:
+    """One audit table as UTF-8 CSV (Excel opens it): Chinese headers and codes unless --english, formula-safe."""
+    from perfdata.report import display
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{table}.csv"
+    store.formula_safe(display.for_csv(df, table, english)).to_csv(path, index=False, encoding="utf-8-sig",
+                                                                   lineterminator="\r\n")
+    return path
+
+
+def _audit_out(args) -> Path:
+    return Path(args.out) if args.out else Path(args.data) / "audit"
+
+
+def _print_rows(df, table: str, columns: list[str], limit: int) -> None:
+    """The first rows of an audit table on the terminal, Chinese headers, no index."""
+    from perfdata.report import display
+
+    if not len(df):
+        return
+    shown = display.for_csv(df[columns].head(limit), table)
+    print(shown.to_string(index=False, max_colwidth=40))
+    if len(df) > limit:
+        print(f"  … 共 {len(df):,} 行，列前 {limit} 行，全部见 CSV")
+
+
+def _audit_command(run):
+    """Wrap an audit command: missing tables and bad values are usage errors (exit 2) named in one line."""
+    def cmd(args) -> int:
+        try:
+            return run(args)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"perfdata: {e}", file=sys.stderr)
+            return USAGE
+    return cmd
+
+
+def _cmd_sample(args) -> int:
+    from perfdata.audit.sampling import sample
+
+    tables = _audit_tables(args)
+    by = tuple(b.strip() for b in args.by.split(",") if b.strip())
+    drawn = sample(tables, method=args.method, n=args.n, seed=args.seed, by=by, allocation=args.allocation)
+    path = _write_csv(drawn, "sample", _audit_out(args), args.english)
+    seed = int(drawn.seed.iloc[0]) if len(drawn) else args.seed
+    print(f"perfdata {__version__} — 抽查清单: {len(drawn):,} of {len(tables.get('forms', [])):,} forms, "
+          f"method {args.method}, seed {seed}")
+    _print_rows(drawn, "sample", ["region", "department", "year", "project_name", "budget", "source_file",
+                                  "line_start", "reason"], args.limit)
+    print(f"\n  written: {path}")
+    return OK
+
+
+def _cmd_copies(args) -> int:
+    from perfdata.audit.copies import copies
+
+    found = copies(_audit_tables(args), raw_dir=args.raw)
+    path = _write_csv(found, "copies", _audit_out(args), args.english)
+    kinds = found.kind.value_counts()
+    print(f"perfdata {__version__} — 雷同文本: {len(found):,} findings"
+          + (" (" + ", ".join(f"{k} {v}" for k, v in kinds.items()) + ")" if len(found) else ""))
+    for m in found.message.head(args.limit):
+        print(f"  {m}")
+    if len(found) > args.limit:
+        print(f"  … 共 {len(found):,} 项，列前 {args.limit} 项，全部见 CSV")
+    print(f"\n  written: {path}")
+    return OK
+
+
+def _cmd_years(args) -> int:
+    from perfdata.audit.years import compare_years
+
+    result = compare_years(_audit_tables(args))
+    out = _audit_out(args)
+    written = [_write_csv(df, name, out, args.english) for name, df in result.items()]
+    py, found = result["project_years"], result["year_findings"]
+    linked = int(py.prev_year.notna().sum()) if len(py) else 0
+    print(f"perfdata {__version__} — 跨年度对比: {len(py):,} project-years, {linked:,} linked to the year before, "
+          f"{len(found):,} findings")
+    for m in found.message.head(args.limit):
+        print(f"  {m}")
+    print("\n  written: " + ", ".join(str(w) for w in written))
+    return OK
+
+
+def _cmd_digits(args) -> int:
+    from perfdata.audit.digits import digit_tables
+
+    by = tuple(b.strip() for b in args.by.split(",") if b.strip())
+    result = digit_tables(_audit_tables(args), by=by)
+    out = _audit_out(args)
+    written = [_write_csv(df, name, out, args.english) for name, df in result.items()]
+    tests = result["digit_tests"]
+    print(f"perfdata {__version__} — 数字分布检验: {len(tests):,} tests")
+    _print_rows(tests, "digit_tests", ["test", "group", "n", "mad", "verdict"], args.limit)
+    print("\n  written: " + ", ".join(str(w) for w in written))
+    return OK
+
+
+def _cmd_runs(args) -> int:
+    from perfdata.audit.runs import runs
+
+    found = runs(args.reports)
+    print(f"perfdata {__version__} — {len(found):,} report runs in {args.reports}")
+    _print_rows(found, "runs", ["run_id", "status", "run_date", "forms", "findings", "findings_high"], args.limit)
+    if args.out:
+        print(f"\n  written: {_write_csv(found, 'runs', Path(args.out), args.english)}")
+    return OK
+
+
+def add_audit_commands(sub) -> None:
+    def common(p, what: str):
+        p.add_argument("data", nargs="?", default=str(paths.PROCESSED),
+                       help="folder of tidy tables (default data/processed)")
+        p.add_argument("--out", default=None, help=f"folder for {what} (default DATA/audit)")
+        p.add_argument("--english", action="store_true", help="English column names and codes in the CSV")
+        p.add_argument("--limit", type=int, default=20, help="rows printed (default 20; the CSV has all)")
+
+    from perfdata.audit.sampling import ALLOCATIONS, METHODS
+
+    sam = sub.add_parser("sample", help="draw forms for 抽查复核 (sample.csv: why each form was drawn)")
+    common(sam, "sample.csv")
+    sam.add_argument("--method", choices=METHODS, default="risk",
+                     help="random, stratified, mus (each 万元 an item) or risk (by the findings); default risk")
+    sam.add_argument("--n", type=int, default=None, help="forms to draw (default rules/sampling.csv)")
+    sam.add_argument("--seed", type=int, default=None, help="seed (the same data, method, n and seed give the "
+                     "same sample; default a fresh one, printed and kept in the table)")
+    sam.add_argument("--by", default="region,year", help="strata for stratified (region, department, year)")
+    sam.add_argument("--allocation", choices=ALLOCATIONS, default="proportional", help="stratified allocation")
+    sam.set_defaults(func=_audit_command(_cmd_sample))
+    cop = sub.add_parser("copies", help="copied text across forms, departments and years (copies.csv)")
+    common(cop, "copies.csv")
+    cop.add_argument("--raw", default=None, help="the raw folder the tables were read from: goal texts are then "
+                     "placed on their own line")
+    cop.set_defaults(func=_audit_command(_cmd_copies))
+    yrs = sub.add_parser("years", help="each project across years, and what changed (year_findings.csv)")
+    common(yrs, "project_years.csv, indicator_years.csv, year_findings.csv")
+    yrs.set_defaults(func=_audit_command(_cmd_years))
+    dig = sub.add_parser("digits", help="Benford and last-digit tests on the amounts (digit_tests.csv)")
+    common(dig, "digit_tests.csv, digit_frequencies.csv")
+    dig.add_argument("--by", default="region,year", help="groups tested besides the whole batch")
+    dig.set_defaults(func=_audit_command(_cmd_digits))
+    run = sub.add_parser("runs", help="the report runs in a reports folder and their headline figures")
+    run.add_argument("reports", nargs="?", default=str(paths.REPORTS), help="reports folder (default reports/)")
+    run.add_argument("--out", default=None, help="also write runs.csv into this folder")
+    run.add_argument("--english", action="store_true", help="English column names and codes in the CSV")
+    run.add_argument("--limit", type=int, default=20, help="rows printed (default 20)")
+    run.set_defaults(func=_audit_command(_cmd_runs))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="perfdata", description=__doc__)
     p.add_argument("--version", action="version", version=f"perfdata {__version__}")
@@ -342,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="override a threshold or tolerance (see docs/rules.md); repeatable")
     chk.set_defaults(func=cmd_check)
     add_report_commands(sub)
+    add_audit_commands(sub)
     args = p.parse_args(argv)
     return args.func(args)
 

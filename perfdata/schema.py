@@ -381,6 +381,243 @@ TABLES: dict[str, list[Column]] = {
 # Tables of the audit analyses (perfdata.audit): sampling, copied text, years, reasons, digit tests, runs.
 # Each analysis declares its tables here, one entry each; they are derived, never ingested.
 AUDIT_TABLES: dict[str, list[Column]] = {
+    # -- audit/copies.py: copied text across forms, departments and years ---------------------------
+    "copies": [
+        Column("kind", S, "雷同类型", "shared_text (same text in other departments' forms) | indicator_set (indicator "
+               "set reused by another unit) | repeat_year (last year's form with only the year changed) | "
+               "actual_is_target (a file's actuals copied from the targets)"),
+        Column("field", S, "字段", "column compared: deviation_note, goal_planned, goal_achieved, goals, text; "
+               "name/target_raw; form; actual_raw"),
+        Column("similarity", F, "相似度(%)", "fuzz.ratio of the normalised texts (shared_text, repeat_year: years "
+               "masked), Jaccard of the pairs (indicator_set), share of indicators (actual_is_target)"),
+        Column("count", I, "雷同数", "forms carrying the text | pairs in common | indicators unchanged | indicators "
+               "whose actual is the target"),
+        Column("total", I, "总数", "departments carrying the text | pairs of the two forms | indicators of the later "
+               "form | indicators of the file"),
+        Column("source_file_a", S, "来源文件(甲)", "file of the earlier text (the one copied from)"),
+        Column("location_a", S, "原文位置(甲)", "sheet!row, 'table T row R', 'page P line L' where known; null "
+               "for text files"),
+        Column("line_a", I, "行号(甲)", "line of the text (a form's goal: its own line where the raw file is at "
+               "hand, else the form's first line)"),
+        Column("form_id_a", S, "表单编号(甲)", "its form; null for a department form or a sentence of no form"),
+        Column("region_a", S, "地区(甲)", ""),
+        Column("department_a", S, "主管部门(甲)", ""),
+        Column("unit_a", S, "实施单位(甲)", ""),
+        Column("year_a", I, "年度(甲)", ""),
+        Column("project_name_a", S, "项目名称(甲)", "project, or the department of a department form"),
+        Column("text_a", S, "文本(甲)", "the text as printed (indicator_set: the shared pairs; repeat_year: the "
+               "form's text, shortened)"),
+        Column("source_file_b", S, "来源文件(乙)", "file of the copy"),
+        Column("location_b", S, "原文位置(乙)", "sheet!row, 'table T row R', 'page P line L' where known; null "
+               "for text files"),
+        Column("line_b", I, "行号(乙)", "line of the text (a form's goal: its own line where the raw file is at "
+               "hand, else the form's first line)"),
+        Column("form_id_b", S, "表单编号(乙)", "its form; null for a department form or a sentence of no form"),
+        Column("region_b", S, "地区(乙)", ""),
+        Column("department_b", S, "主管部门(乙)", ""),
+        Column("unit_b", S, "实施单位(乙)", ""),
+        Column("year_b", I, "年度(乙)", ""),
+        Column("project_name_b", S, "项目名称(乙)", "project, or the department of a department form"),
+        Column("text_b", S, "文本(乙)", "the text as printed (indicator_set: the shared pairs; repeat_year: the "
+               "form's text, shortened)"),
+        Column("message", S, "说明", "Chinese, for a working paper"),
+    ],
+    # -- audit/years.py: a project across years ------------------------------------------------------
+    "project_years": [
+        Column("link_id", S, "跨年度项目编号", "the project across years: form_id (or target_id) of its earliest "
+               "linked row"),
+        Column("year", I, "年度", ""),
+        Column("kind", S, "表类型", "project_form (自评表) / target_table (绩效目标表 of a budget disclosure)"),
+        Column("form_id", S, "表单编号", "the 项目支出绩效自评表; null for a target table"),
+        Column("target_id", S, "目标表编号", "the 绩效目标表; null for a form"),
+        Column("region", S, "地区", "for a target table: the region of its department's forms, if one"),
+        Column("department", S, "主管部门", ""),
+        Column("unit", S, "实施单位", ""),
+        Column("project_name", S, "项目名称", "as printed"),
+        Column("project_key", S, "项目匹配键", "keys.project_key of the name: what a key link compares"),
+        Column("name_key", S, "跨年度名称键", "project_key without years and document numbers (2024年, "
+               "[2023]220号): what a name or fuzzy link compares"),
+        *_PROVENANCE,
+        Column("line", I, "行号", "first line of the form or target table"),
+        Column("budget", F, "预算数(万元)", "全年预算数, else 年初预算数; a target table's 预算金额"),
+        Column("executed", F, "全年执行数(万元)", ""),
+        Column("exec_rate", F, "执行率(%)", "executed / budget in percent; the printed rate where the amounts are "
+               "missing"),
+        Column("score", F, "自评总分", "总分 得分 as printed"),
+        Column("total_weight", F, "总分值", "总分 分值 as printed, else full marks (rules/thresholds.csv)"),
+        Column("prev_year", I, "上年年度", "year of the form this row is linked to"),
+        Column("prev_form_id", S, "上年表单编号", "form of the year before this row is linked to; null: none"),
+        Column("match", S, "跨年度匹配方式", "key (same project_key in the department) / name (same unit and "
+               "name_key) / fuzzy (same unit, name_key at least fuzzy_min alike) / ambiguous (several "
+               "candidates: not linked); null: no candidate or no year before"),
+        Column("match_score", F, "跨年度匹配得分", "100 for key and name links; rapidfuzz ratio of the name keys "
+               "for fuzzy links"),
+    ],
+    "indicator_years": [
+        Column("link_id", S, "跨年度项目编号", "project_years.link_id of the indicator's project"),
+        Column("year", I, "年度", ""),
+        Column("kind", S, "表类型", "project_form / target_table"),
+        Column("form_id", S, "表单编号", "null for a target table's indicator"),
+        Column("target_id", S, "目标表编号", "null for a form's indicator"),
+        Column("project_name", S, "项目名称", ""),
+        Column("indicator_key", S, "指标匹配键", "normalised indicator name (keys.project_key of it)"),
+        Column("occurrence", I, "同名指标序次", "1 for the first indicator of that key in its form, 2 for a "
+               "second …: what pairs same-named indicators"),
+        Column("seq", I, "序号", ""),
+        Column("level1", S, "一级指标", ""),
+        Column("level2", S, "二级指标", ""),
+        Column("name", S, "三级指标", "for a target table its 三级指标, else its 指标内容"),
+        Column("target_raw", S, "年度指标值", "as printed"),
+        Column("actual_raw", S, "实际完成值", "as printed; null for a target table"),
+        *_PARSED_TARGET,
+        *_PARSED_ACTUAL,
+        Column("direction", S, "指标方向", "positive (≥) / ceiling (≤) / exact"),
+        *_PROVENANCE,
+        Column("line", I, "行号", "line of the indicator row"),
+        Column("prev_form_id", S, "上年表单编号", "form of the year before the indicator's project is linked to"),
+        Column("prev_line", I, "上年行号", "line of the same indicator in the linked form of the year before; "
+               "null: new this year, or the first year"),
+    ],
+    "year_findings": [
+        Column("rule", S, "规则", "target_set_low / budget_up_exec_down / full_score_exec_down / "
+               "indicator_dropped (rules/years.csv)"),
+        Column("title", S, "规则名称", "the rule's Chinese title"),
+        Column("severity", S, "严重程度", "high / medium / low"),
+        Column("link_id", S, "跨年度项目编号", ""),
+        Column("region", S, "地区", ""),
+        Column("department", S, "主管部门", ""),
+        Column("unit", S, "实施单位", ""),
+        Column("project_name", S, "项目名称", "this year's name"),
+        Column("year", I, "年度", "this year"),
+        Column("prev_year", I, "上年年度", ""),
+        Column("kind", S, "表类型", "this year's document: project_form / target_table"),
+        Column("form_id", S, "表单编号", "this year's form"),
+        Column("target_id", S, "目标表编号", "this year's target table"),
+        Column("prev_form_id", S, "上年表单编号", "last year's form"),
+        Column("indicator", S, "指标名称", "the indicator the finding is about, if one"),
+        Column("field", S, "字段", "column the finding is about"),
+        Column("expected", S, "应为", "what the rule expects"),
+        Column("found", S, "实为", "what this year's document says"),
+        Column("message", S, "说明", "Chinese, for a working paper"),
+        *_PROVENANCE,
+        Column("line", I, "行号", "this year's line: the target, the funding row, the 总分 row, or the form's "
+               "first line (a dropped indicator)"),
+        Column("where", S, "本年原文位置", "this year's file:line"),
+        Column("prev_source_file", S, "上年来源文件", ""),
+        Column("prev_line", I, "上年行号", "last year's line: the actual, the funding row, the 总分 row, the "
+               "dropped indicator"),
+        Column("prev_where", S, "上年原文位置", "last year's file:line"),
+        Column("match", S, "跨年度匹配方式", "how this year's row was linked to last year's"),
+        Column("match_score", F, "跨年度匹配得分", ""),
+    ],
+    # -- audit/sampling.py: forms drawn for 抽查复核 -------------------------------------------------------
+    "sample": [
+        Column("form_id", S, "表单编号", ""),
+        Column("source_file", S, "来源文件", "file name under the raw folder"),
+        Column("line_start", I, "起始行", "first line of the form"),
+        Column("region", S, "地区", ""),
+        Column("department", S, "主管部门", ""),
+        Column("year", I, "年度", ""),
+        Column("project_name", S, "项目名称", ""),
+        Column("budget", F, "预算数(万元)", "全年预算数, else 年初预算数: what money sampling weighs the form by"),
+        Column("method", S, "抽样方法", "random | stratified | mus (monetary-unit) | risk"),
+        Column("stratum", S, "抽样层", "全部项目自评表 (random, risk); the region/department/year values "
+               "(stratified); 大额（不小于抽样间距）| 按金额抽样 | 未填预算金额 (mus: forms without a positive "
+               "budget are their own stratum, all listed unless `unbudgeted` says how many to draw)"),
+        Column("stratum_size", I, "层内项目数", "forms in the stratum"),
+        Column("stratum_drawn", I, "层内抽取数", "forms drawn from the stratum"),
+        Column("interval", F, "抽样间距(万元)", "mus: cumulative amount between two hits (total of the "
+               "non-certain forms / their draws)"),
+        Column("hit_amount", F, "抽中金额位置(万元)", "mus: the point on the cumulative amount that fell in this "
+               "form; null for certain forms"),
+        Column("selection_probability", F, "入选概率(%)", "chance of the form being in the sample: n/N, n_h/N_h, "
+               "budget/interval (mus, 100 for certain forms); null for risk (draw by draw, no closed form) "
+               "unless every form is drawn"),
+        Column("risk_score", F, "风险分", "risk: risk_base + findings weighted by severity (rules/sampling.csv)"),
+        Column("findings", I, "问题数", "findings of `perfdata check` on this form; null when none were at hand"),
+        Column("findings_high", I, "高风险问题数", "of those, high severity"),
+        Column("reason", S, "抽取原因", "why this form was drawn, in Chinese"),
+        Column("seed", I, "随机种子", "numpy.random.default_rng seed: the same tables, method, n and seed give "
+               "the same sample"),
+    ],
+    # -- audit/digits.py: Benford and last-digit tests on the funding figures ------------------------------
+    "digit_tests": [
+        Column("test", S, "检验", "first (首位数字, Benford) | first_two (前两位数字, Benford) | last (万元个位, "
+               "uniform)"),
+        Column("group", S, "分组", "the group's region/department/year values, or 全部 (every amount)"),
+        Column("region", S, "地区", "null for 全部 or when not grouped by it"),
+        Column("department", S, "主管部门", "null for 全部 or when not grouped by it"),
+        Column("year", I, "年度", "null for 全部 or when not grouped by it"),
+        Column("n", I, "金额个数", "amounts tested (funding figures, one per value and line)"),
+        Column("excluded", I, "未计入金额数", "amounts of the group left out: zero, negative, or below the test's "
+               "min_amount (10 万元 for first_two, 100 万元 for last)"),
+        Column("mad", F, "平均绝对偏差(MAD)", "mean |observed − expected| share, as proportions (Nigrini's scale)"),
+        Column("mad_expected", F, "符合时的期望MAD", "MAD a sample of this size drawn from the expected "
+               "distribution itself shows on average: a small sample's MAD is large even when it conforms"),
+        Column("verdict", S, "结论", "高度符合 | 可接受 | 勉强可接受 | 不符合 (MAD bounds of rules/digits.csv); "
+               "样本不足 below the test's min_n"),
+        Column("chi_square", F, "卡方值", "Σ (observed − expected)² / expected over the digits"),
+        Column("dof", I, "自由度", "digits − 1"),
+        Column("p_value", F, "卡方检验P值", "upper tail of chi-square (Wilson–Hilferty approximation); unreliable "
+               "where expected counts fall below 5 (small groups, first_two)"),
+    ],
+    "digit_frequencies": [
+        Column("test", S, "检验", "first | first_two | last"),
+        Column("group", S, "分组", "as in digit_tests"),
+        Column("region", S, "地区", ""),
+        Column("department", S, "主管部门", ""),
+        Column("year", I, "年度", ""),
+        Column("digit", I, "数字", "1–9, 10–99, or 0–9"),
+        Column("observed", I, "实际个数", "amounts with this digit"),
+        Column("observed_share", F, "实际占比(%)", "of the group's amounts tested; null when none"),
+        Column("expected_share", F, "期望占比(%)", "Benford's log10(1 + 1/d), or 10 for the last digit"),
+        Column("z_stat", F, "Z统计量", "Nigrini's z of the digit's share (continuity-corrected); above 1.96 "
+               "differs at the 5 % level"),
+    ],
+    # -- audit/runs.py: the report runs under reports/ and their findings ----------------------------------
+    "runs": [
+        Column("run_id", S, "运行编号", "the folder name without -FAILED / .partial (the runner names it by the "
+               "run id)"),
+        Column("folder", S, "运行目录", "folder name under the reports folder"),
+        Column("status", S, "运行状态", "ok | failed (<run-id>-FAILED) | partial (.<run-id>.partial: being written "
+               "or interrupted) | unreadable (manifest.json missing or not JSON)"),
+        Column("complete", B, "完整运行", "status ok: the only runs counted and compared"),
+        Column("note", S, "说明", "why a run is not counted, or what it lacks; null for a complete run"),
+        Column("latest", B, "最新运行", "reports/latest points to this run"),
+        Column("run_date", S, "运行日期", "the date the run's reports print (the manifest's run_date: now, or "
+               "SOURCE_DATE_EPOCH when set)"),
+        Column("started", S, "开始时间", "UTC, ISO 8601, from the manifest: the order of the runs"),
+        Column("finished", S, "结束时间", "UTC, ISO 8601"),
+        Column("seconds", F, "用时(秒)", ""),
+        Column("parameters", S, "参数", "the parameters given (--param), as JSON; {} for the defaults"),
+        Column("data_dir", S, "数据目录", "tidy tables the report read"),
+        Column("raw_dir", S, "原始文件目录", "raw documents, if the run had them"),
+        Column("input_basis", S, "输入口径", "raw (the raw documents' hashes) | data (the tidy tables', "
+               "without the check's own tables, when the run had no raw folder)"),
+        Column("input_files", S, "输入文件", "input file names, sorted, separated by '; '"),
+        Column("input_count", I, "输入文件数", ""),
+        Column("inputs_sha256", S, "输入指纹", "SHA-256 over the input files' names and SHA-256: equal for runs "
+               "of the same files with the same bytes"),
+        Column("perfdata_version", S, "程序版本", "perfdata version of the run"),
+        Column("forms", I, "表单数", "project forms in the report (tables/table_rows.csv)"),
+        Column("findings", I, "问题数", "findings listed (tables/anomalies_by_rule.csv), after the report's filters"),
+        Column("findings_high", I, "高风险问题数", ""),
+        Column("findings_medium", I, "中风险问题数", ""),
+        Column("findings_low", I, "低风险问题数", ""),
+        Column("rules_hit", I, "发现问题的规则数", ""),
+        Column("findings_by_rule", S, "按规则问题数", "JSON: rule id → {high, medium, low}"),
+    ],
+    "run_changes": [
+        Column("run_id", S, "运行编号", "the run compared"),
+        Column("previous_run_id", S, "上次运行编号", "latest complete run before it with the same inputs; null: none"),
+        Column("matched_by", S, "比较口径", "hashes (same input files, same bytes) | names (same file names)"),
+        Column("same_parameters", B, "参数相同", "both runs were given the same parameters"),
+        Column("rule", S, "规则", "rule id (rules/anomalies.csv), or a title no rule has any more"),
+        Column("severity", S, "严重程度", "high | medium | low"),
+        Column("previous", I, "上次问题数", "null when there is no previous run or it has no counts"),
+        Column("current", I, "本次问题数", ""),
+        Column("change", I, "变化", "current − previous"),
+    ],
 }
 TABLES.update(AUDIT_TABLES)
 
@@ -496,6 +733,16 @@ TABLE_DOCS = {
     "rescored_forms": "one row per form: execution rate, score, total and grade under the official rules",
     "rescored_indicators": "one row per indicator: its score under the official rules, or why it cannot be compared",
     # audit tables (AUDIT_TABLES), one line each
+    "copies": "one row per copied text: both places, both texts, the field, the similarity and the kind",
+    "sample": "one row per form drawn for 抽查复核 (random, stratified, monetary-unit or risk sampling), with why",
+    "digit_tests": "one row per digit test (first, first two, last digit) and group of funding figures: MAD, verdict",
+    "digit_frequencies": "one row per digit test, group and digit: observed and expected shares",
+    "runs": "one row per report run folder under reports/: manifest, inputs, findings by severity and rule",
+    "run_changes": "one row per rule and severity: findings of a run beside the previous run of the same inputs",
+    "project_years": "one row per form or 绩效目标表 per year, linked to the same project's form of the year before",
+    "indicator_years": "one row per indicator of a project linked across years, with its line the year before",
+    "year_findings": "one row per change between a project's linked years (target set low, budget up and "
+                     "execution down, full marks while execution fell, indicator dropped)",
 }
 
 

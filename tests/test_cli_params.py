@@ -133,3 +133,19 @@ def test_selection_against_the_bundled_tables(bundled):
     assert values["years"] == [2021, 2023, 2024] and values["regions"] == ["兴隆县", "固原市", "新乡县"]
     with pytest.raises(runner.ReportError, match="没有读到任何"):
         runner.check_selection({k: v.iloc[0:0] for k, v in bundled.items()}, {})
+
+
+@pytest.mark.parametrize(("param", "said"), [
+    pytest.param("sample_method=lottery", ["sample_method", "lottery", "random", "stratified", "mus", "risk"],
+                 id="unknown-sample-method"),
+    pytest.param("sample_n=-3", ["sample_n", "-3", "negative"], id="negative-sample-size"),
+])
+def test_a_sample_setting_out_of_range_is_exit_2_before_the_ingest(tmp_path, monkeypatch, capsys, param, said):
+    def no_ingest(*a, **kw):
+        raise AssertionError("ingest must not start")
+
+    monkeypatch.setattr(cli, "ingest", no_ingest)
+    assert _run(tmp_path, RAW, param) == 2
+    err = capsys.readouterr().err
+    for text in said:
+        assert text in err, f"{text!r} not in {err!r}"

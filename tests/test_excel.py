@@ -13,7 +13,8 @@ from perfdata.report import excel
 from tests.conftest import RAW, XINGLONG, XINXIANG, form_of
 from tests.report_checks import assert_clean_workbook
 
-SHEETS = ["说明", "问题清单", "按规则统计", "部门×年度", "项目自评表", "未读取内容", "文件问题"]
+SHEETS = ["说明", "问题清单", "抽查清单", "按规则统计", "部门×年度", "跨年度对比", "雷同文本", "数字分布检验",
+          "项目自评表", "未读取内容", "文件问题"]
 FINDING_HEADER = ["序号", "严重程度", "规则名称", "项目名称", "地区", "主管部门", "年度", "类别", "字段", "应为",
                   "实为", "说明", "原文位置", "证据", "复核意见", "处理结果", "复核人", "复核日期"]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from perfdata import paths
-from perfdata.checks import consistency, quality, reconciliation  # noqa: F401 - each registers its rules
+from perfdata.checks import consistency, narrative, quality, reconciliation  # noqa: F401 - each registers its rules
 from perfdata.checks.evidence import (  # noqa: F401 - line_text and line_location are the package's interface
     line_location,
     line_locations,

@@ -8,6 +8,7 @@ from difflib import SequenceMatcher
 import numpy as np
 import pandas as pd
 
+from perfdata import rules
 from perfdata.checks.evidence import _shown
 from perfdata.checks.registry import (
     Context,
@@ -25,7 +26,15 @@ from perfdata.checks.registry import (
 from perfdata.keys import project_key
 from perfdata.normalize import DASHES, key
 
-_TRIVIAL_NOTE = {"", "无", "没有", "暂无", "/", "—", "-", "——", "无偏差", "不存在偏差"}
+
+def _reason_phrases(kind: str) -> frozenset[str]:
+    """The key() of every `phrase` row of one kind in rules/reason_phrases.csv: the one word list of the rules on
+    偏差原因 (here a missing reason, in narrative.py a vague one or one that contradicts the figures)."""
+    return frozenset(key(r["pattern"]) for r in rules.table("reason_phrases.csv")
+                     if r["kind"] == kind and r["how"] == "phrase")
+
+
+_TRIVIAL_NOTE = {""} | _reason_phrases("none")  # a note of only these is no reason (rules/reason_phrases.csv)
 _DONE_WORDS = {"完成", "已完成", "全部完成", "完成目标", "已达到", "达到", "是", "已完成目标"}
 _DOC_NO = re.compile(r"[\[〔(（【]\s*(\d{4})\s*[\]〕)）】]\s*(\d+)\s*号")
 

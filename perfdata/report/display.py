@@ -30,7 +30,12 @@ YES, NO = "是", "否"
 # columns whose blank means "nothing applies" rather than "not filled in": derived figures and provenance
 _DASH_COLUMNS = {"location", "line", "lines", "evidence", "expected", "found", "field", "form_id", "line_start",
                  "line_end", "funding_line", "total_line", "sha256", "encoding", "title", "template", "reason",
-                 "rescore", "rescore_min", "gap", "achievement"}
+                 "rescore", "rescore_min", "gap", "achievement",
+                 # the audit tables' derived figures and links (perfdata.audit)
+                 "interval", "hit_amount", "selection_probability", "risk_score", "mad", "mad_expected",
+                 "chi_square", "p_value", "z_stat", "observed_share", "previous", "change", "previous_run_id",
+                 "matched_by", "same_parameters", "prev_year", "prev_form_id", "prev_line", "prev_where",
+                 "prev_source_file", "match_score", "where", "note", "similarity"}
 
 # notebook and check parameters as a reader sees them
 PARAMETER_LABELS = {
@@ -38,7 +43,8 @@ PARAMETER_LABELS = {
     "rules": "列出的规则", "exec_rate_threshold": "执行率说明阈值(%)", "exec_rate_low": "执行率复核下限(%)",
     "exec_rate_high": "执行率复核上限(%)", "full_marks": "默认总分值(分)", "near_full_margin": "接近满分差距(分)",
     "max_rows": "每表最多列出(行)", "rule_rows": "每条规则列出(条)", "english": "CSV 用英文列名",
-    "money_tol": "金额容差(万元)",
+    "money_tol": "金额容差(万元)", "sample_method": "抽查抽样方法", "sample_n": "抽查份数(份)",
+    "sample_seed": "抽查随机种子",
 }
 FILTERS = ("years", "regions", "departments", "severities", "rules")
 
@@ -69,9 +75,18 @@ def value_labels(column: str, table: str | None = None) -> dict[str, str]:
     return {**v.get(("", column), {}), **(v.get((table, column), {}) if table else {})}
 
 
-def coded_columns() -> set[str]:
-    """Columns whose values are codes with Chinese labels."""
-    return {c for _, c in _values()}
+def coded_columns(table: str | None = None) -> set[str]:
+    """Columns whose values are codes with Chinese labels: with TABLE, that table's (its own rows and the rows
+    without a table); without, every table's but the audit tables' own rows (sample.method is a code,
+    indicators.method a text). `field` names columns: see field_label.
+
+    >>> "method" in coded_columns("sample"), "method" in coded_columns(), "severity" in coded_columns()
+    (True, False, True)
+    """
+    v = _values()
+    if table is None:
+        return {c for t, c in v if t not in schema.AUDIT_TABLES} - {"field"}
+    return {c for t, c in v if not t or t == table} - {"field"}
 
 
 @cache
@@ -93,6 +108,18 @@ def _messages() -> tuple[tuple[re.Pattern, str], ...]:
     return tuple((re.compile(r["pattern"]), r["replacement"]) for r in rules.table("display_messages.csv"))
 
 
+_PLACE = re.compile(r"([\w.+-]+\.[A-Za-z][A-Za-z0-9]{1,4})第(\d+)行")
+
+
+def places(text: str) -> str:
+    """A place written 文件第N行 inside a sentence as the reports write every place, 文件:N.
+
+    >>> places("与兴隆县“劳务派遣”（a-2024.txt第15行）相同")
+    '与兴隆县“劳务派遣”（a-2024.txt:15）相同'
+    """
+    return _PLACE.sub(r"\1:\2", text)
+
+
 @cache
 def message(text: str) -> str:
     """A reader's English message or reason in Chinese (rules/display_messages.csv); others as printed.
@@ -107,14 +134,21 @@ def message(text: str) -> str:
 
 @cache
 def rule_titles() -> dict[str, str]:
+    """Rule id → Chinese title: the checks' rules (rules/anomalies.csv) and the findings of the across-years
+    comparison (rules/years.csv, kind rule)."""
     from perfdata.checks import rule_table
 
     t = rule_table()
-    return dict(zip(t["id"], t["title_zh"], strict=True))
+    years = {r["name"]: r["title_zh"] for r in rules.table("years.csv") if r["kind"] == "rule"}
+    return {**years, **dict(zip(t["id"], t["title_zh"], strict=True))}
 
 
 def rule_title(rule: str) -> str:
-    """A rule id's Chinese title (rules/anomalies.csv); an unknown id as given."""
+    """A rule id's Chinese title (rules/anomalies.csv, rules/years.csv); an unknown id as given.
+
+    >>> rule_title("target_set_low"), rule_title("no_such_rule")
+    ('目标设置偏低', 'no_such_rule')
+    """
     return rule_titles().get(rule, rule)
 
 
@@ -154,19 +188,24 @@ def column_label(name: str, table: str | None = None) -> str:
 _UNIT = re.compile(r"\((?:万元|%|分)\)$")
 
 
-def field_label(field) -> str:
-    """What an anomaly's `field` names, in Chinese: a column or a stated metric; "a/b" both; "[id]" dropped.
+def field_label(field, table: str | None = None) -> str:
+    """What a finding's `field` names, in Chinese: a column or a stated metric; "a/b" both; "[id]" dropped. A
+    table's own field names (rules/display_values.csv, column field: copies' `form`) come first.
 
     >>> field_label("exec_score_reported"), field_label("department/unit"), field_label("target_raw[dfa8-01279]")
     ('执行率得分', '主管部门/实施单位', '年度指标值')
+    >>> field_label("form", "copies"), field_label("name/target_raw", "copies")
+    ('整张表（目标及全部指标）', '三级指标/年度指标值')
     """
     if is_missing(field):
         return NOT_APPLICABLE
     out = []
     metrics = value_labels("metric")
+    own = value_labels("field", table)
     for part in str(field).split("/"):
         base = re.sub(r"\[[^\]]*\]$", "", part.strip())
-        label = schema.labels("forms").get(base) or metrics.get(base) or _all_labels().get(base) or base
+        label = (own.get(base) or schema.labels("forms").get(base) or metrics.get(base) or _all_labels().get(base)
+                 or base)
         out.append(_UNIT.sub("", label))
     return "/".join(out)
 
@@ -177,21 +216,27 @@ def parameter_label(name: str) -> str:
 
 # -- kinds of columns and their formats ------------------------------------------------------------
 
-_LINE_NAMES = {"line", "line_start", "line_end", "seq", "table_no", "indicator_no", "lines"}
+# whole numbers shown without thousands separators: lines, numbers in a document, a random seed
+_LINE_NAMES = {"line", "line_start", "line_end", "seq", "table_no", "indicator_no", "lines", "line_a", "line_b",
+               "prev_line", "seed"}
+# statistics read to four decimals (a MAD of 0.0261 against a bound of 0.015; p-values)
+_STAT_NAMES = {"mad", "mad_expected", "p_value", "z_stat"}
 _POINT_NAMES = {"weight", "score", "gap", "self_score", "rescore", "rescore_min", "rescore_max", "total_weight",
                 "score_mean", "score_median", "score_min", "exec_score_expected", "near_full_margin"}
 _POINT_WORDS = ("得分", "分值", "总分", "自评分", "(分)", "重算")
 
 
 def column_kind(name: str, label: str = "", dtype=None) -> str:
-    """money | rate | points | count | year | line | bool | number | text, from the name, label and dtype.
+    """money | rate | points | count | year | line | bool | stat | number | text, from the name, label and dtype.
 
     >>> column_kind("budget_initial", "年初预算数(万元)", "Float64"), column_kind("exec_rate", "执行率(%)", "Float64")
     ('money', 'rate')
     >>> column_kind("exec_score_reported", "执行率得分", "Float64"), column_kind("forms", "表单数", "Int64")
     ('points', 'count')
+    >>> column_kind("mad", "平均绝对偏差(MAD)", "Float64"), column_kind("prev_year", "上年年度", "Int64")
+    ('stat', 'year')
     """
-    if name == "year":
+    if name in ("year", "prev_year", "year_a", "year_b"):
         return "year"
     if name in _LINE_NAMES or name.endswith("_line"):
         return "line"
@@ -201,6 +246,8 @@ def column_kind(name: str, label: str = "", dtype=None) -> str:
     numeric = dtype is not None and _is_numeric(dtype)
     if not numeric:
         return "text"
+    if name in _STAT_NAMES:
+        return "stat"
     if "万元" in label:
         return "money"
     if "(%)" in label or "%" in label or name.endswith("_pct") or name in ("rate_gap",):
@@ -235,9 +282,13 @@ def fmt(v, kind: str = "text", missing: str = MISSING) -> str:
 
     >>> fmt(11050.69, "money"), fmt(83.2322, "rate"), fmt(100.0, "points"), fmt(7.65, "points"), fmt(None)
     ('11,050.69', '83.23%', '100', '7.65', '未填')
+    >>> fmt(0.026122, "stat"), fmt(2.3e-05, "stat")
+    ('0.0261', '0.0000')
     """
     if is_missing(v):
         return missing
+    if kind == "stat":
+        return f"{float(v):.4f}"
     if kind == "money":
         return f"{float(v):,.2f}"
     if kind == "rate":
@@ -276,7 +327,7 @@ def translate(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     ['高', '总分不等于执行率得分与各指标得分之和']
     """
     out = df.copy()
-    coded = coded_columns()
+    coded = coded_columns(table)
     for c in out.columns:
         s = out[c]
         if c in coded and not _is_numeric(s.dtype):
@@ -289,11 +340,13 @@ def translate(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
         elif c == "rule":
             out[c] = s.map(lambda v: v if is_missing(v) else rule_title(str(v)))
         elif c == "field":
-            out[c] = s.map(lambda v: v if is_missing(v) else field_label(v))
+            out[c] = s.map(lambda v, t=table: v if is_missing(v) else field_label(v, t))
         elif c == "table" and not _is_numeric(s.dtype):
             out[c] = s.map(lambda v: v if is_missing(v) else table_label(str(v)))
         elif (c == "message" and table == "problems") or (c == "reason" and table == "leftovers"):
             out[c] = s.map(lambda v: v if is_missing(v) else message(str(v)))
+        elif c == "message" and table == "copies":
+            out[c] = s.map(lambda v: v if is_missing(v) else places(str(v)))
         elif pd.api.types.is_bool_dtype(s.dtype):
             out[c] = s.map(lambda v: v if is_missing(v) else (YES if v else NO)).astype(object)
     return out
@@ -380,7 +433,7 @@ def table(df: pd.DataFrame, table: str | None = None, *, limit: int | None = 30,
     kinds = [column_kind(str(c), lb, shown[c].dtype) for c, lb in zip(shown.columns, headers(shown, table),
                                                                          strict=True)]
     cols = list(shown.columns)
-    blanks = [missing_text(c, table, k in ("money", "rate", "points", "count", "number"))
+    blanks = [missing_text(c, table, k in ("money", "rate", "points", "count", "stat", "number"))
               for c, k in zip(cols, kinds, strict=True)]
     cells = [[fmt(v, k, b) for v, k, b in zip(row, kinds, blanks, strict=True)]
              for row in values.itertuples(index=False, name=None)]
@@ -389,7 +442,7 @@ def table(df: pd.DataFrame, table: str | None = None, *, limit: int | None = 30,
                   v[:clip] + f"…（共 {len(v):,} 字，全文见 anomalies.xlsx）"
                   for v, c in zip(row, cols, strict=True)] for row in cells]
     widest = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(heads)]
-    classes = ["num" if k in ("money", "rate", "points", "count", "number") else
+    classes = ["num" if k in ("money", "rate", "points", "count", "stat", "number") else
                "long" if str(c) in _LONG else "mid" if w > 24 else "nw"
                for c, k, w in zip(cols, kinds, widest, strict=True)]
     rows_html, rows_text = [], []
@@ -446,6 +499,8 @@ def _param_value(name: str, value) -> str:
         return "、".join(str(v) for v in value)
     if isinstance(value, bool):
         return YES if value else NO
+    if name == "sample_method":
+        return value_labels("method", "sample").get(str(value), str(value))
     if isinstance(value, float):
         return f"{value:g}"
     return "全部" if value in (None, "") else str(value)

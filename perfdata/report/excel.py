@@ -1,6 +1,8 @@
 """The working-paper workbook: Chinese headers and labels, numbers as numbers with finance formats,
 原文位置 filled, A4 landscape fitted to the width with the header row repeated, frozen key columns, wrapped
-text with row heights, empty reviewer columns, a pivot-ready 部门×年度 sheet and a 说明 sheet.
+text with row heights, empty reviewer columns, a pivot-ready 部门×年度 sheet and a 说明 sheet; beside the
+findings, the audit analyses (perfdata.audit): the 抽查清单 (a sample of forms to re-check by hand), 跨年度对比,
+雷同文本 and 数字分布检验.
 
 A cell whose text starts with = + - @ would be a formula in Excel; every string cell is written as a
 string (and marked with Excel's quote prefix), so a project name like "=公益性岗位补贴" shows as printed.
@@ -13,29 +15,34 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from perfdata import schema
 from perfdata.checks import line_text
 from perfdata.report import analysis, display
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+# openpyxl is imported where a workbook is written: a report notebook that only quotes evidence
+# (with_evidence) does not pay for it
 
 SEVERITY_FILLS = {"high": "F8CBAD", "medium": "FCE4D6", "low": "FFF2CC"}
 HEADER_FILL = "DDEBF7"
 REVIEW_FILL = "F2F2F2"
 WRAP_COLUMNS = {"message", "evidence", "text", "goal_planned", "goal_achieved", "notes", "expected", "found",
                 "project_name", "location", "title_zh", "why", "reason", "department", "unit", "deviation_note",
-                "review_note", "review_result", "rule", "where", "field", "title", "source_file"}
+                "review_note", "review_result", "rule", "where", "field", "title", "source_file",
+                # the audit sheets (perfdata.audit)
+                "kind", "indicator", "prev_where", "where_a", "where_b", "text_a", "text_b", "project_name_a",
+                "project_name_b", "department_a", "department_b", "stratum"}
 MAX_WIDTH, WRAP_WIDTH = 40, 60
 FONT_NAME, FONT_SIZE = "等线", 10  # Office's default font for Chinese
 LINE_HEIGHT = 13.5  # points per line of 10-point text
 FORMULA_START = ("=", "+", "-", "@")
 FORMATS = {"money": "#,##0.00", "rate": "0.00%", "points": "0.0#", "count": "#,##0", "year": "0", "line": "0",
-           "number": "#,##0.0#"}
+           "number": "#,##0.0#", "stat": "0.0000"}
 REVIEW_COLUMNS = {"review_note": "复核意见", "review_result": "处理结果", "reviewer": "复核人",
                   "review_date": "复核日期"}
 REVIEW_RESULTS = ["属实，需整改", "属实，已整改", "不成立", "待补充资料"]
@@ -49,6 +56,29 @@ FINDING_WIDTHS = {"no": 5, "severity": 5, "rule": 16, "project_name": 16, "regio
                   "evidence": 30, "review_note": 14, "review_result": 9, "reviewer": 6, "review_date": 9}
 
 EXTRA_LABELS = analysis.LABELS  # headers of report tables that are not tidy tables
+
+# The 抽查清单's draw: the overview notebook's parameters of the same names and defaults (a run passes them in
+# `info["parameters"]` when given), so the workbook lists the forms the report lists.
+SAMPLE = {"sample_method": "risk", "sample_n": 10, "sample_seed": 2024}
+SAMPLE_COLUMNS = ["no", "project_name", "region", "department", "year", "budget", "method", "stratum",
+                  "selection_probability", "interval", "findings", "findings_high", "risk_score", "reason", "where",
+                  "seed",
+                  *REVIEW_COLUMNS]
+SAMPLE_WIDTHS = {"no": 5, "project_name": 24, "region": 7, "department": 14, "year": 5, "reason": 40, "where": 22,
+                 "stratum": 12, "method": 9, "review_note": 16, "review_result": 10, "reviewer": 7, "review_date": 10}
+YEAR_COLUMNS = ["no", "severity", "rule", "project_name", "region", "department", "year", "prev_year", "indicator",
+                "field", "expected", "found", "message", "where", "prev_where", "match", *REVIEW_COLUMNS]
+YEAR_WIDTHS = {"no": 5, "severity": 5, "rule": 14, "project_name": 18, "region": 7, "department": 12, "year": 5,
+               "prev_year": 5, "indicator": 12, "field": 9, "expected": 9, "found": 9, "message": 32, "where": 18,
+               "prev_where": 18, "match": 10, "review_note": 14, "review_result": 9, "reviewer": 6, "review_date": 9}
+COPY_COLUMNS = ["no", "kind", "similarity", "count", "total", "message", "where_b", "department_b", "project_name_b",
+                "text_b", "where_a", "department_a", "project_name_a", "text_a", *REVIEW_COLUMNS]
+COPY_LABELS = {"where_a": "原文位置(甲)", "where_b": "原文位置(乙)"}
+COPY_WIDTHS = {"no": 5, "kind": 11, "similarity": 7, "count": 6, "total": 6, "message": 40, "where_b": 18,
+               "department_b": 12, "project_name_b": 16, "text_b": 30, "where_a": 18, "department_a": 12,
+               "project_name_a": 16, "text_a": 30, "review_note": 14, "review_result": 9, "reviewer": 6,
+               "review_date": 9}
+DIGIT_COLUMNS = ["test", "group", "n", "excluded", "mad", "mad_expected", "verdict", "chi_square", "dof", "p_value"]
 
 
 def display_width(text: str) -> int:
@@ -88,6 +118,8 @@ class Sheet:
               fill: str | None = None) -> str:
         name = "|".join([fmt or "常规", "换行" if wrap else "", severity or "", "粗体" if bold else "", fill or ""])
         if name not in self.wb.named_styles:
+            from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+
             st = NamedStyle(name=name)
             if fmt:
                 st.number_format = fmt
@@ -112,6 +144,8 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, table: str | None = 
     A blank number stays blank; a blank text or key reads 未填 or — (display.missing_text), except in the
     `blank` columns (the reviewer's, to be filled in).
     """
+    from openpyxl.utils import get_column_letter
+
     ws = wb.create_sheet(title=title[:31])
     sheet = Sheet(wb)
     cols = [str(c) for c in df.columns]
@@ -201,6 +235,8 @@ def _print_setup(ws, title: str, repeat_header: bool = True):
 
 def write_workbook(sheets: dict[str, tuple[pd.DataFrame, str | None]], path: str | Path) -> Path:
     """Write sheets {title: (frame, tidy table name or None)} to PATH atomically."""
+    from openpyxl import Workbook
+
     path = Path(path)
     wb = Workbook()
     wb.remove(wb.active)
@@ -250,6 +286,99 @@ def findings_sheet(anomalies: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str
     return out[FINDING_COLUMNS], kinds
 
 
+def review_columns(ws, frame: pd.DataFrame) -> None:
+    """The reviewer's columns of a sheet written from FRAME (REVIEW_COLUMNS, empty and shaded by write_sheet):
+    处理结果 a drop-down of REVIEW_RESULTS, 复核日期 formatted as a date."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    dv = DataValidation(type="list", formula1='"' + ",".join(REVIEW_RESULTS) + '"', allow_blank=True)
+    ws.add_data_validation(dv)
+    col = {c: get_column_letter(k) for k, c in enumerate(frame.columns, start=1)}
+    last = max(2, len(frame) + 1)
+    dv.add(f"{col['review_result']}2:{col['review_result']}{last}")
+    for r in range(2, len(frame) + 2):
+        ws[f"{col['review_date']}{r}"].number_format = "yyyy-mm-dd"
+
+
+def _numbered(df: pd.DataFrame, columns: list[str], **extra) -> pd.DataFrame:
+    """DF's COLUMNS with 序号 first and the empty reviewer columns last (EXTRA: columns computed here)."""
+    d = df.reset_index(drop=True)
+    out = pd.DataFrame({"no": pd.array(range(1, len(d) + 1), dtype="Int64")})
+    for c in columns:
+        if c == "no":
+            continue
+        if c in REVIEW_COLUMNS:
+            out[c] = None
+        elif c in extra:
+            out[c] = extra[c].to_numpy() if hasattr(extra[c], "to_numpy") else extra[c]
+        else:
+            out[c] = d[c].to_numpy() if c in d else None
+            if c in d:
+                out[c] = out[c].astype(d[c].dtype)
+    return out[columns]
+
+
+def _review_sheet(wb: Workbook, title: str, frame: pd.DataFrame, table: str, *, labels=None, widths=None,
+                  freeze: str = "C2"):
+    ws = write_sheet(wb, title, frame, table, labels={**FINDING_LABELS, **(labels or {})}, widths=widths,
+                     freeze=freeze, kinds={"no": "line"}, fills={c: REVIEW_FILL for c in REVIEW_COLUMNS},
+                     blank=set(REVIEW_COLUMNS))
+    review_columns(ws, frame)
+    return ws
+
+
+def sample_parameters(info: dict | None) -> dict:
+    """The 抽查清单's method, n and seed: the run's parameters where given (info["parameters"]), else SAMPLE."""
+    given = (info or {}).get("parameters") or {}
+    return {k: given.get(k, v) if given.get(k) not in (None, "") else v for k, v in SAMPLE.items()}
+
+
+def sample_sheet(wb: Workbook, tables: dict, anomalies: pd.DataFrame, info: dict | None):
+    """抽查清单: the forms perfdata.audit.sample() draws with the run's sample_method / sample_n / sample_seed,
+    with why each was drawn, where it starts, and the reviewer's columns."""
+    from perfdata.audit import sample
+
+    p = sample_parameters(info)
+    drawn = sample(tables, method=str(p["sample_method"]), n=int(p["sample_n"]), seed=int(p["sample_seed"]),
+                   anomalies=anomalies)
+    columns = [c for c in SAMPLE_COLUMNS if c not in ("selection_probability", "interval", "risk_score")
+               or (c in drawn and drawn[c].notna().any())]  # a method's own figures (risk: no closed-form chance)
+    frame = _numbered(drawn, columns, where=where(drawn, "line_start") if len(drawn) else [])
+    return _review_sheet(wb, "抽查清单", frame, "sample", widths=SAMPLE_WIDTHS)
+
+
+def audit_sheets(wb: Workbook, tables: dict, raw_dir=None) -> dict[str, str]:
+    """跨年度对比, 雷同文本 and 数字分布检验 (perfdata.audit); returns what each holds, for the 说明 sheet."""
+    from perfdata.audit import compare_years, copies, digit_tables
+
+    across = compare_years(tables)
+    found = across["year_findings"]
+    _review_sheet(wb, "跨年度对比", _numbered(found, YEAR_COLUMNS), "year_findings", widths=YEAR_WIDTHS, freeze="E2")
+    linked = int(across["project_years"]["prev_form_id"].notna().sum())
+    years_what = ("各项目与同一地区、主管部门上一年度自评表对比发现的变化（目标设置偏低、预算增加而执行率下降、"
+                  "执行率下降仍自评满分、指标被删除），本年与上年的原文位置，右侧为复核栏；"
+                  + (f"本次 {linked:,} 份表单或绩效目标表与上年对应，发现 {len(found):,} 条" if linked else
+                     "本次没有一个项目有上一年度的自评表（各地区只有一个年度的表单），无可比较，表为空"))
+
+    copied = copies(tables, raw_dir=raw_dir)
+    sides = {f"where_{s}": where(pd.DataFrame({"source_file": copied[f"source_file_{s}"],
+                                               "line": copied[f"line_{s}"], "location": copied[f"location_{s}"]}))
+             if len(copied) else [] for s in ("a", "b")}
+    _review_sheet(wb, "雷同文本", _numbered(copied, COPY_COLUMNS, **sides), "copies", labels=COPY_LABELS,
+                  widths=COPY_WIDTHS, freeze="C2")
+    copies_what = ("不同部门表单中相同的文字、成套相同的指标及指标值、与上年几乎相同的表单、实际完成值照抄指标值的"
+                   f"文件；甲为先出现的一处，乙为雷同的一处，右侧为复核栏；本次 {len(copied):,} 处")
+
+    digit = digit_tables(tables)["digit_tests"]
+    write_sheet(wb, "数字分布检验", digit[DIGIT_COLUMNS], "digit_tests", freeze="C2")
+    short = int((digit["verdict"] == "样本不足").sum())
+    digits_what = ("资金来源明细金额的首位、前两位数字与本福特定律、末位数字（万元个位）与均匀分布的比较，按地区和"
+                   "年度分组并合计（全部）：平均绝对偏差（MAD）、结论、卡方检验；"
+                   f"本次 {len(digit):,} 组，其中样本不足 {short:,} 组（金额个数少于检验所需，不下结论）")
+    return {"跨年度对比": years_what, "雷同文本": copies_what, "数字分布检验": digits_what}
+
+
 def _field_kind(field) -> str:
     if display.is_missing(field):
         return "number"
@@ -287,6 +416,8 @@ def _notes_sheet(wb: Workbook, info: dict, tables: dict, an: pd.DataFrame, sheet
 
     Five columns: a key (A), three narrow ones (B–D) and a wide one (E); a key's text spans B–E.
     """
+    from openpyxl.styles import Font
+
     ws = wb.create_sheet("说明", 0)
     sheet = Sheet(wb)
     widths = {"A": 30, "B": 12, "C": 12, "D": 12, "E": 72}
@@ -368,6 +499,8 @@ def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_di
 
     `info`: run_id, run_date, parameters, data_dir, title — shown on the 说明 sheet.
     """
+    from openpyxl import Workbook
+
     info = info or {}
     an = analysis.sort_anomalies(with_evidence(display.frame_of(tables, "anomalies"), raw_dir))
     wb = Workbook()
@@ -378,13 +511,8 @@ def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_di
                      freeze="E2", kinds={"no": "line", **kinds}, fills={c: REVIEW_FILL for c in REVIEW_COLUMNS},
                      header_title="问题清单", blank=set(REVIEW_COLUMNS))
     _format_findings(ws, frame, list(frame.columns))
-    dv = DataValidation(type="list", formula1='"' + ",".join(REVIEW_RESULTS) + '"', allow_blank=True)
-    ws.add_data_validation(dv)
-    col = {c: get_column_letter(k) for k, c in enumerate(frame.columns, start=1)}
-    last = max(2, len(frame) + 1)
-    dv.add(f"{col['review_result']}2:{col['review_result']}{last}")
-    for r in range(2, len(frame) + 2):
-        ws[f"{col['review_date']}{r}"].number_format = "yyyy-mm-dd"
+    review_columns(ws, frame)
+    sample_sheet(wb, tables, an, info)
 
     by_rule = analysis.anomaly_counts(an, ["rule", "category"])
     from perfdata.checks import rule_table
@@ -413,14 +541,22 @@ def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_di
     pr = display.frame_of(tables, "problems")
     pr = pr.assign(where=where(pr).to_numpy() if len(pr) else [])[["where", "severity", "message"]]
     write_sheet(wb, "文件问题", pr, "problems", labels={"where": "原文位置"}, freeze="B2")
+    audit = audit_sheets(wb, tables, raw_dir)
+    for k, name in enumerate(("抽查清单", "按规则统计", "部门×年度", "跨年度对比", "雷同文本", "数字分布检验")):
+        wb.move_sheet(name, offset=wb.sheetnames.index("问题清单") + 1 + k - wb.sheetnames.index(name))
+    p = sample_parameters(info)
+    method = display.value_labels("method", "sample").get(str(p["sample_method"]), str(p["sample_method"]))
 
     _notes_sheet(wb, info, tables, an, {
         "说明": "本页：运行信息、参数、输入文件及其 SHA-256、各规则的含义与问题数",
         "问题清单": "每条问题一行：严重程度、规则、项目、应为/实为、说明、原文位置与原文（证据），右侧为复核栏；"
                 "可直接筛选或作数据透视表的数据源",
+        "抽查清单": f"供人工逐份复核的项目自评表：{method}抽取 {int(p['sample_n']):,} 份（随机种子 "
+                f"{int(p['sample_seed'])}，同一数据、方法、份数和种子总得到同一清单），抽取原因、原文位置，右侧为复核栏",
         "按规则统计": "各规则发现的问题数（按严重程度），末行合计",
         "部门×年度": "各地区、主管部门、年度的问题数（一行一组，可作数据透视），末行合计；"
                  "未填表示该问题所在的表未印部门或年度",
+        **audit,
         "项目自评表": "读取的每份项目支出绩效自评表及计算执行率、预算调整",
         "未读取内容": "已识别表格中未能读取的行或单元格（应逐条核对，确保没有遗漏）",
         "文件问题": "文件级问题：未能读取、部分未读取和提示",

@@ -396,6 +396,50 @@ def panels(parts: list[tuple[pd.DataFrame, str, str, str]], title: str, *, limit
     return fig
 
 
+def plot_digits(frequencies: pd.DataFrame, test: str = "first", group: str = "全部", *, ax=None, **overrides):
+    """Observed shares (bars) against the expected ones (line) of one digit test and group of
+    perfdata.audit.digits.digit_tables()["digit_frequencies"], titled with n, the MAD and the verdict; a group
+    below the test's minimum sample says so under the chart. `overrides` are the test's settings
+    (first_min_n=300), as digit_tables takes them."""
+    from perfdata.audit import digits
+    from perfdata.report import display
+
+    setup()
+    f = frequencies[(frequencies["test"] == test) & (frequencies["group"] == group)].sort_values("digit")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8 if test != "first_two" else 12, 4))
+    else:
+        fig = ax.figure
+    x = np.arange(len(f))
+    obs = f["observed_share"].astype(float).fillna(0).to_numpy()
+    exp = f["expected_share"].astype(float).to_numpy()
+    ax.bar(x, obs, color=PALETTE[0], width=0.7, label="实际占比")
+    ax.plot(x, exp, color=PALETTE[3], marker="o", markersize=3 if test == "first_two" else 5, linewidth=1.5,
+            label="本福特定律期望占比" if test != "last" else "均匀分布期望占比")
+    labels = f["digit"].astype(int).astype(str).tolist()
+    if test == "first_two":
+        ax.set_xticks(x[::5], labels[::5])
+    else:
+        ax.set_xticks(x, labels)
+    name = display.value_labels("test").get(test, test)
+    conf = digits.settings(**overrides)
+    n = int(f["observed"].sum())
+    mad = float(np.abs(obs - exp).mean() / 100) if n else float("nan")
+    verdict = digits.verdict(mad, n, test, conf)
+    ax.set_xlabel(name)
+    ax.set_ylabel("占比（%）")
+    shown = f"n = {n:,}，MAD {mad:.4f}，{verdict}" if n else "无金额"
+    ax.set_title(f"{name}分布：{group}（{shown}）")
+    ax.grid(axis="x", visible=False)
+    ax.legend(fontsize=8, frameon=False)
+    add_note(fig, "金额取资金来源明细的年初预算数、全年预算数、全年执行数（同一行相同的数只计一次），"
+             "不含零和负数" + {"first_two": "；只计 10 万元及以上的金额",
+                           "last": "；只计 100 万元及以上的金额"}.get(test, "") + "。")
+    if n < conf[test]["min_n"]:
+        add_note(fig, f"金额少于检验所需的 {conf[test]['min_n']:,.0f} 个，不下结论（{verdict}）：样本小时，"
+                 "真实的数字也常偏离期望占比，MAD 仅供参考。")
+    return fig
+
 def _legend_below(ax, n: int, inches: float):
     """Legend under the axis label (`inches` below the axes), so it never covers a bar or the label."""
     height = ax.figure.get_size_inches()[1] * ax.get_position().height

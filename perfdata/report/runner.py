@@ -215,6 +215,18 @@ def _rules(values: list) -> list[str]:
 NORMALISE = {"years": _years, "severities": _severities, "rules": _rules}
 
 
+def _sample_methods() -> tuple[str, ...]:
+    from perfdata.audit.sampling import METHODS
+
+    return METHODS
+
+
+# parameters whose value is one of a closed set, checked before anything runs (exit 2 naming the choices)
+CHOICES = {"sample_method": _sample_methods}
+# parameters that count something: a negative value is a usage error, not an empty section
+COUNTS = {"sample_n", "max_rows"}
+
+
 def parse_params(pairs: list[str] | None) -> dict[str, str]:
     """NAME=VALUE strings → dict (values stay text until checked against a notebook)."""
     out = {}
@@ -249,6 +261,10 @@ def resolve(notebooks: dict[str, Path], params: dict) -> dict[str, dict]:
                     raise ReportError(f"parameter {name}={value!r}: {e}") from None
                 if name in NORMALISE and isinstance(typed, list):
                     typed = NORMALISE[name](typed)
+                if name in CHOICES and typed not in (choices := CHOICES[name]()):
+                    raise ReportError(f"parameter {name}={value!r}: use one of {', '.join(choices)}")
+                if name in COUNTS and isinstance(typed, int) and typed < 0:
+                    raise ReportError(f"parameter {name}={value!r}: cannot be negative")
                 out[nb][name] = typed
     return out
 
