@@ -168,13 +168,13 @@ def test_a_far_cell_is_read_or_refused_never_allocated(row, col):
     from perfdata.readers.xlsx import MAX_SHEET_CELLS, column_letters
 
     data = hostile.xlsx({"A1": "项目名称", f"{column_letters(col)}{row}": "x"})
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the bound holds on a loaded machine (the read runs in this process)
     res = read_bytes(data, "far.xlsx")
     if row * (col + 1) > MAX_SHEET_CELLS:
         assert res.tables["problems"][0]["message"].startswith("refused: sheet Sheet spans A1:")
     else:
         assert res.tables["files"][0]["lines"] == min(row, 300_000)
-    assert time.perf_counter() - t0 < 5
+    assert time.process_time() - t0 < 5
 
 
 @settings(max_examples=40, deadline=None)

@@ -440,16 +440,13 @@ def test_the_same_inputs_give_the_same_html_bytes(default_run, monkeypatch):
     for p in sorted(a.rglob("*")):
         if p.suffix in (".png", ".svg", ".csv", ".html"):
             assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
-    # the workbook: the same sheets (its run date included); only openpyxl's save-time stamps may differ
-    wa, wb = _members(a / "anomalies.xlsx"), _members(b / "anomalies.xlsx")
-    assert {k: v for k, v in wa.items() if k != "docProps/core.xml"} == {k: v for k, v in wb.items()
-                                                                        if k != "docProps/core.xml"}
+    # the workbook: the same bytes, its zip entries and document properties dated with the run date
+    assert (a / "anomalies.xlsx").read_bytes() == (b / "anomalies.xlsx").read_bytes()
+    assert _members(a / "anomalies.xlsx") == _members(b / "anomalies.xlsx")
     notes = {r[0]: r[1] for r in load_workbook(a / "anomalies.xlsx")["说明"].iter_rows(values_only=True) if r[0]}
     assert notes["生成时间"] == "2026-01-01 00:00:00 UTC"
 
 
-@pytest.mark.xfail(reason="openpyxl stamps docProps/core.xml and every zip entry with the time of saving: "
-                          "perfdata/report/excel.py (_save) is to stamp them with the run date", strict=False)
 def test_the_workbook_is_stamped_with_the_run_date(tmp_path, bundled):
     import zipfile
     from datetime import datetime

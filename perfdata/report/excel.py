@@ -245,10 +245,56 @@ def write_workbook(sheets: dict[str, tuple[pd.DataFrame, str | None]], path: str
     return _save(wb, path)
 
 
-def _save(wb: Workbook, path: Path) -> Path:
+_RUN_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
+def stamp_of(run_date) -> datetime | None:
+    """The moment a workbook is stamped with: the run's date as the runner writes it (UTC), None when it has none.
+    Zip entries cannot be dated before 1980, so an earlier date is 1980-01-01.
+
+    >>> stamp_of("2026-01-01 00:00:00 UTC"), stamp_of("1970-01-01 00:00 UTC"), stamp_of(None)
+    (datetime.datetime(2026, 1, 1, 0, 0), datetime.datetime(1980, 1, 1, 0, 0), None)
+    """
+    m = _RUN_DATE.match(str(run_date)) if run_date else None
+    if not m:
+        return None
+    when = datetime(*(int(g or 0) for g in m.groups()))
+    return max(when, datetime(1980, 1, 1))
+
+
+def _stamped(data: bytes, when: datetime) -> bytes:
+    """The workbook's bytes with every zip entry and docProps/core.xml's created/modified dated WHEN: openpyxl
+    dates both with the time of saving, so two runs of the same inputs would differ in bytes."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    iso = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "docProps/core.xml":
+                body = _CORE_DATES.sub(lambda m: m.group(1) + iso + m.group(2), body)
+            entry = zipfile.ZipInfo(item.filename, date_time=when.timetuple()[:6])
+            entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, item.external_attr
+            dst.writestr(entry, body)
+    return out.getvalue()
+
+
+def _save(wb: Workbook, path: Path, when: datetime | None = None) -> Path:
+    """Write atomically (a reader never sees half a workbook); dated WHEN (the run date) when given."""
+    import io
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
+    if when is None:
+        wb.save(tmp)
+    else:
+        wb.properties.created = wb.properties.modified = when
+        buf = io.BytesIO()
+        wb.save(buf)
+        tmp.write_bytes(_stamped(buf.getvalue(), when))
     tmp.replace(path)
     return path
 
@@ -562,4 +608,4 @@ def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_di
         "文件问题": "文件级问题：未能读取、部分未读取和提示",
     })
     wb.active = 0
-    return _save(wb, Path(path))
+    return _save(wb, Path(path), stamp_of(info.get("run_date")))
