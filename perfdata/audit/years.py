@@ -536,7 +536,17 @@ def find_changes(tables: dict[str, pd.DataFrame], project_years: pd.DataFrame, i
 
 
 def compare_years(tables: dict[str, pd.DataFrame], **params) -> dict[str, pd.DataFrame]:
-    """project_years, indicator_years and year_findings of a batch (thresholds by name, rules/years.csv)."""
+    """project_years, indicator_years and year_findings of a batch (thresholds by name, rules/years.csv).
+
+    Every form and 绩效目标表 is a project-year; one links to the year before when the batch holds it. 香河县's
+    2023 disclosure has 41 target tables and no 2022 forms to compare them with:
+
+    >>> from perfdata import read
+    >>> r = compare_years(read("data/raw/hebei-xianghe-county-hrss-2023-budget-disclosure.txt"))
+    >>> py = r["project_years"]
+    >>> len(py), py.kind.unique().tolist(), int(py.prev_year.notna().sum())
+    (41, ['target_table'], 0)
+    """
     py = link_projects(tables, **params)
     iy = link_indicators(tables, py)
     return {"project_years": py, "indicator_years": iy, "year_findings": find_changes(tables, py, iy, **params)}
