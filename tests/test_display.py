@@ -134,3 +134,11 @@ def test_header_block_lists_inputs_with_hashes(bundled):
     assert page.index("部分未读取") < page.index("已全部读取")  # files not fully read first
     assert page.endswith("<!--pd-toc-->")
     assert not english_keys(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_a_digit_test_row_shows_its_statistics_alike():
+    """MAD, χ² and p of one digit test, all to four decimals (a χ² of 38 read "38" beside "15.57")."""
+    row = pd.DataFrame({"mad": [0.08], "chi_square": [38.0], "p_value": [0.00001]}).astype("Float64")
+    kinds = [display.column_kind(c, "", "Float64") for c in row.columns]
+    assert kinds == ["stat", "stat", "stat"]
+    assert [display.fmt(v, k) for v, k in zip(row.iloc[0], kinds, strict=True)] == ["0.0800", "38.0000", "0.0000"]

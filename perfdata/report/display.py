@@ -220,7 +220,7 @@ def parameter_label(name: str) -> str:
 _LINE_NAMES = {"line", "line_start", "line_end", "seq", "table_no", "indicator_no", "lines", "line_a", "line_b",
                "prev_line", "seed"}
 # statistics read to four decimals (a MAD of 0.0261 against a bound of 0.015; p-values)
-_STAT_NAMES = {"mad", "mad_expected", "p_value", "z_stat"}
+_STAT_NAMES = {"mad", "mad_expected", "p_value", "z_stat", "chi_square"}  # fixed four decimals, one table alike
 _POINT_NAMES = {"weight", "score", "gap", "self_score", "rescore", "rescore_min", "rescore_max", "total_weight",
                 "score_mean", "score_median", "score_min", "exec_score_expected", "near_full_margin"}
 _POINT_WORDS = ("得分", "分值", "总分", "自评分", "(分)", "重算")
