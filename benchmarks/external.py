@@ -301,7 +301,9 @@ def score_file(tables: dict, gold: dict) -> dict:
             items = candidates[_eq(candidates["table_line"], row["table_line"])]
         else:
             items = candidates
-        n_read = sum(not _is_total(items.iloc[k]) for k in range(len(items)))
+        # item rows: projects and group rows (一 / (一), subtotals of the items under them), not the 合计
+        n_read = sum(not _is_total(items.iloc[k]) or _plain(items.iloc[k].get("is_subtotal")) is True
+                     for k in range(len(items)))
     else:
         row = pick_form(candidates, gold.get("project_name", ""), cols["project_name"])
         n_read = 0

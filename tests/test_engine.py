@@ -442,7 +442,7 @@ def test_indicator_rows_run_together_are_cut_by_their_figures():
     assert rows[:3] == [("安装坡面水标尺", "≥266米", "≥266米", 10.0, 10.0),
                         ("水标尺宽度", "≥50厘米", "≥50厘米", 10.0, 10.0),
                         ("项目(工程)验收合格率", "100%", "100%", 20.0, 20.0)]
-    assert ("群众生产生活条件改善状况", "显著提升", "显著提升", 10.0, 10.0) in rows and len(rows) == 8
+    assert ("群众生产生活条件改善状况", "显著提升", "显著提升", 10.0, 10.0) in rows and len(rows) == 9  # as index.csv
     ind = perfdata.read(next(EXTERNAL.glob("06_*.txt")))["indicators"]
     assert ind.name.tolist() == ["监测数据必须合格", "监测资料", "整编资料审核", "监测数据资料整编", "完成年度资料上报"]
     assert ind.score.tolist() == [10.0, 10.0, 19.6, 20.0, 20.0] and ind.weight.isna().all()
@@ -480,3 +480,220 @@ def test_the_bundled_forms_copied_without_their_grid(name, least, how, tmp_path)
     got = got.drop_duplicates("project_name").set_index("project_name")[cols]
     same = (orig == got.loc[orig.index]) | (orig.isna() & got.loc[orig.index].isna())
     assert same.all(axis=1).sum() >= least
+
+
+@pytest.mark.parametrize("how, least", [("one-cell-per-line", 0.9), ("paragraphs", 0.9)])
+@pytest.mark.parametrize("name", ["hebei-xinglong", "henan-xinxiang", "ningxia-guyuan"])
+def test_the_bundled_indicator_rows_copied_one_cell_a_line(name, how, least, tmp_path):
+    """One cell a line (or a paragraph): a space inside a line is part of its cell, so a name printed with a
+    space ('保障参保人员权益, 确保参保人员待遇') stays one name and its row reads as in the original; at least
+    `least` of the original rows come back exactly, and a row of the copy that is not in the original is rare."""
+    src = next(RAW.glob(f"{name}*.txt"))
+    key = ["name", "target_raw", "actual_raw", "weight", "score"]
+    orig = {tuple(r) for r in perfdata.read(src)["indicators"][key].astype(str).values}
+    path = tmp_path / "copy.txt"
+    path.write_text(_reserialise(src, how), encoding="utf-8")
+    got = [tuple(r) for r in perfdata.read(path)["indicators"][key].astype(str).values]
+    same = sum(r in orig for r in got)
+    assert same >= least * len(orig) * (0.6 if name == "hebei-xinglong" else 1)
+    assert len(got) - same <= 0.1 * len(got)
+
+
+# -- flat tables run together (Chongqing 部门整体绩效自评表), read by the types of their columns -----------
+
+@needs_external
+def test_a_flat_table_run_together_is_read_by_its_column_types():
+    """#16: '天然林和公益林管护当期任务完成率%901010010…': 指标名称 | 计量单位 | 指标性质 | 指标值 | 指标权重(分) |
+    全年完成值 | 指标得分(分) | 说明 with the figures glued; '901010010' is cut into 90 | 10 | 100 | 10 where 得分 ≤
+    分值 and a usual 分值 confirm it, '0.910010' into 0.9 | 10 | 0 | 10; '天' of '2110110天保工程区' is the next
+    name's, not a unit; the name cut short at the end of the excerpt is a leftover."""
+    t = perfdata.read(next(EXTERNAL.glob("16_*.txt")))
+    ind = t["department_indicators"]
+    rows = [(r.name, r.target_raw, r.actual_raw, r.weight, r.score, r.measure_unit) for r in ind.itertuples()]
+    assert len(rows) == 6
+    assert rows[0] == ("天然林和公益林管护当期任务完成率", "90%", "100", 10.0, 10.0, "%")
+    assert rows[3] == ("天保工程区森林资源管护面积", "250万亩", "50", 10.0, 10.0, "万亩")
+    assert rows[4] == ("森林火灾受害率", "0.9%", "0", 10.0, 10.0, "%")
+    assert rows[5] == ("主要林业有害生物成灾率", "0.4%", "0.1", 10.0, 10.0, "%")
+    lo = t["leftovers"]
+    assert "公益林提供管" in lo.text.tolist()
+
+
+@needs_external
+def test_an_ocr_copy_with_a_garbled_header_cell_and_flag_column():
+    """#12: the header cell '年成值全完值' is 全年完成值 with its characters out of order (OCR) and holds its
+    column; 是否核心指标 is a yes/no column that ends each row ('…100%22否“三公经费…'); 得分系数 '100%' and
+    the glued '22' = 权重 2 | 得分 2; an adjusted target left blank; '0100%' is 0 | 100%; the page's repeated
+    绩效指标 label does not end the block; qualitative values printed twice ('好好') are target and actual."""
+    ind = perfdata.read(next(EXTERNAL.glob("12_*.txt")))["department_indicators"]
+    rows = {r.name: (r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()}
+    assert len(ind) == 19
+    assert rows["财政供养人员控制率"] == ("100%", "92%", 2.0, 2.0)
+    assert rows["预算调整率"] == ("3%", "0", 2.0, 2.0)
+    assert rows["资金使用合规性"] == ("好", "好", 5.0, 5.0)
+    assert rows["管理制度健全性"] == ("高", "高", 3.0, 3.0)  # '性标定指': 定性指标 scrambled, split off
+    assert rows["播发稿件数量tot扁"] == ("2200篇", "2859篇", 10.0, 10.0)
+    assert ind.nature.dropna().unique().tolist() == ["定量指标", "定性指标"]
+
+
+@needs_external
+def test_rows_ended_by_a_value_the_block_repeats():
+    """#18 (Hubei, no 分值 or 得分 anywhere): '森林火灾6小时内扑灭率不低于95%达成预期指标': the value
+    达成预期指标 that ends row after row cuts the rows; a row's figures are those at the end of its piece, so
+    a name holding a figure (6小时) stays whole; '63' is never cut (no 分值 to confirm a cut); a row with
+    text cells only is a leftover, not a guess."""
+    t = perfdata.read(next(EXTERNAL.glob("18_*.txt")))
+    rows = [(r.name, r.target_raw, r.actual_raw) for r in t["indicators"].itertuples()]
+    assert len(rows) == 10
+    assert ("森林火灾6小时内扑灭率", "不低于95%", "达成预期指标") in rows
+    assert ("重大森林火灾", "0起", "达成预期指标") in rows
+    assert ("成本控制数(万元)", "63", "达成预期指标") in rows
+    assert "公众知晓度是否明显提高是达成预期指标" in t["leftovers"].text.tolist()
+
+
+@needs_external
+def test_a_header_scattered_among_its_rows():
+    """#20 (a spreadsheet dump): 年度指标值 / 实际完成值 / 二级指标 / 三级指标 / 分值 / 得分 printed among the rows;
+    the template's order (target, actual, 分值, 得分) reads the complete rows; 指标25, whose values are followed
+    by another row's values with no name, is not read (the order is off there), nor are 指标1–5."""
+    ind = perfdata.read(next(EXTERNAL.glob("20_*.txt")))["indicators"]
+    rows = {r.indicator_no: (r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()}
+    assert sorted(rows) == list(range(6, 24))
+    assert rows[8] == ("适龄儿童疫苗接种率", "100.00%", "97.30%", 2.0, 1.9)
+    assert rows[21] == ("肺结核健康规范管理数", "8例", "8例", 2.0, 2.0)
+
+
+CHONGQING = [
+    ["重庆市某区农业农村委员会2023年度部门整体绩效自评表"],
+    ["主管部门", "重庆市某区农业农村委员会", "部门联系人", "张三", "联系电话", "12345678", "自评总分(分)", "96.75"],
+    ["年初预算数", "全年(调整)预算数", "全年执行数", "执行率", "执行率权重", "执行率得分"],
+    ["年度总金额", "500", "520", "494", "95%", "10", "9.5"],
+    ["绩效指标"],
+    ["指标名称", "计量单位", "指标性质", "指标值", "指标权重(分)", "全年完成值", "指标得分(分)", "说明"],
+    ["高标准农田建设面积", "万亩", "定量指标", "2.5", "20", "2.6", "20"],
+    ["农业技术培训人次", "人次", "定量指标", "1200", "15", "1100", "13.75"],
+    ["农产品质量安全抽检合格率", "%", "定量指标", "98", "15", "99", "15"],
+    ["项目资金拨付及时率", "%", "定量指标", "100", "10", "95", "9.5"],
+]
+CHONGQING_ROWS = [("高标准农田建设面积", "2.5万亩", "2.6", 20.0, 20.0),
+                  ("农业技术培训人次", "1200人次", "1100", 15.0, 13.75),
+                  ("农产品质量安全抽检合格率", "98%", "99", 15.0, 15.0),
+                  ("项目资金拨付及时率", "100%", "95", 10.0, 9.5)]
+
+
+@pytest.mark.parametrize("render", [_run_on, _one_line], ids=["run-on", "one-line"])
+def test_a_generated_flat_department_table_reads_the_same_glued_or_spaced(render, tmp_path):
+    """A Chongqing-layout form made here, run together with no separator ('…人次定量指标120015110013.75…':
+    13.75 = 15 × 1100 / 1200 confirms the cut) and spaced on one line: the same rows, the label 项目资金 inside
+    项目资金拨付及时率 part of the name, and the 自评总分 in the header."""
+    path = tmp_path / "form.txt"
+    path.write_text(render(CHONGQING), encoding="utf-8")
+    t = perfdata.read(path)
+    d = t["department_forms"].iloc[0]
+    assert (d.department, d.total_score) == ("重庆市某区农业农村委员会", 96.75)
+    ind = t["department_indicators"]
+    assert [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == CHONGQING_ROWS
+    assert set(ind.measure_unit) == {"万亩", "人次", "%"} and set(ind.nature) == {"定量指标"}
+
+
+def test_typed_rows_cut_glued_figures_only_where_the_points_confirm_it():
+    cols = ["measure_unit", "nature", "target", "weight", "actual", "score", "note"]
+    rows, unread = engine.typed_rows("森林火灾受害率%0.910010主要林业有害生物成灾率%0.4100.110公益林", cols)
+    assert rows == [("森林火灾受害率", {"measure_unit": "%", "target": "0.9", "weight": "10", "actual": "0",
+                                        "score": "10"}),
+                    ("主要林业有害生物成灾率", {"measure_unit": "%", "target": "0.4", "weight": "10", "actual": "0.1",
+                                                "score": "10"})]
+    assert unread == ["公益林"]
+    # a score above every possible weight: no cut is confirmed, nothing is read
+    assert engine.typed_rows("甲项指标完成率%90101000", cols) is None
+    # without 分值 or 得分 columns a glued run is never cut
+    assert engine.typed_rows("成本控制数63达成预期指标人员伤亡事故0人次达成预期指标",
+                             ["target", "actual", "note"], ("达成预期指标",)) == (
+        [("成本控制数", {"target": "63", "actual": "达成预期指标"}),
+         ("人员伤亡事故", {"target": "0人次", "actual": "达成预期指标"})], [])
+    # 得分计算方法 is prose with figures: never cut
+    assert engine.typed_rows("甲指标10≥5个≥5个完成值达到指标值记满分10", ["weight", "target", "actual", "method",
+                                                                             "score"]) is None
+
+
+def test_a_header_cell_with_its_characters_out_of_order():
+    assert engine._garbled_header("年成值全完值") == "actual"  # 全年完成值, OCR
+    assert engine._garbled_header("标值指年度") == "target"
+    assert engine._garbled_header("甲乙丙丁") is None
+
+
+@needs_external
+def test_yunnan_rows_with_their_level_spelled_with_a_trailing_deng_and_qualitative_values():
+    """#15: '服务对象满意度指标等' is the level (levels.csv), not a row; '有效 | 有效 10 10' is target and actual
+    ('有效' is no 度量单位); 其他需要说明事项 ends the block (form_labels.csv). All nine rows, 96 in all."""
+    t = perfdata.read(next(EXTERNAL.glob("15_*.txt")))
+    rows = [(r.level2, r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in t["indicators"].itertuples()]
+    assert len(rows) == 9 and sum(r[5] for r in rows) + 10 == t["forms"].iloc[0].total_score_reported == 96
+    assert rows[4] == ("经济效益指标", "减轻贫困学生家庭经济负担", "有效", "有效", 10.0, 10.0)
+    assert rows[7] == ("服务对象满意度指标", "学生满意度", "≥95%", "100%", 10.0, 10.0)
+
+
+@needs_external
+def test_a_level_word_cut_out_of_a_run_on_name_stays_in_the_name():
+    """#14: '…受益脱贫(含监测对象)户满意度10≥95%≥95%10': 满意度 is cut out as a level name, but a level is followed
+    by a name, never by figures: it ends this row's name."""
+    ind = perfdata.read(next(EXTERNAL.glob("14_*.txt")))["indicators"]
+    r = ind.iloc[-1]
+    assert (r.level1, r["name"], r.target_raw, r.weight, r.score) == ("满意度指标", "受益脱贫(含监测对象)户满意度",
+                                                                      "≥95%", 10.0, 10.0)
+    assert len(ind) == 9
+
+
+@needs_external
+@pytest.mark.parametrize("file, rate, weight, score", [("12", 76.0, 10.0, 7.6), ("16", 79.27, 10.0, 7.93)])
+def test_garbled_funding_figures_give_only_the_rate_the_points_confirm(file, rate, weight, score):
+    """OCR lost the amounts' digits ('O76%107.6', '.32.06.579.27107.93'): the tail 执行率 | 执行率权重 | 执行率得分
+    is read where one cut makes 得分 = 权重 × 执行率 (7.6 = 10 × 76%, 7.93 ≈ 10 × 79.27%); the amounts are not
+    guessed, and the garbled head is a leftover."""
+    t = perfdata.read(next(EXTERNAL.glob(f"{file}_*.txt")))
+    d = t["department_forms"].iloc[0]
+    assert (d.exec_rate_reported, d.exec_weight, d.exec_score_reported) == (rate, weight, score)
+    assert pd.isna(d.budget_initial) and pd.isna(d.executed)
+    assert t["leftovers"].reason.str.startswith("garbled funding figures").any()
+
+
+def test_a_generated_form_with_garbled_amounts_reads_its_confirmed_rate(tmp_path):
+    rows = [r if r[:1] != ["年度总金额"] else ["年度总金额", "O", "95%", "10", "9.5"] for r in CHONGQING]
+    path = tmp_path / "form.txt"
+    path.write_text(_run_on(rows), encoding="utf-8")
+    t = perfdata.read(path)
+    d = t["department_forms"].iloc[0]
+    assert (d.exec_rate_reported, d.exec_weight, d.exec_score_reported) == (95.0, 10.0, 9.5)
+    assert pd.isna(d.budget_full_year) and len(t["department_indicators"]) == 4
+
+
+@needs_external
+def test_a_pdf_dump_with_the_values_before_the_names():
+    """#07: the PDF prints every row's values first ('=100% 100% 10 10 =100% 100% 20 20 及时 及时 20 20 …
+    100 98.62') and the names after them, one broken over two lines ('与委托运营方合同完成' '率'): five rows of
+    values, five names, and 10 + 20 + 20 + 30 + 10 + the execution row's 10 = 100, 90 + 8.62 = 98.62 confirm
+    the pairing; the form's 总分 is read from the same figures."""
+    t = perfdata.read(next(EXTERNAL.glob("07_*.txt")))
+    f = t["forms"].iloc[0]
+    ind = t["indicators"][t["indicators"].form_id == f.form_id]
+    assert [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == [
+        ("与委托运营方结算完成率", "=100%", "100%", 10.0, 10.0), ("合同结算条款完成率", "=100%", "100%", 20.0, 20.0),
+        ("费用结算及时性", "及时", "及时", 20.0, 20.0), ("与委托运营方合同完成率", "=100%", "100%", 30.0, 30.0),
+        ("场馆开放满意度", ">=90%", "100%", 10.0, 10.0)]
+    assert (f.total_weight_reported, f.total_score_reported) == (100.0, 98.62)
+
+
+def test_a_column_dump_whose_points_do_not_add_up_is_not_read(tmp_path):
+    """The same layout made here, with a 总分 that the rows' points do not make: no pairing is guessed."""
+    head = ["项目支出绩效自评表(2022年度)", "项目名称", "某某经费", "年初预算数", "全年预算数", "全年执行数", "分值",
+            "执行率", "得分", "年度资金总额", "10", "10", "10", "10", "100%", "10", "一级指标", "二级指标", "三级指标",
+            "年度指标值", "实际完成值", "分值", "得分"]
+    values = ["≥5个", "5个", "40", "40", "≥90%", "95%", "50", "50"]
+    names = ["产出指标", "数量指标", "完成培训场次数", "效益指标", "社会效益指标", "群众满意度提升", "总分"]
+    for total, rows in (("100", 2), ("90", 0)):
+        path = tmp_path / f"dump{total}.txt"
+        path.write_text(" ".join([*head, *values, total, "100", *names]), encoding="utf-8")
+        ind = perfdata.read(path)["indicators"]
+        assert len(ind) == rows
+        if rows:
+            assert ind["name"].tolist() == ["完成培训场次数", "群众满意度提升"]

@@ -186,3 +186,20 @@ def test_real_development_set_runs(tmp_path):
     assert 0 <= p["fields_exact_pct"] <= 100
     assert ext.main(["--dir", str(folder), "--json", str(tmp_path / "x.json"), "--verbose"]) == 0
     assert (tmp_path / "x.json").stat().st_size > 0
+
+
+def test_summary_group_rows_count_as_item_rows_and_the_total_does_not():
+    """A summary's visible rows are its items and its group rows (一 / (一), subtotals of the items under
+    them), as index.csv counts them; the 合计 row is the table's total, not a row."""
+    summ = {"file": "s.txt", "form_type": "summary", "budget_full_year": "30", "n_indicator_rows_visible": "3",
+            "amount_unit": "万元"}
+    t = tables(summary_rows=[
+        {"source_file": "s.txt", "line_start": 5, "table_line": 1, "project_name": "合计", "budget": 30.0,
+         "is_total": True, "is_subtotal": False},
+        {"source_file": "s.txt", "line_start": 6, "table_line": 1, "project_name": "高校学生资助专项",
+         "budget": 30.0, "is_total": True, "is_subtotal": True},
+        {"source_file": "s.txt", "line_start": 7, "table_line": 1, "project_name": "甲", "budget": 10.0},
+        {"source_file": "s.txt", "line_start": 8, "table_line": 1, "project_name": "乙", "budget": 20.0},
+    ])
+    r = ext.score(t, index(summ))
+    assert r["indicator_rows"] == {"read": 3, "gold": 3}

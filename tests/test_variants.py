@@ -218,3 +218,17 @@ def test_written_for_path(tmp_path: Path):
     t = read(p)
     assert t["files"].encoding.tolist() == ["gb18030"]
     assert len(t["forms"]) == 1
+
+
+@pytest.mark.parametrize("sep", ["\t", "|", "cell-per-line"])
+def test_indicator_headers_spelled_as_chongqing_prints_them(sep, monkeypatch):
+    """The header cells of Chongqing's flat tables (指标名称, 全年完成值, 指标权重(分), 指标得分(分);
+    rules/headers.csv) read as 三级指标, 实际完成值, 分值, 得分 in any serialisation."""
+    import factory
+
+    monkeypatch.setitem(factory.INDICATOR_LABELS, "name", "指标名称")
+    monkeypatch.setitem(factory.INDICATOR_LABELS, "actual", "全年完成值")
+    monkeypatch.setitem(factory.INDICATOR_LABELS, "weight", "指标权重(分)")
+    monkeypatch.setitem(factory.INDICATOR_LABELS, "score", "指标得分(分)")
+    t = tables_of(render(sep=sep))
+    assert indicator_values(t) == expected_indicators()

@@ -10,6 +10,13 @@ to columns by type and by the form's own arithmetic) and the total. A run of fig
 split only where the form's arithmetic confirms the split (executed / budget ≈ rate, score ≈ weight ×
 rate); otherwise it stays a leftover with its line, never a guessed number.
 
+The 绩效指标 block is read by its header's columns: cell by cell where the copy kept cell boundaries; by
+the types of the columns where rows run together (a unit, an operator word, a rate, glued digits cut only
+where 得分 ≤ 分值 and the scoring rule confirm the cut, a yes/no column, a value the block repeats row after
+row); by the template's column order where the header's cells are scattered among the rows of a scrambled
+dump; and, for a PDF that prints all values before all names, by pairing them only where the points add up
+to the printed 总分.
+
 The vocabulary is data: headers.csv (funding, goal and indicator spellings), funding_rows.csv (row
 labels), levels.csv, form_labels.csv (fields, labels that end a value, totals, 元), table_titles.csv (what
 a title says its table is), units.csv (units that end an indicator's figure), summary_columns.csv and
@@ -21,10 +28,11 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from perfdata import rules
 from perfdata.grid import Row
@@ -41,6 +49,7 @@ class Token:
     line: int
     role: str | None = None  # field | stop | goal | total | score_total | funding_header | funding_row | title
     canonical: str | None = None  # the field, column, fund source or template the label names
+    joined: bool = False  # cut out of run-on text: it follows the token before it with no separator
 
 
 _SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
@@ -111,6 +120,7 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
     """The document as a stream of tokens, each with its line. An empty cell that the copy kept (a
     bare '|' line, or '| |' between two filled cells) is an "empty" token: it holds its column."""
     out: list[Token] = []
+    split = _CELL_SEPARATORS if _line_per_cell(rows) else _SEPARATORS
     for row in rows:
         filled = [c for c in row.cells if c]
         raw = row.raw if row.raw and len(filled) <= 1 else None
@@ -118,7 +128,7 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
             out.append(Token("", row.line, "empty"))
             continue
         if raw is not None:
-            pieces = _SEPARATORS.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip()))
+            pieces = split.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip()))
         else:
             cells = row.cells
             first = next((k for k, c in enumerate(cells) if c), 0)
@@ -138,6 +148,22 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
             break
         out = merged
     return out
+
+
+_CELL_SEPARATORS = re.compile(r"\s*\|+\s*")
+_ONE_CELL_LINE = re.compile(r"^[^|]*[^|\s][^|]*\|\s*$")  # 'text |': a cell of a "one cell per line" copy
+
+
+def _line_per_cell(rows: list[Row]) -> bool:
+    """Whether each line of the document is one cell: most lines are 'text |' (one cell per line), or
+    most lines are paragraphs apart (every cell its own paragraph). Then a space inside a line is part of
+    its cell ('保障参保人员权益, 确保参保人员待遇'), not a cell boundary."""
+    raws = [r for r in rows if r.raw and r.raw.strip() and len([c for c in r.cells if c]) <= 1]
+    if len(raws) < 20:
+        return False
+    cells = sum(1 for r in raws if _ONE_CELL_LINE.match(r.raw))
+    apart = sum(1 for a, b in itertools.pairwise(raws) if b.line - a.line >= 2)
+    return cells >= 0.6 * len(raws) or apart >= 0.8 * (len(raws) - 1)
 
 
 def line_fates(rows: list[Row], first: int, last: int) -> tuple[list[int], list[int]]:
@@ -196,6 +222,7 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
 _CJK_PIECE = re.compile(r"^[\u4e00-\u9fff()（）\d分]+$")
 
 
+@lru_cache(maxsize=1 << 16)
 def _known(text: str) -> bool:
     """A label of any block: the token vocabulary, an indicator header cell or a level name."""
     t = clean(text)
@@ -204,13 +231,19 @@ def _known(text: str) -> bool:
 
 
 def _rejoin(pieces: list[str]) -> list[str]:
-    """Pieces that a space split out of one label ('一级 指标', '产 出 指 标 (50分)') joined again."""
+    """Pieces that a space split out of one label ('一级 指标', '产 出 指 标 (50分)') joined again.
+
+    Only runs of CJK pieces can join: each piece is classified once, so a long run-on line costs its pieces, not
+    eight tests of eight pieces each (a 2.4 M-character line took 13 s here)."""
+    run = [0] * (len(pieces) + 1)  # CJK pieces from k on
+    for k in range(len(pieces) - 1, -1, -1):
+        run[k] = run[k + 1] + 1 if _CJK_PIECE.match(pieces[k]) else 0
     out, i = [], 0
     while i < len(pieces):
-        for n in range(min(8, len(pieces) - i), 1, -1):
-            group = pieces[i:i + n]
-            if all(_CJK_PIECE.match(g) for g in group) and _known("".join(group)):
-                out.append("".join(group))
+        for n in range(min(8, run[i]), 1, -1):
+            joined = "".join(pieces[i:i + n])
+            if _known(joined):
+                out.append(joined)
                 i += n
                 break
         else:
@@ -242,7 +275,7 @@ def _rejoin_cells(pieces: list[str]) -> list[str]:
     indicator number and its name ('指标' '1:事业单位招聘人数')."""
     out: list[str] = []
     for p in pieces:
-        if out and (p in _units() and re.fullmatch(r"[≥≤=<>]?\d+(?:\.\d+)?", out[-1])
+        if out and (p in _units() and re.fullmatch(f"{_OPERATOR_TEXT}?\\d+(?:\\.\\d+)?", out[-1])
                     or out[-1] == "指标" and re.match(r"\d", p)):
             out[-1] += p
         else:
@@ -277,11 +310,26 @@ def _cut(text: str, line: int) -> list[Token]:
         if lead:
             out.append(Token(lead.group(1), line))
             at = lead.end(1)
+        short = k[at:at + 2] if out[-1].role == "indicator_header" else ""
+        if short in _short_indicator_headers() and at + 2 < len(k):
+            # a two-character header cell ('说明', '得分') is cut only straight after another header cell
+            out.append(_classify(short, line))
+            at += 2
     if at == 0:
         return [hit]
     if at < len(k):
         out.extend(_labels_run_together(k[at:], line))
-    return [t for t in out if t.text]
+    out = [t for t in out if t.text]
+    for t in out[1:]:
+        t.joined = True
+    return out
+
+
+@cache
+def _short_indicator_headers() -> frozenset[str]:
+    """Indicator header cells of two characters (headers.csv): too short to cut out of run-on text anywhere."""
+    return frozenset(k for r in rules.table("headers.csv") if r["table"] == "indicator"
+                     and len(k := _label_key(r["synonym"])) == 2 and not r["synonym"].endswith("*"))
 
 
 def _labels_run_together(text: str, line: int) -> list[Token]:
@@ -676,6 +724,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             raw.pop()
             j -= 1
         if not any(x != "/" for x in raw):
+            if not raw and j < len(toks) and toks[j].role is None:
+                _garbled_row(toks, j, t, columns, weight_default, funding, used, form)
             continue
         got = assign(columns, raw, weight_default)
         if got is None and i == header_end - 1:  # the scrambled case: the longest confirmed prefix
@@ -700,6 +750,17 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                           else v) for c, v in values.items()}
         funding.append(FundingRow(t.text, t.canonical, t.line, values, confirmed, raw))
         used.update(range(i, j))
+    after_header = hdr[0] if hdr else None
+    while after_header is not None and after_header + 2 < len(toks) and (
+            toks[after_header + 1].role == "funding_header"
+            or toks[after_header + 1].role is None and toks[after_header + 2].role == "funding_header"):
+        after_header += 1  # the header's cells (one unread between two: 全年(If整) 预算数)
+    if after_header is not None and toks[after_header].role != "funding_header":
+        after_header -= 1
+    if not funding and after_header is not None and after_header + 1 < len(toks) \
+            and toks[after_header + 1].role is None:  # figures straight after the header, garbled
+        _garbled_row(toks, after_header + 1, Token("年度资金总额", toks[after_header + 1].line, "funding_row", "total"),
+                     columns, weight_default, funding, used, form)
     seen_total = False
     for r in funding:
         src = r.fund_source
@@ -750,6 +811,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             if t.role == "total":
                 break
     end = _table_end(toks, used, form, total_end)
+    # a 自评总分 printed in the header is no end of the table: it ends after the last token a block read
+    end = max(end, max(used, default=-1) + 1)
     _goals(toks[:end], used, form)
     form.line_end = toks[end - 1].line
     if not form.complete:
@@ -828,6 +891,41 @@ def _leftovers(toks: list[Token], used: set[int]) -> list[Leftover]:
             for line, texts in by_line.items()]
 
 
+_GARBLED = re.compile(r"^[A-Za-z]{0,2}([\d.,%]{5,})")  # 'O76%107.6', '.32.06.579.27107.93': OCR lost digits
+
+
+def _garbled_row(toks: list[Token], j: int, label: Token, columns: list[str], weight_default: float | None,
+                 funding: list[FundingRow], used: set[int], form: Form) -> None:
+    """A funding row whose figures were garbled (OCR lost digits and cell boundaries: '.32.06.579.27107.93'):
+    only its 执行率 | 分值 | 得分 at the end are read, where one cut of the run's tail alone makes 得分 =
+    分值 × 执行率; the amounts before them are not guessed (a leftover with the line)."""
+    m = _GARBLED.match(toks[j].text)
+    if m is None or "executed" not in columns:
+        return
+    tail_cols = columns[columns.index("executed") + 1:]
+    if not {"exec_rate", "exec_score"} <= set(tail_cols):
+        return
+    run = m.group(1).replace(",", "")
+    readings: dict[tuple, int] = {}
+    for k in range(len(run)):
+        if not run[k].isdigit() or not _GLUED.match(run[k:]):
+            continue
+        got = assign(tail_cols, [run[k:]], weight_default)
+        if got is not None and got[1] and all(got[0].get(c) is not None for c in ("exec_rate", "exec_score")):
+            readings.setdefault(tuple(got[0].items()), k)
+    if len(readings) != 1:
+        return
+    (values, k), = readings.items()
+    head = toks[j].text[:m.start(1) + k] + toks[j].text[m.end(1):]
+    if head.strip():
+        form.leftovers.append(Leftover(toks[j].line, head, "garbled funding figures before the confirmed 执行率 | "
+                                       "分值 | 得分 (not guessed)"))
+    row = dict.fromkeys(columns)
+    row.update(dict(values))
+    funding.append(FundingRow(label.text, label.canonical, label.line, row, True, [toks[j].text]))
+    used.add(j)
+
+
 def _lone_rate(toks: list[Token], used: set[int], values: dict, stop: int) -> float | None:
     """A rate printed away from its row (scrambled reading order), taken only when it is the one rate
     of the funding block that agrees with the row's executed / budget."""
@@ -852,7 +950,7 @@ def _text(v: float | None) -> str | None:
 
 # -- the 绩效指标 block --------------------------------------------------------------------------------
 
-_OPERATOR = re.compile(r"^(?:[=≥≤<>≈]|定性|定量|正向|反向)$")
+_OPERATOR = re.compile(r"^(?:[=≥≤<>≈]|定性|定量|正向|反向)(?:指标)?$")
 _UNIT = re.compile(r"^[^\d\s]{1,4}$")
 _ROW_START = ("level1", "level2", "name")
 
@@ -870,10 +968,20 @@ def _header(toks: list[Token], used: set[int], after: int = 0) -> tuple[list[str
         k -= 1  # the first row of a two-row header (empty cells between)
     start = k + 1
     cols, i = [], start
-    while i < len(toks) and (toks[i].role == "empty" or look(toks[i].text) or _NOTE.fullmatch(toks[i].text)):
-        if toks[i].role != "empty" and look(toks[i].text):  # a broken-off '(B)' belongs to the cell before
-            cols.append(look(toks[i].text))
-            used.add(i)
+    while i < len(toks):
+        if toks[i].role == "empty" or _NOTE.fullmatch(toks[i].text):  # a broken-off '(B)': the cell before's
+            i += 1
+            continue
+        col = look(toks[i].text)
+        if col is None and cols and i + 1 < len(toks) and look(toks[i + 1].text) and toks[i].role is None \
+                and _CJK_PIECE.match(toks[i].text) and len(toks[i].text) <= 12:
+            # a cell between two header cells that reads as none: its characters out of order (OCR), or a
+            # column the rules do not know, which holds its place
+            col = _garbled_header(toks[i].text) or "unknown"
+        if col is None:
+            break
+        cols.append(col)
+        used.add(i)
         i += 1
     if cols and cols[0] not in _ROW_START:
         p = next(k for k, c in enumerate(cols) if c in _ROW_START)
@@ -881,6 +989,16 @@ def _header(toks: list[Token], used: set[int], after: int = 0) -> tuple[list[str
         cols = row2 + [c for c in row1 if c not in row2 and c != "target"]
     cols = list(dict.fromkeys(cols))
     return (cols, i) if "name" in cols else None
+
+
+@cache
+def _garbled_header(text: str) -> str | None:
+    """The indicator column a header cell names with its characters out of order ('年成值全完值' for
+    全年完成值): the one spelling of headers.csv made of the same characters; None when none or several."""
+    chars = set(key(text))
+    hits = {r["canonical"] for r in rules.table("headers.csv") if r["table"] == "indicator"
+            and len(k := key(r["synonym"].rstrip("*"))) >= 4 and set(k) == chars and len(text) <= len(k) + 2}
+    return hits.pop() if len(hits) == 1 else None
 
 
 def _placeholder(t: Token) -> bool:
@@ -908,8 +1026,9 @@ def _fits(col: str, t: Token) -> bool:
         return False  # a name with its figures run together is the next row, not this row's cell
     if col == "nature":
         return bool(_OPERATOR.match(t.text))
-    if col == "measure_unit":
-        return bool(_UNIT.match(t.text)) and t.text not in _DASH
+    if col == "measure_unit":  # a unit the rules know ('有效' is a qualitative value, not a unit), or 元/人
+        return bool(_UNIT.match(t.text)) and t.text not in _DASH and (t.text in _units() or "/" in t.text
+                                                                     or not _CJK_PIECE.match(t.text))
     return True
 
 
@@ -922,7 +1041,158 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
     at = 0
     while (found := _header(toks, used, at)) is not None:
         at = _indicator_block(toks, used, form, found)
+    if not form.indicators:
+        _scattered_block(toks, used, form)
     mark_children(form.indicators)
+
+
+_VALUE_COLUMNS = ("target", "actual", "weight", "score")
+
+
+def _scattered_block(toks: list[Token], used: set[int], form: Form) -> None:
+    """An indicator block whose header cells are scattered among its rows (a spreadsheet or PDF dump whose
+    reading order is scrambled: '一级指标 … 年度 实际 指标值 完成值 指标1:… 二级指标 三级指标 … 分值 得分'): the
+    cells the form prints, in its template's order (templates.csv indicator_columns). Only complete rows are
+    read: a numbered or long name, then one value a column with 分值 and 得分 figures and 得分 ≤ 分值; values
+    with no name right after a row say the order is off there, and neither is read."""
+    look = rules.headers("indicator").lookup
+    start = next((i for i, t in enumerate(toks) if t.role == "indicator_header" and look(t.text) in ("level1", "name")),
+                 None)  # (a header that read as no header marked its cells used)
+    if start is None:
+        return
+    end = next((k for k in range(start, len(toks)) if toks[k].role in ("total", "score_total", "title", "field")),
+               len(toks))
+    header = {k for k in range(start, end) if toks[k].role in ("indicator_header", "funding_header")
+              and look(toks[k].text) is not None}
+    present = {look(toks[k].text) for k in header}
+    if "name" not in present or len(present & set(_VALUE_COLUMNS)) < 3:
+        return
+    template = next((t for t in templates() if t["template"] == form.template), templates()[-1])
+    cols = [c for c in template["indicator_columns"].split("|") if c in present and c in _VALUE_COLUMNS]
+    rows: list[tuple[int, int, dict]] = []  # (name index, end index, fields)
+    k = start
+    while k < end:
+        t = toks[k]
+        if k in used or k in header or not _scattered_name(t):
+            k += 1
+            continue
+        vals, j = [], k + 1
+        while j < end and len(vals) < len(cols) and (j in header or _scattered_value(toks[j])):
+            if j not in header:
+                vals.append(j)
+            j += 1
+        fields = dict(zip(cols, (toks[v].text for v in vals), strict=False))
+        w, sc = _figure(fields.get("weight", "")), _figure(fields.get("score", ""))
+        complete = len(vals) == len(cols) and ("weight" not in cols or w is not None) \
+            and ("score" not in cols or sc is not None) and (w is None or sc is None or sc <= w)
+        after, m = 0, j
+        while m < end and (m in header or _scattered_value(toks[m])):
+            after += m not in header
+            m += 1
+        if complete and after < len(cols):
+            rows.append((k, j, fields))
+        k = j
+    for k, j, fields in rows:
+        no, name = split_indicator_no(toks[k].text)
+        form.indicators.append(Indicator(toks[k].line, toks[j - 1].line, None, None, None, None, no,
+                                         name or toks[k].text, fields))
+        used.update(x for x in range(k, j))
+    if not rows and not _column_dump(toks, used, form, header, start, end, cols):
+        return
+    used.update(header)
+
+
+def _column_dump(toks: list[Token], used: set[int], form: Form, header: set[int], start: int, end: int,
+                 cols: list[str]) -> bool:
+    """A PDF dump that prints the value columns of every row first and the names after them ('=100% 100% 10
+    10 =100% 100% 20 20 … 100 98.62 率 … 合同结算条款完成率 费用结算及时性 …'): the values are cut into rows of
+    the header's columns and given to the names in order, only where there are as many names as rows and the
+    rows' 分值 and 得分 with the execution row's add up to the 总分 printed after them. A one-character
+    fragment ('率') ends the name before it (a name broken over two lines); levels cannot be placed."""
+    if not {"weight", "score"} <= set(cols):
+        return False
+    region = [k for k in range(start, end) if k not in used and k not in header and toks[k].role is None]
+    vals = [k for k in region if _scattered_value(toks[k]) and len(toks[k].text) > 1]
+    run: list[int] = []  # the longest stretch of values, header cells and levels between them aside
+    for k in vals:
+        if run and any(toks[x].role is None and x not in vals and x not in header for x in range(run[-1] + 1, k)):
+            if len(run) >= 2 * len(cols):
+                break
+            run = []
+        run.append(k)
+    n = len(cols)
+    if len(run) < 2 * n or (len(run) - 2) % n:
+        return False
+    groups = [dict(zip(cols, (toks[k].text for k in run[g:g + n]), strict=True)) for g in range(0, len(run) - 2, n)]
+    total_w, total_s = (_figure(toks[k].text) for k in run[-2:])
+    names: list[list[int]] = []
+    for k in range(start, end):
+        t = toks[k]
+        if k in run or k in header or k in used:
+            continue
+        if t.role is None and not _is_value(t) and _CJK_PIECE.match(t.text[:1] or "-"):
+            if len(t.text) == 1 and names:
+                names[-1].append(k)
+            else:
+                names.append([k])
+        elif t.role == "level" and len(t.text) <= 3 and names and names[-1][-1] == k - 1:
+            names[-1].append(k)  # '场馆开放' '满意度': a short level word cut out of the name's end
+    if len(names) != len(groups) or total_w is None or total_s is None:
+        return False
+    ws = [_figure(g["weight"]) for g in groups]
+    ss = [_figure(g["score"]) for g in groups]
+    total = next((r for r in form.funding if r["fund_source"] == "total"), {})
+    ew, es = (float(total[c]) if total.get(c) is not None else 0.0 for c in ("exec_weight", "exec_score"))
+    if None in ws or None in ss or any(sc > w for sc, w in zip(ss, ws, strict=True)) \
+            or abs(sum(ws) + ew - total_w) > 0.01 or abs(sum(ss) + es - total_s) > 0.051:
+        return False
+    for name, fields in zip(names, groups, strict=True):
+        text = "".join(toks[k].text for k in name)
+        no, clean_name = split_indicator_no(text)
+        form.indicators.append(Indicator(toks[name[0]].line, toks[name[-1]].line, None, None, None, None, no,
+                                         clean_name or text, fields))
+        used.update(name)
+    used.update(run)
+    form.total_weight, form.total_score, form.total_line = total_w, total_s, toks[run[-1]].line
+    return True
+
+
+def _scattered_name(t: Token) -> bool:
+    """A row's name in a scrambled dump: numbered ('指标6:举办健康教育宣传咨询活动'), or a text of five
+    characters or more that is no figure."""
+    if t.role is not None or _is_value(t) or _atom().fullmatch(t.text):
+        return False
+    no, rest = split_indicator_no(t.text)
+    return bool(rest) and (no is not None or len(rest) >= 5 and _CJK_PIECE.match(rest[:1]) is not None)
+
+
+def _scattered_value(t: Token) -> bool:
+    """A cell of a row in a scrambled dump: a figure, a figure with its operator and unit, or a short text."""
+    return t.role is None and not _scattered_name(t) and (_is_value(t) or bool(_atom().fullmatch(t.text))
+                                                         or len(t.text) <= 4)
+
+
+def _typed_run(toks: list[Token], i: int, after_name: list[str], by_line: bool,
+               phrases: tuple[str, ...] = ()) -> tuple[list, list[str], int] | None:
+    """The rows of the run-on text from token i on (the pieces a label cut out of it joined again: '政府采购'
+    '执行率' '%100%…'), read by the column types (typed_rows); with the index after the run. None when the
+    text is no run of rows, or a row of it does not read."""
+    j = i + 1
+    while j < len(toks) and toks[j].joined and (toks[j].role in (None, "funding_header") or toks[j].role in (
+            "stop", "funding_row", "level") and toks[j].canonical != "indicator" and j + 1 < len(toks)
+            and toks[j + 1].joined and toks[j + 1].role is None
+            and (toks[j].role != "level" or re.match(r"[\d≥≤=<>]", toks[j + 1].text))):
+        # a label inside a row's name ('项目资金' of 项目资金拨付及时率) is part of the name, and so is a level word
+        # with the row's figures straight after it ('…户满意度10≥95%'): a level is followed by a name
+        j += 1
+    text = "".join(t.text for t in toks[i:j])
+    points = "weight" in after_name or "score" in after_name
+    if len(text) < 8 or not points and (by_line or not {"target", "actual"} <= set(after_name)):
+        return None  # without 分值 or 得分 to confirm a reading, only a document whose rows are no lines
+    got = typed_rows(text, after_name, phrases)
+    if got is None:
+        return None
+    return got[0], got[1], j
 
 
 def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple[list[str], int]) -> int:
@@ -936,8 +1206,16 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
     level1 = level2 = None
     level1_weight = level1_line = None
     n = len(toks)
+    block_end = next((k for k in range(i, n) if toks[k].role in ("total", "score_total", "title", "field")), n)
+    points = "weight" in after_name or "score" in after_name
+    phrases = () if by_line else _repeated_phrases([a for t in toks[i:block_end] if t.role is None
+                                                    for a in _after_figures(t.text)])
     while i < n:
         t = toks[i]
+        if t.role == "stop" and t.canonical == "indicator" and form.indicators:
+            used.add(i)  # the block's own label printed again (a page break in a run-on copy)
+            i += 1
+            continue
         if t.role in ("total", "score_total", "stop", "field", "title"):
             break
         if t.role == "empty" or i in used:
@@ -959,8 +1237,8 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             used.add(i)
             i += 1
             continue
-        if _figure(t.text) is not None:  # a figure where a name should be: not ours to guess
-            i += 1
+        if _figure(t.text) is not None or _atom().fullmatch(t.text):  # a figure ('≥5个') where a name should
+            i += 1  # be: not ours to guess
             continue
         if t.role not in (None, "funding_header") or _NOTE.fullmatch(t.text):
             i += 1  # a header word in running text, or a header's broken-off '(B)', never names a row
@@ -970,7 +1248,28 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             used.add(i)
             i += 1
             continue
-        glued = _run_on_rows(t.text, after_name) if not by_line and _ends_row(toks, i + 1) else None
+        # rows ended by a value the block repeats are read by it first (the row-by-row cut would give that
+        # value and the next name to one cell)
+        typed = _typed_run(toks, i, after_name, by_line, phrases) if phrases and not points else None
+        glued = _run_on_rows(t.text, after_name) if typed is None and not by_line and _ends_row(toks, i + 1) \
+            else None
+        if typed is None and glued is None:
+            typed = _typed_run(toks, i, after_name, by_line, phrases)
+        if typed is not None:  # rows run together, cut by labels found in them: read by the column types
+            rows, tail, j = typed
+            for name_text, fields in rows:
+                unit = fields.get("measure_unit")
+                if unit and _DIGIT_RUN.match(fields.get("target") or "-"):  # the target with its unit, as
+                    fields = {**fields, "target": fields["target"] + unit}  # the other readers join them: '90%'
+                no, name = split_indicator_no(name_text)
+                form.indicators.append(Indicator(t.line, toks[j - 1].line, level1, level1_weight, level1_line,
+                                                 level2, no, name or name_text, fields))
+            for text in tail:
+                form.leftovers.append(Leftover(toks[j - 1].line, text, "indicator row with no figure after its "
+                                               "name (cut short, or qualitative only): left unread"))
+            used.update(range(i, j))
+            i = j
+            continue
         if glued:  # a whole row (or several) run together in one piece: '监测数据必须合格100%100%10'
             for name_text, fields in glued:
                 no, name = split_indicator_no(name_text)
@@ -979,6 +1278,9 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             used.add(i)
             i += 1
             continue
+        if not by_line and re.search(r"[\u4e00-\u9fff]\d[\d.]*$", t.text):
+            i += 1  # a name with figures run into it that no reading confirms: the tokens after it are not its
+            continue  # cells (it stays a leftover with its line)
         start, fields, j = i, {}, i + 1
         name_text = t.text
         if j + 1 < n and toks[j].role == "level" and len(toks[j].text) <= 3 and after_name \
@@ -1040,6 +1342,10 @@ _COLUMN_ZH = {"budget_initial": "年初预算数", "budget_full_year": "全年�
               "exec_weight": "分值", "exec_rate": "执行率", "exec_score": "得分", "method": "得分计算方法"}
 
 
+_INDICATOR_ZH = {"nature": "指标性质", "target": "年度指标值", "measure_unit": "度量单位", "actual": "实际完成值",
+                 "weight": "分值", "score": "得分", "note": "偏差原因", "method": "得分计算方法"}
+
+
 def templates_markdown() -> str:
     """docs/templates.md: the templates the token reader knows and the labels it reads, from the rules."""
     out = ["# 模板 / Templates", "",
@@ -1047,14 +1353,18 @@ def templates_markdown() -> str:
            "by `perfdata.tables.engine.templates_markdown()`; a test fails when the two differ.", "",
            "A form is read as the template whose title and header markers match best (recorded in "
            "`forms.template`). The funding columns are the form's own header cells where they can be read; the "
-           "template's order below is used only when they cannot (a scrambled or cut header).", "",
-           "| template | family | title | markers | funding columns | 执行率分值 | levels |",
-           "|---|---|---|---|---|---|---|"]
+           "template's order below is used only when they cannot (a scrambled or cut header). The indicator "
+           "columns are likewise the form's own header cells; the template's order after 三级指标 is used only "
+           "for a header whose cells are scattered among its rows (a scrambled dump), and only for the cells "
+           "the form prints.", "",
+           "| template | family | title | markers | funding columns | 执行率分值 | levels | indicator columns |",
+           "|---|---|---|---|---|---|---|---|"]
     for t in templates():
         cols = " · ".join(_COLUMN_ZH.get(c, c) for c in t["funding_columns"].split("|"))
         markers = " · ".join(t["markers"].split("|")) if t["markers"] else "—"
+        ind = " · ".join(_INDICATOR_ZH.get(c, c) for c in t["indicator_columns"].split("|"))
         out.append(f"| `{t['template']}` | {t['family']} | {t['title']} | {markers} | {cols} | "
-                   f"{t['exec_weight']} | {t['levels']} |")
+                   f"{t['exec_weight']} | {t['levels']} | {ind} |")
     out += ["", "## Labels", "", "| role | field | spellings |", "|---|---|---|"]
     groups: dict[tuple[str, str], list[str]] = {}
     for r in rules.table("form_labels.csv"):
@@ -1358,3 +1668,298 @@ def _run_on_rows(text: str, after_name: list[str]) -> list[tuple[str, dict]] | N
             return None
         rows.append((name, fields))
     return rows
+
+
+# -- rows run together, read by the types of the header's columns ---------------------------------------
+# ('财政供养人员控制率%定量指标100%92%100%22否', '森林火灾受害率%0.910010': Chongqing's flat tables copied from a
+# document site). Each column takes the cells its type allows; a run of glued digits is cut over the numeric
+# columns only where the indicator's arithmetic confirms the cut (得分 ≤ 分值, a usual 分值).
+
+_NATURE_WORDS = ("定量指标", "定性指标", "定量", "定性")  # 指标性质 cells
+_FLAGS = ("是", "否")  # a yes/no column (是否核心指标)
+_USUAL_WEIGHTS = frozenset({1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30})
+# what leaving a column blank costs: the values and points are what a row is printed for; an adjusted target
+# or a note is usually blank, the other descriptive columns usually filled
+_BLANK_COST = {"target": 1.0, "actual": 1.0, "weight": 1.0, "score": 1.0, "target_adjusted": 0.05, "note": 0.05,
+               "method": 0.05}
+_ACCEPTS = {"measure_unit": {"unit"}, "nature": {"nature"}, "score_rate": {"pct"}, "weight": {"num"},
+            "score": {"num"}, "core": {"flag"}, "note": {"text"}, "method": {"text"}}
+_VALUE_KINDS = {"pct", "qty", "num", "text"}  # target, actual and a column whose header could not be read
+_DIGIT_RUN = re.compile(r"^\d[\d.]*$")
+
+
+def _accepts(col: str, kind: str) -> bool:
+    return kind in _ACCEPTS.get(col, _VALUE_KINDS)
+
+
+def _item(atom: str) -> tuple[str, str]:
+    """A figure of a row as (kind, text): a rate, a plain number (or glued digits), a quantity with a unit or
+    an operator."""
+    if atom.endswith("%"):
+        return "pct", atom
+    return ("num", atom) if _DIGIT_RUN.match(atom) else ("qty", atom)
+
+
+def _points_ok(fields: dict[str, str]) -> float | None:
+    """How well a row's 分值 and 得分 agree with each other and with its values; None when they cannot be."""
+    w, sc = fields.get("weight"), fields.get("score")
+    wv = _figure(w) if w else None
+    sv = _figure(sc) if sc else None
+    s = 0.0
+    if w is not None:
+        if wv is None or wv <= 0 or wv > 100:
+            return None
+        s += 0.5 if wv in _USUAL_WEIGHTS else -0.5
+    if sc is not None and (sv is None or sv > 100):
+        return None
+    if wv is not None and sv is not None:
+        if sv > wv + 1e-9:
+            return None
+        s += 0.5 if sv == wv else 0.0
+    t, a = (_figure(fields[c]) if _DIGIT_RUN.match(fields.get(c) or "-") else None for c in ("target", "actual"))
+    if t and a:  # a target and its actual are of one order of magnitude (90 | 100, not 9010 | 0)
+        s += 0.3 - 0.3 * min(3.0, abs(math.log10(a / t)))
+        if wv is not None and sv and sv < wv and abs(wv * min(a / t, t / a) - sv) <= 0.02 * wv:
+            s += 1.0  # 得分 = 分值 × 完成值 / 指标值: the scoring rule confirms the reading
+    if fields.get("measure_unit") == "%" and any(v is not None and v > 100 for v in (t, a)):
+        s -= 0.5  # a rate above 100 %: possible, but not the likelier reading of glued digits
+    return s
+
+
+def _assignments(items: list[tuple[str, str]], cols: list[str]):
+    """Every order-keeping way to give the items to the columns (a column may stay blank; a run of glued
+    digits may fill several numeric columns in a row, cut where each piece is a plain number)."""
+    def walk(i: int, c: int, got: dict[str, str], split: bool):
+        if i == len(items):
+            yield dict(got), split
+            return
+        if c == len(cols):
+            return
+        kind, text = items[i]
+        yield from walk(i, c + 1, got, split)  # column c blank
+        if _accepts(cols[c], kind) and not (kind == "num" and _figure(text) is None):
+            got[cols[c]] = text
+            yield from walk(i + 1, c + 1, got, split)
+            del got[cols[c]]
+        if kind in ("pct", "qty") and c + 1 < len(cols) and cols[c] in ("weight", "score"):
+            # a 分值 run into the value after it ('10100%' = 10 | 100%)
+            for cut in (1, 2, 3):
+                head, rest = text[:cut], text[cut:]
+                if not (_SPLIT_NUMBER.match(head) and rest[:1].isdigit() and (rest[0] != "0" or rest[1:2] == ".")):
+                    continue
+                got[cols[c]] = head
+                for c2 in range(c + 1, len(cols)):
+                    if _accepts(cols[c2], kind):
+                        got[cols[c2]] = rest
+                        yield from walk(i + 1, c2 + 1, got, True)
+                        del got[cols[c2]]
+                del got[cols[c]]
+        if kind == "num" and len(text) >= 2:
+            for k in range(2, min(4, len(cols) - c) + 1):
+                span = cols[c:c + k]
+                if not all(_accepts(x, "num") for x in span):
+                    break
+                for cut in _splits(text, k, 200):
+                    got.update(zip(span, cut, strict=True))
+                    yield from walk(i + 1, c + k, got, True)
+                    for x in span:
+                        del got[x]
+
+    yield from walk(0, 0, {}, False)
+
+
+def _best_fields(items: list[tuple[str, str]], cols: list[str]) -> dict[str, str] | None:
+    """The assignment of a row's items to its columns that leaves the fewest cells blank and whose points
+    agree; None when none fits, or when two readings of a glued run fit equally well."""
+    scored = []
+    for got, split in itertools.islice(_assignments(items, cols), 20000):
+        points = _points_ok(got)
+        if points is None:
+            continue
+        if split and (points <= 0 or not (got.get("weight") and got.get("score"))):
+            continue  # glued digits are cut only where a 分值 and its 得分 confirm the cut
+        s = points - sum(_BLANK_COST.get(c, 0.3) for c in cols if c not in got)
+        s -= 0.001 * sum(cols.index(c) for c in got)  # a lone value is the target rather than the actual
+        scored.append((s, got))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: -x[0])
+    best = scored[0]
+    if len(scored) > 1 and abs(scored[1][0] - best[0]) < 1e-6 and scored[1][1] != best[1]:
+        return None
+    return best[1]
+
+
+def _repeated_phrases(texts: list[str]) -> tuple[str, ...]:
+    """Texts printed whole in the block that also start other pieces: a cell value repeated row after row
+    ('达成预期指标' before the next row's name), longest first."""
+    whole = {t for t in texts if 2 <= len(t) <= 12}
+    return tuple(sorted((w for w in whole if sum(t.startswith(w) for t in texts) >= 3), key=len, reverse=True))
+
+
+def _after_figures(text: str) -> list[str]:
+    """The texts of a run-on piece that follow a figure: where a row's text cells are (names start pieces)."""
+    atoms = _typed_atoms(text, False)
+    return [a for (k0, _), (k, a) in itertools.pairwise(atoms) if k0 == "V" and k == "T"]
+
+
+def _split_name(text: str, cols: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    """A row's name and the descriptive cells printed after it with no separator: its 计量单位 and 指标性质
+    ('财政供养人员控制率%定量指标'), or a qualitative target and actual printed the same ('资金使用合规性好好')."""
+    items: list[tuple[str, str]] = []
+    if "target" in cols and "actual" in cols:
+        for n in (1, 2, 3, 4):
+            if len(text) > 2 * n + 1 and text[-n:] == text[-2 * n:-n] and _CJK_PIECE.match(text[-n:]):
+                text, items = text[:-2 * n], [("text", text[-n:]), ("text", text[-n:])]
+                break
+    if "nature" in cols:
+        w = next((w for w in _NATURE_WORDS if text.endswith(w) and len(text) > len(w) + 1), None)
+        if w is None:  # its characters out of order (OCR): '性标定指' for 定性指标
+            w = next((w for w in _NATURE_WORDS if len(w) == 4 and len(text) > 5 and sorted(text[-4:]) == sorted(w)),
+                     None)
+        if w:
+            text, items = text[:-len(w)], [("nature", w), *items]
+    if "measure_unit" in cols and (not items or items[0][0] == "nature"):  # a unit before the values only
+        u = next((u for u in sorted([*_units(), "%"], key=len, reverse=True)
+                  if text.endswith(u) and len(text) > len(u) + 1), None)
+        if u:
+            text, items = text[:-len(u)], [("unit", u), *items]
+    return text, items
+
+
+@cache
+def _glued_atom() -> re.Pattern:
+    """A figure of a run-on row, digits and points glued ('0.4100.110'), with its operator and unit."""
+    units = sorted([*_units(), "%"], key=len, reverse=True)
+    return re.compile(f"{_OPERATOR_TEXT}?\\d(?:[\\d.]*\\d)?(?:{'|'.join(map(re.escape, units))})?")
+
+
+def _typed_atoms(text: str, give_back: bool = True) -> list[tuple[str, str]]:
+    """The text as ('T', text) and ('V', figure) pieces; where the header has a 计量单位 column (give_back), a
+    unit run into the next text ('2110110天保工程区') goes back to that text when it is not the row's 计量单位
+    (the unit printed after the row's name)."""
+    text = _LIST_MARK.sub("", text)
+    out, at, unit = [], 0, None
+    for m in _glued_atom().finditer(text):
+        if text[max(0, m.start() - 2):m.start()] == "指标" and text[m.end():m.end() + 1] in (":", "："):
+            continue  # '指标1:': the number of the row's name
+        before = text[at:m.start()].strip(".…· ")
+        if before:
+            out.append(["T", before])
+            unit = next((u for u in sorted([*_units(), "%"], key=len, reverse=True) if before.endswith(u)), None)
+        fig = m.group()
+        tail = fig[:max(k for k, ch in enumerate(fig) if ch.isdigit()) + 1]  # the figure up to its last digit
+        u = fig[len(tail):]
+        at = m.end()
+        if give_back and u and u != "%" and u != unit and at < len(text) and not text[at].isdigit() \
+                and text[at] not in ".…· ":
+            fig, at = tail, m.start() + len(tail)  # '天' of '天保工程区': the next name's first character
+        out.append(["V", fig])
+    if text[at:].strip(".…· "):
+        out.append(["T", text[at:].strip(".…· ")])
+    merged: list[list[str]] = []
+    for kind, a in out:  # the unit given back joins the text after it
+        if merged and merged[-1][0] == kind == "T":
+            merged[-1][1] += a
+        else:
+            merged.append([kind, a])
+    return [(k, a) for k, a in merged]
+
+
+def typed_rows(text: str, after_name: list[str], phrases: tuple[str, ...] = ()) \
+        -> tuple[list[tuple[str, dict]], list[str]] | None:
+    """Rows run together in one piece, read by the types of the header's columns after 指标名称: (rows, the
+    texts of rows with no figure, left unread), or None when any row does not read. `phrases`
+    are cell values the block repeats row after row (_repeated_phrases).
+
+    >>> rows, unread = typed_rows("森林火灾受害率%0.910010主要林业有害生物成灾率%0.4100.110",
+    ...                           ["measure_unit", "nature", "target", "weight", "actual", "score"])
+    >>> rows[1][0], rows[1][1]["target"], rows[1][1]["actual"], rows[1][1]["score"], unread
+    ('主要林业有害生物成灾率', '0.4', '0.1', '10', [])
+    """
+    cols = list(after_name)
+    if "method" in cols:
+        return None  # 得分计算方法 is prose with figures in it ('100-80%(含)'): no cut of it can be confirmed
+    if phrases and "weight" not in cols and "score" not in cols:
+        return _phrase_rows(text, cols, phrases)
+    atoms = _typed_atoms(text, "measure_unit" in cols)
+    if len(atoms) < 2 or atoms[0][0] != "T" or sum(k == "V" for k, _ in atoms) < 2:
+        return None
+    texts = _after_figures(text)
+    phrases = _repeated_phrases(texts) if any(c in cols for c in ("actual", "note")) else ()
+    rows: list[tuple[str, list[tuple[str, str]]]] = []
+    tail: list[str] = []
+    name, items = _split_name(atoms[0][1], cols)
+    i = 1
+    while True:
+        while i < len(atoms) and atoms[i][0] == "V":
+            a = atoms[i][1]
+            if re.match(r"0\d", a):  # no figure starts with 0 and a digit: '0100%' is 0 | 100%
+                items.append(("num", "0"))
+                a = a[1:]
+            items.append(_item(a))
+            i += 1
+        nxt = atoms[i][1] if i < len(atoms) else None
+        if nxt is not None and "core" in cols and nxt[:1] in _FLAGS:
+            items.append(("flag", nxt[:1]))
+            nxt = nxt[1:]
+        phrase = next((p for p in phrases if nxt and nxt.startswith(p)), None) if nxt else None
+        if phrase:
+            items.append(("text", phrase))
+            nxt = nxt[len(phrase):]
+        rows.append((name, items))
+        if nxt is None:
+            break
+        i += 1
+        if not nxt:
+            if i < len(atoms):
+                return None  # figures with no name before them
+            break
+        if i >= len(atoms):
+            tail = [nxt]  # a name and nothing after it: the piece (or the excerpt) ends there
+            break
+        name, items = _split_name(nxt, cols)
+    out = []
+    for name, items in rows:
+        if len(name) < 2 or not any(k in ("pct", "qty", "num") for k, _ in items):
+            return None
+        fields = _best_fields(items, cols)
+        points = "weight" in cols or "score" in cols
+        if fields is None or points and not (fields.get("weight") or fields.get("score")):
+            return None
+        out.append((name, fields))
+    return out, tail
+
+
+def _phrase_rows(text: str, cols: list[str], phrases: tuple[str, ...]) \
+        -> tuple[list[tuple[str, dict]], list[str]] | None:
+    """Rows without 分值 or 得分, each ended by a value the block repeats
+    ('森林火灾6小时内扑灭率不低于95%达成预期指标'): a row's figures are the figures at the end of its piece, its
+    name all before them (a name may hold a figure: 6小时), the repeated value the next text column's; a piece
+    with a name and text cells only is left unread. None when a piece has no name or no figure."""
+    pattern = "|".join(map(re.escape, phrases))
+    pieces = re.split(f"({pattern})", _LIST_MARK.sub("", text))
+    rows, unread = [], []
+    for k in range(0, len(pieces), 2):
+        body = pieces[k]
+        phrase = pieces[k + 1] if k + 1 < len(pieces) else None
+        if not body and phrase is not None:
+            return None  # a value with no row before it
+        if not body:
+            continue
+        atoms = _typed_atoms(body, False)
+        n = len(atoms)
+        while n > 0 and atoms[n - 1][0] == "V":
+            n -= 1
+        name = "".join(a for _, a in atoms[:n])
+        values = [_item(a) for _, a in atoms[n:]]
+        if not values and len(name) >= 2:
+            unread.append(body + (phrase or ""))  # a name, cut short or with text cells only: not guessed
+            continue
+        if len(name) < 2 or not values:
+            return None
+        fields = _best_fields([*values, *([("text", phrase)] if phrase else [])], cols)
+        if fields is None:
+            return None
+        rows.append((name, fields))
+    return (rows, unread) if rows else None
