@@ -16,7 +16,7 @@ rows (weights and scores summed per form). The source files do not exist (the ra
 check is an empty temporary folder), so no evidence line is read: what is measured is the rules, the
 rescoring, the folding and the messages.
 
-    python benchmarks/bench_check.py [--forms 100000] [--repeat 3] [--profile] [--json PATH]
+    python benchmarks/bench_check.py [--forms 10000 50000 100000] [--repeat 3] [--profile PATH] [--json PATH]
 """
 
 from __future__ import annotations
@@ -93,68 +93,89 @@ def timed(fn, repeat: int) -> tuple[list[float], list[float], object]:
     return walls, cpus, result
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--forms", type=int, default=100_000, help="project forms to build (rounded up to whole copies)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed repetitions of each measurement")
-    ap.add_argument("--raw", type=Path, default=RAW, help="folder with the source documents")
-    ap.add_argument("--profile", type=Path, help="also write a cProfile of one check_all() run here")
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    args = ap.parse_args(argv)
-
-    base = ingest(args.raw, jobs=1, progress=False)
-    n_base = len(base["forms"])
-    if not n_base:
-        print(f"no project forms under {args.raw}", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="perfdata-bench-check-") as empty:
-        one = check_all(base, raw_dir=empty)["anomalies"]
-        copies = math.ceil(args.forms / n_base)
-        t0 = time.perf_counter()
-        tables = replicate(base, copies)
-        built = time.perf_counter() - t0
-        sizes = {k: len(v) for k, v in tables.items() if len(v)}
-        n_ind = sizes.get("indicators", 0)
-        print(f"{copies} copies of {args.raw.name}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
-              + f" (built in {built:.1f} s)")
-
-        runs = {}
-        runs["groupby"] = timed(lambda: plain_groupby(tables["indicators"]), max(args.repeat, 5))
-        runs["rescore"] = timed(lambda: rescore(tables), args.repeat)
-        runs["check_all"] = timed(lambda: check_all(tables, raw_dir=empty), args.repeat)
-        found = runs["check_all"][2]["anomalies"]
-        if args.profile:
-            import cProfile
-            cProfile.runctx("check_all(tables, raw_dir=empty)", globals(), {"tables": tables, "empty": empty},
-                            str(args.profile))
-
+def measure(base: dict[str, pd.DataFrame], n_forms: int, repeat: int, empty: str, raw_name: str,
+            profile: Path | None = None) -> dict:
+    """The figures of one batch of about n_forms project forms (see the module docstring)."""
+    copies = math.ceil(n_forms / len(base["forms"]))
+    t0 = time.perf_counter()
+    tables = replicate(base, copies)
+    built = time.perf_counter() - t0
+    sizes = {k: len(v) for k, v in tables.items() if len(v)}
+    print(f"{copies} copies of {raw_name}: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+          + f" (built in {built:.1f} s)")
+    runs = {}
+    runs["groupby"] = timed(lambda: plain_groupby(tables["indicators"]), max(repeat, 5))
+    runs["rescore"] = timed(lambda: rescore(tables), repeat)
+    runs["check_all"] = timed(lambda: check_all(tables, raw_dir=empty), repeat)
+    found = runs["check_all"][2]["anomalies"]
+    if profile:
+        import cProfile
+        cProfile.runctx("check_all(tables, raw_dir=empty)", globals(), {"tables": tables, "empty": empty}, str(profile))
+    n_ind = sizes.get("indicators", 0)
     med_wall = {k: statistics.median(v[0]) for k, v in runs.items()}
     med_cpu = {k: statistics.median(v[1]) for k, v in runs.items()}
-    print()
-    print(f"forms {sizes['forms']:,}, indicator rows {n_ind:,}; {args.repeat} repetitions "
-          f"(groupby {max(args.repeat, 5)}), medians; rows/s = indicator rows / CPU s")
-    print(f"{'run':<10} {'wall s':>9} {'CPU s':>9} {'rows/s':>12} {'CPU / groupby':>14} {'ms CPU/form':>12}")
-    for k in runs:
-        ratio = med_cpu[k] / med_cpu["groupby"]
-        print(f"{k:<10} {med_wall[k]:>9.3f} {med_cpu[k]:>9.3f} {n_ind / med_cpu[k]:>12,.0f} {ratio:>13.0f}x "
-              f"{1000 * med_cpu[k] / sizes['forms']:>12.3f}")
-    per_copy = len(found) / copies
-    print(f"findings: {len(found):,} ({per_copy:.2f} per copy; the bundled documents alone give {len(one)})")
-
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "copies": copies, "rows": sizes, "repeat": args.repeat, "python": platform.python_version(),
-            "pandas": pd.__version__, "cpu_count": os.cpu_count(),
+    return {"copies": copies, "rows": sizes, "repeat": repeat,
             "wall_s": {k: v[0] for k, v in runs.items()}, "cpu_s": {k: v[1] for k, v in runs.items()},
             "median_wall_s": med_wall, "median_cpu_s": med_cpu,
             "rows_per_cpu_s": {k: n_ind / v for k, v in med_cpu.items()},
             "cpu_ratio_to_groupby": {k: v / med_cpu["groupby"] for k, v in med_cpu.items()},
-            "findings": len(found), "findings_bundled": len(one),
-        }, indent=2, ensure_ascii=False), encoding="utf-8")
-    if len(found) != copies * len(one):
+            "findings": len(found)}
+
+
+def report(r: dict, findings_bundled: int) -> None:
+    sizes, n_ind, repeat = r["rows"], r["rows"].get("indicators", 0), r["repeat"]
+    print()
+    print(f"forms {sizes['forms']:,}, indicator rows {n_ind:,}; {repeat} repetitions "
+          f"(groupby {max(repeat, 5)}), medians; rows/s = indicator rows / CPU s")
+    print(f"{'run':<10} {'wall s':>9} {'CPU s':>9} {'rows/s':>12} {'CPU / groupby':>14} {'ms CPU/form':>12}")
+    for k, cpu in r["median_cpu_s"].items():
+        print(f"{k:<10} {r['median_wall_s'][k]:>9.3f} {cpu:>9.3f} {n_ind / cpu:>12,.0f} "
+              f"{r['cpu_ratio_to_groupby'][k]:>13.0f}x {1000 * cpu / sizes['forms']:>12.3f}")
+    print(f"findings: {r['findings']:,} ({r['findings'] / r['copies']:.2f} per copy; the bundled documents alone give "
+          f"{findings_bundled})")
+    if r["findings"] != r["copies"] * findings_bundled:
         sys.stdout.flush()
-        print(f"NOTE: {len(found)} findings, {copies} × {len(one)} expected from the copies", file=sys.stderr)
+        print(f"NOTE: {r['findings']} findings, {r['copies']} × {findings_bundled} expected from the copies",
+              file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--forms", type=int, nargs="+", default=[100_000],
+                    help="project forms to build (rounded up to whole copies); several sizes show how the cost grows")
+    ap.add_argument("--repeat", type=int, default=3, help="timed repetitions of each measurement")
+    ap.add_argument("--raw", type=Path, default=RAW, help="folder with the source documents")
+    ap.add_argument("--profile", type=Path, help="also write a cProfile of one check_all() run (of the last size) here")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+
+    base = ingest(args.raw, jobs=1, progress=False)
+    if not len(base["forms"]):
+        print(f"no project forms under {args.raw}", file=sys.stderr)
+        return 2
+    results = []
+    with tempfile.TemporaryDirectory(prefix="perfdata-bench-check-") as empty:
+        one = check_all(base, raw_dir=empty)["anomalies"]
+        for k, n in enumerate(args.forms):
+            last = k == len(args.forms) - 1
+            results.append(measure(base, n, args.repeat, empty, args.raw.name, args.profile if last else None))
+            report(results[-1], len(one))
+            print()
+    if len(results) > 1:  # linear growth: the CPU per form stays flat
+        print("growth (median CPU s; ms per form; × the smallest batch's ms per form):")
+        first = results[0]
+        for r in results:
+            cells = []
+            for k in ("rescore", "check_all"):
+                per, per0 = (x["median_cpu_s"][k] / x["rows"]["forms"] for x in (r, first))
+                cells.append(f"{k} {r['median_cpu_s'][k]:7.3f} s {1000 * per:6.3f} ms {per / per0:5.2f}×")
+            print(f"  forms {r['rows']['forms']:>9,}: " + "   ".join(cells))
+    if args.json:
+        meta = {"python": platform.python_version(), "pandas": pd.__version__, "cpu_count": os.cpu_count(),
+                "findings_bundled": len(one)}
+        out = {**results[0], **meta} if len(results) == 1 else {**meta, "runs": results}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
 
 

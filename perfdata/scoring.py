@@ -41,6 +41,11 @@ def _cast(dtype: str, s: pd.Series) -> pd.Series:
     if dtype == "string":
         if isinstance(s.dtype, pd.StringDtype):  # "str": the same text, nulls as NA (no round trip needed)
             return s.astype(dtype)
+        if s.dtype == object and pd.StringDtype().storage == "pyarrow" and \
+                pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            # text and nulls only: straight into arrow, without a Python object per value on the way
+            text = pa.array(s.to_numpy(), type=pa.large_string(), from_pandas=True)
+            return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])), index=s.index, name=s.name)
         return s.astype("object").where(s.notna(), None).astype(dtype)
     if dtype == "boolean":
         if text:
@@ -95,6 +100,11 @@ def _labels(values) -> pd.arrays.ArrowStringArray:
     codes, uniq = pd.factorize(np.asarray(values, dtype=object))
     arr = pa.array([str(u) for u in uniq], type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
     return pd.arrays.ArrowStringArray(arr)
+
+
+def _named(names: list[str], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """Numbers into `names` as a string array (-1: null), what _labels() gives of the names themselves."""
+    return pd.arrays.ArrowStringArray(pa.array(names, type=pa.large_string()).take(pa.array(codes, mask=codes < 0)))
 
 
 def _joint_key(*parts) -> pa.Array:
@@ -255,9 +265,10 @@ def _in_wan(parsed: pd.DataFrame) -> pd.DataFrame:
     """Money in 元 converted to 万元, so "≤20000元" compares with "1万元"."""
     yuan = parsed["unit"].eq("元").to_numpy(bool)
     if yuan.any():
-        parsed = parsed.copy()
-        parsed.loc[yuan, "value"] = parsed.loc[yuan, "value"] / 10000
-        parsed.loc[yuan, "unit"] = "万元"
+        value, unit = parsed["value"].to_numpy(dtype=float, copy=True), parsed["unit"].to_numpy(object, copy=True)
+        value[yuan] = value[yuan] / 10000
+        unit[yuan] = "万元"
+        parsed = parsed.assign(value=value, unit=unit)
     return parsed
 
 
@@ -267,11 +278,23 @@ def _unit_key(u) -> str | None:
     return _UNIT_SAME.get(str(u), str(u))
 
 
-def _unit_keys(units: pd.Series) -> pd.Series:
-    """_unit_key of every unit, each distinct unit once."""
-    codes, uniq = pd.factorize(units)
-    keys = np.array([*(_unit_key(u) for u in uniq), None], dtype=object)[codes]
-    return pd.Series(keys, index=units.index, dtype=object)
+def _unit_ids(*units: pd.Series) -> list[np.ndarray]:
+    """_unit_key of every unit of each column as a number (equal keys, equal numbers; no unit → -1), each
+    distinct unit keyed once: units compare as integers, not as a million Python strings."""
+    vocab: dict[str, int] = {}
+    out = []
+    for u in units:
+        codes, uniq = pd.factorize(u)
+        keys = (_unit_key(x) for x in uniq)
+        ids = np.array([*(-1 if k is None else vocab.setdefault(k, len(vocab)) for k in keys), -1], dtype=np.int64)
+        out.append(ids[codes])
+    return out
+
+
+_STATUSES = ["not_comparable", "met", "unmet", "over_ceiling", "achieved", "partial", "not_achieved",
+             "budget_execution"]
+_REASONS = ["指标值为数值，完成值不是数值", "指标值与完成值单位不同", "完成值为区间（如“≥95%”），不是实际数",
+            "完成值未说明完成程度", "无指标值"]
 
 
 def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = None, **overrides) -> pd.DataFrame:
@@ -288,8 +311,8 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     t_op, a_op = tgt["op"], act["op"]
     tgt, act = _in_wan(tgt), _in_wan(act)
     tv, av = tgt["value"].to_numpy(dtype=float), act["value"].to_numpy(dtype=float)
-    t_unit, a_unit = _unit_keys(tgt["unit"]), _unit_keys(act["unit"])
-    units_ok = (t_unit.isna() | a_unit.isna() | (t_unit == a_unit)).to_numpy(bool)
+    t_unit, a_unit = _unit_ids(tgt["unit"], act["unit"])
+    units_ok = (t_unit < 0) | (a_unit < 0) | (t_unit == a_unit)
     exact_as = "≤" if cfg["exact_rule"] == "ceiling" else "≥"
     cost_as = "≤" if cfg["cost_exact_rule"] == "ceiling" else exact_as
     is_cost = ind.get("level2", pd.Series(None, index=ind.index)).eq("成本指标").fillna(False).to_numpy(bool)
@@ -300,8 +323,11 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     t_num, a_num = ~np.isnan(tv), ~np.isnan(av)
     a_range = a_op.isin(["≥", "≤", ">", "<"]).to_numpy(bool)
 
-    status = np.full(n, "not_comparable", dtype=object)
-    reason = np.full(n, None, dtype=object)
+    # status and reason as numbers into _STATUSES / _REASONS (-1: no reason), named once at the end
+    st = {name: k for k, name in enumerate(_STATUSES)}
+    why = {name: k for k, name in enumerate(_REASONS)}
+    status = np.full(n, st["not_comparable"], dtype=np.int64)
+    reason = np.full(n, -1, dtype=np.int64)
     achievement = np.full(n, np.nan)
     rescore = np.full(n, np.nan)
     lo = np.full(n, np.nan)
@@ -317,32 +343,34 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
             linear = np.clip(2 - av / tv, 0, 1)
         ratio = np.where(ceiling & (av > tv), linear, ratio)
     ratio = np.clip(np.nan_to_num(ratio, nan=0.0, posinf=1.0), 0, 1)
-    status[quant] = np.where(ratio[quant] >= 1, "met", np.where(ceiling[quant], "over_ceiling", "unmet"))
+    status[quant] = np.where(ratio[quant] >= 1, st["met"], np.where(ceiling[quant], st["over_ceiling"], st["unmet"]))
     with np.errstate(divide="ignore", invalid="ignore"):
         achievement[quant] = np.where(tv[quant] != 0, av[quant] / tv[quant] * 100, np.nan)
     rescore[quant] = (w * ratio)[quant]
     lo[quant] = hi[quant] = rescore[quant]
 
-    reason[t_num & ~a_num] = "指标值为数值，完成值不是数值"
-    reason[t_num & a_num & ~units_ok] = "指标值与完成值单位不同"
-    reason[t_num & a_num & a_range] = "完成值为区间（如“≥95%”），不是实际数"
+    reason[t_num & ~a_num] = why["指标值为数值，完成值不是数值"]
+    reason[t_num & a_num & ~units_ok] = why["指标值与完成值单位不同"]
+    reason[t_num & a_num & a_range] = why["完成值为区间（如“≥95%”），不是实际数"]
 
     # qualitative targets: the bands of the actual text
     codes, uniq = pd.factorize(ind["actual_raw"])  # each distinct actual read once
-    band = np.array([*(achievement_band(a) if isinstance(a, str) else None for a in uniq), None], dtype=object)[codes]
+    bands = [achievement_band(a) if isinstance(a, str) else None for a in uniq]
+    # -1: says nothing; a band the settings do not score matches no status
+    band = np.array([*(-1 if b is None else st.get(b, len(st)) for b in bands), -1], dtype=np.int64)[codes]
     qual = ~t_num & ind["target_raw"].notna().to_numpy(bool)
     a_hi, p_lo = cfg["band_achieved_low"] / 100, cfg["band_partial_low"] / 100
     shares = {"achieved": (a_hi, 1.0), "partial": (p_lo, a_hi), "not_achieved": (0.0, p_lo)}
     for name, (s_lo, s_hi) in shares.items():
-        m = qual & (band == name)
-        status[m] = name
+        m = qual & (band == st[name])
+        status[m] = st[name]
         lo[m], hi[m] = w[m] * s_lo, w[m] * s_hi
     # a numeric actual to a qualitative target reads as achieved when it is a positive amount
-    m = qual & pd.isna(band) & a_num & (av > 0) & ~a_range
-    status[m] = "achieved"
+    m = qual & (band < 0) & a_num & (av > 0) & ~a_range
+    status[m] = st["achieved"]
     lo[m], hi[m] = w[m] * a_hi, w[m]
-    reason[qual & (status == "not_comparable")] = "完成值未说明完成程度"
-    reason[ind["target_raw"].isna().to_numpy(bool)] = "无指标值"
+    reason[qual & (status == st["not_comparable"])] = why["完成值未说明完成程度"]
+    reason[ind["target_raw"].isna().to_numpy(bool)] = why["无指标值"]
 
     # budget-execution rows among the indicators: the form's own amounts decide
     budget_rows = ind.get("is_budget_execution", pd.Series(False, index=ind.index)).fillna(False).to_numpy(bool)
@@ -356,8 +384,8 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
         ok = budget_rows & form_rate.notna().to_numpy()
         fr = form_rate.to_numpy()
         share = np.minimum(fr / 100, 1.0)  # the execution rule: rate × weight, capped
-        status[ok] = "budget_execution"
-        reason[ok] = None
+        status[ok] = st["budget_execution"]
+        reason[ok] = -1
         achievement[ok] = fr[ok]
         rescore[ok] = lo[ok] = hi[ok] = (w * share)[ok]
 
@@ -366,7 +394,7 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
         "seq": ind["seq"], "line": ind["line"],
         "level1": ind["level1"], "name": ind["name"], "target_raw": ind["target_raw"],
         "actual_raw": ind["actual_raw"], "weight": ind["weight"], "score": ind["score"],
-        "status": _labels(status), "reason": _labels(reason), "achievement": achievement,
+        "status": _named(_STATUSES, status), "reason": _named(_REASONS, reason), "achievement": achievement,
         "rescore": np.round(rescore, 4), "rescore_min": np.round(lo, 4), "rescore_max": np.round(hi, 4),
         "form_exec_rate": form_rate.to_numpy(),
     })
@@ -387,14 +415,17 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     exec_w = forms["exec_weight"].astype("Float64")
     exec_score = execution_score(rate, exec_w)
 
-    g = ri.groupby("form_id", sort=False)
+    # one grouping of the million indicator rows (its keys hashed once) for every sum
+    g = pd.DataFrame({"weight": ri["weight"], "score": ri["score"], "rescore_min": ri["rescore_min"],
+                      "rescore_max": ri["rescore_max"], "not_comparable": ri["status"].eq("not_comparable"),
+                      "form_id": ri["form_id"]}).groupby("form_id", sort=False)
     agg = pd.DataFrame({
         "indicator_weight": g["weight"].sum(min_count=1),
         "indicator_score_reported": g["score"].sum(min_count=1),
         "indicator_rescore_min": g["rescore_min"].sum(min_count=1),
         "indicator_rescore_max": g["rescore_max"].sum(min_count=1),
         "indicators": g.size(),
-        "not_comparable": ri["status"].eq("not_comparable").groupby(ri["form_id"], sort=False).sum(),
+        "not_comparable": g["not_comparable"].sum(),
     })
     f = forms.reindex(columns=["form_id", "source_file", "location", "project_name", "total_weight_reported",
                                "total_score_reported", "exec_rate_reported", "exec_score_reported"])
@@ -415,7 +446,7 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     # without the amounts the execution part is unscoreable: like an unscoreable indicator, it may earn its weight
     ex_max = f["exec_score"].fillna(f["exec_weight"]).fillna(0) * add_exec
     # the unmet cells in a comparable total: indicators without a rescore count at their weight
-    unscored_w = ri[ri.rescore_max.isna()].groupby("form_id")["weight"].sum()
+    unscored_w = ri.loc[ri.rescore_max.isna().to_numpy(bool), ["form_id", "weight"]].groupby("form_id")["weight"].sum()
     f["unscored_weight"] = f["form_id"].map(unscored_w).fillna(0.0).astype("Float64")
     f["total_rescore_min"] = (ex + f["indicator_rescore_min"].fillna(0)).round(4)
     f["total_rescore_max"] = (ex_max + f["indicator_rescore_max"].fillna(0) + f["unscored_weight"]).round(4)

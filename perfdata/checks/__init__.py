@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from perfdata import paths
 from perfdata.checks import consistency, narrative, quality, reconciliation  # noqa: F401 - each registers its rules
@@ -35,13 +36,14 @@ from perfdata.checks.registry import (  # noqa: F401 - the package's interface
     Context,
     _group_join,
     _ints,
+    _one_chunk,
     _parse_params,
     _positions,
     default_params,
     rule_table,
     rules_markdown,
 )
-from perfdata.scoring import conformed
+from perfdata.scoring import _arrow_text, conformed
 
 
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
@@ -68,18 +70,18 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
         columns=["source_file", "location", "region", "department", "year", "project_name", "line_start",
                  "funding_line"])
     per_file = ctx.forms.groupby("source_file").size()  # forms per file, for the template-level findings
-    parts = []
+    ran = []
     for spec in rule_table().itertuples():
         fn = RULES[spec.id]
         names = _parse_params(spec.params)
         found = fn(ctx, **{k: values[k] for k in names})
-        if found is None or found.empty:
-            continue
-        found = found.reset_index(drop=True)
+        if found is not None and not found.empty:
+            ran.append((spec, _one_chunk(found.reset_index(drop=True))))
+    parts = []
+    for (spec, found), pos in zip(ran, _form_positions(meta.index, [found.form_id for _, found in ran]), strict=True):
         for col in ("source_file", "location", "project_name", "locate", "pattern", "region", "department", "year"):
             if col not in found:
                 found[col] = pd.NA
-        pos = _positions(meta.index, found.form_id)
         m = meta.iloc[np.where(pos >= 0, pos, 0)].set_axis(found.index) if len(meta) else \
             pd.DataFrame(None, index=found.index, columns=meta.columns)
         known = pos >= 0
@@ -97,7 +99,7 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
         found = _collapse(found, per_file, spec.template, values["template_share"],
                           int(values["template_min_forms"]))
         parts.append(found)
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["rule"])
+    out = _one_chunk(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame(columns=["rule"])
     if len(out):
         if "lines" not in out:
             out["lines"] = None
@@ -119,6 +121,15 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
         out = out.sort_values(["_sev", "source_file", "line", "rule"], na_position="last", kind="stable")
     return {"anomalies": conformed("anomalies", out.reset_index(drop=True)),
             "rescored_forms": ctx.rf, "rescored_indicators": ctx.ri}
+
+
+def _form_positions(index: pd.Index, form_ids: list[pd.Series]) -> list[np.ndarray]:
+    """_positions() of every rule's form ids in one look-up: the forms' hash table is built once, not per rule."""
+    keys = [_arrow_text(ids) for ids in form_ids]
+    if not keys or any(k is None for k in keys):
+        return [_positions(index, ids) for ids in form_ids]
+    pos = _positions(index, pa.concat_arrays(keys))
+    return np.split(pos, np.cumsum([len(k) for k in keys])[:-1])
 
 
 def _evidence(ctx: Context, out: pd.DataFrame) -> np.ndarray:

@@ -144,12 +144,28 @@ def _repr(values: pd.Series) -> pd.Series:
                      dtype="string")
 
 
+def _level_weights(ctx: Context) -> pd.DataFrame:
+    """Per (form, level, line of its printed points), in order of appearance: the points printed, the level's
+    indicators' weights added up and counted. Grouped by the keys' codes, the keys then read from each group's
+    first row (what a groupby on the text gives, without hashing a million ids again)."""
+    ind = ctx.indicators
+    fcode, lcode = ctx.codes("indicators", "form_id")[0], ctx.codes("indicators", "level1")[0]
+    at = ind.level1_weight_line
+    pos = np.flatnonzero(ind.level1_weight.notna().to_numpy(bool) & at.notna().to_numpy(bool) & (fcode >= 0)
+                        & (lcode >= 0))
+    g = pd.DataFrame({"f": fcode[pos], "l": lcode[pos], "at": at.to_numpy(dtype=np.int64, na_value=0)[pos],
+                      "pos": pos, "printed": ind.level1_weight.array[pos], "weight": ind.weight.array[pos]}).groupby(
+        ["f", "l", "at"], sort=False).agg(first=("pos", "first"), printed=("printed", "first"),
+                                         total=("weight", "sum"), n=("weight", "size"))
+    first = g["first"].to_numpy()
+    return pd.DataFrame({"form_id": ind.form_id.array[first], "level1": ind.level1.array[first],
+                         "level1_weight_line": at.array[first], "printed": g.printed.array,
+                         "total": g.total.array, "n": g.n.to_numpy()})
+
+
 @rule("level_weight_mismatch")
 def level_weight_mismatch(ctx: Context, weight_tol: float) -> pd.DataFrame:
-    i = ctx.indicators.loc[ctx.indicators.level1_weight.notna(),
-                           ["form_id", "level1", "level1_weight_line", "level1_weight", "weight"]]
-    g = i.groupby(["form_id", "level1", "level1_weight_line"], sort=False).agg(
-        printed=("level1_weight", "first"), total=("weight", "sum"), n=("weight", "size")).reset_index()
+    g = _level_weights(ctx)
     h = g[(g.total - g.printed).abs() > weight_tol]
     p, t, lv = _fmt(h.printed), _fmt(h.total), _txt(h.level1, "<NA>")
     msg = lv + "标注" + p + "分，其下" + _ints(h.n) + "项指标分值合计" + t + "分。"
@@ -203,13 +219,15 @@ def executed_above_budget(ctx: Context, money_tol: float) -> pd.DataFrame:
 @rule("funding_lines_sum")
 def funding_lines_sum(ctx: Context, money_tol: float) -> pd.DataFrame:
     fu = ctx.funding
+    labels = {"budget_initial": "年初预算数", "budget_full_year": "全年预算数", "executed": "全年执行数"}
+    fu = fu[["form_id", "fund_source", "label", "line", *labels]]
     parts = fu[fu.fund_source != "total"]
     total = fu[fu.fund_source == "total"].drop_duplicates("form_id").set_index("form_id")
-    labels = {"budget_initial": "年初预算数", "budget_full_year": "全年预算数", "executed": "全年执行数"}
     out = []
+    all_sums = parts.groupby("form_id")[list(labels)].sum(min_count=1)
+    at = _positions(all_sums.index, total.index)  # total.join(sums, how="inner")
     for col, label in labels.items():
-        sums = parts.groupby("form_id")[col].sum(min_count=1)
-        at = _positions(sums.index, total.index)  # total.join(sums, how="inner")
+        sums = all_sums[col]
         both = total[at >= 0].assign(parts=sums.to_numpy()[at[at >= 0]])
         bad = both[((both[col] - both.parts).abs() > money_tol).fillna(False)]
         if bad.empty:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from perfdata.checks.registry import Context, _cat, _floats, _group_join, _ints, _positions, _txt
-from perfdata.scoring import thresholds
+from perfdata.checks.registry import Context, _cat, _floats, _group_join, _ints, _ngroup, _positions, _txt
+from perfdata.scoring import _arrow_text, thresholds
 
 
 def _sorted_lines(codes: np.ndarray, line, n: int) -> np.ndarray:
@@ -29,7 +31,7 @@ def _collapse(df: pd.DataFrame, per_file: pd.Series, mode: str, share: float, mi
         return df
     df = df.reset_index(drop=True)
     pattern = df["pattern"].fillna("") if "pattern" in df else pd.Series("", index=df.index)
-    gid = df.groupby([df.source_file, pattern], sort=False, dropna=False).ngroup().to_numpy()
+    gid = _ngroup(df.source_file, pattern)
     n = int(gid.max()) + 1
     # forms hit per group, forms of the group's file
     fcode = pd.factorize(df.form_id)[0]
@@ -54,7 +56,7 @@ def _collapse(df: pd.DataFrame, per_file: pd.Series, mode: str, share: float, mi
     lead = lead[fold[gid[lead]]]
     g = gid[lead]
     rows = df.iloc[lead].copy()
-    lines = _sorted_lines(gid, line, n)[g]
+    lines = _sorted_lines(gid[rows_fold], line[rows_fold], n)[g]  # of the folded groups only
     hit, total = n_hit[g].astype(str), n_all[g].astype(str)
     rows["lines"] = lines
     rows["found"] = _cat(_txt(rows.found, "<NA>"), "（", hit, "/", total, "张表）")
@@ -138,7 +140,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
         fold(h.i, h.j, _cat("（报告第", _txt(st.lines.loc[h.j], "None"), "行同）。"))
     # a report that gives a level the points printed beside it while its indicators add up to less (or more)
     lv = fx.of("level_weight_mismatch", "form_id", "message", "expected", where=has_form)
-    lv["level"] = pd.Series(lv.message, dtype=object).str.split("标注").str[0]
+    lv["level"] = _before(lv.message, "标注")
     ask = st[st.field.isin(list(_LEVEL_SCORE_FIELDS)).to_numpy(bool) & ~dropped[st.index]]
     h = _hits(ask, {"form_id": "form_id", "level": ask.field.map(_LEVEL_SCORE_FIELDS), "expected": "found"},
               _firsts(lv, ["form_id", "level", "expected"]))
@@ -157,7 +159,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
         per = pd.DataFrame({"form_id": np.asarray(forms, dtype=object), "off": np.add.reduceat(diff[order], starts),
                             "first": lvr.index.to_numpy()[order][starts]})
         h = _hits(w, {"form_id": "form_id"}, per)
-        pos = f.index.get_indexer(h.form_id)
+        pos = _positions(f.index, h.form_id)
         h, pos = h[pos >= 0], pos[pos >= 0]
         x = f.iloc[pos]
         tw = _floats(x.total_weight_reported.fillna(thresholds()["full_marks"]))
@@ -175,7 +177,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
             tot = fx.of("total_mismatch", "form_id", "found", "expected")
             t = _hits(tot, {"form_id": "form_id"}, h[["form_id", "first", "off"]].assign(w=np.arange(len(h))))
             if len(t):
-                x = f.iloc[f.index.get_indexer(t.form_id)]
+                x = f.iloc[_positions(f.index, t.form_id)]
                 tf = _num_of(tot.found.loc[t.j])
                 off = t.off.to_numpy()
                 t = t[(np.abs(off - (_num_of(tot.expected.loc[t.j]) - tf)) <= tol)
@@ -191,7 +193,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     totals = _firsts(tot[~dropped[tot.index]], ["form_id"])
     ss = fx.of("self_score_above_rescore", "form_id", "expected")
     h = _hits(ss, {"form_id": "form_id"}, totals)
-    pos = f.index.get_indexer(h.form_id)
+    pos = _positions(f.index, h.form_id)
     h, pos = h[pos >= 0], pos[pos >= 0]
     if len(h):
         cap = _floats(f.total_rescore_max.iloc[pos]) + gap
@@ -228,19 +230,50 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
         msg.loc[i[at]] = _cat(pd.Series(msg.loc[i[at]].to_numpy(object), dtype="string").str.rstrip("。"),
                               folds.text[at])
     lines = out["lines"]
-    both = pd.DataFrame({"i": np.r_[targets, i], "lines": np.r_[lines.iloc[targets].to_numpy(object),
-                                                                lines.iloc[j].to_numpy(object)]})
-    parts = both.assign(line=both["lines"].astype(object).str.split(",")).explode("line")
-    parts = parts[parts.line.notna() & parts.line.str.strip().ne("")]
-    codes, at = pd.factorize(parts.i)
-    joined = pd.Series(_sorted_lines(codes, pd.to_numeric(parts.line.str.strip()), len(at)), index=at)
-    out = out[~dropped].copy()
+    rows, line = _each_line(np.r_[lines.iloc[targets].to_numpy(object), lines.iloc[j].to_numpy(object)])
+    owner = np.r_[targets, i][rows]
+    codes, at = pd.factorize(owner)
+    joined = pd.Series(_sorted_lines(codes, line, len(at)), index=at)
+    keep = np.flatnonzero(~dropped)
     kept = targets[~dropped[targets]]
-    new_msg, new_lines = out.message.astype(object), out["lines"].astype(object)
-    new_msg.loc[kept] = msg.loc[kept].to_numpy(object)
-    new_lines.loc[kept] = joined.reindex(kept).to_numpy(object)
-    out["message"], out["lines"] = new_msg, new_lines
+    new_lines = out["lines"].to_numpy(object).copy()
+    new_lines[kept] = joined.reindex(kept).to_numpy(object)
+    # the messages: the rewritten ones in place of theirs, taken in arrow (no Python string per finding)
+    now, then = _arrow_text(out.message), _arrow_text(msg.loc[kept].astype(object))
+    if now is not None and then is not None:
+        src = np.arange(len(out))
+        src[kept] = len(out) + np.arange(len(kept))
+        new_msg = pd.arrays.ArrowStringArray(pa.concat_arrays([now, then]).take(pa.array(src[keep])))
+    else:
+        new_msg = out.message.to_numpy(object).copy()
+        new_msg[kept] = msg.loc[kept].to_numpy(object)
+        new_msg = new_msg[keep]
+    out = out.iloc[keep]
+    out["message"], out["lines"] = new_msg, new_lines[keep]
     return out
+
+
+def _before(text: pd.Series, sep: str) -> np.ndarray:
+    """The text before the first `sep` of every cell (all of it without one; null → NaN), as objects."""
+    a = _arrow_text(pd.Series(text, dtype=object))
+    if a is None:
+        return pd.Series(text, dtype=object).str.split(sep).str[0].to_numpy(object)
+    head = pc.list_element(pc.split_pattern(a, sep, max_splits=1), 0).to_numpy(zero_copy_only=False)
+    return np.where(pd.isna(head), np.nan, head).astype(object)
+
+
+def _each_line(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, line number) of every line named in a `lines` cell ("12, 15"; None names none)."""
+    a = _arrow_text(pd.Series(lines, dtype=object))
+    if a is None:
+        parts = pd.Series(lines, dtype=object).str.split(",").explode()
+        parts = parts[parts.notna() & parts.str.strip().ne("")]
+        return parts.index.to_numpy(), pd.to_numeric(parts.str.strip()).to_numpy()
+    split = pc.split_pattern(a, ",")
+    each = pc.utf8_trim_whitespace(pc.list_flatten(split))
+    rows = pc.list_parent_indices(split).to_numpy()
+    ok = pc.not_equal(each, "").to_numpy(zero_copy_only=False)
+    return rows[ok], pd.to_numeric(each.filter(pa.array(ok)).to_numpy(zero_copy_only=False))
 
 
 def _file_meta(out: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:

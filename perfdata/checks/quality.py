@@ -12,6 +12,7 @@ from perfdata import rules
 from perfdata.checks.evidence import _shown
 from perfdata.checks.registry import (
     Context,
+    _cat,
     _findings,
     _floats,
     _fmt,
@@ -221,10 +222,10 @@ def _per_form(hits: pd.DataFrame, items: pd.Series, field: str, expected: str, w
     codes, line, items = codes[keep], line[order][keep], pd.Series(items.array).iloc[order[keep]]
     n = np.bincount(codes, minlength=len(uniq))
     lines = pd.Series(line).groupby(codes).first().reindex(range(len(uniq))).to_numpy()
-    found = _group_join(codes, items, "；", len(uniq))
+    found = _group_join(codes, items, "；", len(uniq), arrow=True)
     g = pd.DataFrame({"form_id": uniq, "line": lines, "found": found})
     g["field"], g["expected"] = field, expected
-    g["message"] = pd.Series(n).astype(str) + f"项指标{what}：" + g.found + "。"
+    g["message"] = _cat(n.astype(str).astype(object), f"项指标{what}：", found, "。")
     return g
 
 
@@ -237,9 +238,13 @@ def _target_findings(hits: pd.DataFrame, ctx: Context, expected: str, what: pd.S
     table's department and year."""
     if hits.empty:
         return pd.DataFrame()
-    t = ctx.table("targets").set_index("target_id")
-    no = hits.target_id.map(t.table_no) if "table_no" in t else pd.Series(None, index=hits.index)
-    title = hits.target_id.map(t.project_name).fillna(hits.target_id.map(t.title))
+    t = ctx.table("targets")
+    at = _positions(t.target_id, hits.target_id)  # one look-up for every column taken from the target table
+
+    def of(col: str) -> pd.Series:
+        return pd.Series(t[col].array.take(at, allow_fill=True), index=hits.index)
+    no = of("table_no") if "table_no" in t else pd.Series(None, index=hits.index)
+    title = of("project_name").fillna(of("title"))
     # one cell per line: the line holding the target (or the name) rather than the row's first line
     word = hits.target_raw.where(hits.target_raw.notna(), hits.level3)
     line = hits.line.to_numpy(object).copy()
@@ -259,7 +264,7 @@ def _target_findings(hits: pd.DataFrame, ctx: Context, expected: str, what: pd.S
         "message": "绩效目标表" + table + "“" + _txt(title, "<NA>") + "”：" + what})
     for col in ("department", "year"):  # the target table knows them, though no form of its file does
         if col in t:
-            out[col] = hits.target_id.map(t[col])
+            out[col] = of(col)
     return out
 
 

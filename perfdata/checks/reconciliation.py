@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from perfdata.checks.registry import (
     Context,
@@ -19,11 +20,13 @@ from perfdata.checks.registry import (
     _ints,
     _joint_key,
     _map_unique,
+    _ngroup,
     _positions,
     _txt,
     rule,
 )
 from perfdata.normalize import key
+from perfdata.scoring import _arrow_text
 
 # -- reconciliation: two sources --------------------------------------------------------------------
 
@@ -36,14 +39,19 @@ def _level_rates(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _level_rates_of(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    i = ctx.indicators.loc[~ctx.indicators.is_budget_execution.fillna(False),
-                           ["form_id", "level1", "score", "weight", "level1_weight"]]
-    g = i.groupby(["form_id", "level1"]).agg(score=("score", "sum"), weight=("weight", "sum"),
-                                             printed=("level1_weight", "first"))
+    ind = ctx.indicators
+    # grouped by the keys' codes (the rules look forms up by id, so the rows' order is free): the same sums
+    (fcode, forms), (lcode, levels) = ctx.codes("indicators", "form_id"), ctx.codes("indicators", "level1")
+    ok = ~ind.is_budget_execution.fillna(False).to_numpy(bool) & (fcode >= 0) & (lcode >= 0)
+    g = ind[["score", "weight", "level1_weight"]][ok].groupby([fcode[ok], lcode[ok]]).agg(
+        score=("score", "sum"), weight=("weight", "sum"), printed=("level1_weight", "first"))
     names = list(_LEVEL_RATES.values())
-    by_weight = (g.score / g.weight * 100).unstack().rename(columns=_LEVEL_RATES).reindex(columns=names)
-    by_printed = (g.score / g.printed * 100).unstack().rename(columns=_LEVEL_RATES).reindex(columns=names)
-    return by_weight, by_printed
+    rename = {n: _LEVEL_RATES.get(lv, lv) for n, lv in enumerate(levels)}
+
+    def table(values: pd.Series) -> pd.DataFrame:
+        t = values.unstack().rename(columns=rename).reindex(columns=names)
+        return t.set_axis(pd.Index(forms.take(t.index.to_numpy()), name="form_id"))
+    return table(g.score / g.weight * 100), table(g.score / g.printed * 100)
 
 
 def _at(values, pos: np.ndarray) -> np.ndarray:
@@ -227,6 +235,9 @@ def _project_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.Data
         k = np.flatnonzero(ask & col.isin(names).to_numpy(bool))
         if not len(k):
             continue
+        used = ["form_id", what, *(["is_budget_execution", "score"] if what == "level1" else
+                                   ["budget_full_year", "budget_initial"])]
+        table = table[[c for c in used if c in table]]
         asked = table[_positions(pd.unique(fid.iloc[k].to_numpy(object)), table.form_id) >= 0]
         if what == "level1":
             got = _level_scores(asked, "form_id")
@@ -236,10 +247,11 @@ def _project_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.Data
                 ["form_id", "fund_source"])
             keys, values = [asked.form_id, asked.fund_source], asked.amount
         first[k] = _at(values, _positions(_joint_key(*keys), _joint_key(fid.iloc[k], col.iloc[k])))
+    ccode, cols = pd.factorize(col)
     for c in pd.unique(col[ask]):
         if c in _LEVEL_RATES.values() or c in _LEVEL_RATES or c in ("fiscal", "carryover"):
             continue
-        k = np.flatnonzero(ask & (col == c).to_numpy(bool))
+        k = np.flatnonzero(ask & (ccode == cols.get_loc(c)))
         first[k] = _at(f[c], fpos[k])
     tol = np.array([tol_of.get(u, np.nan) for u in fields.unit])[np.where(known >= 0, known, 0)]
     close = (np.abs(value - first) <= tol) | (np.abs(value - second) <= tol)
@@ -298,7 +310,9 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.D
     k = np.flatnonzero(in_dept & (known >= 0) & ~np.isnan(value))
     if not len(k):
         return pd.DataFrame()
-    by_file = dept.drop_duplicates("source_file").reset_index(drop=True)
+    used = ["source_file", "dept_form_id", "budget_line", "line_start", "total_score", "department", "year"]
+    used += [c for c in fields.col if c in dept and c not in used]
+    by_file = dept.drop_duplicates("source_file")[used].reset_index(drop=True)  # not the long texts
     d = by_file.iloc[_positions(pd.Index(by_file.source_file), st.source_file.iloc[k])].reset_index(drop=True)
     spec = fields.iloc[known[k]].reset_index(drop=True)
     col = spec.col.to_numpy(object)
@@ -335,7 +349,8 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.D
     extra = pd.Series("", index=range(len(k)), dtype="string")
     is_exec = (metric[k] == "exec_rate") & hit
     if is_exec.any():
-        said = st[in_dept & st.source_file.notna().to_numpy(bool) & st.line.notna().to_numpy(bool)]
+        said = st.loc[in_dept & st.source_file.notna().to_numpy(bool) & st.line.notna().to_numpy(bool),
+                      ["source_file", "line", "metric", "value"]]
         said = said.drop_duplicates(["source_file", "line", "metric"], keep="last")
         said_key = _joint_key(said.source_file, said.line, said.metric)
         at = [st.source_file.iloc[k], st.line.iloc[k]]
@@ -358,7 +373,7 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.D
 def _merge_lines(df: pd.DataFrame, by: list[str], what: str) -> pd.DataFrame:
     """Rows with the same `by` values become one finding at the first line; the message names the other lines."""
     df = df.sort_values("line", kind="stable").reset_index(drop=True)
-    gid = df.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+    gid = _ngroup(*(df[c] for c in by))
     n = int(gid.max()) + 1 if len(gid) else 0
     line = _floats(df.line)
     ok = ~np.isnan(line)
@@ -370,9 +385,18 @@ def _merge_lines(df: pd.DataFrame, by: list[str], what: str) -> pd.DataFrame:
     out = df[first].copy()
     gk = gid[first]
     many = count[gk] > 1
-    msg = out.message.to_numpy(object).copy()
-    msg[many] = _cat(pd.Series(msg[many], dtype="string").str.rstrip("。"), f"（{what}第", dotted[gk[many]],
-                     "行均同）。")
+    msg = _arrow_text(out.message)
+    if msg is None:
+        msg = out.message.to_numpy(object).copy()
+        msg[many] = _cat(pd.Series(msg[many], dtype="string").str.rstrip("。"), f"（{what}第", dotted[gk[many]],
+                         "行均同）。")
+    else:  # the messages of the rows met again rewritten, taken in arrow in place of theirs
+        k = np.flatnonzero(many)
+        again = _cat(pd.Series(pd.arrays.ArrowStringArray(msg.take(pa.array(k)))).str.rstrip("。"),
+                     f"（{what}第", dotted[gk[many]], "行均同）。")
+        src = np.arange(len(out))
+        src[k] = len(out) + np.arange(len(k))
+        msg = pd.arrays.ArrowStringArray(pa.concat_arrays([msg, _arrow_text(again)]).take(pa.array(src)))
     out["message"] = msg
     out["lines"] = lines[gk]
     return out.drop(columns=[c for c in ("who",) if c in out])
@@ -459,6 +483,9 @@ def _department_summary(ctx: Context, dept: pd.DataFrame) -> pd.DataFrame | None
     s = pd.DataFrame({"source_file": s.source_file.astype(object), "unit": _map_unique(s.unit, key, ""),
                       "summary_id": s.summary_id.astype(object), "budget": s.budget.array,
                       "executed": s.executed.array, "line_start": s.line_start.array, "pos": np.arange(len(s))})
+    # the tables of the departments' own units only: each (file, unit) is chosen and added up on its own
+    want = pd.MultiIndex.from_arrays([dept.source_file.astype(object), _map_unique(dept.department, key, "")])
+    s = s[pd.MultiIndex.from_arrays([s.source_file, s.unit]).isin(want)]
     keys = ["source_file", "unit"]
     tables = s[s.summary_id.notna()].groupby([*keys, "summary_id"], sort=False, dropna=False).pos.agg(["size", "min"])
     best = tables.reset_index().sort_values(["size", "min"], ascending=[False, True], kind="stable") \

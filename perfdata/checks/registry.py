@@ -66,7 +66,8 @@ class Context:
     """The tidy tables plus the rescoring, built once per check run."""
 
     def __init__(self, tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None):
-        self.tables = tables
+        # a batch concatenated from several (a store's parts, copies) holds chunked columns: one chunk each
+        self.tables = {name: _one_chunk(t) if isinstance(t, pd.DataFrame) else t for name, t in tables.items()}
         self.raw_dir = raw_dir
         self.forms = self.table("forms")
         self.indicators = self.table("indicators")
@@ -78,10 +79,15 @@ class Context:
         scored = rescore({"forms": self.forms, "indicators": self.indicators})
         self.rf = scored["rescored_forms"]
         self.ri = scored["rescored_indicators"]
-        f = self.forms.merge(self.rf.drop(columns=["source_file", "location", "project_name", "total_weight_reported",
-                                                     "total_score_reported", "exec_rate_reported",
-                                                     "exec_score_reported", "exec_weight"]),
-                             on="form_id", how="left")
+        rf = self.rf.drop(columns=["source_file", "location", "project_name", "total_weight_reported",
+                                   "total_score_reported", "exec_rate_reported", "exec_score_reported", "exec_weight"])
+        if self.forms.form_id.is_unique and not (set(rf.columns) & set(self.forms.columns)) - {"form_id"} and \
+                rf.form_id.reset_index(drop=True).equals(self.forms.form_id.reset_index(drop=True)):
+            # the rescoring is the forms row for row: its columns beside theirs (what the merge on form_id gives)
+            f = pd.concat([self.forms.reset_index(drop=True), rf.drop(columns="form_id").reset_index(drop=True)],
+                          axis=1)
+        else:
+            f = self.forms.merge(rf, on="form_id", how="left")
         f["budget"] = f["budget_full_year"].fillna(f["budget_initial"])
         self.f = f
 
@@ -104,13 +110,34 @@ class Context:
         """evidence.sources() of the files named, each file looked up once per check run."""
         if self.raw_dir is None:
             return {}
-        new = [sf for sf in pd.unique(np.asarray(source_files, dtype=object)) if isinstance(sf, str)
-               and sf not in self._sources]
+        # the distinct names first (in arrow for a text column), then one Python string per file, not per row
+        names = pd.unique(source_files if isinstance(source_files, pd.Series) else
+                          np.asarray(source_files, dtype=object))
+        names = [sf for sf in np.asarray(names, dtype=object) if isinstance(sf, str)]
+        new = [sf for sf in names if sf not in self._sources]
         if new:
             got = evidence_sources(self.raw_dir, new)
             self._sources.update({sf: got.get(sf) for sf in new})
-        return {sf: self._sources[sf] for sf in pd.unique(np.asarray(source_files, dtype=object))
-                if isinstance(sf, str) and self._sources.get(sf)}
+        return {sf: self._sources[sf] for sf in names if self._sources.get(sf)}
+
+    def codes(self, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
+        """pd.factorize() of a column of the run's tables (a form id of the million indicator rows), hashed once
+        per run: the rules group by these codes rather than by the text."""
+        return self.memo(("codes", table, col), lambda: pd.factorize(self.table(table)[col]))
+
+
+def _one_chunk(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each arrow column in one chunk: a frame concatenated from many (the rules' findings) holds
+    chunked columns, and arrow takes rows of a chunked text column by concatenating its chunks on every take."""
+    out = df.copy(deep=False)
+    for c in df.columns:
+        a = df[c].array
+        data = getattr(a, "_pa_array", None)
+        if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
+            one = pa.chunked_array([data.combine_chunks()])
+            out[c] = pd.Series(type(a)(one, dtype=a.dtype) if isinstance(a, pd.arrays.ArrowStringArray) else
+                               type(a)(one), index=df.index)
+    return out
 
 
 def _findings(df: pd.DataFrame, **cols) -> pd.DataFrame:
@@ -198,20 +225,38 @@ def _map_unique(values: pd.Series, fn, na=None) -> np.ndarray:
     return res[codes]
 
 
-def _group_join(codes: np.ndarray, items, sep: str, n: int) -> np.ndarray:
-    """Items joined with `sep` per group code 0…n-1, in their order within the group ("" for a group without).
+def _group_join(codes: np.ndarray, items, sep: str, n: int, arrow: bool = False):
+    """Items joined with `sep` per group code 0…n-1, in their order within the group ("" for a group without);
+    as objects, or with `arrow` as a string array (no Python string per group).
 
     >>> _group_join(np.array([1, 0, 1]), np.array(["a", "b", "c"], dtype=object), "、", 3).tolist()
     ['b', 'a、c', '']
     """
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) == 0:
-        return np.full(n, "", dtype=object)
+        out = np.full(n, "", dtype=object)
+        return pd.arrays.ArrowStringArray(pa.array(out, pa.large_string())) if arrow else out
     order = np.argsort(codes, kind="stable")
     offsets = np.r_[0, np.cumsum(np.bincount(codes, minlength=n))]
     values = _arrow_text(np.asarray(items, dtype=object) if not isinstance(items, pd.Series) else items)
     lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.take(pa.array(order)))
-    return pc.binary_join(lists, pa.scalar(sep, pa.large_string())).to_numpy(zero_copy_only=False)
+    joined = pc.binary_join(lists, pa.scalar(sep, pa.large_string()))
+    return pd.arrays.ArrowStringArray(joined) if arrow else joined.to_numpy(zero_copy_only=False)
+
+
+def _ngroup(*cols) -> np.ndarray:
+    """groupby(cols, sort=False, dropna=False).ngroup(), from the columns' codes: each group numbered in order of
+    its first row, nulls a group of their own.
+
+    >>> _ngroup(pd.Series(["a", "b", "a", None]), pd.Series([1, 2, 1, 3])).tolist()
+    [0, 1, 0, 2]
+    """
+    key = np.zeros(len(cols[0]), dtype=np.int64)
+    for c in cols:
+        codes, uniq = pd.factorize(c)
+        codes = np.where(codes < 0, len(uniq), codes)
+        key = pd.factorize(key * (len(uniq) + 1) + codes)[0]
+    return key
 
 
 def _cat(*parts) -> pd.arrays.ArrowStringArray:
