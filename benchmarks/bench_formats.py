@@ -7,9 +7,13 @@ renders the 43 bundled project forms into every format (tests/make_fixtures.py),
 2. the .xlsx engines on the same workbooks: calamine, openpyxl (full) and openpyxl (read-only), with
    what each reports (percent formats, merged ranges, hidden rows);
 3. a 100,000-row sheet through each engine, each in a fresh process (time, and peak resident memory
-   above the process's size after imports; Linux only).
+   above the process's size after imports; Linux only);
+4. the PDF reader against bare pypdfium2 character extraction (each page's text and every character's
+   loose box) on the same pages, both with PDFium's built-in fonts only, as the reader reads: CPU time
+   per page, the two taken in turn in each of `--repeat` rounds (at least 3), medians, and their ratio
+   (the aim is at most 1.5).
 
-    python benchmarks/bench_formats.py [--repeat 3] [--rows 100000] [--json PATH]
+    python benchmarks/bench_formats.py [--repeat 3] [--rows 100000] [--json PATH] [--pdf-only]
 """
 
 from __future__ import annotations
@@ -103,6 +107,83 @@ def engines(out: Path, repeat: int) -> dict:
     return res
 
 
+def pdf_pages(blobs: list[bytes]) -> tuple[int, int]:
+    """Pages and characters of the PDFs, as PDFium's text pages count them."""
+    import pypdfium2 as pdfium
+
+    pages = chars = 0
+    for b in blobs:
+        doc = pdfium.PdfDocument(b)
+        for i in range(len(doc)):
+            page = doc[i]
+            tp = page.get_textpage()
+            pages, chars = pages + 1, chars + tp.count_chars()
+            tp.close()
+            page.close()
+        doc.close()
+    return pages, chars
+
+
+def bare_extraction(blobs: list[bytes]) -> list[tuple[str, list]]:
+    """pypdfium2's own character extraction, the floor under any reader built on it: every page's text and
+    the loose box of each character."""
+    import pypdfium2 as pdfium
+
+    out = []
+    for b in blobs:
+        doc = pdfium.PdfDocument(b)
+        for i in range(len(doc)):
+            page = doc[i]
+            tp = page.get_textpage()
+            n = tp.count_chars()
+            out.append((tp.get_text_range(0, n), [tp.get_charbox(k, loose=True) for k in range(n)]))
+            tp.close()
+            page.close()
+        doc.close()
+    return out
+
+
+def pdf_reader(out: Path, repeat: int) -> dict:
+    """CPU time per page of read_pdf and of bare pypdfium2 extraction (built-in fonts only, as read_pdf
+    sets them; also with the platform's fonts, for reference), in turn in each round; medians."""
+    from perfdata.readers.pdf import builtin_fonts_only, read_pdf
+
+    blobs = [(out / "pdf" / f"{Path(n).stem}.pdf").read_bytes() for n in FORM_DOCUMENTS]
+    pages, chars = pdf_pages(blobs)
+
+    def bare_builtin():
+        with builtin_fonts_only():
+            bare_extraction(blobs)
+
+    runs = {"reader": lambda: [read_pdf(b) for b in blobs], "bare_builtin_fonts": bare_builtin,
+            "bare_platform_fonts": lambda: bare_extraction(blobs)}
+    for fn in runs.values():  # warm up: imports, PDFium's start, caches
+        fn()
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(max(3, repeat)):
+        for name, fn in runs.items():
+            t0 = time.process_time()
+            fn()
+            cpu[name].append((time.process_time() - t0) * 1000 / pages)
+    med = {k: statistics.median(v) for k, v in cpu.items()}
+    return {"files": len(blobs), "pages": pages, "chars": chars, "rounds": len(cpu["reader"]),
+            "ms_per_page": {k: round(v, 2) for k, v in med.items()},
+            "runs_ms_per_page": {k: [round(x, 2) for x in v] for k, v in cpu.items()},
+            "ratio": round(med["reader"] / med["bare_builtin_fonts"], 2),
+            "ratio_platform_fonts": round(med["reader"] / med["bare_platform_fonts"], 2)}
+
+
+def print_pdf(r: dict) -> None:
+    ms = r["ms_per_page"]
+    print(f"PDF reader and bare pypdfium2 extraction on the same {r['pages']} pages ({r['files']} files, "
+          f"{r['chars']:,} characters), CPU ms per page, medians of {r['rounds']} rounds:")
+    print(f"  read_pdf                                  {ms['reader']:>7.2f}")
+    print(f"  pypdfium2 chars + boxes, built-in fonts   {ms['bare_builtin_fonts']:>7.2f}")
+    print(f"  pypdfium2 chars + boxes, platform fonts   {ms['bare_platform_fonts']:>7.2f}")
+    print(f"  ratio read_pdf / bare (built-in fonts): {r['ratio']:.2f} (aim <= 1.5); "
+          f"against the platform fonts: {r['ratio_platform_fonts']:.2f}")
+
+
 LARGE = r"""
 import io, re, sys, time, warnings
 def peak_mib():  # the high-water mark of resident memory since clear_refs was written
@@ -150,14 +231,22 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--pdf-only", action="store_true", help="only the PDF reader against bare pypdfium2")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         out = Path(d)
         t0 = time.perf_counter()
+        if a.pdf_only:
+            render(out, formats=("pdf",))
+            report = {"render_seconds": round(time.perf_counter() - t0, 2), "pdf_reader": pdf_reader(out, a.repeat)}
+            print_pdf(report["pdf_reader"])
+            if a.json:
+                a.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+            return
         render(out)
         report = {"render_seconds": round(time.perf_counter() - t0, 2),
                   "per_format": per_format(out, a.repeat), "xlsx_engines": engines(out, a.repeat),
-                  "large_sheet": large_sheet(a.rows, out)}
+                  "large_sheet": large_sheet(a.rows, out), "pdf_reader": pdf_reader(out, a.repeat)}
     print(f"{'format':<6} {'files':>5} {'forms':>5} {'KiB':>7} {'seconds':>8} {'forms/s':>8}")
     for fmt, r in report["per_format"].items():
         print(f"{fmt:<6} {r['files']:>5} {r['forms']:>5} {r['bytes'] // 1024:>7} {r['seconds']:>8.3f} "
@@ -171,6 +260,8 @@ def main(argv=None):
     for name in ("perfdata", "calamine", "openpyxl_read_only", "openpyxl"):
         r = big[name]
         print(f"  {name:<20} {r['seconds']:>7.3f} s  peak RSS +{r['peak_rss_mib']} MiB  rows {r['rows_read']}")
+    print()
+    print_pdf(report["pdf_reader"])
     spread = statistics.mean(r["forms_per_s"] for r in report["per_format"].values())
     print(f"\nmean over formats: {spread:.1f} forms/s (render took {report['render_seconds']} s)")
     if a.json:

@@ -9,6 +9,7 @@ import pytest
 from factory import render
 from make_fixtures import document_rows, to_pdf
 
+from perfdata.grid import ReadError
 from perfdata.ingest import combine, read_bytes
 from perfdata.readers.pdf import PAGE_NUMBER, read_pdf
 
@@ -125,3 +126,111 @@ def test_wrapped_paragraphs_join_titles_do_not():
     grid = read_pdf(pdf_of(rows))
     assert [r.cells[0] for r in grid.rows] == [rows[0][0], rows[1][0], long, rows[3][0], long + "完毕。"]
     assert grid.locations[4] == "page 1 line 4"
+
+
+# -- PDFium's fonts: built-in only for a read, the platform's for everyone else ----------------------------
+
+def pdfium_boxes(data: bytes) -> list[tuple]:
+    """What another user of pypdfium2 in this process sees: the loose box of every character of page 1."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(data)
+    tp = doc[0].get_textpage()
+    boxes = [tp.get_charbox(i, loose=True) for i in range(tp.count_chars())]
+    tp.close()
+    doc.close()
+    return boxes
+
+
+def test_other_pypdfium2_users_keep_the_platform_fonts():
+    from perfdata.readers.pdf import builtin_fonts_only
+
+    data = pdf_of([["某某项目支出绩效自评表"], ["项目名称", "", "就业补助"]])
+    before = pdfium_boxes(data)
+    read_pdf(data)
+    assert pdfium_boxes(data) == before
+    with pytest.raises(ReadError):
+        read_pdf(data[:300])  # a read that fails puts them back too
+    assert pdfium_boxes(data) == before
+    with builtin_fonts_only():
+        builtin = pdfium_boxes(data)
+    assert pdfium_boxes(data) == before
+    assert read_pdf(data).rows[0].cells == ["某某项目支出绩效自评表"] and len(builtin) == len(before)
+
+
+def test_reads_in_threads_give_the_same_grid():
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = pdf_of(document_rows(render())[0])
+    want = [r.cells for r in read_pdf(data).rows]
+    with ThreadPoolExecutor(4) as pool:
+        grids = list(pool.map(lambda _: [r.cells for r in read_pdf(data).rows], range(8)))
+    assert all(g == want for g in grids)
+
+
+def _read_in_child(data: bytes, out) -> None:
+    out.put((pdfium_boxes(data), len(read_pdf(data).rows)))
+
+
+def test_a_process_forked_during_a_read_reads_too():
+    """A worker forked while a thread of its parent is inside a read (holding the lock, fonts off) gets a
+    free lock and the platform's fonts."""
+    import multiprocessing as mp
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("fork")
+    from perfdata.readers.pdf import builtin_fonts_only
+
+    data = pdf_of([["某某项目支出绩效自评表"], ["项目名称", "", "就业补助"]])
+    before = pdfium_boxes(data)
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with builtin_fonts_only():
+            inside.set()
+            leave.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(30)
+        ctx = mp.get_context("fork")
+        out = ctx.Queue()
+        child = ctx.Process(target=_read_in_child, args=(data, out))
+        child.start()
+        got = out.get(timeout=30)
+        child.join(30)
+    finally:
+        leave.set()
+        holder.join()
+    assert child.exitcode == 0 and got == (before, len(read_pdf(data).rows))
+    assert pdfium_boxes(data) == before
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_words_on_arrays_as_character_by_character(seed):
+    """The array form of pdfplumber's word and line grouping (upright text) gives what the character by
+    character form gives: on random characters near each other, with blanks, on lines within 3 pt."""
+    import random
+
+    import numpy as np
+
+    from perfdata.readers import pdf
+
+    rnd = random.Random(seed)
+    chars = []
+    for _ in range(rnd.randint(1, 120)):
+        x0, top = rnd.choice([rnd.uniform(0, 60), round(rnd.uniform(0, 60))]), rnd.choice([0, 2.5, 3, 6, 7.5, 20])
+        top += rnd.choice([0, 0, rnd.uniform(-1, 1)])
+        w = rnd.choice([0, 2, 4.5, 7])
+        chars.append((rnd.choice("项目 名称a1 、"), x0, top, x0 + w, top + rnd.choice([7, 9]), True))
+    arrays = [np.array([c[k] for c in chars], dtype=float) for k in (1, 2, 3, 4)]
+    texts = [c[0] for c in chars]
+    spaces = np.array([t.isspace() for t in texts])
+    assert pdf._page_lines(texts, spaces, *arrays) == pdf._text_lines(chars, True)
+    group = np.array([rnd.randrange(4) for _ in chars])
+    want = {g: pdf._extract_text([c for c, k in zip(chars, group, strict=True) if k == g], True) for g in set(group)}
+    got = pdf._cell_texts(texts, spaces, *arrays, group)
+    assert {g: t for g, t in want.items() if t} == got

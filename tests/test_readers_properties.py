@@ -174,7 +174,7 @@ def test_a_far_cell_is_read_or_refused_never_allocated(row, col):
         assert res.tables["problems"][0]["message"].startswith("refused: sheet Sheet spans A1:")
     else:
         assert res.tables["files"][0]["lines"] == min(row, 300_000)
-    assert time.process_time() - t0 < 5
+    assert time.process_time() - t0 < 15  # a cell per position would be 10^10 cells: minutes and GiB, not seconds
 
 
 @settings(max_examples=40, deadline=None)

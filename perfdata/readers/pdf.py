@@ -1,4 +1,4 @@
-"""Reader for text-layer PDFs (pdfplumber) → the same Grid as text.
+"""Reader for text-layer PDFs (pypdfium2) → the same Grid as text.
 
 Each page gives its ruled tables (one Row per table row, cells at their column, merged cells blank
 but the top-left one) and its text lines outside the tables (one Row of one cell each), in reading
@@ -9,7 +9,22 @@ and so are the printed lines of a paragraph outside the tables.
 A PDF without a text layer (a scan) is refused with "no text layer: OCR needed".
 Provenance: `locations` gives "page P line L" for each line.
 
-Before pdfplumber opens a file, `precheck` refuses what would make it run without end or without
+PDFium (pypdfium2) gives the characters with their boxes and the ruling lines (the page's path
+objects). The rest is pdfplumber's method, done again here on plain tuples and arrays so that a page
+costs little more than PDFium's own extraction: its table finder with the default "lines" settings
+(edges snapped and joined within 3 pt, cells from their intersections), and its grouping of characters
+into words and lines (3 pt tolerances; on arrays for upright text, character by character otherwise).
+PDFium reads with its built-in fonts only (`builtin_fonts_only`), so the grid does not depend on the
+fonts a machine has installed. Coordinates are pdfplumber's (x from the left, `top` down from the top
+of the page, page rotation applied), so every threshold below means what it meant with pdfplumber.
+
+pdfminer.six (the parser under pdfplumber; pdfplumber itself is not used) is still used for `precheck`
+and the messages of files it cannot open, and nothing else: PDFium exposes no object graph (no
+cross-reference entries, no stream dictionaries or stored and decoded lengths), so the refusals below
+cannot be made with it, and pdfminer's verdict on a file it cannot open keeps such files reported as
+corrupt, as before, rather than read by PDFium's silent repair.
+
+Before anything reads a file, `precheck` refuses what would make it run without end or without
 bound, each with a message that says why: more than `MAX_PAGES` pages (counted in the bytes, also
 inside compressed object streams, before anything is parsed), more than `MAX_OBJECTS` objects, objects
 that refer to each other in a loop (object 2 is `3 0 R` and object 3 is `2 0 R`: pdfminer would follow
@@ -20,9 +35,18 @@ them for ever), and a page whose content inflates beyond `MAX_CONTENT` bytes, or
 
 from __future__ import annotations
 
+import ctypes
 import io
+import os
 import re
+import struct
+import threading
 import zlib
+from bisect import bisect_left, bisect_right
+from contextlib import contextmanager
+from functools import cache
+from itertools import compress, groupby, repeat
+from operator import itemgetter
 
 from perfdata.grid import DocGrid, ReadError, Row
 from perfdata.normalize import clean
@@ -42,87 +66,491 @@ NEW_ITEM = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.]|[(（][�
                       r"|第.{1,3}[章节部分条]|注\s*[:：])")
 PAGE_NUMBER = re.compile(r"^[-—–_\s]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:/|共)\s*\d{1,4}\s*页?)?[-—–_\s]*$")
 
+TOLERANCE = 3  # pdfplumber's defaults: text x/y tolerance, edge snap, join and intersection tolerance
+EDGE_MIN_PREFILTER, EDGE_MIN = 1, 3  # edges shorter than this are dropped before / after merging
+LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
+
+# a character: (text, x0, top, x1, bottom, upright); a word or a line: (text, x0, top, x1, bottom)
+_TEXT, _X0, _TOP, _X1, _BOTTOM, _UPRIGHT = range(6)
+_x0 = itemgetter(_X0)
+
 
 def _cell(text: str | None) -> str:
     return clean(text.replace("\n", " ")) if text else ""
 
 
-def _extract(page, table) -> list[list[str | None]]:
+# -- characters into words, lines and text (pdfplumber.utils.text, non-layout mode) ----------------------
+
+def _cluster(items: list, k: int, tolerance: float, preserve_order: bool = False) -> list[list]:
+    """pdfplumber's cluster_objects on field `k`: values chained within `tolerance` form one cluster; the
+    items of a cluster in their order, clusters by value (or, with `preserve_order`, runs of consecutive
+    items of one cluster)."""
+    keys = [x[k] for x in items]
+    values = sorted(set(keys))
+    if len(values) < 2:
+        return [list(items)] if items else []
+    ids: dict = {}
+    last = values[0]
+    n = 0
+    for v in values:
+        if v > last + tolerance:
+            n += 1
+        ids[v] = n
+        last = v
+    if preserve_order:
+        out, prev = [], None
+        for x, key in zip(items, keys, strict=True):
+            i = ids[key]
+            if i != prev:
+                out.append([x])
+                prev = i
+            else:
+                out[-1].append(x)
+        return out
+    groups: list[list] = [[] for _ in range(n + 1)]
+    for x, key in zip(items, keys, strict=True):
+        groups[ids[key]].append(x)
+    return groups
+
+
+def _line_words(line: list, out: list) -> None:
+    """The words of one printed line of upright characters, sorted by x0 (pdfplumber's
+    iter_chars_to_words, left to right): a blank character ends a word and is dropped; a character more
+    than 3 pt right of the previous one's end, or with a top more than 3 pt off, starts a new word."""
+    tol = TOLERANCE
+    texts = None
+    wx0 = wtop = wx1 = wbottom = px1 = ptop = 0.0
+    for t, x0, top, x1, bottom, _ in line:
+        if t.isspace():
+            if texts is not None:
+                out.append(("".join(texts), wx0, wtop, wx1, wbottom))
+                texts = None
+            continue
+        if texts is not None and (x0 > px1 + tol or abs(top - ptop) > tol):  # (x0 < the previous x0: sorted)
+            out.append(("".join(texts), wx0, wtop, wx1, wbottom))
+            texts = None
+        if texts is None:
+            texts, wx0, wtop, wx1, wbottom = [t], x0, top, x1, bottom
+        else:
+            texts.append(t)
+            if x1 > wx1:
+                wx1 = x1
+            if top < wtop:
+                wtop = top
+            if bottom > wbottom:
+                wbottom = bottom
+        px1, ptop = x1, top
+    if texts is not None:
+        out.append(("".join(texts), wx0, wtop, wx1, wbottom))
+
+
+def _rotated_line_words(line: list, out: list) -> None:
+    """The same for a line of rotated characters, sorted by (top, bottom): read top to bottom."""
+    tol = TOLERANCE
+    cur: list = []
+    for c in line:
+        if c[_TEXT].isspace():
+            if cur:
+                out.append(_word(cur))
+            cur = []
+        elif cur and (c[_TOP] < cur[-1][_TOP] or c[_TOP] > cur[-1][_BOTTOM] + tol or abs(c[_X0] - cur[-1][_X0]) > tol):
+            out.append(_word(cur))
+            cur = [c]
+        else:
+            cur.append(c)
+    if cur:
+        out.append(_word(cur))
+
+
+def _word(chars: list) -> tuple:
+    _, x0s, tops, x1s, bottoms, _ = zip(*chars, strict=True)
+    return "".join(c[_TEXT] for c in chars), min(x0s), min(tops), max(x1s), max(bottoms)
+
+
+def _words(chars: list, upright: bool) -> list[tuple]:
+    """pdfplumber's WordExtractor (x and y tolerance 3) on characters in page order: runs of upright and
+    of rotated characters, each cut into lines (by `top`, or by `x0` for rotated text) and each line into
+    words, in the order pdfplumber yields them. `upright`: all characters are (the common case)."""
+    words: list[tuple] = []
+    runs = [(True, chars)] if upright else [(u, list(r)) for u, r in groupby(chars, key=itemgetter(_UPRIGHT))]
+    for up, run in runs:
+        if up:
+            for line in _cluster(run, _TOP, TOLERANCE):
+                line.sort(key=_x0)
+                _line_words(line, words)
+        else:
+            for line in _cluster(run, _X0, TOLERANCE):
+                line.sort(key=itemgetter(_TOP, _BOTTOM))
+                _rotated_line_words(line, words)
+    return words
+
+
+def _extract_text(chars: list, upright: bool) -> str:
+    """pdfplumber.utils.extract_text (non-layout): words joined by spaces, lines (words clustered by
+    `top`) by newlines."""
+    if not chars:
+        return ""
+    first = chars[0][_TOP]
+    if upright and all(c[_TOP] == first for c in chars):  # one printed line: its words, one line of them
+        words: list[tuple] = []
+        _line_words(sorted(chars, key=_x0), words)
+        return " ".join(w[_TEXT] for w in words)
+    words = _words(chars, upright)
+    if not words:
+        return ""
+    return "\n".join(" ".join(w[_TEXT] for w in line) for line in _cluster(words, _TOP, TOLERANCE))
+
+
+def _text_lines(chars: list, upright: bool) -> list[tuple]:
+    """pdfplumber's Page.extract_text_lines(): (text, x0, top, x1, bottom) of each printed line, lines
+    being runs of words whose `top` cluster within 3 pt."""
+    words = _words(chars, upright)
+    if not words:
+        return []
+    out = []
+    for line in _cluster(words, _TOP, TOLERANCE, preserve_order=True):
+        text, x0s, tops, x1s, bottoms = zip(*line, strict=True)
+        out.append((" ".join(text), min(x0s), min(tops), max(x1s), max(bottoms)))
+    return out
+
+
+# -- the same for upright text, on arrays: many lines (or many cells) at once ----------------------------
+
+def _chained(group, value) -> tuple:
+    """`_cluster` of each group at once: the order that sorts by (group, value), and the cluster number of
+    each item in that order (values chained within 3 pt, as `v > last + 3` tells them apart)."""
+    import numpy as np
+
+    order = np.lexsort((value, group))
+    g, v = group[order], value[order]
+    new = np.empty(len(order), dtype=bool)
+    new[:1] = True
+    new[1:] = (g[1:] != g[:-1]) | (v[1:] > v[:-1] + TOLERANCE)
+    return order, np.cumsum(new) - 1
+
+
+def _upright_words(texts: list[str], spaces, x0, top, x1, bottom, group) -> tuple:
+    """`_words` on upright characters of several groups (the cells of a table, or one page), in arrays:
+    the characters of each group cut into lines by `top`, each line sorted by x0 (ties in page order) and
+    cut into words where `_line_words` cuts. Returns the words (texts, x0, top, x1, bottom, group), by
+    group, line and x0, as pdfplumber yields them. `spaces`: which characters are blank."""
+    import numpy as np
+
+    by_top, line_no = _chained(group, top)
+    line = np.empty(len(by_top), dtype=np.int64)
+    line[by_top] = line_no
+    order = np.lexsort((x0, line))  # stable: page order among equal x0
+    ln, s, a0, t, a1, b = line[order], spaces[order], x0[order], top[order], x1[order], bottom[order]
+    start = np.empty(len(order), dtype=bool)
+    start[:1] = True
+    start[1:] = (ln[1:] != ln[:-1]) | s[:-1] | (a0[1:] > a1[:-1] + TOLERANCE) | (np.abs(t[1:] - t[:-1]) > TOLERANCE)
+    keep = np.flatnonzero(~s)
+    if not len(keep):
+        return [], *(np.empty(0),) * 4, np.empty(0, dtype=np.int64)
+    begins = np.flatnonzero(start[keep])  # of the kept characters, those that begin a word
+    kept_order = order[keep]
+    chars = [texts[i] for i in kept_order.tolist()]
+    ends = [*begins[1:].tolist(), len(keep)]
+    words = ["".join(chars[p:q]) for p, q in zip(begins.tolist(), ends, strict=True)]
+    kt, kb = t[keep], b[keep]
+    return (words, a0[keep][begins], np.minimum.reduceat(kt, begins), np.maximum.reduceat(a1[keep], begins),
+            np.maximum.reduceat(kb, begins), group[kept_order][begins])
+
+
+def _cell_texts(texts: list[str], spaces, x0, top, x1, bottom, group) -> dict[int, str]:
+    """`_extract_text` of the upright characters of each group (a cell): its words, clustered by top into
+    lines; words joined by spaces, lines by newlines."""
+    import numpy as np
+
+    words, _, wtop, _, _, wgroup = _upright_words(texts, spaces, x0, top, x1, bottom, group)
+    if not words:
+        return {}
+    order, line = _chained(wgroup, wtop)  # words by (group, top): lines in order of their top, words in order
+    order = order[np.lexsort((order, line))]  # line is sorted already: by line, then in yield order
+    groups = wgroup.tolist()
+    out: dict[int, list[list[str]]] = {}
+    prev = -1
+    for w, ln in zip(order.tolist(), line.tolist(), strict=True):
+        g = groups[w]
+        if ln != prev:
+            out.setdefault(g, []).append([])
+            prev = ln
+        out[g][-1].append(words[w])
+    return {g: "\n".join(" ".join(x) for x in lines) for g, lines in out.items()}
+
+
+def _page_lines(texts: list[str], spaces, x0, top, x1, bottom) -> list[tuple]:
+    """`_text_lines` of a page of upright characters, on arrays."""
+    import numpy as np
+
+    one = np.zeros(len(texts), dtype=np.int64)
+    words, wx0, wtop, wx1, wbottom, _ = _upright_words(texts, spaces, x0, top, x1, bottom, one)
+    if not words:
+        return []
+    order, cluster = _chained(one[: len(words)], wtop)
+    ids = np.empty(len(words), dtype=np.int64)
+    ids[order] = cluster
+    begins = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])  # runs of one cluster, in order
+    ends = [*begins[1:].tolist(), len(words)]
+    return list(zip([" ".join(words[a:b]) for a, b in zip(begins.tolist(), ends, strict=True)],
+                    np.minimum.reduceat(wx0, begins).tolist(), np.minimum.reduceat(wtop, begins).tolist(),
+                    np.maximum.reduceat(wx1, begins).tolist(), np.maximum.reduceat(wbottom, begins).tolist(),
+                    strict=True))
+
+
+# -- ruling lines into tables (pdfplumber.table, "lines" strategy) ---------------------------------------
+
+# an edge: [x0, top, x1, bottom, width, height, orientation "h" | "v" | None]
+_EX0, _ETOP, _EX1, _EBOTTOM, _EW, _EH, _EO = range(7)
+
+
+def _snap(edges: list, attr: int) -> list:
+    """pdfplumber's snap_objects: edges whose `attr` (x0 of vertical, top of horizontal edges) chain
+    within 3 pt move to their mean, keeping their length."""
+    out = []
+    other = _EX1 if attr == _EX0 else _EBOTTOM
+    for cluster in _cluster(edges, attr, TOLERANCE):
+        avg = sum(e[attr] for e in cluster) / len(cluster)
+        for e in cluster:
+            d = avg - e[attr]
+            e = list(e)
+            e[attr] += d
+            e[other] += d
+            out.append(e)
+    return out
+
+
+def _join(edges: list, orientation: str) -> list:
+    """pdfplumber's join_edge_group: edges on one line overlapping or within 3 pt of each other become one."""
+    lo, hi = (_EX0, _EX1) if orientation == "h" else (_ETOP, _EBOTTOM)
+    edges = sorted(edges, key=itemgetter(lo))
+    joined = [edges[0]]
+    for e in edges[1:]:
+        last = joined[-1]
+        if e[lo] <= last[hi] + TOLERANCE:
+            if e[hi] > last[hi]:
+                last = list(last)
+                if hi == _EX1:
+                    last[_EW] = e[hi] - last[_EX0]
+                else:
+                    last[_EH] = last[_EH] + (e[hi] - last[hi])
+                last[hi] = e[hi]
+                joined[-1] = last
+        else:
+            joined.append(e)
+    return joined
+
+
+def _merged_edges(edges: list) -> list:
+    """The edges pdfplumber's TableFinder keeps: long enough, snapped, joined, long enough again."""
+    v = [e for e in edges if e[_EO] == "v" and e[_EH] >= EDGE_MIN_PREFILTER]
+    h = [e for e in edges if e[_EO] == "h" and e[_EW] >= EDGE_MIN_PREFILTER]
+    snapped = _snap(v, _EX0) + _snap(h, _ETOP)
+
+    def group(e):
+        return ("h", e[_ETOP]) if e[_EO] == "h" else ("v", e[_EX0])
+
+    out = []
+    for (o, _), g in groupby(sorted(snapped, key=group), key=group):
+        out += _join(list(g), o)
+    return [e for e in out if (e[_EH] if e[_EO] == "v" else e[_EW]) >= EDGE_MIN]
+
+
+def _tables(edges: list) -> list[list[tuple]]:
+    """pdfplumber's edges → intersections → cells → tables, each table a list of cell boxes
+    (x0, top, x1, bottom); tables top to bottom, then left to right."""
+    tol = TOLERANCE
+    ids: dict[tuple, int] = {}  # edges are told apart by their box, as pdfplumber's edge_connects does
+    v_edges = sorted((e for e in edges if e[_EO] == "v"), key=itemgetter(_EX0, _ETOP))
+    h_edges = sorted((e for e in edges if e[_EO] == "h"), key=itemgetter(_ETOP, _EX0))
+    h_tops = [e[_ETOP] for e in h_edges]
+    h_span = [(e[_EX0] - tol, e[_EX1] + tol, e[_ETOP], ids.setdefault((e[_EX0], e[_ETOP], e[_EX1], e[_EBOTTOM]),
+                                                                      len(ids))) for e in h_edges]
+    vs: dict[tuple, set] = {}  # intersection → the vertical / horizontal edges through it
+    hs: dict[tuple, set] = {}
+    for v in v_edges:
+        x, vtop, vbottom = v[_EX0], v[_ETOP], v[_EBOTTOM]
+        vid = ids.setdefault((x, vtop, v[_EX1], vbottom), len(ids))
+        # the horizontal edges within reach (a little wider), then pdfplumber's own test on each
+        for lo, hi, htop, hid in h_span[bisect_left(h_tops, vtop - tol - 1):bisect_right(h_tops, vbottom + tol + 1)]:
+            if lo <= x <= hi and vtop <= htop + tol and vbottom >= htop - tol:
+                p = (x, htop)
+                got = vs.get(p)
+                if got is None:
+                    vs[p], hs[p] = {vid}, {hid}
+                else:
+                    got.add(vid)
+                    hs[p].add(hid)
+    points = sorted(vs)
+    pv = [vs[p] for p in points]  # by point number: its vertical and horizontal edges
+    ph = [hs[p] for p in points]
+    number = {p: k for k, p in enumerate(points)}
+    below: dict[float, list[int]] = {}  # point numbers by x (top to bottom) and by top (left to right)
+    right: dict[float, list[int]] = {}
+    for k, (x, y) in enumerate(points):
+        below.setdefault(x, []).append(k)
+        right.setdefault(y, []).append(k)
+    cells: list[tuple] = []
+    corners: list[tuple[int, int, int, int]] = []
+    for k, (x, y) in enumerate(points):  # pdfplumber's find_smallest_cell
+        col, row = below[x], right[y]
+        kv, kh = pv[k], ph[k]
+        done = False
+        for b in col[col.index(k) + 1:]:
+            if kv.isdisjoint(pv[b]):
+                continue
+            hb, by = ph[b], points[b][1]
+            for r in row[row.index(k) + 1:]:
+                if kh.isdisjoint(ph[r]):
+                    continue
+                br = number.get((points[r][0], by))
+                if br is not None and not pv[br].isdisjoint(pv[r]) and not ph[br].isdisjoint(hb):
+                    cells.append((x, y, points[r][0], by))
+                    corners.append((k, b, r, br))
+                    done = True
+                    break
+            if done:
+                break
+    return _cells_to_tables(cells, corners, len(points))
+
+
+def _cells_to_tables(cells: list[tuple], corners: list[tuple], n_points: int) -> list[list[tuple]]:
+    """pdfplumber's cells_to_tables: a table is the cells connected through shared corners (pdfplumber
+    grows it pass by pass over the remaining cells; the cells a table ends with are the same), tables of
+    one cell dropped, the rest by their top left corner. `corners`: the numbers of each cell's corners."""
+    parent = list(range(n_points))  # corners joined by the cells they bound (union-find, inlined: it is hot)
+    for quad in corners:
+        top = quad[0]
+        while parent[top] != top:
+            parent[top] = top = parent[parent[top]]
+        for o in quad[1:]:
+            while parent[o] != o:
+                parent[o] = o = parent[parent[o]]
+            if o != top:
+                parent[o] = top
+    groups: dict[int, list] = {}
+    for cell, quad in zip(cells, corners, strict=True):
+        a = quad[0]
+        while parent[a] != a:
+            parent[a] = a = parent[parent[a]]
+        groups.setdefault(a, []).append(cell)
+    tables = sorted(groups.values(), key=lambda t: min((c[1], c[0]) for c in t))
+    return [t for t in tables if len(t) > 1]
+
+
+def _rows(cells: list[tuple]) -> list[list[tuple | None]]:
+    """pdfplumber's Table.rows: cells by top, each row with a slot for every column's x0 (None where a
+    merged cell covers it)."""
+    xs = sorted({c[0] for c in cells})
+    out = []
+    for _, row in groupby(sorted(cells, key=itemgetter(1, 0)), key=itemgetter(1)):
+        at = {c[0]: c for c in row}
+        out.append([at.get(x) for x in xs])
+    return out
+
+
+def _extract(chars: list | None, arrays: tuple, rows: list[list], bbox: tuple, upright: bool,
+             texts: list[str], spaces) -> list[list[str | None]]:
     """Cell texts of a table, each character given to the cell holding its left part.
 
     pdfplumber gives a character to the cell holding its centre; Chinese punctuation that hangs past
     a cell's right border (、。，at the end of a full line) then lands in the next cell. A quarter of
-    the glyph width in from its left edge is always inside the cell it was written in."""
-    from bisect import bisect_right
+    the glyph width in from its left edge is always inside the cell it was written in.
+    `arrays`: the characters' x0, top, x1, bottom and vertical middle (the same numbers, as arrays);
+    `texts` and `spaces`: their texts and which are blank, for a page of upright text only.
 
-    from pdfplumber.utils import extract_text
+    A character goes to the first cell, rows from the top and cells from the left, that holds the point
+    and covers the band of cell tops the point lies in (the cells that reach less than 0.01 pt into a
+    band do not cover it): all characters against all cells of the table at once."""
+    import numpy as np
 
-    cells = [(i, j, bbox) for i, row in enumerate(table.rows) for j, bbox in enumerate(row.cells) if bbox]
-    tops = sorted({bbox[1] for _, _, bbox in cells})
-    band: dict[int, list] = {k: [] for k in range(len(tops))}
-    for cell in cells:
-        _, _, (x0, top, x1, bottom) = cell
-        for k in range(bisect_right(tops, top) - 1, bisect_right(tops, bottom - 0.01)):
-            band[k].append(cell)
-    got: dict[tuple[int, int], list[dict]] = {}
-    x0, top, x1, bottom = table.bbox
-    for ch in page.chars:
-        if not (x0 - 3 <= ch["x0"] <= x1 and top <= (ch["top"] + ch["bottom"]) / 2 <= bottom):
-            continue
-        x = ch["x0"] + (ch["x1"] - ch["x0"]) / 4
-        y = (ch["top"] + ch["bottom"]) / 2
-        for i, j, (cx0, ctop, cx1, cbottom) in band.get(bisect_right(tops, y) - 1, ()):
-            if cx0 <= x < cx1 and ctop <= y < cbottom:
-                got.setdefault((i, j), []).append(ch)
-                break
-    return [[extract_text(got[(i, j)]) if (i, j) in got else ("" if bbox else None)
-             for j, bbox in enumerate(row.cells)] for i, row in enumerate(table.rows)]
+    cells = [(i, j) for i, row in enumerate(rows) for j, box in enumerate(row) if box]
+    boxes = np.array([box for row in rows for box in row if box])
+    tops = np.unique(boxes[:, 1])
+    x0s, _, x1s, _, ys = arrays
+    x0, top, x1, bottom = bbox
+    picked = np.flatnonzero((x0s >= x0 - 3) & (x0s <= x1) & (ys >= top) & (ys <= bottom))
+    y = ys[picked]
+    x = (x0s[picked] + (x1s[picked] - x0s[picked]) / 4)[:, None]
+    k = np.searchsorted(tops, y, side="right") - 1  # the band (of cell tops) of each point
+    band_top = np.where(k >= 0, tops[np.maximum(k, 0)], np.inf)[:, None]  # above the first top: no cell
+    y = y[:, None]
+    holds = ((boxes[:, 0] <= x) & (x < boxes[:, 2]) & (boxes[:, 1] <= y) & (y < boxes[:, 3])
+             & (band_top <= boxes[:, 3] - 0.01))
+    first = holds.argmax(axis=1)
+    held = np.flatnonzero(holds[np.arange(len(first)), first])
+    order = held[np.argsort(first[held], kind="stable")]  # by cell, in page order within a cell
+    which = first[order]
+    got: dict[tuple[int, int], str] = {}
+    if upright:
+        idx = picked[order]
+        sub = [texts[m] for m in idx.tolist()]
+        x0s, tops_, x1s, bottoms = arrays[:4]
+        for g, text in _cell_texts(sub, spaces[idx], x0s[idx], tops_[idx], x1s[idx], bottoms[idx], which).items():
+            got[cells[g]] = text
+    else:
+        starts = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(order)]
+        members = [chars[m] for m in picked[order].tolist()]
+        for a, b in zip(starts, starts[1:], strict=False):
+            got[cells[int(which[a])]] = _extract_text(members[a:b], upright)
+    return [[got.get((i, j), "") if box else None for j, box in enumerate(row)] for i, row in enumerate(rows)]
 
 
-def _inside(line: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
-    y = (line["top"] + line["bottom"]) / 2
-    x = (line["x0"] + line["x1"]) / 2
+def _inside(line: tuple, boxes: list[tuple[float, float, float, float]]) -> bool:
+    y = (line[_TOP] + line[_BOTTOM]) / 2
+    x = (line[_X0] + line[_X1]) / 2
     return any(x0 - 1 <= x <= x1 + 1 and top - 1 <= y <= bottom + 1 for x0, top, x1, bottom in boxes)
 
 
-def _paragraphs(lines: list[dict], right: float, table_tops: list[float]) -> list[tuple[float, str]]:
+def _paragraphs(lines: list[tuple], right: float, table_tops: list[float]) -> list[tuple[float, str]]:
     """Join printed lines wrapped from one paragraph: the line above reaches the right edge of the text,
     the next starts at the left edge (not indented) right below it, and no table lies between them."""
     if not lines:
         return []
-    left = min(ln["x0"] for ln in lines)
+    left = min(ln[_X0] for ln in lines)
     out: list[tuple[float, str]] = []
     prev = None
     for ln in lines:
-        h = max(ln["bottom"] - ln["top"], 1.0)
-        if (prev is not None and prev["x1"] >= right - 1.5 * h and ln["x0"] <= left + 0.5 * h
-                and 0 <= ln["top"] - prev["bottom"] < 0.8 * h and not NEW_ITEM.match(ln["text"])
-                and not any(prev["bottom"] <= t <= ln["top"] for t in table_tops)):
+        h = max(ln[_BOTTOM] - ln[_TOP], 1.0)
+        if (prev is not None and prev[_X1] >= right - 1.5 * h and ln[_X0] <= left + 0.5 * h
+                and 0 <= ln[_TOP] - prev[_BOTTOM] < 0.8 * h and not NEW_ITEM.match(ln[_TEXT])
+                and not any(prev[_BOTTOM] <= t <= ln[_TOP] for t in table_tops)):
             top, text = out[-1]
-            out[-1] = (top, clean(text + " " + ln["text"]))
+            out[-1] = (top, clean(text + " " + ln[_TEXT]))
         else:
-            out.append((ln["top"], clean(ln["text"])))
+            out.append((ln[_TOP], clean(ln[_TEXT])))
         prev = ln
     return out
 
 
-def _read_page(page, pno: int, grid: DocGrid) -> int:
+def _read_page(page: _Page, pno: int, grid: DocGrid) -> int:
     """Append the rows of one page to the grid; returns how many page-number lines were dropped."""
-    items: list[tuple[float, float, list[str]]] = []
-    tables = page.find_tables()
-    for t in tables:
-        for row, cells in zip(t.rows, _extract(page, t), strict=True):
-            items.append((row.bbox[1], 0, [_cell(c) for c in cells]))
-    boxes = [t.bbox for t in tables]
+    import numpy as np
+
+    x0s, tops, x1s, bottoms = page.arrays
+    arrays = (x0s, tops, x1s, bottoms, (tops + bottoms) / 2)
+    upright = page.upright_all
+    texts = page.texts
+    spaces = np.array([t.isspace() for t in texts], dtype=bool) if upright else None
+    chars = None if upright else page.chars
+    items: list[tuple[float, int, list[str]]] = []
+    boxes = []
+    for cells in _tables(_merged_edges(page.edges)):
+        rows = _rows(cells)
+        bbox = (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells),
+                max(c[3] for c in cells))
+        boxes.append(bbox)
+        for row, got in zip(rows, _extract(chars, arrays, rows, bbox, upright, texts, spaces), strict=True):
+            items.append((min(c[1] for c in row if c), 0, [_cell(t) for t in got]))
     lines, dropped = [], 0
-    for ln in page.extract_text_lines(return_chars=False):
+    for ln in _page_lines(texts, spaces, x0s, tops, x1s, bottoms) if upright else _text_lines(chars, False):
         if _inside(ln, boxes):
             continue
-        if PAGE_NUMBER.match(clean(ln["text"])):
+        if PAGE_NUMBER.match(clean(ln[_TEXT])):
             dropped += 1
             continue
         lines.append(ln)
-    right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln["x1"] for ln in lines])
+    right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln[_X1] for ln in lines])
     for top, text in _paragraphs(lines, right, [b[1] for b in boxes]):
         items.append((top, 1, [text]))
     items.sort(key=lambda it: (it[0], it[1]))
@@ -134,6 +562,414 @@ def _read_page(page, pno: int, grid: DocGrid) -> int:
         grid.locations[line] = f"page {pno} line {k}"
     return dropped
 
+
+# -- PDFium: characters, boxes and ruling lines of a page -------------------------------------------------
+
+_UNCHECKED = ("FPDFText_GetUnicode", "FPDFText_GetLooseCharBox", "FPDFText_GetMatrix", "FPDFText_IsGenerated",
+              "FPDFPage_GetObject", "FPDFPageObj_GetType", "FPDFPageObj_GetMatrix", "FPDFPageObj_GetBounds",
+              "FPDFFormObj_GetObject", "FPDFPath_CountSegments", "FPDFPath_GetPathSegment",
+              "FPDFPathSegment_GetPoint", "FPDFPathSegment_GetType", "FPDFPathSegment_GetClose")
+
+
+@cache
+def _pdfium():
+    """pypdfium2's raw module, and unchecked twins of the calls made once per character or page object.
+
+    pypdfium2's bindings convert and check every argument (about 0.6 µs a call); the same symbols called
+    without argument types cost about 0.25 µs. They are only ever given what they expect: handles that
+    PDFium returned (kept in the bindings' own pointer types), Python ints below the counts PDFium gave,
+    and pointers into buffers of the right size."""
+    import pypdfium2  # noqa: F401 - initialises the library
+    import pypdfium2.raw as pdfium_c
+
+    def unchecked(fn):
+        twin = type(fn)(ctypes.cast(fn, ctypes.c_void_p).value)
+        twin.restype = fn.restype
+        return twin
+
+    return pdfium_c, {name: unchecked(getattr(pdfium_c, name)) for name in _UNCHECKED}
+
+
+class _BoxBuffer:
+    """One buffer for the character boxes of a page, with a pointer to each box made once: PDFium writes
+    every box into it and one `tolist()` reads them all (reading them one by one costs more than the
+    calls). Used under its lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.buf = ctypes.create_string_buffer(0)
+        self.refs: list = []
+
+    def pointers(self, n: int) -> list:
+        if n > len(self.refs):
+            size = max(n, 2 * len(self.refs), 4096)
+            self.buf = ctypes.create_string_buffer(16 * size)
+            self.refs = [ctypes.byref(self.buf, 16 * i) for i in range(size)]
+        return self.refs
+
+    def array(self, n: int):
+        """The `n` boxes PDFium wrote, as an n × 4 array of float64."""
+        import numpy as np
+
+        return np.frombuffer(self.buf, dtype=np.float32, count=4 * n).reshape(n, 4).astype(np.float64)
+
+
+_BOXES = _BoxBuffer()
+_MADE_UP = re.compile("[ \r\n]")  # what PDFium's generated characters are
+
+
+_READING = threading.Lock()  # PDFium is not thread-safe: this module's reads run one at a time in a process
+_fonts_off = False  # within a read: PDFium has no platform font info
+_default_fonts: list = []  # the platform font info this module put back, to free when it is taken away again
+
+
+@contextmanager
+def builtin_fonts_only():
+    """PDFium with its built-in fonts only, for the time of a read; the platform's fonts afterwards.
+
+    What PDFium reads from a font file is the glyphs' outlines: they widen a character's loose box where
+    they reach past its advance and the font's ascent and descent, and decide which text objects the text
+    page keeps (see `_Page._walk_objects`). A font that is not embedded is taken from the machine, so the
+    boxes, and the grid, would depend on which fonts are installed (a machine with Noto CJK gives Chinese
+    characters outlines, one without does not). With the built-in fonts only, a file reads the same
+    everywhere; characters and widths come from the file. Loading no large CJK faces also makes pages
+    cheaper (bare pypdfium2 extraction of the bundled documents: about 25 → 7 ms of CPU a page with Noto
+    CJK installed; benchmarks/bench_formats.py --pdf-only).
+
+    The font info is PDFium's, for the whole process: it is taken away while the lock is held (reads in
+    other threads wait) and PDFium's default (what pypdfium2 starts with, no extra font folders) is put
+    back before the lock is released, also when the read fails. Other code using pypdfium2 in the same
+    process sees the platform's fonts, as long as it does not call PDFium while a read runs (PDFium allows
+    no concurrent calls at all). A process forked during a read starts with the fonts put back."""
+    global _fonts_off
+    pdfium_c, _ = _pdfium()
+    with _READING:
+        pdfium_c.FPDF_SetSystemFontInfo(None)  # PDFium releases the font info it had
+        _fonts_off = True
+        while _default_fonts:  # released with it: only the struct is left to free
+            pdfium_c.FPDF_FreeDefaultSystemFontInfo(_default_fonts.pop())
+        try:
+            yield
+        finally:
+            _restore_fonts(pdfium_c)
+
+
+def _restore_fonts(pdfium_c) -> None:
+    """Give PDFium a new default font info (the one it had is released when it was taken away)."""
+    global _fonts_off
+    info = pdfium_c.FPDF_GetDefaultSystemFontInfo()
+    if info:
+        _default_fonts.append(info)
+        pdfium_c.FPDF_SetSystemFontInfo(info)
+    _fonts_off = False
+
+
+def _after_fork_in_child() -> None:
+    """A process forked while a thread of its parent was reading: a free lock, and the fonts back."""
+    global _READING
+    _READING = threading.Lock()
+    if _fonts_off:
+        _restore_fonts(_pdfium()[0])
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _rotation_ctm(rotate: int, mediabox: tuple) -> tuple:
+    """pdfminer's page matrix (PDFPageInterpreter.process_page): PDF space → its page space."""
+    x0, y0, x1, y1 = mediabox
+    return {90: (0, -1, 1, 0, -y0, x1), 180: (-1, 0, 0, -1, x1, y1),
+            270: (0, 1, -1, 0, y1, -x0)}.get(rotate, (1, 0, 0, 1, -x0, -y0))
+
+
+def _mul(m1: tuple, m2: tuple) -> tuple:
+    """m1 then m2 (PDF row-vector convention, as pdfminer's mult_matrix)."""
+    a1, b1, c1, d1, e1, f1 = m1
+    a0, b0, c0, d0, e0, f0 = m2
+    return (a0 * a1 + c0 * b1, b0 * a1 + d0 * b1, a0 * c1 + c0 * d1, b0 * c1 + d0 * d1,
+            a0 * e1 + c0 * f1 + e0, b0 * e1 + d0 * f1 + f0)
+
+
+class _Page:
+    """One page as pdfplumber would show it: `chars`, `edges`, `width`, and whether it holds images or
+    curves (a scan), from PDFium's text page and page objects."""
+
+    def __init__(self, doc, index: int):
+        pdfium_c, fast = _pdfium()
+        self._c, self._fast = pdfium_c, fast
+        self.raw = pdfium_c.FPDF_LoadPage(doc, index)
+        if not self.raw:
+            raise ReadError("PDFium cannot load the page")
+        page = self.raw
+        rotate = pdfium_c.FPDFPage_GetRotation(page) % 4 * 90
+        box = [ctypes.c_float() for _ in range(4)]
+        if not pdfium_c.FPDFPage_GetMediaBox(page, *box):
+            box[2].value, box[3].value = pdfium_c.FPDF_GetPageWidthF(page), pdfium_c.FPDF_GetPageHeightF(page)
+        x0, y0, x1, y1 = (b.value for b in box)
+        x0, x1 = sorted((x0, x1))
+        y0, y1 = sorted((y0, y1))
+        # pdfplumber's page box: the mediabox, turned for 90° and 270°; `top` = height - y + its top
+        nx0, ny0, nx1, ny1 = (y0, x0, y1, x1) if rotate in (90, 270) else (x0, y0, x1, y1)
+        self.width, self.height = nx1 - nx0, ny1 - ny0
+        self._ctm = _rotation_ctm(rotate, (x0, y0, x1, y1))
+        self._dx, self._top0 = nx0, self.height - ny0  # x + dx, top0 - y (pdfminer page space)
+        self.upright_all = True
+        self.images = 0
+        self._paths: list[tuple] = []  # (matrix, segments) of every path object, in drawing order
+        self.textpage = None
+        self._edges: list | None = None
+        self._curves = 0
+        self.arrays: tuple = ()  # x0, top, x1, bottom of the characters, as arrays
+        self.texts: list[str] = []
+        self._tuples: list[tuple] | None = None
+        try:
+            self._walk_objects()
+            self.textpage = pdfium_c.FPDFText_LoadPage(page)
+            if not self.textpage:
+                raise ReadError("PDFium cannot read the page's text")
+            self._chars()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.textpage:
+            self._c.FPDFText_ClosePage(self.textpage)
+            self.textpage = None
+        if self.raw:
+            self._c.FPDF_ClosePage(self.raw)
+            self.raw = None
+
+    def _walk_objects(self) -> None:
+        """Collect the path objects (inside form XObjects too, with the form's matrix), count the images,
+        note whether any text is not upright, and make sure PDFium's text page keeps every text object.
+
+        PDFium's text page drops a text object whose box is less than 0.01 pt wide (cpdf_textpage.cpp,
+        ProcessTextObject). The box comes from the glyph outlines of the font, so a font that is not
+        embedded and not installed (STSong-Light, SimSun on a server without Chinese fonts) has empty
+        boxes, and a text object of one Chinese character (the last character of a wrapped cell line, a
+        cell holding 无) would vanish. A stroked text object's box includes half its line width: such
+        objects are set to fill-and-stroke with a line width of 1 pt and their box recomputed (an identity
+        transform), which changes nothing else the text page reads (character boxes come from the font's
+        widths and ascent and descent)."""
+        c, fast = self._c, self._fast
+        get_object, get_type, get_matrix, get_bounds, form_object = (
+            fast["FPDFPage_GetObject"], fast["FPDFPageObj_GetType"], fast["FPDFPageObj_GetMatrix"],
+            fast["FPDFPageObj_GetBounds"], fast["FPDFFormObj_GetObject"])
+        count_segments, get_segment, get_point, segment_type, get_close = (
+            fast["FPDFPath_CountSegments"], fast["FPDFPath_GetPathSegment"], fast["FPDFPathSegment_GetPoint"],
+            fast["FPDFPathSegment_GetType"], fast["FPDFPathSegment_GetClose"])
+        text_kind, path_kind, image_kind, form_kind = (c.FPDF_PAGEOBJ_TEXT, c.FPDF_PAGEOBJ_PATH,
+                                                       c.FPDF_PAGEOBJ_IMAGE, c.FPDF_PAGEOBJ_FORM)
+        move = c.FPDF_SEGMENT_MOVETO
+        buf = ctypes.create_string_buffer(24)
+        m_ref, f0, f1, f2, f3 = ctypes.byref(buf), *(ctypes.byref(buf, k) for k in (0, 4, 8, 12))
+        six, two, four = (struct.Struct(f).unpack_from for f in ("6f", "2f", "4f"))
+        ctm = self._ctm
+        turned = ctm[1] != 0  # else the page matrix only scales by ±1 and moves
+        sx, sy = (1, 1) if turned else (ctm[0], ctm[3])
+        todo = [(c.FPDFPage_CountObjects(self.raw), get_object, self.raw, None)]
+        while todo:
+            count, get, holder, form = todo.pop()
+            for k in range(count):
+                obj = get(holder, k)
+                kind = get_type(obj)
+                if kind == text_kind:
+                    if self.upright_all:
+                        get_matrix(obj, m_ref)
+                        mat = six(buf)
+                        if form is not None or turned:
+                            mat = _mul(mat if form is None else _mul(mat, form), ctm)
+                        a, b, cc, d = mat[0] * sx, mat[1] * sy, mat[2] * sx, mat[3] * sy
+                        if not (a * d > 0 and b * cc <= 0):
+                            self.upright_all = False
+                    get_bounds(obj, f0, f1, f2, f3)
+                    left, _, right, _ = four(buf)
+                    if abs(right - left) < 0.01:
+                        c.FPDFTextObj_SetTextRenderMode(obj, c.FPDF_TEXTRENDERMODE_FILL_STROKE)
+                        c.FPDFPageObj_SetStrokeWidth(obj, 1.0)
+                        c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 0, 0)
+                elif kind == path_kind:
+                    get_matrix(obj, m_ref)
+                    mat = _mul(six(buf) if form is None else _mul(six(buf), form), ctm)
+                    segments = []
+                    n = count_segments(obj)
+                    for j in range(n):
+                        seg = get_segment(obj, j)
+                        get_point(seg, f0, f1)
+                        segments.append([segment_type(seg), *two(buf), False])
+                    # the close mark matters at the end of a subpath (pdfminer's "h" after its last segment)
+                    for j in range(n):
+                        if j + 1 == n or segments[j + 1][0] == move:
+                            segments[j][3] = bool(get_close(get_segment(obj, j)))
+                    self._paths.append((mat, segments))
+                elif kind == image_kind:
+                    self.images += 1
+                elif kind == form_kind:
+                    get_matrix(obj, m_ref)
+                    mat = six(buf)
+                    todo.append((c.FPDFFormObj_CountObjects(obj), form_object, obj,
+                                 mat if form is None else _mul(mat, form)))
+
+    @property
+    def chars(self) -> list[tuple]:
+        """(text, x0, top, x1, bottom, upright) of each character (made when first asked for: pages of
+        upright text are read from `texts` and `arrays`)."""
+        if self._tuples is None:
+            self._tuples = list(zip(self.texts, *(a.tolist() for a in self.arrays), repeat(True)))
+        return self._tuples
+
+    def _chars(self) -> None:
+        """`texts` and `arrays` (x0, top, x1, bottom) of every character PDFium's text page holds, but the
+        spaces and line breaks it makes up (IsGenerated). The box is PDFium's loose box (the advance
+        width by the font's ascent and descent, with the glyph's own outline where it reaches further),
+        as pdfminer's box is the advance width by the font size."""
+        fast = self._fast
+        get_unicode, get_box, is_generated = (fast["FPDFText_GetUnicode"], fast["FPDFText_GetLooseCharBox"],
+                                              fast["FPDFText_IsGenerated"])
+        tp = self.textpage
+        n = self._c.FPDFText_CountChars(tp)
+        if n <= 0:
+            return
+        import numpy as np
+
+        codes = [get_unicode(tp, i) for i in range(n)]
+        with _BOXES.lock:  # every box into one buffer, read back in one go
+            for i, ref in zip(range(n), _BOXES.pointers(n), strict=False):  # (more pointers than boxes)
+                get_box(tp, i, ref)
+            boxes = _BOXES.array(n)  # rows of left, top, right, bottom (FS_RECTF)
+        texts = list(map(chr, codes))
+        odd = {0, 2, *range(0xFB00, 0xFB07)}  # 2: PDFium's mark of a hyphen at a line end; ligatures
+        if not odd.isdisjoint(codes):
+            for i, u in enumerate(codes):
+                if u in odd:
+                    texts[i] = "-" if u == 2 else "\ufffd" if not u else LIGATURES.get(texts[i], texts[i])
+        keep = bytearray(b"\x01") * n  # but the spaces and line breaks PDFium made up
+        for m in _MADE_UP.finditer("".join(texts)):
+            if is_generated(tp, m.start()) == 1:
+                keep[m.start()] = 0
+        a, b, c, d, e, f = self._ctm
+        dx, top0 = self._dx, self._top0
+        if ((a, b, c, d) == (1, 0, 0, 1) and self.upright_all and (boxes[:, 0] <= boxes[:, 2]).all()
+                and (boxes[:, 3] <= boxes[:, 1]).all()):
+            ex, fy = e + dx, top0 - f  # x + e + dx, top0 - (y + f)
+            kept = np.frombuffer(bytes(keep), dtype=np.uint8).view(bool)
+            self.arrays = (boxes[kept, 0] + ex, fy - boxes[kept, 1], boxes[kept, 2] + ex, fy - boxes[kept, 3])
+            self.texts = list(compress(texts, keep))
+            return
+        lefts, tops, rights, bottoms = (boxes[:, k].tolist() for k in range(4))
+        get_matrix = fast["FPDFText_GetMatrix"]
+        buf = ctypes.create_string_buffer(24)
+        ref = ctypes.byref(buf)
+        mat = struct.Struct("4f").unpack_from  # FS_MATRIX: a, b, c, d (e, f unused)
+        turned = b != 0  # 90° or 270°: x comes from y and y from x
+        out: list[tuple] = []
+        upright = True
+        for i in compress(range(n), keep):
+            left, top, right, bottom = lefts[i], tops[i], rights[i], bottoms[i]
+            if not self.upright_all:
+                get_matrix(tp, i, ref)
+                ma, mb, mc, md = mat(buf)
+                ua, ub, uc, ud = ma * a + mb * c, ma * b + mb * d, mc * a + md * c, mc * b + md * d
+                upright = ua * ud > 0 and ub * uc <= 0
+            if turned:  # pdfminer x = a x + c y + e, y = b x + d y + f
+                xa, xb = c * bottom + e, c * top + e
+                ya, yb = b * left + f, b * right + f
+            else:
+                xa, xb = a * left + e, a * right + e
+                ya, yb = d * bottom + f, d * top + f
+            if xa > xb:
+                xa, xb = xb, xa
+            if ya > yb:
+                ya, yb = yb, ya
+            out.append((texts[i], xa + dx, top0 - yb, xb + dx, top0 - ya, upright))
+        self.arrays = tuple(np.array([ch[k] for ch in out], dtype=np.float64) for k in (_X0, _TOP, _X1, _BOTTOM))
+        self.texts, self._tuples = [ch[_TEXT] for ch in out], out
+
+    @property
+    def edges(self) -> list:
+        """pdfplumber's page.edges: of its lines, then its rectangles (four edges each), then its curves
+        (an edge per segment), from the path objects classified as pdfminer does (paint_path)."""
+        if self._edges is None:
+            lines, rects, curves = [], [], []
+            for matrix, segments in self._paths:
+                for kind, pts in _subpaths(segments, matrix):
+                    (lines if kind == "line" else rects if kind == "rect" else curves).append(pts)
+            self._curves = len(curves)
+            dx, top0 = self._dx, self._top0
+            edges = []
+            for (xa, ya), (xb, yb) in lines:
+                x0, x1, y0, y1 = min(xa, xb), max(xa, xb), min(ya, yb), max(ya, yb)
+                top, bottom = top0 - y1, top0 - y0
+                edges.append([x0 + dx, top, x1 + dx, bottom, x1 - x0, y1 - y0, "h" if top == bottom else "v"])
+            for pts in rects:
+                xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+                x0, x1, y0, y1 = min(xs) + dx, max(xs) + dx, min(ys), max(ys)
+                top, bottom, w, h = top0 - y1, top0 - y0, max(xs) - min(xs), y1 - y0
+                edges += [[x0, top, x1, top, w, 0, "h"], [x0, top + h, x1, bottom, w, 0, "h"],
+                          [x0, top, x0, bottom, 0, h, "v"], [x1, top, x1, bottom, 0, h, "v"]]
+            for pts in curves:
+                pts = [(x + dx, top0 - y) for x, y in pts]
+                for (xa, ya), (xb, yb) in zip(pts, pts[1:], strict=False):
+                    edges.append([min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb), abs(xa - xb), abs(ya - yb),
+                                  "v" if xa == xb else "h" if ya == yb else None])
+            self._edges = edges
+        return self._edges
+
+    @property
+    def curves(self) -> int:
+        self.edges  # noqa: B018 - classifies the paths
+        return self._curves
+
+
+def _subpaths(segments: list, matrix: tuple):
+    """("line" | "rect" | "curve", points) of each subpath, as pdfminer's paint_path sorts them: a
+    subpath per move; its points are the ends of its segments (a Bézier curve's end, not its control
+    points), and the start again where it is closed ("h")."""
+    pdfium_c, _ = _pdfium()
+    move, bezier = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_BEZIERTO
+    a, b, c, d, e, f = matrix
+    paths: list[list] = []  # [points, has a curve segment, closed, ends in a curve segment]
+    k = 0
+    for kind, x, y, closed in segments:
+        if kind == move:
+            paths.append([[], False, False, False])
+            k = 0
+        elif not paths:
+            continue  # pdfminer ignores what comes before the first move
+        path = paths[-1]
+        if kind == bezier:
+            path[1] = True
+            k += 1
+            if k % 3:
+                continue  # a control point
+        else:
+            k = 0
+        path[0].append((a * x + c * y + e, b * x + d * y + f))
+        path[2], path[3] = closed, kind == bezier
+    for pts, curved, closed, ends_curved in paths:
+        if len(pts) < 2:
+            continue  # a lone move
+        # PDFium closes a subpath with a line back to its start, or, when it is already there, by marking
+        # the last point closed; pdfminer's "h" adds the start again, but drops a last line to the start
+        if closed and ends_curved:
+            pts.append(pts[0])
+        if curved:
+            yield "curve", pts
+        elif len(pts) == 2 or (len(pts) == 3 and closed and pts[2] == pts[0]):
+            yield "line", pts[:2]
+        elif len(pts) == 5 and pts[4] == pts[0]:
+            (x0, y0), (x1, y1), (x2, y2), (x3, y3), _ = pts
+            if (x0 == x1 and y1 == y2 and x2 == x3 and y3 == y0) or (y0 == y1 and x1 == x2 and y2 == y3 and x3 == x0):
+                yield "rect", [pts[0], pts[2]]
+            else:
+                yield "curve", pts
+        else:
+            yield "curve", pts
+
+
+# -- refusals before reading ------------------------------------------------------------------------------
 
 def _inflate(raw: bytes, limit: int) -> bytes | None:
     """At most `limit` + 1 bytes of a zlib stream (None where it is not one)."""
@@ -162,6 +998,11 @@ def _page_count(data: bytes) -> int:
 def precheck(data: bytes) -> None:
     """Refuse a PDF that would make the reader run without end or bound (see the module docstring). Files
     that pdfminer cannot parse pass: opening them says why."""
+    _precheck(data)
+
+
+def _precheck(data: bytes) -> Exception | None:
+    """`precheck`, returning pdfminer's error where it cannot open the file (None where it can)."""
     pages = _page_count(data)
     if pages > MAX_PAGES:
         raise ReadError(f"refused: {pages:,} pages, more than {MAX_PAGES:,} (a document of forms is split into "
@@ -188,29 +1029,52 @@ def precheck(data: bytes) -> None:
 
     try:
         doc = Checked(PDFParser(io.BytesIO(data)))
-        ids = [i for x in doc.xrefs for i in x.get_objids()]
     except ReadError:
         raise
-    except Exception:  # noqa: BLE001 - broken, encrypted: pdfplumber's own opening reports it
-        return
+    except Exception as e:  # noqa: BLE001 - broken, encrypted: the caller reports it
+        return e
+    try:
+        ids = [i for x in doc.xrefs for i in x.get_objids()]
+    except Exception:  # noqa: BLE001 - pdfminer cannot list them: nothing to count
+        return None
     if len(ids) > MAX_OBJECTS:
         raise ReadError(f"refused: {len(ids):,} objects, more than {MAX_OBJECTS:,}")
-    for i in ids:
+    for i in ids if _may_hold_bare_references(data) else ():
         try:
             doc.getobj(i)
         except ReadError:
             raise
         except Exception:  # noqa: BLE001 - a damaged object is pdfminer's to report, if it is ever used
             pass
-    try:
-        for pno, page in enumerate(PDFPage.create_pages(doc), 1):
-            if pno > MAX_PAGES:
-                raise ReadError(f"refused: more than {MAX_PAGES:,} pages")
+    pages_of = PDFPage.create_pages(doc)
+    pno = 0
+    while True:
+        try:
+            page = next(pages_of)
+        except StopIteration:
+            return None
+        except Exception as e:  # noqa: BLE001 - a broken page tree: the file cannot be opened as before
+            return e
+        pno += 1
+        if pno > MAX_PAGES:
+            raise ReadError(f"refused: more than {MAX_PAGES:,} pages")
+        try:
             _check_content(page, pno, PDFStream)
-    except ReadError:
-        raise
-    except Exception:  # noqa: BLE001
-        return
+        except ReadError:
+            raise
+        except Exception:  # noqa: BLE001 - what pdfminer cannot follow here is not counted
+            return None
+
+
+# an object whose value starts with a number: the only kind that can be a bare reference ("3 0 R")
+_NUMBER_OBJECT = re.compile(rb"(?<![A-Za-z])obj(?:[\x00-\x20]|%[^\r\n]*)*[-+.\d]")
+
+
+def _may_hold_bare_references(data: bytes) -> bool:
+    """Whether some object could be only a reference to another, so that resolving every object is needed
+    to find loops: an object stream (its objects are not in the bytes), or an "obj" keyword followed by a
+    number. Files of dictionaries, arrays and streams only (what most writers make) have none."""
+    return bool(_OBJSTM.search(data) or _NUMBER_OBJECT.search(data))
 
 
 def _check_content(page, pno: int, stream_type) -> None:
@@ -241,12 +1105,43 @@ def _check_content(page, pno: int, stream_type) -> None:
         elif not filters:
             inflated += len(raw)
         else:
-            inflated += len(st.get_data())  # other filters inflate far less (LZW at most ~2,700:1)
+            a85 = filters in (["ASCII85Decode", "FlateDecode"], ["A85", "Fl"])
+            body = _a85_flate(st, raw, filters) if a85 else None
+            # other filters inflate far less (LZW at most ~2,700:1)
+            inflated += len(body) if body is not None else len(st.get_data())
         if inflated > MAX_CONTENT or (inflated > MAX_CONTENT_INFLATED and inflated > MAX_CONTENT_RATIO * stored):
             raise ReadError(f"refused: the content of page {pno} inflates from {stored / 1024:,.0f} KB to "
                             f"{inflated / 2**20:,.1f} MiB ({inflated / max(stored, 1):,.0f}-fold); the limit is "
                             f"{MAX_CONTENT_INFLATED // 2**20} MiB at more than {MAX_CONTENT_RATIO}:1, "
                             f"{MAX_CONTENT // 2**20} MiB in any case", location=f"page {pno}")
+
+
+def _a85_flate(st, raw: bytes, filters: list) -> bytes | None:
+    """What pdfminer's get_data() gives for an unencrypted ASCII85 + Flate stream (the encoding reportlab
+    writes): the same bytes, without decoding ASCII85 a group at a time in Python. None where the stream
+    has anything this does not do exactly as pdfminer (decode parameters, "z", bad digits, a damaged or
+    long zlib stream): pdfminer decodes it then."""
+    if st.decipher is not None or any(params for _, params in st.get_filters()):
+        return None
+    import numpy as np
+    from pdfminer.ascii85 import end_re, start_re
+
+    text = end_re.sub(b"", start_re.sub(b"", raw)).translate(None, b" \t\n\r\x0b")  # as base64.a85decode skips
+    digits = np.frombuffer(text, dtype=np.uint8)
+    if not len(digits) or digits.min() < 33 or digits.max() > 117:  # outside "!".."u" (also "z")
+        return None
+    pad = -len(digits) % 5
+    groups = np.concatenate([digits, np.full(pad, 117, np.uint8)]).reshape(-1, 5).astype(np.uint64) - 33
+    value = (((groups[:, 0] * 85 + groups[:, 1]) * 85 + groups[:, 2]) * 85 + groups[:, 3]) * 85 + groups[:, 4]
+    if (value > 0xFFFFFFFF).any():  # "Ascii85 overflow"
+        return None
+    decoded = value.astype(">u4").tobytes()
+    d = zlib.decompressobj()
+    try:
+        body = d.decompress(decoded[: len(decoded) - pad], MAX_CONTENT + 1)
+    except zlib.error:
+        return None
+    return body if d.eof else None
 
 
 def _name(x, literal_name) -> str | None:
@@ -256,28 +1151,46 @@ def _name(x, literal_name) -> str | None:
         return None
 
 
-def read_pdf(data: bytes) -> DocGrid:
-    import pdfplumber
+def _open_error(e: Exception) -> ReadError:
+    """The message for a file that cannot be opened, as pdfplumber's opening reported it."""
     from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-    precheck(data)
-    try:
-        pdf = pdfplumber.open(io.BytesIO(data))
-        pages = pdf.pages
-    except Exception as e:  # noqa: BLE001 - pdfminer raises many error types for broken files
-        cause = e.args[0] if e.args and isinstance(e.args[0], Exception) else e  # pdfplumber wraps them
-        if isinstance(cause, PDFPasswordIncorrect):
-            raise ReadError("password-protected PDF: cannot be read without the password") from None
-        raise ReadError(f"corrupt or truncated PDF: {type(cause).__name__}: {cause}".rstrip(": ")) from None
+    if isinstance(e, PDFPasswordIncorrect):
+        return ReadError("password-protected PDF: cannot be read without the password")
+    return ReadError(f"corrupt or truncated PDF: {type(e).__name__}: {e}".rstrip(": "))
+
+
+def read_pdf(data: bytes) -> DocGrid:
+    failed = _precheck(data)
+    if failed is not None:
+        raise _open_error(failed) from None
+    with builtin_fonts_only():
+        return _read(data)
+
+
+def _read(data: bytes) -> DocGrid:
+    pdfium_c, _ = _pdfium()
+    buf = ctypes.create_string_buffer(data, len(data))  # PDFium reads from it until the document is closed
+    doc = pdfium_c.FPDF_LoadMemDocument64(buf, len(data), None)
+    if not doc:
+        code = pdfium_c.FPDF_GetLastError()
+        if code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise ReadError("password-protected PDF: cannot be read without the password")
+        why = {pdfium_c.FPDF_ERR_FILE: "file error", pdfium_c.FPDF_ERR_FORMAT: "format error",
+               pdfium_c.FPDF_ERR_SECURITY: "unsupported security scheme"}.get(code, f"error {code}")
+        raise ReadError(f"corrupt or truncated PDF: PDFium: {why}")
     grid = DocGrid([], "pdf", "cells", format="pdf")
     no_text: list[int] = []  # pages drawn as images or outlines: scans without a text layer
     blank = 0
     dropped = 0
-    with pdf:
-        for pno, page in enumerate(pages, 1):
+    try:
+        pages = pdfium_c.FPDF_GetPageCount(doc)
+        for pno in range(1, pages + 1):
+            page = None
             try:
+                page = _Page(doc, pno - 1)
                 before = len(grid.rows)
-                if page.chars:
+                if page.texts:
                     dropped += _read_page(page, pno, grid)
                 if len(grid.rows) == before:  # nothing but perhaps a page number
                     if page.images or page.curves:
@@ -288,11 +1201,14 @@ def read_pdf(data: bytes) -> DocGrid:
                 grid.problems.append(("warning", f"page {pno} cannot be read: {type(e).__name__}: {e}", None,
                                       f"page {pno}"))
             finally:
-                page.flush_cache()
+                if page is not None:
+                    page.close()
+    finally:
+        pdfium_c.FPDF_CloseDocument(doc)
     if no_text and not grid.rows:
         raise ReadError(f"no text layer: OCR needed ({len(no_text)} scanned page(s), no text to read)")
     if not grid.rows and not grid.problems:
-        raise ReadError(f"no text in the PDF ({blank} blank page(s))" if blank == len(pages) else "no text in the PDF")
+        raise ReadError(f"no text in the PDF ({blank} blank page(s))" if blank == pages else "no text in the PDF")
     if no_text:
         grid.problems.append(("warning", f"no text layer on page(s) {', '.join(map(str, no_text))}: OCR needed "
                               "for them; the other pages were read", None))
