@@ -5,8 +5,11 @@ cuts those forms out of the source documents (with the package's own layout find
 deterministic variants of them (spacing noise, scaled money figures, distinct project names) and
 times three things on the same files: a bare read/decode/split baseline, the ingest in one process
 and the ingest with one process per core. It also checks that every generated form is found.
+`--dataset` also times the ingest into a partitioned dataset (perfdata.dataset, into an empty folder
+each time) and checks that the dataset holds the same tables as the in-memory ingest (same rows, order
+and dtypes, after dataset.in_file_order).
 
-    python benchmarks/bench_ingest.py [--forms 10000] [--repeat 5] [--out DIR] [--json PATH]
+    python benchmarks/bench_ingest.py [--forms 10000] [--repeat 5] [--out DIR] [--json PATH] [--dataset]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from perfdata import normalize
+from perfdata import dataset, normalize
 from perfdata.ingest import ingest
 from perfdata.readers.text import decode, read_text, split_lines
 from perfdata.tables import layout
@@ -197,6 +201,26 @@ def timed(fn, repeat: int) -> tuple[list[float], object]:
     return times, result
 
 
+def fresh_dataset(raw: Path, where: Path, jobs: int):
+    """The ingest into a partitioned dataset in an empty folder (nothing reused from a run before)."""
+    shutil.rmtree(where, ignore_errors=True)
+    return ingest(raw, jobs=jobs, progress=False, out=where, partitioned=True)
+
+
+def compare_dataset(where: Path, tables) -> list[str]:
+    """Tables of the dataset that differ from the in-memory ingest's (in the dataset's documented order)."""
+    import pandas as pd
+
+    got, want = dataset.load(where), dataset.in_file_order(tables)
+    differ = []
+    for name in want:
+        try:
+            pd.testing.assert_frame_equal(got[name], want[name], obj=name)
+        except AssertionError as e:
+            differ.append(f"{name}: {str(e).splitlines()[0]}")
+    return differ
+
+
 def explain_misses(manifest: list[GeneratedForm], tables) -> list[str]:
     """Name the generated forms the ingest did not find, with what it saw around them."""
     forms, problems = tables["forms"], tables["problems"]
@@ -228,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tmp", action="store_true", help="build the corpus in a temporary folder instead")
     ap.add_argument("--raw", type=Path, default=RAW, help="folder with the source documents")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--dataset", action="store_true", help="also time the ingest into a partitioned dataset "
+                    "and check that it holds the same tables")
     args = ap.parse_args(argv)
 
     sources = load_forms(args.raw)
@@ -252,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         base_t, _ = timed(lambda: baseline(paths), args.repeat)
         one_t, tables = timed(lambda: ingest(out, jobs=1, progress=False), args.repeat)
         par_t, par_tables = timed(lambda: ingest(out, jobs=args.jobs, progress=False), args.repeat)
+        differ: list[str] = []
+        if args.dataset:
+            with tempfile.TemporaryDirectory(prefix="perfdata-bench-ds-") as where:
+                ds_t, _ = timed(lambda: fresh_dataset(out, Path(where) / "ds", args.jobs), args.repeat)
+                differ = compare_dataset(Path(where) / "ds", tables)
     finally:
         if tmp:
             tmp.cleanup()
@@ -260,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     found, indicators = len(tables["forms"]), len(tables["indicators"])
     found_par = len(par_tables["forms"])
     runs = {"baseline": base_t, "ingest_1": one_t, f"ingest_{args.jobs}": par_t}
+    if args.dataset:
+        runs[f"dataset_{args.jobs}"] = ds_t
     med = {k: statistics.median(v) for k, v in runs.items()}
     best = {k: min(v) for k, v in runs.items()}
 
@@ -275,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"forms found: {found} of {n} (parallel run: {found_par}); indicators: {indicators}")
     print(f"problems: {len(tables['problems'])} rows, leftovers: {len(tables['leftovers'])} rows")
 
+    if args.dataset:
+        print("dataset: " + ("the same tables as the in-memory ingest" if not differ else
+                             "DIFFERENT: " + "; ".join(differ)))
     misses = explain_misses(manifest, tables)
     for m in misses[:50]:
         print("  " + m)
@@ -292,7 +328,11 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_to_baseline": {k: v / med["baseline"] for k, v in med.items()},
             "forms_found": found, "forms_found_parallel": found_par, "indicators": indicators,
             "problems": len(tables["problems"]), "leftovers": len(tables["leftovers"]), "misses": misses,
+            "dataset_differs": differ,
         }, indent=2, ensure_ascii=False), encoding="utf-8")
+    if differ:
+        print("FAIL: the dataset's tables differ from the in-memory ingest's", file=sys.stderr)
+        return 1
     if found != n or found_par != n or misses:
         sys.stdout.flush()
         print(f"FAIL: generated {n} forms, ingest found {found} (parallel {found_par})", file=sys.stderr)

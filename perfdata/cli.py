@@ -77,6 +77,8 @@ def cmd_ingest(args) -> int:
     t0 = time.perf_counter()
     # a bar only on a terminal (never into a redirected log), unless --progress/--no-progress says otherwise
     progress = args.progress if args.progress is not None else (None if on_terminal() else False)
+    if args.partitioned or args.cluster:
+        return _ingest_dataset(raw, args, progress)
     tables = ingest(raw, jobs=args.jobs, progress=progress)
     if _no_documents(raw, tables):
         return USAGE
@@ -84,6 +86,24 @@ def cmd_ingest(args) -> int:
     print(_summary(tables, time.perf_counter() - t0, Path(args.out), written))
     failed = (tables["files"].status == "failed").any()
     return INPUT_FAILED if failed else OK
+
+
+def _ingest_dataset(raw: Path, args, progress) -> int:
+    """--partitioned / --cluster: a partitioned dataset written as the files are read, re-runs reading only the
+    files that changed (perfdata.dataset); the summary says how many were read and reused."""
+    if args.format != "parquet":
+        print(f"perfdata: --format {args.format}: a partitioned dataset is Parquet only", file=sys.stderr)
+        return USAGE
+    try:
+        summary = ingest(raw, jobs=args.jobs, progress=progress, out=args.out, partitioned=True,
+                         cluster=args.cluster)
+    except (ImportError, ValueError, OSError) as e:  # no dask, flat tables in OUT, no scheduler at the address
+        print(f"perfdata: {e}", file=sys.stderr)
+        return USAGE
+    if _no_documents(raw, summary):
+        return USAGE
+    print(summary.text())
+    return INPUT_FAILED if summary.failed else OK
 
 
 def _no_documents(raw: Path, tables) -> bool:
@@ -491,6 +511,12 @@ def main(argv: list[str] | None = None) -> int:
     ing.add_argument("--jobs", type=int, default=None, help="processes (default: all cores for ≥8 files)")
     ing.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: on a terminal, for ≥20 files)")
+    ing.add_argument("--partitioned", action="store_true",
+                     help="write a partitioned Parquet dataset (by region and year) as the files are read: bounded "
+                          "memory, and a re-run reads only the files that changed (see docs/scale.md)")
+    ing.add_argument("--cluster", default=None, metavar="ADDRESS",
+                     help="read on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786); its "
+                          "workers write the partitions (implies --partitioned; pip install 'perfdata[cluster]')")
     ing.set_defaults(func=cmd_ingest)
     chk = sub.add_parser("check", help="rescore the forms and list anomalies (writes anomalies.parquet)")
     chk.add_argument("data", nargs="?", default=str(paths.PROCESSED),

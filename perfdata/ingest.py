@@ -654,11 +654,13 @@ def _read_one(args) -> FileResult:
         return read_file(path, name)
 
 
-def _read_batch(batch) -> list[FileResult]:
-    """_read_one of consecutive files in a worker process: their results go back as typed arrays, one set
-    per table for the whole batch."""
+def _read_batch(batch, finish: Callable | None = None) -> list:
+    """_read_one of consecutive files in a worker process (or an executor's task): their results go back as
+    typed arrays, one set per table for the whole batch, or as what `finish` makes of them (the dataset
+    writes them as part files there and returns a small record per file)."""
     with _gc_paused():
-        return freeze_batch([_read_one(a) for a in batch])
+        out = [_read_one(a) for a in batch]
+        return finish(out) if finish else freeze_batch(out)
 
 
 # -- limits: every file is read in a worker process, under a time and a memory limit ----------------------
@@ -690,7 +692,8 @@ def limits(file_timeout: float | None = None, file_memory: int | None = None) ->
 
 def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = None, *,
            file_timeout: float | None = None, file_memory: int | None = None,
-           isolate: bool = True) -> dict[str, pd.DataFrame]:
+           isolate: bool = True, out: str | Path | None = None, partitioned: bool = False,
+           executor=None, cluster: str | None = None):
     """Read every file under `raw`; returns the tidy tables.
 
     Files are read in `jobs` worker processes (default: one per core up to 8 for 8 files or more, else
@@ -699,21 +702,31 @@ def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = Non
     problem; the worker is replaced and the other files are read. Identical files (same SHA-256) are read
     once: the copies get `files.duplicate_of` and an info problem. `isolate=False` reads in this process,
     without limits (for profilers and debuggers).
+
+    `out` also writes the tables there (store.write). `partitioned=True` writes them to `out` as a
+    partitioned dataset instead, as the files are read (bounded memory; files unchanged since the last run
+    are not read again) and returns a dataset.Summary, not the tables: see perfdata/dataset.py.
+    `executor` (any concurrent.futures.Executor, e.g. a dask Client's get_executor()) or `cluster` (a dask
+    scheduler address such as "tcp://host:8786") reads the files there instead of in local processes; the
+    time limit is then per task and the memory limit the workers' own (see _run_tasks).
     """
+    if partitioned:
+        if out is None:
+            raise ValueError("partitioned=True needs out=: the folder of the dataset")
+        from perfdata import dataset
+
+        return dataset.write(raw, out, jobs=jobs, progress=progress, file_timeout=file_timeout,
+                             file_memory=file_memory, isolate=isolate, executor=executor, cluster=cluster)
     raw = Path(raw)
     found, refused = scan(raw)
-    if jobs is None:
-        jobs = min(os.cpu_count() or 1, 8) if len(found) >= 8 else 1
     timeout, memory = limits(file_timeout, file_memory)
     originals, copies = _duplicates(found)
     args = [found[k] for k in originals]
     bar = _progress(len(args), progress)
-    with _gc_paused():
-        if isolate and not _daemonic():
-            read = _Pool(max(1, jobs), timeout, memory).run(args, bar)
-        else:
-            read = [_read_one(a) for a in args]
-            bar.update(len(args))
+    with _gc_paused(), executor_of(executor, cluster) as ex:
+        read = read_files([(p.absolute(), n) for p, n in args] if ex else args, bar,
+                          jobs=default_jobs(len(found)) if jobs is None else jobs, timeout=timeout, memory=memory,
+                          isolate=isolate, executor=ex)
         bar.close()
         results: list[FileResult] = [None] * len(found)  # type: ignore[list-item]
         for k, res in zip(originals, read, strict=True):
@@ -721,7 +734,40 @@ def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = Non
         for k, orig in copies.items():
             results[k] = _duplicate(found[k][1], results[orig])
         results += [_refused(*r) for r in refused]
-        return combine(sorted(results, key=lambda r: Path(r.source_file).parts) if refused else results)
+        tables = combine(sorted(results, key=lambda r: Path(r.source_file).parts) if refused else results)
+    if out is not None:
+        from perfdata import store
+
+        store.write(tables, out)
+    return tables
+
+
+def default_jobs(n_files: int) -> int:
+    """Reader processes for a batch of n files: one per core (up to 8) from 8 files on, else one."""
+    return min(os.cpu_count() or 1, 8) if n_files >= 8 else 1
+
+
+def read_files(args: list[tuple[Path, str]], bar, *, jobs: int | None = None, timeout: float | None = None,
+               memory: int | None = None, isolate: bool = True, executor=None, finish: Callable | None = None,
+               size: int | None = None) -> list:
+    """The result of every (path, name) in `args`, in order: a FileResult, or what `finish` made of it in the
+    worker (a file the worker could not finish is a FileResult all the same, its error row). The reading runs
+    on `executor` if given, else in `jobs` worker processes under the limits, else (isolate=False, or in a
+    daemonic process) here; `size` files go to a worker at a time (default: about 8 batches per worker)."""
+    if jobs is None:
+        jobs = default_jobs(len(args))
+    if executor is not None:
+        return _run_tasks(executor, args, bar, timeout, finish, size, jobs)
+    if isolate and not _daemonic():
+        return _Pool(max(1, jobs), timeout, memory, finish).run(args, bar, size)
+    out: list = []
+    size = size or max(1, len(args))
+    for k in range(0, len(args), size):
+        with _gc_paused():
+            done = [_read_one(a) for a in args[k : k + size]]
+        out += finish(done) if finish else done
+        bar.update(len(done))
+    return out
 
 
 def _daemonic() -> bool:
@@ -813,14 +859,14 @@ class _Worker:
     since when, and sends the batch's results back; its standard error goes to a file, for the message
     when it dies."""
 
-    def __init__(self, ctx, memory: int | None):
+    def __init__(self, ctx, memory: int | None, finish: Callable | None = None):
         import tempfile
 
         # open for the worker's life, removed by stop(); a path, not a descriptor, so that spawned workers open it too
         self.err = tempfile.NamedTemporaryFile(prefix="perfdata-worker-", suffix=".err")  # noqa: SIM115
         self.state = ctx.RawArray("d", 2)  # index of the file being read in the batch, monotonic start (0: none)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_work, args=(child, self.state, memory, self.err.name), daemon=True)
+        self.proc = ctx.Process(target=_work, args=(child, self.state, memory, self.err.name, finish), daemon=True)
         self.proc.start()
         child.close()
         self.task: list[tuple[int, tuple[Path, str]]] | None = None
@@ -861,8 +907,9 @@ class _Worker:
         self.err.close()
 
 
-def _work(conn, state, memory: int | None, err_path: str):
-    """A worker process: read batches of files until told to stop."""
+def _work(conn, state, memory: int | None, err_path: str, finish: Callable | None = None):
+    """A worker process: read batches of files until told to stop (and send back each batch's results, or what
+    `finish` makes of them)."""
     global _MEMORY_LIMIT
     import faulthandler
 
@@ -892,7 +939,7 @@ def _work(conn, state, memory: int | None, err_path: str):
                     state[1] = time.monotonic()
                     out.append(_read_one(a))
                 state[1] = 0.0
-                conn.send(freeze_batch(out))
+                conn.send(finish(out) if finish else freeze_batch(out))
                 del out
     except BaseException:  # noqa: BLE001 - e.g. MemoryError returning the results: the parent retries file by file
         os._exit(70)
@@ -918,26 +965,26 @@ class _Pool:
     """`jobs` worker processes reading batches of files. A worker that dies or overruns the time limit costs
     the file it was reading (an error row): it is replaced, and the other files of its batch are read again."""
 
-    def __init__(self, jobs: int, timeout: float | None, memory: int | None):
+    def __init__(self, jobs: int, timeout: float | None, memory: int | None, finish: Callable | None = None):
         import multiprocessing as mp
 
         # fork on Linux: a worker starts in milliseconds with everything imported (and what a test patched);
         # elsewhere the platform's default (spawn on macOS and Windows)
         self.ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context()
-        self.jobs, self.timeout, self.memory = jobs, timeout, memory
+        self.jobs, self.timeout, self.memory, self.finish = jobs, timeout, memory, finish
 
-    def run(self, args: list[tuple[Path, str]], bar) -> list[FileResult]:
+    def run(self, args: list[tuple[Path, str]], bar, size: int | None = None) -> list:
         from collections import deque
         from multiprocessing.connection import wait
 
         if not args:
             return []
-        size = max(1, len(args) // (self.jobs * 8))
+        size = size or max(1, len(args) // (self.jobs * 8))
         todo = deque([list(enumerate(args))[k : k + size] for k in range(0, len(args), size)])
         out: list[FileResult | None] = [None] * len(args)
         workers: list[_Worker] = []
         try:
-            workers = [_Worker(self.ctx, self.memory) for _ in range(min(self.jobs, len(todo)))]
+            workers = [_Worker(self.ctx, self.memory, self.finish) for _ in range(min(self.jobs, len(todo)))]
             while todo or any(w.task for w in workers):
                 for w in workers:
                     if w.task is None and todo:
@@ -1030,7 +1077,102 @@ class _Pool:
 
     def _replace(self, w: _Worker) -> _Worker:
         w.stop(kill=True)
-        return _Worker(self.ctx, self.memory)
+        return _Worker(self.ctx, self.memory, self.finish)
+
+
+# -- executors: the same reading as tasks on any concurrent.futures.Executor (threads, processes, a dask cluster) --
+
+@contextmanager
+def executor_of(executor=None, cluster: str | None = None):
+    """The executor to read on: `executor` itself, or a dask.distributed Client's connected to the scheduler
+    at `cluster` (closed afterwards), or None for the local worker processes."""
+    if cluster is None:
+        yield executor
+        return
+    if executor is not None:
+        raise ValueError("give executor= or cluster=, not both")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError("cluster= needs dask.distributed: pip install 'perfdata[cluster]'") from None
+    client = Client(cluster)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
+def executor_slots(executor, default: int) -> int:
+    """How many tasks `executor` runs at once (its workers' threads for a dask client): tasks are submitted
+    that many at a time, so that a task's time limit starts about when it does."""
+    client = getattr(executor, "_client", None)
+    if client is not None:
+        with suppress(Exception):
+            return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+    return max(1, getattr(executor, "_max_workers", None) or default)
+
+
+def _run_tasks(executor, args: list[tuple[Path, str]], bar, timeout: float | None, finish: Callable | None,
+               size: int | None, jobs: int) -> list:
+    """read_files() on an executor: batches of files as tasks, `slots` of them in flight.
+
+    Limits mean less than in the local pool, which kills a reader process: a task that takes longer than
+    `timeout` × its files (counted from its submission) is given up — its future is cancelled, a batch of
+    several files is tried again one file per task, and a single file becomes an error row — but a task
+    already running cannot be stopped, so its worker thread stays busy until the reader returns. Memory is the
+    workers' own limit (dask-worker --memory-limit: a worker over it is restarted and its task fails, which
+    costs the same). A task that fails in any way (an exception, a worker that died) is
+    handled like an overrun: its files one by one, then an error row for the file that fails alone.
+    """
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    slots = executor_slots(executor, jobs)
+    size = size or max(1, len(args) // (slots * 8))
+    todo = deque([list(enumerate(args))[k : k + size] for k in range(0, len(args), size)])
+    out: list = [None] * len(args)
+    running: dict = {}  # future → (task, deadline or None)
+
+    def give_up(task, why: str):
+        if len(task) > 1:
+            todo.extendleft([t] for t in reversed(task))
+        else:
+            (k, (path, name)), = task
+            out[k] = _failed(path, name, why)
+            bar.update(1)
+
+    try:
+        while todo or running:
+            while todo and len(running) < slots:
+                task = todo.popleft()
+                fut = executor.submit(_read_batch, [a for _, a in task], finish)
+                running[fut] = (task, time.monotonic() + timeout * len(task) if timeout else None)
+            deadlines = [d for _, d in running.values() if d is not None]
+            wait_s = max(0.01, min(deadlines) - time.monotonic()) if deadlines else None
+            done, _ = wait(list(running), timeout=wait_s, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task, _ = running.pop(fut)
+                try:
+                    results = fut.result()
+                except BaseException as e:  # noqa: BLE001 - a failed task costs its files, never the batch
+                    give_up(task, f"not read: the task reading this file failed on the executor ({type(e).__name__}: "
+                            f"{str(e)[:200]}). The other files were read")
+                    continue
+                for (k, _), res in zip(task, results, strict=True):
+                    out[k] = res
+                bar.update(len(task))
+            now = time.monotonic()
+            for fut, (task, deadline) in list(running.items()):
+                if deadline is not None and now > deadline:
+                    fut.cancel()
+                    del running[fut]
+                    give_up(task, f"not read: reading took longer than the time limit of {timeout:g} s per file "
+                            "(file_timeout, PERFDATA_FILE_TIMEOUT) on the executor; given up. The other files were "
+                            "read")
+    finally:
+        for fut in running:
+            fut.cancel()
+    return out
 
 
 def _progress(total: int, enabled: bool | None):
@@ -1040,7 +1182,9 @@ def _progress(total: int, enabled: bool | None):
     return tqdm(total=total, unit="file", desc="ingest", disable=disable, leave=False)
 
 
-def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
+def combine(results: list[FileResult], linked: bool = True) -> dict[str, pd.DataFrame]:
+    """The tables of a batch of results, in file order; `linked=False` leaves summary rows, targets and
+    statements unlinked to the forms (the dataset links them per group of region and year, keys.link)."""
     out = {}
     for name in schema.INGEST_TABLES:
         rows = [r for res in results for r in res.tables.get(name, [])]
@@ -1058,7 +1202,7 @@ def combine(results: list[FileResult]) -> dict[str, pd.DataFrame]:
             out[name] = schema.frame_arrays(name, [res.frozen[name] for res in results if name in res.frozen])
         else:
             out[name] = schema.frame_columns(name, _columns(name, packed))
-    return link(out)
+    return link(out) if linked else out
 
 
 def _dict_columns(name: str, rows: list[dict]) -> dict[str, list]:

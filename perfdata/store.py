@@ -15,6 +15,7 @@ import pandas as pd
 from perfdata import schema
 
 FORMATS = ("parquet", "csv", "xlsx")
+MANIFEST = "_dataset.json"  # in a partitioned dataset's folder (perfdata.dataset); read here without importing it
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # a number as text (-12.5, +3, 1,234.5, 95%) is no formula: it stays as it is
 _NUMBER = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
@@ -23,8 +24,15 @@ _RISKY = r"'*[=+\-@\t\r]"  # what formula_safe looks at more closely
 
 
 def write(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "parquet") -> list[Path]:
-    """Write each table to OUT/<table>.<fmt> (one workbook with a sheet per table for xlsx)."""
+    """Write each table to OUT/<table>.<fmt> (one workbook with a sheet per table for xlsx).
+
+    Not the ingest's tables into a partitioned dataset's folder: load() would go on reading the dataset there,
+    not these; other tables (anomalies) may sit beside a dataset's.
+    """
     out = Path(out)
+    if (out / MANIFEST).exists() and set(tables) & set(schema.INGEST_TABLES):
+        raise ValueError(f"{out} holds a partitioned dataset ({MANIFEST}): write the tables to another folder, "
+                         "or ingest into it with partitioned=True")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if fmt == "xlsx":
@@ -99,19 +107,75 @@ def _unquote(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def load(data_dir: str | Path = "data/processed") -> dict[str, pd.DataFrame]:
-    """The tidy tables written by `perfdata ingest`, with their declared dtypes."""
+def load(data_dir: str | Path = "data/processed", years=None, regions=None,
+         tables=None) -> dict[str, pd.DataFrame]:
+    """The tidy tables written by `perfdata ingest`, with their declared dtypes.
+
+    A partitioned dataset (a folder with _dataset.json, from `ingest(..., partitioned=True)`) is read by
+    perfdata.dataset.load: `years` and `regions` are pushed down, so other partitions are never opened. Flat
+    tables are read whole and then filtered the same way (dataset.select), so both give the same rows; a table
+    beside them (anomalies) keeps the rows of the forms kept, or of the files kept where it names no form.
+    `tables` names the tables to read (default: all found).
+    """
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise FileNotFoundError(f"{data_dir}: no such folder; run `perfdata ingest` first")
-    tables = {}
-    for name in schema.TABLES:
+    names = list(schema.TABLES) if tables is None else list(tables)
+    unknown = [n for n in names if n not in schema.TABLES]
+    if unknown:
+        raise ValueError(f"unknown table(s): {', '.join(unknown)}; known: {', '.join(schema.TABLES)}")
+    filtered = years is not None or regions is not None
+    if (data_dir / MANIFEST).exists():
+        from perfdata import dataset
+
+        ingested = [n for n in names if n in schema.INGEST_TABLES]
+        others = _read_flat(data_dir, [n for n in names if n not in schema.INGEST_TABLES])
+        if not others:
+            return dataset.load(data_dir, years=years, regions=regions, tables=ingested)
+        # what the tables beside need to be filtered: the records and the files kept
+        kept = dataset.load(data_dir, years=years, regions=regions,
+                            tables=list(dict.fromkeys([*ingested, *(RECORDS if filtered else ())])))
+        out = {**kept, **{n: _beside(df, kept) if filtered else df for n, df in others.items()}}
+        return {n: out[n] for n in names if n in out}
+    out = _read_flat(data_dir, list(dict.fromkeys([*names, *(RECORDS if filtered else ())])))
+    if not out:
+        raise FileNotFoundError(f"{data_dir}: no tables found; run `perfdata ingest` first")
+    if filtered:
+        from perfdata import dataset
+
+        kept = dataset.select({n: df for n, df in out.items() if n in schema.INGEST_TABLES}, years=years,
+                              regions=regions)
+        out = {n: kept[n] if n in kept else _beside(df, kept) for n, df in out.items()}
+    return {n: out[n] for n in names if n in out}
+
+
+RECORDS = ("forms", "department_forms", "targets", "files")  # what places the rows of a filtered load
+
+
+def _read_flat(data_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
+    """OUT/<table>.parquet (or .csv) of each name found."""
+    out = {}
+    for name in names:
         for fmt in ("parquet", "csv"):
             path = data_dir / f"{name}.{fmt}"
             if path.exists():
                 df = pd.read_parquet(path) if fmt == "parquet" else _unquote(pd.read_csv(path, dtype=str))
-                tables[name] = schema.conform(name, df)
+                out[name] = schema.conform(name, df)
                 break
-    if not tables:
-        raise FileNotFoundError(f"{data_dir}: no tables found; run `perfdata ingest` first")
-    return tables
+    return out
+
+
+def _beside(df: pd.DataFrame, kept: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Rows of a table that is not the ingest's (anomalies) of the forms kept, or of the files kept where a row
+    names no form."""
+    if "source_file" not in df:
+        return df
+    ids = set()
+    for name, col in (("forms", "form_id"), ("department_forms", "dept_form_id"), ("targets", "target_id")):
+        if name in kept:
+            ids |= set(kept[name][col].dropna())
+    files = set(kept["files"].source_file.dropna()) if "files" in kept else set()
+    keep = df.source_file.isin(files)
+    if "form_id" in df:
+        keep = df.form_id.isin(ids) | (df.form_id.isna() & keep)
+    return df[keep.fillna(False).to_numpy(bool)].reset_index(drop=True)
