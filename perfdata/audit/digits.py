@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 
 from perfdata import rules, schema
+from perfdata.audit.sampling import stratum_labels
 
 TESTS = ("first", "first_two", "last")
 FIELDS = ("budget_initial", "budget_full_year", "executed")
 GROUPS = ("region", "department", "year")
 ALL = "全部"
-MISSING = "未填"
 _BOUNDS = ("close", "acceptable", "marginal")
 _SCALE = 10**6  # amounts are read as whole millionths of a 万元 (0.01 元): exact integer digits
 
@@ -159,19 +159,6 @@ def amounts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return a[cols].reset_index(drop=True)
 
 
-def _group_labels(a: pd.DataFrame, by: Sequence[str]) -> pd.Series:
-    parts = []
-    for c in by:
-        s = a[c]
-        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            s = s.astype("Int64")
-        parts.append(s.astype("string").fillna(MISSING))
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + " " + p
-    return out.astype(object)
-
-
 def _p_value(chi2: np.ndarray, dof: int) -> np.ndarray:
     """Upper tail of the chi-square distribution (Wilson–Hilferty; within about 0.005 for 8 or more dof).
 
@@ -232,7 +219,7 @@ def digit_tables(data, by: Sequence[str] = ("region", "year"), tests: Sequence[s
         first = pd.Series(np.arange(len(a))).groupby(codes).first()
         keys = a.loc[first.to_numpy(), list(GROUPS)].reset_index(drop=True)
         keys = keys.assign(**{c: pd.NA for c in GROUPS if c not in by})
-        keys["group"] = _group_labels(keys, by).to_numpy()
+        keys["group"] = stratum_labels(keys, by).to_numpy()
     else:
         codes = np.zeros(len(a), dtype=np.int64) + 1
         keys = pd.DataFrame(columns=[*GROUPS, "group"])
