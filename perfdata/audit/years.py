@@ -216,6 +216,25 @@ def _match(tiers, fuzzy, n_p: int, n_c: int, cfg: dict):
 
 # -- the projects -----------------------------------------------------------------------------------
 
+def _link_years(prev_year: np.ndarray, year: np.ndarray, build, cfg: dict):
+    """For every row of YEAR, the row of PREV_YEAR of the year before that it continues (-1: none), the match
+    kind and score, one year at a time; build(p, c) gives _match's tiers and fuzzy inputs for those rows."""
+    prev = np.full(len(year), -1)
+    kind = np.full(len(year), None, dtype=object)
+    score = np.full(len(year), np.nan)
+    for y in np.unique(year[~np.isnan(year)]):
+        p, c = np.flatnonzero(prev_year == y - 1), np.flatnonzero(year == y)
+        if not len(p) or not len(c):
+            continue
+        tiers, fuzzy = build(p, c)
+        pi, k, s = _match(tiers, fuzzy, len(p), len(c), cfg)
+        linked = pi >= 0
+        prev[c[linked]] = p[pi[linked]]
+        kind[c] = k
+        score[c] = s
+    return prev, kind, score
+
+
 def _keys(df: pd.DataFrame) -> np.ndarray:
     """project_key as the table holds it, computed from the name where it is missing (frames not keyed by the
     ingest)."""
@@ -277,21 +296,10 @@ def link_projects(tables: dict[str, pd.DataFrame], **params) -> pd.DataFrame:
     blk_unit = _join(blk, f_unit)
     year = f["year"].to_numpy(dtype=float, na_value=np.nan)
 
-    n = len(f)
-    prev = np.full(n, -1)
-    kind = np.full(n, None, dtype=object)
-    score = np.full(n, np.nan)
-    for y in np.unique(year[~np.isnan(year)]):
-        p, c = np.flatnonzero(year == y - 1), np.flatnonzero(year == y)
-        if not len(p) or not len(c):
-            continue
-        tiers = [("key", _join(blk[p], f_key[p]), _join(blk[c], f_key[c]), f_unit[p], f_unit[c]),
-                 ("name", _join(blk_unit[p], f_name[p]), _join(blk_unit[c], f_name[c]), None, None)]
-        pi, k, s = _match(tiers, (blk_unit[p], f_name[p], blk_unit[c], f_name[c]), len(p), len(c), cfg)
-        linked = pi >= 0
-        prev[c[linked]] = p[pi[linked]]
-        kind[c] = k
-        score[c] = s
+    prev, kind, score = _link_years(year, year, lambda p, c: (
+        [("key", _join(blk[p], f_key[p]), _join(blk[c], f_key[c]), f_unit[p], f_unit[c]),
+         ("name", _join(blk_unit[p], f_name[p]), _join(blk_unit[c], f_name[c]), None, None)],
+        (blk_unit[p], f_name[p], blk_unit[c], f_name[c])), cfg)
 
     # the series: a form takes the link id of the form it follows (years in order, so chains carry through)
     ids = f["form_id"].to_numpy(dtype=object, na_value=None)
@@ -311,20 +319,10 @@ def link_projects(tables: dict[str, pd.DataFrame], **params) -> pd.DataFrame:
     t_blk = np.where(t_dept != "", t_dept, None)
     f_dblk = np.where(f_dept != "", f_dept, None)
     t_year = t["year"].to_numpy(dtype=float, na_value=np.nan)
-    t_prev = np.full(len(t), -1)
-    t_kind = np.full(len(t), None, dtype=object)
-    t_score = np.full(len(t), np.nan)
-    for y in np.unique(t_year[~np.isnan(t_year)]):
-        p, c = np.flatnonzero(year == y - 1), np.flatnonzero(t_year == y)
-        if not len(p) or not len(c):
-            continue
-        tiers = [("key", _join(f_dblk[p], f_key[p]), _join(t_blk[c], t_key[c]), f_unit[p], t_unit[c]),
-                 ("name", _join(f_dblk[p], f_name[p]), _join(t_blk[c], t_name[c]), f_unit[p], t_unit[c])]
-        pi, k, s = _match(tiers, (f_dblk[p], f_name[p], t_blk[c], t_name[c]), len(p), len(c), cfg)
-        linked = pi >= 0
-        t_prev[c[linked]] = p[pi[linked]]
-        t_kind[c] = k
-        t_score[c] = s
+    t_prev, t_kind, t_score = _link_years(year, t_year, lambda p, c: (
+        [("key", _join(f_dblk[p], f_key[p]), _join(t_blk[c], t_key[c]), f_unit[p], t_unit[c]),
+         ("name", _join(f_dblk[p], f_name[p]), _join(t_blk[c], t_name[c]), f_unit[p], t_unit[c])],
+        (f_dblk[p], f_name[p], t_blk[c], t_name[c])), cfg)
     tids = t["target_id"].to_numpy(dtype=object, na_value=None)
     t = t.assign(link_id=np.where(t_prev >= 0, _take(link, t_prev), tids), prev_form_id=_take(ids, t_prev),
                  prev_year=pd.array(_take(year, t_prev), dtype="Float64"), match=t_kind, match_score=t_score,
