@@ -20,7 +20,8 @@ from perfdata import schema
 from perfdata.normalize import clean
 
 # "【2022]】150号", "〔2023〕205号", "(2024)48号": a year in brackets, then the number
-DOC_NO = re.compile(r"[\[【〔［(（{]+\s*((?:19|20)\d{2})\s*[\]】〕］)）}]+\s*(\d{1,5})\s*号")
+# A match starts only where its run starts ((?<!…)): tried from every character of a long run it was quadratic
+DOC_NO = re.compile(r"(?<![\[【〔［(（{])[\[【〔［(（{]+\s*((?:19|20)\d{2})\s*[\]】〕］)）}]+\s*(\d{1,5})\s*号")
 _DROP = re.compile(r"[\s\"'“”‘’「」『』()\[\]【】〔〕［］《》<>{}·•・\-—–―_~、,，.。:：;；!！?？/\\|]+")
 _TOKEN = re.compile(r"\x00(\d+)\x00")
 FUZZY_MIN, FUZZY_MARGIN, CONTAINS_MIN = 0.6, 0.2, 3  # a loose match must be this close and this clear of the next

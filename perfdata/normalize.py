@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 # CJK ideographs, CJK punctuation and full-width forms: spaces next to them are extraction noise.
 _CJK = r"\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+# The second alternative starts only where its run starts ((?<!…)): from every space of a run, quadratic
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|(?<!\s)\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 _TAGS = re.compile(r"</?(?:p|b|i|br|span|strong|em)\s*/?>", re.I)
 _LATEX = (

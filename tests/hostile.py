@@ -146,6 +146,15 @@ def long_line(size: int = 10 * 2**20) -> bytes:
     return (unit * reps).encode()[:size].decode("utf-8", "ignore").encode()
 
 
+def garbled_with_long_line(text: str, run: str, n: int = 200_000) -> bytes:
+    """TEXT garbled as a wrong decoding garbles it (its UTF-8 read as GBK: no form recognised, so every line goes
+    through the token engine), with a line of `n` characters of RUN repeated in its middle."""
+    lines = text.splitlines()
+    mid = len(lines) // 3
+    doc = "\n".join([*lines[:mid], run * (n // len(run)), *lines[mid:]])
+    return doc.encode("utf-8").decode("gbk", "replace").encode("utf-8")
+
+
 def utf16_without_bom(text: str, enc: str = "utf-16-le") -> bytes:
     return text.encode(enc)
 

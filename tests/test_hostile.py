@@ -468,3 +468,51 @@ def test_a_narrative_line_with_thousands_of_figures_reads_in_linear_time():
     assert time.process_time() - start < 1.0
     assert len(found) == 16000 and found[:2] == [("budget_initial", "万元", 10.0, "10万元", 14, 16),
                                                  ("exec_rate", "%", 13.3, "13.3%", 26, 30)]
+
+
+@pytest.mark.parametrize("run", [" ", "1", "(", "a", "中 ", " |"])
+def test_a_line_of_one_repeated_character_in_unrecognised_text_reads_in_linear_time(run):
+    """What fuzzing found (seed 20261202, case 1654): a line of 200,000 characters in text no reader recognises
+    took minutes in the token engine (_ONE_CELL_LINE and _CELL_SEPARATORS were quadratic); now under a second."""
+    data = hostile.garbled_with_long_line((RAW / XINXIANG).read_text(encoding="utf-8"), run)
+    res, seconds = cpu_timed(read_bytes, data, "garbled.txt")
+    assert res.tables["files"][0]["status"] in ("ok", "partial", "failed") and seconds < 5.0, seconds
+
+
+# Patterns used only anchored (.match at one position): a run that defeats them costs one pass, not one per
+# character, so the scan below skips them.
+ANCHORED = {
+    "perfdata.tables.engine._LEAD_FIGURES": "match(k, at) after a total's label",
+    "perfdata.readers.docx._DIGITS": "match of a gridSpan/vMerge attribute",
+    "perfdata.readers.html._SPAN": "match of a colspan/rowspan attribute",
+}
+
+
+def test_no_pattern_takes_quadratic_time_on_a_long_run():
+    """Every module-level pattern of the package searched and substituted over runs of 20,000 of a character
+    a document may repeat: a pattern that retries a run from each of its characters ('\\s*\\|', '[^|]*x[^|]*')
+    takes seconds here, a linear one milliseconds."""
+    import pkgutil
+    import re
+
+    import perfdata
+
+    patterns = {}
+    for mod in pkgutil.walk_packages(perfdata.__path__, "perfdata."):
+        for name, value in vars(importlib.import_module(mod.name)).items():
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                patterns[f"{mod.name}.{name}"] = value
+    assert len(patterns) > 100
+    runs = [" ", "a", "中", "1", "|", "(", "（", ".", "0.", "年", "\n", "\t", "分", "-", "%", "1 ", "a ", "( ",
+            "万元", "—", "[", "<p>"]
+    slow = []
+    for name, rx in patterns.items():
+        if name in ANCHORED:
+            continue
+        for run in runs:
+            text = run * (20_000 // len(run))
+            _, seconds = cpu_timed(lambda rx=rx, text=text: (rx.search(text), rx.sub("", text)))
+            if seconds > 0.25:
+                slow.append((name, run, round(seconds, 2)))
+                break
+    assert not slow, slow

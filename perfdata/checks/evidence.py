@@ -48,7 +48,8 @@ def _lines_of(raw_dir, source_file) -> dict[int, str]:
     return _source(str(Path(raw_dir) / source_file))[0]
 
 
-_CELLS = re.compile(r"(\s*\t\s*)+")
+# A match starts only where its run starts ((?<!…)): tried from every character of a long run it was quadratic
+_CELLS = re.compile(r"(?<!\s)\s*\t\s*")
 
 
 def _shown(text: str | None) -> str | None:

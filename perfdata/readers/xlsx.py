@@ -59,7 +59,9 @@ _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="(\d{1,7})"')
 BUILTIN_FORMATS = {1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
                    37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)", 39: "#,##0.00;(#,##0.00)",
                    40: "#,##0.00;[Red](#,##0.00)"}
-_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+# a bracket of a format ([Red], [$-804], [>=100], [DBNum1]) is short: bounded, so a code of thousands of '['
+# (a hostile file's) costs one pass, not one per '['
+_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]{0,64}\]')
 _FIXED = re.compile(r"[0#?,]+(?:\.([0#?]*))?")
 
 

@@ -108,7 +108,8 @@ def _messages() -> tuple[tuple[re.Pattern, str], ...]:
     return tuple((re.compile(r["pattern"]), r["replacement"]) for r in rules.table("display_messages.csv"))
 
 
-_PLACE = re.compile(r"([\w.+-]+\.[A-Za-z][A-Za-z0-9]{1,4})第(\d+)行")
+# A match starts only where its run starts ((?<!…)): tried from every character of a long run it was quadratic
+_PLACE = re.compile(r"(?<![\w.+-])([\w.+-]+\.[A-Za-z][A-Za-z0-9]{1,4})第(\d+)行")
 
 
 def places(text: str) -> str:

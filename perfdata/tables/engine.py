@@ -150,8 +150,12 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
     return out
 
 
-_CELL_SEPARATORS = re.compile(r"\s*\|+\s*")
-_ONE_CELL_LINE = re.compile(r"^[^|]*[^|\s][^|]*\|\s*$")  # 'text |': a cell of a "one cell per line" copy
+# '|', or spaces then '|' from where the spaces start: tried at every space of a long run that ends in no '|',
+# '\s*\|+\s*' took quadratic time (40,000 spaces: 11 s)
+_CELL_SEPARATORS = re.compile(r"\|+\s*|(?<!\s)\s+\|+\s*")
+# 'text |': a cell of a "one cell per line" copy. Written so that no two parts can match the same character:
+# '[^|]*[^|\s][^|]*' took quadratic time on a long line without '|' (a 1.6 M-character line: minutes)
+_ONE_CELL_LINE = re.compile(r"^\s*[^|\s][^|]*\|\s*$")
 
 
 def _line_per_cell(rows: list[Row]) -> bool:
@@ -686,7 +690,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             if toks[j].canonical not in columns:
                 columns.append(toks[j].canonical)
             used.add(j)
-            w = re.search(r"(\d+)分", toks[j].text)
+            w = re.search(r"(?<!\d)(\d+)分", toks[j].text)
             if w and toks[j].canonical in ("exec_weight", "exec_score"):
                 weight_default = float(w.group(1))
         if data < len(toks) and toks[data - 1].role == "funding_header":

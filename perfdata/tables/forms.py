@@ -33,7 +33,8 @@ from perfdata.tables.align import align
 BUDGET_EXECUTION = re.compile(r"(?:预算|资金)执行率")
 GOAL_PREFIXES = re.compile(
     r"^(?:年初设定目标|预期目标|年度总体目标完成情况综述|实际完成情况(?:综述)?)[:：]\s*")
-_P_TAGS = re.compile(r"\s*</p>\s*<p>\s*|</?p>")
+# spaces are taken from where they start ((?<!\s)): '\s*</p>…' tried at every space of a long run is quadratic
+_P_TAGS = re.compile(r"</p>\s*<p>\s*|(?<!\s)\s+</p>\s*<p>\s*|</?p>")
 NOTE_START = re.compile(r"^(?:注|说明|备注)\s*[:：]")
 # Words that can make a row anything other than an indicator row (labels, headers, totals, titles,
 # the next table). A row inside the indicator block without any of them is read as an indicator
@@ -55,7 +56,8 @@ def _plain_row(joined: str) -> bool:
     return plain
 
 
-HEADER_POINTS = re.compile(r"(\d+(?:\.\d+)?)\s*分")  # a weight printed in the 分值 header cell
+# a weight printed in the 分值 header cell; (?<!\d): tried inside a long run of digits it was quadratic
+HEADER_POINTS = re.compile(r"(?<!\d)(\d+(?:\.\d+)?)\s*分")
 DEFAULT_FUNDING = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
                    "exec_score")
 DEFAULT_INDICATOR = (("level1", 1), ("level2", 2), ("name", 3), ("target", 4), ("actual", 5),
