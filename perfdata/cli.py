@@ -215,7 +215,7 @@ def _report_params(runner, args, params=None) -> dict:
     return params
 
 
-def _finish_report(args, data, raw, extra=None, failures=None, params=None, steps=None) -> int:
+def _finish_report(args, data, raw, extra=None, failures=None, params=None, steps=None, kernels=None) -> int:
     from perfdata.report import runner
     from perfdata.report.progress import Steps
 
@@ -226,7 +226,7 @@ def _finish_report(args, data, raw, extra=None, failures=None, params=None, step
         res = runner.run_report(data, args.out, params, raw_dir=raw, run_id=args.run_id,
                                 jobs=args.jobs, notebooks=args.notebooks.split(",") if args.notebooks else None,
                                 extra_manifest=extra, failures=failures, progress=steps.bars,
-                                log=lambda text: steps.log(f"report   {text}"))
+                                log=lambda text: steps.log(f"report   {text}"), kernels=kernels)
     except runner.ReportError as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return USAGE
@@ -283,24 +283,41 @@ def cmd_run(args) -> int:
 
     steps = Steps()
     t0 = time.perf_counter()
-    steps.log(f"ingest   {raw} …")
-    tables = ingest(raw, progress=None if steps.bars else False)
-    if _no_documents(raw, tables):
-        return USAGE
-    try:  # the filters against what was read (an unknown region, department or year, or nothing selected), then
-        # one run at a time into this reports folder, from writing the tables to repointing latest
-        runner.check_selection(tables, report_params, str(raw))
-        with runner.out_lock(args.out, log=lambda text: steps.log(f"report   {text}"), what=f"perfdata run {raw}"):
-            code = _run_steps(args, raw, processed, tables, check_params, report_params, steps, t0, check_all,
-                              rule_bar)
-    except runner.ReportError as e:  # _run_steps reports its own (through _finish_report)
-        print(f"perfdata: {e}", file=sys.stderr)
-        return USAGE
+    kernels = _warm_kernels(runner, args)
+    try:
+        steps.log(f"ingest   {raw} …")
+        tables = ingest(raw, progress=None if steps.bars else False)
+        if _no_documents(raw, tables):
+            return USAGE
+        try:  # the filters against what was read (an unknown region, department or year, or nothing selected),
+            # then one run at a time into this reports folder, from writing the tables to repointing latest
+            runner.check_selection(tables, report_params, str(raw))
+            with runner.out_lock(args.out, log=lambda text: steps.log(f"report   {text}"),
+                                 what=f"perfdata run {raw}"):
+                code = _run_steps(args, raw, processed, tables, check_params, report_params, steps, t0, check_all,
+                                  rule_bar, kernels)
+        except runner.ReportError as e:  # _run_steps reports its own (through _finish_report)
+            print(f"perfdata: {e}", file=sys.stderr)
+            return USAGE
+    finally:
+        if kernels is not None:
+            kernels.close()
     failed = (tables["files"].status == "failed").any()
     return code or (INPUT_FAILED if failed else OK)
 
 
-def _run_steps(args, raw, processed, tables, check_params, report_params, steps, t0, check_all, rule_bar) -> int:
+def _warm_kernels(runner, args):
+    """The report's kernels, started while `run` ingests and checks (when all its notebooks run at once)."""
+    notebooks = runner.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
+    if args.jobs < len(notebooks):
+        return None
+    from perfdata.report.kernels import WarmKernels
+
+    return WarmKernels(notebooks)
+
+
+def _run_steps(args, raw, processed, tables, check_params, report_params, steps, t0, check_all, rule_bar,
+               kernels=None) -> int:
     store.write(tables, processed)
     t_ingest = time.perf_counter() - t0
     print(f"ingest   {len(tables['forms'])} forms from {len(tables['files'])} files → {processed}/ "
@@ -326,7 +343,7 @@ def _run_steps(args, raw, processed, tables, check_params, report_params, steps,
     extra = {"steps": {"ingest": {"seconds": round(t_ingest, 3), "forms": len(tables["forms"])},
                        "check": {"seconds": round(time.perf_counter() - t1, 3), "result": check_status}}}
     return _finish_report(args, processed, raw if raw.is_dir() else raw.parent, extra, failures, report_params,
-                          steps)
+                          steps, kernels)
 
 
 def add_report_commands(sub):

@@ -7,6 +7,7 @@ percent (93.3, not 0.933), missing values are nulls.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -690,12 +691,20 @@ def _array(values: list, dtype: str):
 _EXACT = {I: {int, type(None)}, B: {bool, type(None)}}
 
 
+@functools.cache
+def _pandas_dtype(dtype: str):
+    """The declared dtype as pandas compares it: "string" is the NA-valued StringDtype, not pandas' `str`."""
+    return pd.api.types.pandas_dtype(dtype)
+
+
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Cast to the declared dtypes (after reading CSV or concatenating)."""
     out = {}
     for c in TABLES[name]:
         s = df[c.name] if c.name in df else pd.Series([None] * len(df), index=df.index)
-        if c.dtype == S:
+        if s.dtype == _pandas_dtype(c.dtype):  # as written by perfdata (Parquet): nothing to cast
+            out[c.name] = s
+        elif c.dtype == S:
             s = s.astype("object").where(s.notna(), None).astype(S)
         elif c.dtype == B:
             if s.dtype == object or str(s.dtype) in ("str", "string"):

@@ -63,7 +63,7 @@ def default_run(tmp_path_factory):
     mp.setitem(sys.modules, "perfdata.checks", _checks_stub(_fake_check))
     try:
         code = cli.main(["run", str(RAW), "--processed", str(tmp / "processed"), "--out", str(tmp / "reports"),
-                         "--run-id", "bundled", "--notebooks", ",".join(runner.ALL_NOTEBOOKS)])
+                         "--run-id", "bundled", "--notebooks", ",".join(runner.ALL_NOTEBOOKS), "--jobs", "3"])
     finally:
         mp.undo()
     return code, tmp
@@ -89,6 +89,8 @@ def test_run_writes_a_complete_report_folder(default_run):
     assert len(m["inputs"]["raw"][XINGLONG]) == 64 and "anomalies.parquet" in m["inputs"]["data"]
     assert m["versions"]["papermill"] and m["versions"]["perfdata"]
     assert {n["name"] for n in m["notebooks"]} == set(runner.ALL_NOTEBOOKS)
+    # all three at once (--jobs 3): their kernels were started, and warmed, while the run ingested and checked
+    assert {k for k in m["timings"] if k.startswith("kernel:")} == {f"kernel:{n}" for n in runner.ALL_NOTEBOOKS}
     assert m["steps"]["ingest"]["forms"] == 43 and m["steps"]["check"]["result"] == "2 findings"
     assert "anomalies.xlsx" in m["outputs"] and "charts/execution_by_unit.png" in m["outputs"]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import difflib
 import fcntl
+import functools
 import hashlib
 import html
 import json
@@ -108,12 +109,21 @@ def _import_runner() -> None:
 
 
 def notebook_parameters(path: str | Path) -> dict[str, dict]:
-    """The parameters a notebook declares in its `parameters` cell: name → {type, default, help}."""
+    """The parameters a notebook declares in its `parameters` cell: name → {type, default, help}.
+
+    Read once per version of the file (a run asks for them several times: about 0.1 s each)."""
+    p = Path(path)
+    st = p.stat()
+    return {name: dict(spec) for name, spec in _declared(str(p.resolve()), st.st_mtime_ns, st.st_size).items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _declared(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
     _import_runner()
     from papermill.inspection import inspect_notebook
 
     return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}
-            for name, p in inspect_notebook(str(path)).items()}
+            for name, p in inspect_notebook(path).items()}
 
 
 def _literal(text: str):
@@ -382,19 +392,22 @@ def _versions() -> dict[str, str]:
 
 
 def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, timeout: int,
-             bar: dict | bool = False) -> NotebookRun:
+             bar: dict | bool = False, km=None) -> NotebookRun:
+    """Run one notebook into FOLDER with papermill, then its HTML. `km`: a kernel already started in FOLDER
+    (kernels.WarmKernels), else papermill starts one there."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
+
+    from perfdata.report.kernels import KERNEL_ARGUMENTS
 
     run = NotebookRun(name)
     t0 = time.perf_counter()
     out = folder / f"{name}.ipynb"
     try:
         papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel, progress_bar=bar,
-                                   request_save_on_cell_execute=False, cwd=str(folder), execution_timeout=timeout,
-                                   # the kernel's own start/stop chatter would fill a cron mail; cell
-                                   # errors still come back through the notebook
-                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                                   request_save_on_cell_execute=False, execution_timeout=timeout,
+                                   extra_arguments=KERNEL_ARGUMENTS,
+                                   **({"km": km} if km is not None else {"cwd": str(folder)}))
         run.status = "ok"
     except PapermillExecutionError as e:
         run.status = "failed"
@@ -514,24 +527,35 @@ def toc(body: str) -> str:
             + "</ul></nav>")
 
 
+_EXPORT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _exporter():
+    """The HTML exporter of the reports (compiling its templates costs more than rendering a report)."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            template_name="lab", template_file="perfdata.html.j2", language_code="zh",
+                            extra_loaders=[DictLoader({"perfdata.html.j2": TEMPLATE})])
+    exporter.log.setLevel(logging.ERROR)  # its "alternative text is missing" is handled in _to_html
+    return exporter
+
+
 def _to_html(ipynb: Path) -> Path:
     """HTML of an executed notebook without its code cells (what a reader of the report sees): lang zh-CN, the
     report's title, a table of contents, no script and no network access, a print stylesheet. The same
     notebook outputs give the same bytes."""
     import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(ipynb, as_version=4)
     nb.metadata["title"] = _title(nb)
     for cell in nb.cells:  # papermill gives its injected cell a random id, which the page would carry
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            template_name="lab", template_file="perfdata.html.j2", language_code="zh",
-                            extra_loaders=[DictLoader({"perfdata.html.j2": TEMPLATE})])
-    exporter.log.setLevel(logging.ERROR)  # its "alternative text is missing" is handled below
-    body, _ = exporter.from_notebook_node(nb)
+    with _EXPORT_LOCK:  # one exporter, its templates compiled once: an exporter is not for two threads at once
+        body, _ = _exporter().from_notebook_node(nb)
     # the lab template drops the charts' alt text (their titles); put it back, in output order
     alts = [(o.get("metadata", {}).get("image/png") or {}).get("alt") for c in nb.cells
             for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
@@ -829,13 +853,14 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
                notebook_dir: str | Path | None = None, jobs: int = 2, kernel: str = "python3",
                timeout: int = 600, extra_manifest: dict | None = None,
                failures: list[str] | None = None, progress: bool = False, log=None,
-               lock_wait: float | None = None) -> RunResult:
+               lock_wait: float | None = None, kernels=None) -> RunResult:
     """Execute the report notebooks on DATA_DIR into OUT_ROOT/RUN_ID; see the module docstring.
 
     `failures` are earlier steps that failed (e.g. the check): the run is then marked failed too.
     `progress` shows a bar of cells per notebook (on a terminal); `log(text)` is called as each step ends
     (plain one-line logs, e.g. for cron). `lock_wait`: seconds to wait for another run writing into OUT_ROOT
-    (default PERFDATA_LOCK_TIMEOUT, else 60).
+    (default PERFDATA_LOCK_TIMEOUT, else 60). `kernels`: a kernels.WarmKernels started for these notebooks
+    (e.g. while `perfdata run` ingested), used instead of starting kernels here.
 
     Raises ReportError before running anything for unknown parameters or values, a bad run id, a missing data
     folder, filters that select nothing, or another run holding OUT_ROOT for longer than `lock_wait`.
@@ -866,8 +891,9 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
         tmp = _partial(out_root, run_id)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
+        warm = kernels if kernels is not None and kernels.covers(nbs, kernel) else None
         res = _build(tmp, data_dir, raw_dir, run_id, when, nbs, per_nb, sel, params, tables, jobs, kernel,
-                     timeout, progress, log, failures, extra_manifest, started, t0, analysis, excel)
+                     timeout, progress, log, failures, extra_manifest, started, t0, analysis, excel, warm)
         res.folder = install(out_root, tmp, run_id, res.status == "ok")
     return res
 
@@ -875,7 +901,7 @@ def run_report(data_dir: str | Path, out_root: str | Path = "reports", params: d
 def _build(tmp: Path, data_dir: Path, raw_dir: Path | None, run_id: str, when: datetime, nbs: dict,
            per_nb: dict, sel: dict, params: dict | None, tables: dict, jobs: int, kernel: str, timeout: int,
            progress: bool, log, failures, extra_manifest, started: datetime, t0: float, analysis,
-           excel) -> RunResult:
+           excel, warm=None) -> RunResult:
     """Everything of a run inside its partial folder TMP, the manifest last (so a manifest means finished)."""
     timings: dict[str, float] = {}
     run_date = when.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -891,8 +917,11 @@ def _build(tmp: Path, data_dir: Path, raw_dir: Path | None, run_id: str, when: d
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         bars = {nb: ({"desc": f"{nb}.ipynb", "position": k, "leave": False, "unit": "单元格"} if progress else False)
                 for k, nb in enumerate(nbs)}
-        futures = {pool.submit(_execute, nb, nbs[nb], tmp, jobs_params[nb], kernel, timeout, bars[nb]): nb
-                   for nb in nbs}
+        if warm is not None:  # kernels already started (and their imports loaded) for these notebooks
+            futures = {warm.submit(nb, nbs[nb], tmp, jobs_params[nb], kernel, timeout, bars[nb]): nb for nb in nbs}
+        else:
+            futures = {pool.submit(_execute, nb, nbs[nb], tmp, jobs_params[nb], kernel, timeout, bars[nb]): nb
+                       for nb in nbs}
         # the workbook is built here while the kernels start
         w0 = time.perf_counter()
         wb_error = None
@@ -915,6 +944,8 @@ def _build(tmp: Path, data_dir: Path, raw_dir: Path | None, run_id: str, when: d
         runs = [done[nb] for nb in nbs]
     for r in runs:
         timings[f"notebook:{r.name}"] = r.seconds
+    if warm is not None:  # started before this report: the kernel's start and imports, not counted above
+        timings |= {f"kernel:{name}": s for name, s in warm.warm_seconds().items()}
 
     failed = [r for r in runs if r.status != "ok"]
     status = "failed" if failed or wb_error or failures else "ok"

@@ -1,0 +1,129 @@
+"""Warm report kernels (perfdata/report/kernels.py): started before the data exists, handed their notebook,
+and shut down whatever happens to the run."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from perfdata import cli, store
+from perfdata.report import kernels, runner
+
+
+def kernel_processes() -> list[int]:
+    """Live ipykernel processes started by this process (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"ipykernel" in cmdline:
+            out.append(int(entry.name))
+    return out
+
+
+def settled(probe, timeout: float = 30.0):
+    """Wait until `probe()` is falsy (a kernel takes a moment to exit), then return its last value."""
+    t0 = time.perf_counter()
+    while (value := probe()) and time.perf_counter() - t0 < timeout:
+        time.sleep(0.2)
+    return value
+
+
+PROBE = [
+    'data_dir: str = "."  # tables\noutput_dir: str = "."  # where the run writes',
+    # the first cell asks whether pandas was imported before the notebook imported it
+    "import os\nimport sys\n\nwarm = 'pandas' in sys.modules\nimport pandas as pd\n"
+    "from perfdata.report import plots\nimport perfdata",
+    "print(f'warm={warm} cwd={os.getcwd()} forms={len(perfdata.load(data_dir)[\"forms\"])}')",
+]
+
+
+@pytest.fixture
+def probe(tmp_path, bundled):
+    """A one-notebook report folder: the notebook says whether its kernel was warm, and where it runs."""
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PROBE[0], metadata={"tags": ["parameters"]}),
+                *(nbformat.v4.new_code_cell(c) for c in PROBE[1:])]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nbdir / "probe.ipynb")
+    store.write({k: bundled[k] for k in ("forms", "indicators", "funding", "files")}, tmp_path / "data")
+    return nbdir
+
+
+def printed(folder: Path) -> str:
+    nb = nbformat.read(folder / "probe.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_imported_modules_of_the_report_notebooks():
+    mods = kernels.imported_modules(runner.NOTEBOOK_DIR / "overview.ipynb")
+    assert mods[:4] == ["json", "datetime", "datetime.UTC", "datetime.datetime"]  # tried, skipped when not modules
+    assert {"pandas", "IPython.display", "perfdata.audit", "perfdata.report.excel",
+            "perfdata.audit.digits"} <= set(mods)
+
+
+def test_a_notebook_runs_on_its_warm_kernel_in_the_run_folder(tmp_path, probe):
+    warm = kernels.WarmKernels({"probe": probe / "probe.ipynb"})
+    try:
+        res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
+                                notebooks=["probe"], kernels=warm)
+    finally:
+        warm.close()
+    assert res.status == "ok", res.manifest["failed"]
+    assert printed(res.folder) == f"warm=True cwd={tmp_path / 'reports' / '.r.partial'} forms=43\n"
+    assert 0 < res.manifest["timings"]["kernel:probe"] < 60
+    assert settled(kernel_processes) == []
+
+
+def test_without_warm_kernels_the_notebook_starts_its_own(tmp_path, probe):
+    res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
+                            notebooks=["probe"])
+    assert res.status == "ok" and printed(res.folder).startswith("warm=False cwd=")
+    assert "kernel:probe" not in res.manifest["timings"]
+
+
+def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_path, probe, monkeypatch):
+    async def broken(kernel, code):
+        raise RuntimeError("no kernel here")
+
+    monkeypatch.setattr(kernels, "_start", broken)
+    warm = kernels.WarmKernels({"probe": probe / "probe.ipynb"})
+    try:
+        res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
+                                notebooks=["probe"], kernels=warm)
+    finally:
+        warm.close()
+    assert res.status == "ok" and printed(res.folder).startswith("warm=False cwd=")
+    assert "kernel:probe" not in res.manifest["timings"]
+
+
+def test_kernels_for_other_notebooks_are_not_used_and_are_shut_down(tmp_path, probe):
+    warm = kernels.WarmKernels({"forms": runner.NOTEBOOK_DIR / "forms.ipynb"})
+    try:
+        res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
+                                notebooks=["probe"], kernels=warm)
+        assert res.status == "ok" and printed(res.folder).startswith("warm=False")
+    finally:
+        warm.close()
+    assert settled(kernel_processes) == []
+
+
+def test_a_run_that_stops_before_its_report_shuts_its_kernels_down(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    assert cli.main(["run", str(raw), "--processed", str(tmp_path / "p"), "--out", str(tmp_path / "r")]) == 2
+    assert "no documents to read" in capsys.readouterr().err
+    assert settled(kernel_processes) == []
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
