@@ -269,22 +269,23 @@ def cmd_run(args) -> int:
     if not raw.exists():
         print(f"perfdata: {raw}: no such file or folder", file=sys.stderr)
         return USAGE
-    from perfdata.checks import check_all, default_params
     from perfdata.report import runner
 
-    try:  # parameters are checked before anything runs: check() takes its own names, the notebooks theirs
-        if args.run_id is not None:
-            runner.check_run_id(args.run_id)
-        check_params, report_params = _split_params(runner, set(default_params()), args)
-    except (runner.ReportError, ValueError) as e:
-        print(f"perfdata: {e}", file=sys.stderr)
-        return USAGE
-    from perfdata.report.progress import Steps, rule_bar
-
-    steps = Steps()
-    t0 = time.perf_counter()
-    kernels = _warm_kernels(runner, args)
+    kernels = _warm_kernels(runner, args)  # they start while the parameters are checked and the files read
     try:
+        from perfdata.checks import check_all, default_params
+
+        try:  # parameters are checked before anything runs: check() takes its own names, the notebooks theirs
+            if args.run_id is not None:
+                runner.check_run_id(args.run_id)
+            check_params, report_params = _split_params(runner, set(default_params()), args)
+        except (runner.ReportError, ValueError) as e:
+            print(f"perfdata: {e}", file=sys.stderr)
+            return USAGE
+        from perfdata.report.progress import Steps, rule_bar
+
+        steps = Steps()
+        t0 = time.perf_counter()
         steps.log(f"ingest   {raw} …")
         tables = ingest(raw, progress=None if steps.bars else False)
         if _no_documents(raw, tables):
@@ -308,7 +309,10 @@ def cmd_run(args) -> int:
 
 def _warm_kernels(runner, args):
     """The report's kernels, started while `run` ingests and checks (when all its notebooks run at once)."""
-    notebooks = runner.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
+    try:
+        notebooks = runner.find_notebooks(args.notebooks.split(",") if args.notebooks else None)
+    except runner.ReportError:  # said by the parameter check that follows
+        return None
     if args.jobs < len(notebooks):
         return None
     from perfdata.report.kernels import WarmKernels

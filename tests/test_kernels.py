@@ -95,10 +95,11 @@ def test_without_warm_kernels_the_notebook_starts_its_own(tmp_path, probe):
 
 
 def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_path, probe, monkeypatch):
-    async def broken(kernel, code):
-        raise RuntimeError("no kernel here")
+    async def broken(km, code):
+        await km.start_kernel()
+        raise RuntimeError("the imports failed")
 
-    monkeypatch.setattr(kernels, "_start", broken)
+    monkeypatch.setattr(kernels, "_warm_up", broken)
     warm = kernels.WarmKernels({"probe": probe / "probe.ipynb"})
     try:
         res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
@@ -107,6 +108,7 @@ def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_p
         warm.close()
     assert res.status == "ok" and printed(res.folder).startswith("warm=False cwd=")
     assert "kernel:probe" not in res.manifest["timings"]
+    assert settled(kernel_processes) == []  # the one that failed to warm up was stopped
 
 
 def test_kernels_for_other_notebooks_are_not_used_and_are_shut_down(tmp_path, probe):
@@ -127,3 +129,16 @@ def test_a_run_that_stops_before_its_report_shuts_its_kernels_down(tmp_path, cap
     assert "no documents to read" in capsys.readouterr().err
     assert settled(kernel_processes) == []
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_a_parameter_error_stops_the_kernels_mid_start_and_says_so_at_once(tmp_path, capsys):
+    from tests.conftest import RAW
+
+    t0 = time.perf_counter()
+    code = cli.main(["run", str(RAW), "--processed", str(tmp_path / "p"), "--out", str(tmp_path / "r"),
+                     "--param", "no_such_parameter=1"])
+    seconds = time.perf_counter() - t0
+    assert code == 2 and "no_such_parameter" in capsys.readouterr().err
+    assert settled(kernel_processes) == []
+    assert seconds < 10  # not the kernels' whole start and imports (about 3.5 s each, on a loaded machine more)
+    assert not (tmp_path / "p").exists()

@@ -48,7 +48,7 @@ def tiny(tmp_path, monkeypatch):
     nbformat.write(nb, nbdir / "tiny.ipynb")
     calls = []
 
-    def execute(name, src, folder, params, kernel, timeout, bar=False):
+    def execute(name, src, folder, params, kernel, timeout, bar=False, km=None):
         calls.append(params)
         (folder / "tables").mkdir(exist_ok=True)
         for k in range(5):

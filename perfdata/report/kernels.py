@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -82,11 +83,13 @@ class _Slot:
         self.future: Future = Future()
         self.job: tuple | None = None
         self.go = threading.Event()
+        self.km = None
         self.warm_seconds: float | None = None  # start + imports, when the kernel warmed up
         self.thread = threading.Thread(target=self._serve, name=f"perfdata-kernel-{name}", daemon=True)
         self.thread.start()
 
     def _serve(self):
+        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import ensure_event_loop
 
         loop = ensure_event_loop()
@@ -94,9 +97,13 @@ class _Slot:
         try:
             t0 = time.perf_counter()
             try:
-                km = loop.run_until_complete(_start(self.kernel, warm_code(imported_modules(self.path))))
+                km = self.km = AsyncKernelManager(kernel_name=self.kernel)
+                loop.run_until_complete(_warm_up(km, warm_code(imported_modules(self.path))))
                 self.warm_seconds = round(time.perf_counter() - t0, 3)
             except Exception:  # noqa: BLE001 - the notebook then starts its own kernel
+                if km is not None:
+                    with contextlib.suppress(Exception):
+                        loop.run_until_complete(_stop(km))
                 km = None
             self.go.wait()
             if self.job is None:  # closed before it was needed
@@ -106,7 +113,8 @@ class _Slot:
                 try:
                     loop.run_until_complete(_run_silently(km, f"import os\nos.chdir({str(folder)!r})\ndel os\n"))
                 except Exception:  # noqa: BLE001
-                    loop.run_until_complete(_stop(km))
+                    with contextlib.suppress(Exception):
+                        loop.run_until_complete(_stop(km))
                     km = None
             from perfdata.report.runner import _execute
 
@@ -125,29 +133,40 @@ class _Slot:
         return self.future
 
     def close(self):
+        """Not handed a notebook: stop the kernel now, even mid-start (its thread then sees it gone)."""
+        if self.job is None:
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            with contextlib.suppress(Exception):
+                if process is not None:
+                    process.kill()
         self.go.set()
 
 
-async def _start(kernel: str, code: str):
-    from jupyter_client.manager import AsyncKernelManager
-
-    km = AsyncKernelManager(kernel_name=kernel)
+async def _warm_up(km, code: str):
+    """Start the kernel and import the notebook's modules in it."""
     await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS)
-    try:
-        await _run_silently(km, code)
-    except BaseException:
-        await _stop(km)
-        raise
-    return km
+    await _run_silently(km, code)
 
 
 async def _run_silently(km, code: str):
+    """Run CODE in the kernel without output or history; fails when the kernel dies or takes WARM_TIMEOUT."""
     kc = km.client()
     kc.start_channels()
     try:
         await kc.wait_for_ready(timeout=WARM_TIMEOUT)
-        reply = await kc.execute_interactive(code, silent=True, store_history=False, timeout=WARM_TIMEOUT,
-                                             output_hook=lambda msg: None)
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        deadline = time.monotonic() + WARM_TIMEOUT
+        while True:
+            try:
+                reply = await kc.get_shell_msg(timeout=1)
+            except queue.Empty:
+                if not await km.is_alive():
+                    raise RuntimeError("the kernel died") from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no reply in {WARM_TIMEOUT} s") from None
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
         if reply["content"].get("status") != "ok":
             raise RuntimeError(f"kernel: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
     finally:
@@ -155,9 +174,10 @@ async def _run_silently(km, code: str):
 
 
 async def _stop(km):
+    """Stop a kernel at once: its notebook, if it had one, is written already (a graceful stop waits ~0.7 s)."""
     try:
         if await km.is_alive():
-            await km.shutdown_kernel(now=False)
+            await km.shutdown_kernel(now=True)
     finally:
         await km.cleanup_resources()
 
