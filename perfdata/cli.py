@@ -142,24 +142,41 @@ def cmd_check(args) -> int:
 
     data = Path(args.data)
     steps = Steps()
+    # a partitioned dataset is checked one unit (regions and years joined by their documents) at a time, on a
+    # cluster when given; the workbook needs every table at once, so --xlsx loads the dataset whole
+    units = (data / store.MANIFEST).exists() and not args.xlsx
+    if args.cluster and not units:
+        print("perfdata: --cluster checks a partitioned dataset (perfdata ingest --partitioned), without --xlsx",
+              file=sys.stderr)
+        return USAGE
     try:
         params = _params(args.param)
         _check_names(params, checks.default_params())
-        tables = store.load(data)
+        tables = None if units else store.load(data)
     except (FileNotFoundError, ValueError) as e:
         print(f"perfdata: {e}", file=sys.stderr)
         return USAGE
+    if units:
+        from perfdata import dataset
+
+        entries = dataset.read_manifest(data)["files"]
+        forms = sum(int((e.get("row") or {}).get("forms") or 0) for e in entries)
+        what = f"{len(checks.rule_table())} 条规则，{forms:,} 份项目自评表（按地区和年度分组）"
+    else:
+        what = f"{len(checks.rule_table())} 条规则，{len(tables.get('forms', [])):,} 份项目自评表"
     t0 = time.perf_counter()
     try:
-        with steps.step("check", f"{len(checks.rule_table())} 条规则，{len(tables.get('forms', [])):,} 份项目自评表"), \
-                rule_bar(checks, steps):
-            result = checks.check_all(tables, raw_dir=args.raw, **params)
+        with steps.step("check", what), rule_bar(checks, steps):
+            if units:
+                result = dataset.check_all_partitions(data, raw_dir=args.raw, cluster=args.cluster, **params)
+            else:
+                result = checks.check_all(tables, raw_dir=args.raw, **params)
     except Exception as e:  # noqa: BLE001 - a rule that fails is the check failing, not a usage error
         print(f"perfdata: check failed: {type(e).__name__}: {e}", file=sys.stderr)
         return STEP_FAILED
     seconds = time.perf_counter() - t0
     found = result["anomalies"]
-    if not ("forms" in tables and "indicators" in tables):  # no forms read: no rescoring to keep
+    if not units and not ("forms" in tables and "indicators" in tables):  # no forms read: no rescoring to keep
         result = {"anomalies": found}
     written = store.write(result, data, "parquet")
     code = OK
@@ -546,6 +563,9 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--xlsx", action="store_true", help="also write anomalies as an Excel workbook")
     chk.add_argument("--param", action="append", metavar="NAME=VALUE",
                      help="override a threshold or tolerance (see docs/rules.md); repeatable")
+    chk.add_argument("--cluster", default=None, metavar="ADDRESS",
+                     help="check a partitioned dataset unit by unit on the Dask cluster at ADDRESS "
+                          "(e.g. tcp://host:8786; pip install 'perfdata[cluster]')")
     chk.set_defaults(func=cmd_check)
     add_report_commands(sub)
     add_audit_commands(sub)

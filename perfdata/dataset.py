@@ -885,6 +885,17 @@ def check_partitions(data_dir: str | Path, executor=None, raw_dir: str | Path | 
     Every rule looks within a form, a file, a region and year (duplicate_forms), or across documents joined by
     keys.link or by their file (summary, statements, department forms); a unit holds all of these, so no rule
     crosses units. Memory is that of the largest unit."""
+    return _per_unit(data_dir, executor, raw_dir, cluster, params, rescored=False)["anomalies"]
+
+
+def check_all_partitions(data_dir: str | Path, executor=None, raw_dir: str | Path | None = None, *,
+                         cluster: str | None = None, **params) -> dict[str, pd.DataFrame]:
+    """checks.check_all on a dataset one unit at a time, as check_partitions: the anomalies and the rescored
+    forms and indicators (each form is rescored on its own; rows in the order of the dataset's forms)."""
+    return _per_unit(data_dir, executor, raw_dir, cluster, params, rescored=True)
+
+
+def _per_unit(data_dir, executor, raw_dir, cluster, params, rescored: bool) -> dict[str, pd.DataFrame]:
     from perfdata.checks import SEVERITY_ORDER
     from perfdata.scoring import conformed
 
@@ -895,28 +906,39 @@ def check_partitions(data_dir: str | Path, executor=None, raw_dir: str | Path | 
     units = _units(manifest["files"])
     raw = None if raw_dir is None else str(raw_dir)
     with executor_of(executor, cluster) as ex:
-        jobs = [(str(root.absolute()), [list(g) for g in u.groups], u.files, raw, params) for u in units]
-        found = [f.result() for f in [ex.submit(check_unit, *j) for j in jobs]] if ex else \
+        jobs = [(str(root.absolute()), [list(g) for g in u.groups], u.files, raw, params, rescored) for u in units]
+        results = [f.result() for f in [ex.submit(check_unit, *j) for j in jobs]] if ex else \
             [check_unit(*j) for j in jobs]
-    found = [f for f in found if len(f)]
+    results = [r if isinstance(r, dict) else {"anomalies": r} for r in results]
+    out = {}
+    found = [r["anomalies"] for r in results if len(r["anomalies"])]
     if not found:
-        return conformed("anomalies", pd.DataFrame(columns=["rule"]))
-    out = pd.concat(found, ignore_index=True)
-    sev = out.severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
-    out = out.assign(_sev=sev).sort_values(["_sev", "source_file", "line", "rule"], na_position="last",
+        out["anomalies"] = conformed("anomalies", pd.DataFrame(columns=["rule"]))
+    else:
+        a = pd.concat(found, ignore_index=True)
+        sev = a.severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
+        a = a.assign(_sev=sev).sort_values(["_sev", "source_file", "line", "rule"], na_position="last",
                                            kind="stable")
-    return conformed("anomalies", out.drop(columns="_sev").reset_index(drop=True))
+        out["anomalies"] = conformed("anomalies", a.drop(columns="_sev").reset_index(drop=True))
+    for name in ("rescored_forms", "rescored_indicators") if rescored else ():
+        parts = [r[name] for r in results if name in r and len(r[name])]
+        # a unit holds whole files: in file order, the rows are as the whole check orders them
+        out[name] = in_file_order({name: pd.concat(parts, ignore_index=True)})[name] if parts else \
+            conformed(name, pd.DataFrame())
+    return out
 
 
-def check_unit(root: str, groups: list, files: list[str], raw_dir: str | None, params: dict) -> pd.DataFrame:
-    """perfdata.check on one unit of a dataset (a task of check_partitions)."""
-    from perfdata.checks import check
+def check_unit(root: str, groups: list, files: list[str], raw_dir: str | None, params: dict,
+               rescored: bool = False) -> pd.DataFrame | dict[str, pd.DataFrame]:
+    """perfdata.check on one unit of a dataset (a task of check_partitions); with `rescored`, checks.check_all
+    (the anomalies and the unit's rescored tables)."""
+    from perfdata.checks import check, check_all
 
     path = Path(root)
     manifest = read_manifest(path)
     names = [n for n in schema.INGEST_TABLES if n not in FLAT]
     tables = _load(path, manifest, names, groups={tuple(g) for g in groups}, files=files)
-    return check(tables, raw_dir, **params)
+    return check_all(tables, raw_dir, **params) if rescored else check(tables, raw_dir, **params)
 
 
 # -- the summary and the garbage ------------------------------------------------------------------------------

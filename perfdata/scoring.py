@@ -374,8 +374,10 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
 
     # budget-execution rows among the indicators: the form's own amounts decide
     budget_rows = ind.get("is_budget_execution", pd.Series(False, index=ind.index)).fillna(False).to_numpy(bool)
+    # every row carries its form's rate (not only where some row of the batch is a budget row: a batch checked
+    # region by region gives the same table as checked whole)
     form_rate = pd.Series(np.nan, index=ind.index)
-    if forms is not None and len(forms) and budget_rows.any():
+    if forms is not None and len(forms):
         rates = execution_rate(forms, str(cfg["exec_rate_base"]))
         pos = _positions(forms["form_id"], ind["form_id"])
         by_form = rates.to_numpy(dtype=float, na_value=np.nan)

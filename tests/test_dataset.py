@@ -355,3 +355,45 @@ def test_cli_partitioned_rerun_says_reused(tmp_path, capsys):
     assert main(["ingest", str(RAW), "--out", str(tmp_path), "--partitioned"]) == 0
     assert main(["ingest", str(RAW), "--out", str(tmp_path), "--partitioned"]) == 0
     assert "reused 4" in capsys.readouterr().out
+
+
+def test_check_all_per_unit_equals_the_whole(bundled_dataset, bundled_tables, corpus, tmp_path):
+    """The anomalies and both rescored tables, unit by unit, as on the whole: the bundled documents (four units)
+    and a generated corpus of 200 forms over many regions and years (batches of several files)."""
+    from perfdata.checks import check_all
+
+    same_tables(dataset.check_all_partitions(bundled_dataset, raw_dir=RAW), check_all(bundled_tables, RAW))
+    ingest(corpus, out=tmp_path / "ds", partitioned=True, progress=False)
+    units = dataset._units(dataset.read_manifest(tmp_path / "ds")["files"])
+    assert len(units) >= 2  # files holding forms of several regions join their groups into one unit
+    same_tables(dataset.check_all_partitions(tmp_path / "ds", raw_dir=corpus),
+                check_all(in_memory(corpus, jobs=1), corpus))
+
+
+def test_cli_check_on_a_dataset_checks_it_unit_by_unit(bundled_dataset, bundled_tables, tmp_path, capsys):
+    from perfdata import store
+    from perfdata.checks import check_all
+    from perfdata.cli import main
+
+    ds = tmp_path / "ds"
+    shutil.copytree(bundled_dataset, ds)
+    assert main(["check", str(ds), "--raw", str(RAW)]) == 0
+    said = capsys.readouterr()
+    assert "117 findings" in said.out and "按地区和年度分组" in said.out + said.err
+    want = check_all(bundled_tables, RAW)
+    for name in ("anomalies", "rescored_forms", "rescored_indicators"):
+        got = store.load(ds, tables=[name])[name]
+        pd.testing.assert_frame_equal(got, store.load(_flat(tmp_path, want), tables=[name])[name], obj=name)
+    flat = tmp_path / "flat"
+    ingest(RAW, out=flat, progress=False)
+    assert main(["check", str(flat), "--cluster", "tcp://127.0.0.1:1"]) == 2
+    assert "--cluster checks a partitioned dataset" in capsys.readouterr().err
+
+
+def _flat(tmp_path, tables: dict) -> Path:
+    """TABLES written and read back as flat Parquet (what a check writes beside its tables)."""
+    from perfdata import store
+
+    out = tmp_path / "want"
+    store.write(tables, out, "parquet")
+    return out

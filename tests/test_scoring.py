@@ -105,3 +105,18 @@ def test_unscoreable_execution_counts_its_weight_in_the_maximum():
     # amounts missing: the execution part may earn up to its weight, like the unscoreable indicator
     assert rf.loc["a", "total_rescore_max"] == 9.0 + 50 + 40 and rf.loc["b", "total_rescore_max"] == 10 + 50 + 40
     assert rf.loc["b", "total_rescore_min"] == 50 and rf.loc["b", "grade_rescored"] == "优"
+
+
+def test_every_indicator_carries_its_forms_rate_with_or_without_budget_rows_in_the_batch(bundled):
+    """form_exec_rate is the form's own rate on every row: a batch without a single 预算执行率 row among its
+    indicators (one region's forms, checked unit by unit) gives the same rows as the whole batch."""
+    ind = bundled["indicators"]
+    whole = rescore(bundled)["rescored_indicators"].set_index(["form_id", "seq"]).form_exec_rate
+    plain = ind.groupby("form_id").is_budget_execution.apply(lambda s: not s.fillna(False).any())
+    ids = list(plain[plain].index[:3])
+    assert len(ids) == 3 and ind.is_budget_execution.fillna(False).any()  # the whole batch has budget rows
+    part = {"forms": bundled["forms"][bundled["forms"].form_id.isin(ids)],
+            "indicators": ind[ind.form_id.isin(ids)], "funding": bundled["funding"]}
+    got = rescore(part)["rescored_indicators"].set_index(["form_id", "seq"]).form_exec_rate
+    assert got.notna().all()
+    pd.testing.assert_series_equal(got, whole.loc[got.index])
