@@ -4,6 +4,7 @@ and shut down whatever happens to the run."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -90,8 +91,21 @@ def test_a_notebook_runs_on_its_warm_kernel_in_the_run_folder(tmp_path, probe):
 def test_without_warm_kernels_the_notebook_starts_its_own(tmp_path, probe):
     res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
                             notebooks=["probe"])
-    assert res.status == "ok" and printed(res.folder).startswith("warm=False cwd=")
+    assert res.status == "ok"
+    assert printed(res.folder) == f"warm=False cwd={tmp_path / 'reports' / '.r.partial'} forms=43\n"
     assert "kernel:probe" not in res.manifest["timings"]
+
+
+def test_notebooks_run_side_by_side_leave_this_process_where_it_was(tmp_path, probe, monkeypatch):
+    """Each kernel starts in the run folder; this process stays where it was (papermill's `cwd` moved the whole
+    process, and two notebooks in threads left it inside a run folder: relative paths then read nothing)."""
+    shutil.copy(probe / "probe.ipynb", probe / "probe2.ipynb")
+    monkeypatch.chdir(tmp_path)
+    for run_id in ("a", "b", "c"):
+        res = runner.run_report("data", "reports", {}, run_id=run_id, notebook_dir=probe,
+                                notebooks=["probe", "probe2"], jobs=2)
+        assert res.status == "ok" and Path.cwd() == tmp_path
+    assert printed(res.folder) == f"warm=False cwd={tmp_path / 'reports' / '.c.partial'} forms=43\n"
 
 
 def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_path, probe, monkeypatch):

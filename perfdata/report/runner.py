@@ -394,7 +394,11 @@ def _versions() -> dict[str, str]:
 def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, timeout: int,
              bar: dict | bool = False, km=None) -> NotebookRun:
     """Run one notebook into FOLDER with papermill, then its HTML. `km`: a kernel already started in FOLDER
-    (kernels.WarmKernels), else papermill starts one there."""
+    (kernels.WarmKernels), else papermill starts one there.
+
+    The kernel is started in FOLDER through the client's resources, not papermill's `cwd`: papermill changes
+    the working directory of this whole process for the run, and two notebooks run side by side in threads
+    would leave it in a run folder (a caller's relative paths then point into a report)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -407,7 +411,8 @@ def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, time
         papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel, progress_bar=bar,
                                    request_save_on_cell_execute=False, execution_timeout=timeout,
                                    extra_arguments=KERNEL_ARGUMENTS,
-                                   **({"km": km} if km is not None else {"cwd": str(folder)}))
+                                   **({"km": km} if km is not None else
+                                      {"resources": {"metadata": {"path": str(folder)}}}))
         run.status = "ok"
     except PapermillExecutionError as e:
         run.status = "failed"
