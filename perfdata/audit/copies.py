@@ -691,11 +691,12 @@ def copies(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, *
     from, only places goal texts on their own line instead of the form's first line (never guessed: the tables
     may come from another folder than data/raw).
 
-    固原市's file prints every 实际完成值 as its 年度指标值 (read by hand: 68 of 68 indicators; the figures are
-    asserted in tests/test_audit_copies.py and tests/test_cli_audit.py):
+    固原市's file prints every 实际完成值 as its 年度指标值 (read by hand: 68 of 68 indicators):
 
-        t = perfdata.read("data/raw/ningxia-guyuan-city-hrss-2024-project-self-evaluations.txt")
-        copies(t)[["kind", "count", "total"]].values.tolist()   # [['actual_is_target', 68, 68]]
+    >>> from perfdata import read
+    >>> t = read("data/raw/ningxia-guyuan-city-hrss-2024-project-self-evaluations.txt")
+    >>> copies(t)[["kind", "count", "total"]].values.tolist()
+    [['actual_is_target', 68, 68]]
     """
     s = settings()
     unknown = set(params) - set(s)

@@ -539,11 +539,11 @@ def compare_years(tables: dict[str, pd.DataFrame], **params) -> dict[str, pd.Dat
     Every form and 绩效目标表 is a project-year; one links to the year before when the batch holds it. 香河县's
     2023 disclosure has 41 target tables and no 2022 forms to compare them with:
 
-        t = perfdata.read("data/raw/hebei-xianghe-county-hrss-2023-budget-disclosure.txt")
-        py = compare_years(t)["project_years"]
-        len(py), py.kind.unique().tolist(), int(py.prev_year.notna().sum())   # (41, ['target_table'], 0)
-
-    (asserted in tests/test_cli_audit.py with the other bundled documents: 84 project-years, none linked).
+    >>> from perfdata import read
+    >>> r = compare_years(read("data/raw/hebei-xianghe-county-hrss-2023-budget-disclosure.txt"))
+    >>> py = r["project_years"]
+    >>> len(py), py.kind.unique().tolist(), int(py.prev_year.notna().sum())
+    (41, ['target_table'], 0)
     """
     py = link_projects(tables, **params)
     iy = link_indicators(tables, py)
