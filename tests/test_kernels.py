@@ -122,6 +122,7 @@ def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_p
         warm.close()
     assert res.status == "ok" and printed(res.folder).startswith("warm=False cwd=")
     assert "kernel:probe" not in res.manifest["timings"]
+    assert res.manifest["notebooks"][0]["warm_kernel_error"] == "RuntimeError: the imports failed"
     assert settled(kernel_processes) == []  # the one that failed to warm up was stopped
 
 

@@ -85,6 +85,7 @@ class _Slot:
         self.go = threading.Event()
         self.km = None
         self.warm_seconds: float | None = None  # start + imports, when the kernel warmed up
+        self.warm_error: str | None = None  # why it did not (the notebook then started its own)
         self.thread = threading.Thread(target=self._serve, name=f"perfdata-kernel-{name}", daemon=True)
         self.thread.start()
 
@@ -100,7 +101,8 @@ class _Slot:
                 km = self.km = AsyncKernelManager(kernel_name=self.kernel)
                 loop.run_until_complete(_warm_up(km, warm_code(imported_modules(self.path))))
                 self.warm_seconds = round(time.perf_counter() - t0, 3)
-            except Exception:  # noqa: BLE001 - the notebook then starts its own kernel
+            except Exception as e:  # noqa: BLE001 - the notebook then starts its own kernel
+                self.warm_error = f"{type(e).__name__}: {e}"
                 if km is not None:
                     with contextlib.suppress(Exception):
                         loop.run_until_complete(_stop(km))
@@ -208,6 +210,10 @@ class WarmKernels:
 
     def warm_seconds(self) -> dict[str, float]:
         return {n: s.warm_seconds for n, s in self.slots.items() if s.warm_seconds is not None}
+
+    def warm_errors(self) -> dict[str, str]:
+        """Why a kernel did not warm up, by notebook (its notebook started a kernel of its own)."""
+        return {n: s.warm_error for n, s in self.slots.items() if s.warm_error is not None}
 
     def close(self, timeout: float = 30):
         """Shut down every kernel (those not handed a notebook at once, the others once their notebook ends)."""

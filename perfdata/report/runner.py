@@ -951,6 +951,8 @@ def _build(tmp: Path, data_dir: Path, raw_dir: Path | None, run_id: str, when: d
         timings[f"notebook:{r.name}"] = r.seconds
     if warm is not None:  # started before this report: the kernel's start and imports, not counted above
         timings |= {f"kernel:{name}": s for name, s in warm.warm_seconds().items()}
+        for name, why in warm.warm_errors().items():
+            log(f"kernel for {name}.ipynb not warmed up ({why}); the notebook started its own")
 
     failed = [r for r in runs if r.status != "ok"]
     status = "failed" if failed or wb_error or failures else "ok"
@@ -968,7 +970,9 @@ def _build(tmp: Path, data_dir: Path, raw_dir: Path | None, run_id: str, when: d
         "inputs": {"data": _hashes(data_dir), "raw": _hashes(raw_dir)},
         "versions": _versions(),
         "timings": timings,
-        "notebooks": [{"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error} for r in runs],
+        "notebooks": [{"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error,
+                       **({"warm_kernel_error": warm.warm_errors().get(r.name)} if warm is not None else {})}
+                      for r in runs],
         "failed": list(failures or []) + [describe_failure(r) for r in failed]
         + ([f"anomalies workbook: {wb_error}"] if wb_error else []),
         **(extra_manifest or {}),
