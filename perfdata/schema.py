@@ -117,7 +117,8 @@ TABLES: dict[str, list[Column]] = {
         *_PARSED_ACTUAL,
         *_PARSED_KIND,
         Column("parent_seq", I, "所属指标序号", "seq of the scored indicator an unscored '其中…' sub-row belongs to"),
-        Column("is_core", B, "核心指标", "marked ★ (a core indicator of a 衔接资金 / transfer-payment form)"),
+        Column("is_core", B, "核心指标", "marked ★ (a core indicator of a 衔接资金 / transfer-payment form), or 是 "
+               "in a 是否核心指标 column"),
     ],
     "leftovers": [
         *_PROVENANCE,
@@ -246,6 +247,7 @@ TABLES: dict[str, list[Column]] = {
         Column("method", S, "得分计算方法", "where the form has that column"),
         Column("nature", S, "指标性质", "where the form has that column"),
         Column("measure_unit", S, "度量单位", "where the form has that column"),
+        Column("is_core", B, "核心指标", "是 in a 是否核心指标 column (Chongqing), or the name marked ★"),
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),

@@ -697,3 +697,25 @@ def test_a_column_dump_whose_points_do_not_add_up_is_not_read(tmp_path):
         assert len(ind) == rows
         if rows:
             assert ind["name"].tolist() == ["完成培训场次数", "群众满意度提升"]
+
+
+@needs_external
+def test_the_core_indicator_column_marks_is_core():
+    """#12's 是否核心指标 column (是/否 ending each run-together row) feeds is_core, as ★ does on project forms."""
+    ind = perfdata.read(next(EXTERNAL.glob("12_*.txt")))["department_indicators"]
+    core = dict(zip(ind.name, ind.is_core, strict=True))
+    assert [n for n, c in core.items() if c][:4] == ["预算完成率", "结转结余率", "公用经费控制率", "政府采购执行率"]
+    assert not core["财政供养人员控制率"] and ind.is_core.sum() == 7
+
+
+@pytest.mark.parametrize("render", [_run_on, _one_line], ids=["run-on", "one-line"])
+def test_a_generated_core_indicator_column(render, tmp_path):
+    """The Chongqing form made here with a 是否核心指标 column last: the same rows, 是 → is_core."""
+    flags = ["是", "否", "否", "是"]
+    rows = [*CHONGQING[:5], [*CHONGQING[5][:-1], "是否核心指标"],
+            *([*r, f] for r, f in zip(CHONGQING[6:], flags, strict=True))]
+    path = tmp_path / "form.txt"
+    path.write_text(render(rows), encoding="utf-8")
+    ind = perfdata.read(path)["department_indicators"]
+    assert [(r.name, r.weight, r.score, r.is_core) for r in ind.itertuples()] == [
+        (name, w, s, f == "是") for (name, _, _, w, s), f in zip(CHONGQING_ROWS, flags, strict=True)]

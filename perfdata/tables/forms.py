@@ -707,7 +707,16 @@ def indicator_values(ind: Indicator, *lead) -> tuple:
     if content is None:
         content = _content(ind.indicator_no, ind.name, ind.fields)
     return (*lead, ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line,
-            ind.level2) + content + (ind.parent, bool(ind.name and ind.name.startswith(CORE_MARK)))
+            ind.level2) + content + (ind.parent, is_core(ind))
+
+
+def is_core(ind: Indicator) -> bool:
+    """A core indicator: its name marked ★ (衔接资金 forms), or 是 in a 是否核心指标 column (Chongqing).
+
+    >>> is_core(Indicator(1, 1, None, None, None, None, None, "预算完成率", {"core": "是"}))
+    True
+    """
+    return bool(ind.name and ind.name.startswith(CORE_MARK)) or (ind.fields.get("core") or "").strip() == "是"
 
 
 CORE_MARK = "★"
