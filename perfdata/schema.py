@@ -119,6 +119,8 @@ TABLES: dict[str, list[Column]] = {
         Column("parent_seq", I, "所属指标序号", "seq of the scored indicator an unscored '其中…' sub-row belongs to"),
         Column("is_core", B, "核心指标", "marked ★ (a core indicator of a 衔接资金 / transfer-payment form), or 是 "
                "in a 是否核心指标 column"),
+        Column("target_adjusted_raw", S, "调整指标值", "the adjusted target as printed, where it has that column"),
+        Column("score_coefficient", F, "得分系数(%)", "the share of the weight scored, where the form prints it"),
     ],
     "leftovers": [
         *_PROVENANCE,
@@ -248,6 +250,8 @@ TABLES: dict[str, list[Column]] = {
         Column("nature", S, "指标性质", "where the form has that column"),
         Column("measure_unit", S, "度量单位", "where the form has that column"),
         Column("is_core", B, "核心指标", "是 in a 是否核心指标 column (Chongqing), or the name marked ★"),
+        Column("target_adjusted_raw", S, "调整指标值", "the adjusted target as printed, where it has that column"),
+        Column("score_coefficient", F, "得分系数(%)", "the share of the weight scored, where the form prints it"),
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),

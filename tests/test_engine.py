@@ -534,6 +534,10 @@ def test_an_ocr_copy_with_a_garbled_header_cell_and_flag_column():
     assert rows["管理制度健全性"] == ("高", "高", 3.0, 3.0)  # '性标定指': 定性指标 scrambled, split off
     assert rows["播发稿件数量tot扁"] == ("2200篇", "2859篇", 10.0, 10.0)
     assert ind.nature.dropna().unique().tolist() == ["定量指标", "定性指标"]
+    # 得分系数 kept (the share of the weight scored); 调整指标值 is a column, blank on this form
+    coef = dict(zip(ind.name, ind.score_coefficient, strict=True))
+    assert coef["财政供养人员控制率"] == 100.0 and ind.score_coefficient.notna().sum() >= 15
+    assert ind.target_adjusted_raw.isna().all()
 
 
 @needs_external

@@ -695,7 +695,7 @@ INDICATOR_FIELDS = (
     "line", "line_end", "level1", "level1_weight", "level1_weight_line", "level2", "indicator_no", "name",
     "target_raw", "actual_raw", "weight", "score", "deviation_note", "method", "nature", "measure_unit",
     "is_budget_execution", "target_op", "target_value", "target_unit", "actual_op", "actual_value",
-    "actual_unit", "quantitative", "direction", "parent_seq", "is_core",
+    "actual_unit", "quantitative", "direction", "parent_seq", "is_core", "target_adjusted_raw", "score_coefficient",
 )
 _NO_NOTE = (None, "—", "-")
 
@@ -707,7 +707,8 @@ def indicator_values(ind: Indicator, *lead) -> tuple:
     if content is None:
         content = _content(ind.indicator_no, ind.name, ind.fields)
     return (*lead, ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line,
-            ind.level2) + content + (ind.parent, is_core(ind))
+            ind.level2) + content + (ind.parent, is_core(ind), ind.fields.get("target_adjusted"),
+                                     to_number(ind.fields.get("score_rate")))
 
 
 def is_core(ind: Indicator) -> bool:
