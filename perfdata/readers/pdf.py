@@ -43,6 +43,7 @@ import struct
 import threading
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import deque
 from contextlib import contextmanager
 from functools import cache
 from itertools import compress, groupby, repeat
@@ -449,15 +450,45 @@ def _rows(cells: list[tuple]) -> list[list[tuple | None]]:
     return out
 
 
-def _extract(chars: list | None, arrays: tuple, rows: list[list], bbox: tuple, upright: bool,
-             texts: list[str], spaces) -> list[list[str | None]]:
-    """Cell texts of a table, each character given to the cell holding its left part.
+def _extract(chars: list | None, arrays: tuple, tables: list[tuple[list, tuple]], upright: bool,
+             texts: list[str], spaces) -> list[list[list[str | None]]]:
+    """Cell texts of the tables of a page (each its rows and its bbox), each character given to the cell
+    holding its left part (see `_held`); on a page of upright text the cells of all its tables are made
+    into text at once (a grouping on arrays costs about the same for one cell or a thousand).
+
+    `arrays`: the characters' x0, top, x1, bottom and vertical middle (the same numbers, as arrays);
+    `texts` and `spaces`: their texts and which are blank, for a page of upright text only."""
+    import numpy as np
+
+    held = [_held(arrays, rows, bbox) for rows, bbox in tables]  # (cells, characters, their cell) each
+    got: list[dict[tuple[int, int], str]] = [{} for _ in tables]
+    if upright and held:
+        keys = [(t, cell) for t, (cells, _, _) in enumerate(held) for cell in cells]  # cells numbered on
+        starts = np.cumsum([0] + [len(cells) for cells, _, _ in held[:-1]])
+        idx = np.concatenate([picked for _, picked, _ in held])
+        which = np.concatenate([w + start for (_, _, w), start in zip(held, starts.tolist(), strict=True)])
+        sub = [texts[m] for m in idx.tolist()]
+        x0s, tops, x1s, bottoms = arrays[:4]
+        for g, text in _cell_texts(sub, spaces[idx], x0s[idx], tops[idx], x1s[idx], bottoms[idx], which).items():
+            t, cell = keys[g]
+            got[t][cell] = text
+    elif not upright:
+        for (cells, picked, which), got_t in zip(held, got, strict=True):
+            starts_ = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(which)]
+            members = [chars[m] for m in picked.tolist()]
+            for a, b in zip(starts_, starts_[1:], strict=False):
+                got_t[cells[int(which[a])]] = _extract_text(members[a:b], upright)
+    return [[[got_t.get((i, j), "") if box else None for j, box in enumerate(row)] for i, row in enumerate(rows)]
+            for (rows, _), got_t in zip(tables, got, strict=True)]
+
+
+def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
+    """The characters in the cells of a table: the cells (row, column), the characters (numbers, by cell,
+    in page order within a cell) and the number of the cell of each.
 
     pdfplumber gives a character to the cell holding its centre; Chinese punctuation that hangs past
     a cell's right border (、。，at the end of a full line) then lands in the next cell. A quarter of
     the glyph width in from its left edge is always inside the cell it was written in.
-    `arrays`: the characters' x0, top, x1, bottom and vertical middle (the same numbers, as arrays);
-    `texts` and `spaces`: their texts and which are blank, for a page of upright text only.
 
     A character goes to the first cell, rows from the top and cells from the left, that holds the point
     and covers the band of cell tops the point lies in (the cells that reach less than 0.01 pt into a
@@ -472,28 +503,20 @@ def _extract(chars: list | None, arrays: tuple, rows: list[list], bbox: tuple, u
     picked = np.flatnonzero((x0s >= x0 - 3) & (x0s <= x1) & (ys >= top) & (ys <= bottom))
     y = ys[picked]
     x = (x0s[picked] + (x1s[picked] - x0s[picked]) / 4)[:, None]
-    k = np.searchsorted(tops, y, side="right") - 1  # the band (of cell tops) of each point
-    band_top = np.where(k >= 0, tops[np.maximum(k, 0)], np.inf)[:, None]  # above the first top: no cell
-    y = y[:, None]
-    holds = ((boxes[:, 0] <= x) & (x < boxes[:, 2]) & (boxes[:, 1] <= y) & (y < boxes[:, 3])
-             & (band_top <= boxes[:, 3] - 0.01))
+    bx0, btop, bx1, bbottom = boxes.T
+    # per band (of cell tops), the cells that start at or above its top (as the point: no cell top lies
+    # between a band's top and its points) and cover it; band 0 is above the first top: no cell. Worked
+    # out per band, not per point: the point tests left are three, on one matrix
+    covers = np.zeros((len(tops) + 1, len(boxes)), dtype=bool)
+    covers[1:] = (btop <= tops[:, None]) & (tops[:, None] <= bbottom - 0.01)
+    holds = covers[np.searchsorted(tops, y, side="right")]  # the band of each point
+    holds &= y[:, None] < bbottom
+    holds &= bx0 <= x
+    holds &= x < bx1
     first = holds.argmax(axis=1)
     held = np.flatnonzero(holds[np.arange(len(first)), first])
     order = held[np.argsort(first[held], kind="stable")]  # by cell, in page order within a cell
-    which = first[order]
-    got: dict[tuple[int, int], str] = {}
-    if upright:
-        idx = picked[order]
-        sub = [texts[m] for m in idx.tolist()]
-        x0s, tops_, x1s, bottoms = arrays[:4]
-        for g, text in _cell_texts(sub, spaces[idx], x0s[idx], tops_[idx], x1s[idx], bottoms[idx], which).items():
-            got[cells[g]] = text
-    else:
-        starts = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(order)]
-        members = [chars[m] for m in picked[order].tolist()]
-        for a, b in zip(starts, starts[1:], strict=False):
-            got[cells[int(which[a])]] = _extract_text(members[a:b], upright)
-    return [[got.get((i, j), "") if box else None for j, box in enumerate(row)] for i, row in enumerate(rows)]
+    return cells, picked[order], first[order]
 
 
 def _inside(line: tuple, boxes: list[tuple[float, float, float, float]]) -> bool:
@@ -535,12 +558,14 @@ def _read_page(page: _Page, pno: int, grid: DocGrid) -> int:
     chars = None if upright else page.chars
     items: list[tuple[float, int, list[str]]] = []
     boxes = []
+    tables = []
     for cells in _tables(_merged_edges(page.edges)):
-        rows = _rows(cells)
         bbox = (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells),
                 max(c[3] for c in cells))
         boxes.append(bbox)
-        for row, got in zip(rows, _extract(chars, arrays, rows, bbox, upright, texts, spaces), strict=True):
+        tables.append((_rows(cells), bbox))
+    for (rows, _), got_rows in zip(tables, _extract(chars, arrays, tables, upright, texts, spaces), strict=True):
+        for row, got in zip(rows, got_rows, strict=True):
             items.append((min(c[1] for c in row if c), 0, [_cell(t) for t in got]))
     lines, dropped = [], 0
     for ln in _page_lines(texts, spaces, x0s, tops, x1s, bottoms) if upright else _text_lines(chars, False):
@@ -834,19 +859,20 @@ class _Page:
             return
         import numpy as np
 
-        codes = [get_unicode(tp, i) for i in range(n)]
+        # map() over the calls: no Python frame or loop step per character
+        codes = list(map(get_unicode, repeat(tp, n), range(n)))
         with _BOXES.lock:  # every box into one buffer, read back in one go
-            for i, ref in zip(range(n), _BOXES.pointers(n), strict=False):  # (more pointers than boxes)
-                get_box(tp, i, ref)
+            deque(map(get_box, repeat(tp, n), range(n), _BOXES.pointers(n)), maxlen=0)  # (more pointers than boxes)
             boxes = _BOXES.array(n)  # rows of left, top, right, bottom (FS_RECTF)
         texts = list(map(chr, codes))
+        as_read = "".join(texts)  # one character per index: the made-up ones are found by their index
         odd = {0, 2, *range(0xFB00, 0xFB07)}  # 2: PDFium's mark of a hyphen at a line end; ligatures
         if not odd.isdisjoint(codes):
             for i, u in enumerate(codes):
                 if u in odd:
                     texts[i] = "-" if u == 2 else "\ufffd" if not u else LIGATURES.get(texts[i], texts[i])
         keep = bytearray(b"\x01") * n  # but the spaces and line breaks PDFium made up
-        for m in _MADE_UP.finditer("".join(texts)):
+        for m in _MADE_UP.finditer(as_read):  # (not the texts: a ligature made "fi" would shift every index)
             if is_generated(tp, m.start()) == 1:
                 keep[m.start()] = 0
         a, b, c, d, e, f = self._ctm
@@ -1066,15 +1092,30 @@ def _precheck(data: bytes) -> Exception | None:
             return None
 
 
-# an object whose value starts with a number: the only kind that can be a bare reference ("3 0 R")
-_NUMBER_OBJECT = re.compile(rb"(?<![A-Za-z])obj(?:[\x00-\x20]|%[^\r\n]*)*[-+.\d]")
+# what may follow an "obj" keyword before its value: white space and comments, taken whole (possessive: a run
+# of '%' or of spaces is cut one way only; "%[^\r\n]*" inside "(…)*" took minutes on 'obj' + 30 '%')
+_AFTER_OBJ = re.compile(rb"(?:[\x00-\x20]++|%[^\r\n]*+)*+")
+_NUMBER_START = frozenset(b"-+.0123456789")
 
 
 def _may_hold_bare_references(data: bytes) -> bool:
     """Whether some object could be only a reference to another, so that resolving every object is needed
-    to find loops: an object stream (its objects are not in the bytes), or an "obj" keyword followed by a
-    number. Files of dictionaries, arrays and streams only (what most writers make) have none."""
-    return bool(_OBJSTM.search(data) or _NUMBER_OBJECT.search(data))
+    to find loops: an object stream (its objects are not in the bytes), or an "obj" keyword (not "endobj")
+    whose value starts with a number. Files of dictionaries, arrays and streams only (what most writers make)
+    have none. One pass: an "obj" inside the space or comments after another is not a keyword.
+
+    >>> _may_hold_bare_references(b"2 0 obj %% a comment %%%%\\r3 0 R"), _may_hold_bare_references(b"2 0 obj <<>>")
+    (True, False)
+    """
+    if _OBJSTM.search(data):
+        return True
+    pos = 0
+    while (at := data.find(b"obj", pos)) >= 0:
+        after = _AFTER_OBJ.match(data, at + 3).end()
+        if not data[at - 1:at].isalpha() and after < len(data) and data[after] in _NUMBER_START:
+            return True
+        pos = max(at + 3, after)
+    return False
 
 
 def _check_content(page, pno: int, stream_type) -> None:
