@@ -68,6 +68,16 @@ def printed(folder: Path) -> str:
     return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
 
 
+def report_on_warm_kernels(tmp_path, probe, notebooks: dict):
+    """run_report of the probe notebook, handed kernels started for `notebooks` (closed whatever happens)."""
+    warm = kernels.WarmKernels(notebooks)
+    try:
+        return runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
+                                 notebooks=["probe"], kernels=warm)
+    finally:
+        warm.close()
+
+
 def test_imported_modules_of_the_report_notebooks():
     mods = kernels.imported_modules(runner.NOTEBOOK_DIR / "overview.ipynb")
     assert mods[:4] == ["json", "datetime", "datetime.UTC", "datetime.datetime"]  # tried, skipped when not modules
@@ -76,12 +86,7 @@ def test_imported_modules_of_the_report_notebooks():
 
 
 def test_a_notebook_runs_on_its_warm_kernel_in_the_run_folder(tmp_path, probe):
-    warm = kernels.WarmKernels({"probe": probe / "probe.ipynb"})
-    try:
-        res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
-                                notebooks=["probe"], kernels=warm)
-    finally:
-        warm.close()
+    res = report_on_warm_kernels(tmp_path, probe, {"probe": probe / "probe.ipynb"})
     assert res.status == "ok", res.manifest["failed"]
     assert printed(res.folder) == f"warm=True cwd={tmp_path / 'reports' / '.r.partial'} forms=43\n"
     assert 0 < res.manifest["timings"]["kernel:probe"] < 60
@@ -114,12 +119,7 @@ def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_p
         raise RuntimeError("the imports failed")
 
     monkeypatch.setattr(kernels, "_warm_up", broken)
-    warm = kernels.WarmKernels({"probe": probe / "probe.ipynb"})
-    try:
-        res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
-                                notebooks=["probe"], kernels=warm)
-    finally:
-        warm.close()
+    res = report_on_warm_kernels(tmp_path, probe, {"probe": probe / "probe.ipynb"})
     assert res.status == "ok" and printed(res.folder).startswith("warm=False cwd=")
     assert "kernel:probe" not in res.manifest["timings"]
     assert res.manifest["notebooks"][0]["warm_kernel_error"] == "RuntimeError: the imports failed"
@@ -127,13 +127,8 @@ def test_a_kernel_that_cannot_warm_up_leaves_the_notebook_to_start_its_own(tmp_p
 
 
 def test_kernels_for_other_notebooks_are_not_used_and_are_shut_down(tmp_path, probe):
-    warm = kernels.WarmKernels({"forms": runner.NOTEBOOK_DIR / "forms.ipynb"})
-    try:
-        res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
-                                notebooks=["probe"], kernels=warm)
-        assert res.status == "ok" and printed(res.folder).startswith("warm=False")
-    finally:
-        warm.close()
+    res = report_on_warm_kernels(tmp_path, probe, {"forms": runner.NOTEBOOK_DIR / "forms.ipynb"})
+    assert res.status == "ok" and printed(res.folder).startswith("warm=False")
     assert settled(kernel_processes) == []
 
 
