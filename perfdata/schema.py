@@ -703,26 +703,29 @@ def _pandas_dtype(dtype: str):
     return pd.api.types.pandas_dtype(dtype)
 
 
-def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Cast to the declared dtypes (after reading CSV or concatenating)."""
+def conform(name: str, df: pd.DataFrame, cast=None) -> pd.DataFrame:
+    """Cast to the declared dtypes (after reading CSV or concatenating). Columns that have their declared
+    dtype already (as perfdata writes them) are kept as they are; `cast(dtype, column)` casts the others
+    (default: cast(); scoring.conformed passes one that skips the trip through Python objects)."""
+    cast = cast or _cast
     out = {}
     for c in TABLES[name]:
         s = df[c.name] if c.name in df else pd.Series([None] * len(df), index=df.index)
-        if s.dtype == _pandas_dtype(c.dtype):  # as written by perfdata (Parquet): nothing to cast
-            out[c.name] = s
-        elif c.dtype == S:
-            s = s.astype("object").where(s.notna(), None).astype(S)
-        elif c.dtype == B:
-            if s.dtype == object or str(s.dtype) in ("str", "string"):
-                s = s.map({"True": True, "False": False, "true": True, "false": False,
-                           True: True, False: False})
-            s = s.astype(B)
-        elif s.dtype == object or str(s.dtype) in ("str", "string"):
-            s = pd.to_numeric(s, errors="coerce").astype(c.dtype)
-        else:
-            s = s.astype(c.dtype)
-        out[c.name] = s
+        out[c.name] = s if s.dtype == _pandas_dtype(c.dtype) else cast(c.dtype, s)
     return pd.DataFrame(out, index=df.index)
+
+
+def _cast(dtype: str, s: pd.Series) -> pd.Series:
+    """One column cast to a declared dtype: text through Python objects (nulls as NA), yes/no text as booleans,
+    numbers parsed from text."""
+    if dtype == S:
+        return s.astype("object").where(s.notna(), None).astype(S)
+    text = s.dtype == object or str(s.dtype) in ("str", "string")
+    if dtype == B:
+        if text:
+            s = s.map({"True": True, "False": False, "true": True, "false": False, True: True, False: False})
+        return s.astype(B)
+    return pd.to_numeric(s, errors="coerce").astype(dtype) if text else s.astype(dtype)
 
 
 def labels(name: str) -> dict[str, str]:
