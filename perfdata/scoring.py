@@ -205,12 +205,12 @@ def grade(total: pd.Series) -> pd.Series:
     >>> grade(pd.Series([96.97, 85.0, 60.0, 59.9, None])).tolist()
     ['优', '良', '中', '差', <NA>]
     """
-    bands = grade_bands()
-    s = pd.to_numeric(total, errors="coerce").astype("Float64")
-    out = pd.Series(pd.NA, index=s.index, dtype="string")
-    for g, lo in zip(bands["grade"][::-1], bands["min_score"][::-1], strict=True):
-        out = out.mask((s >= lo).fillna(False).astype(bool), g)
-    return out.rename("grade")
+    bands = grade_bands().iloc[::-1]  # lowest first: a score takes the highest band whose minimum it reaches
+    s = pd.to_numeric(total, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    at = np.searchsorted(bands["min_score"].to_numpy(float), s, side="right") - 1
+    at[np.isnan(s)] = -1
+    return pd.Series(_named([str(g) for g in bands["grade"]], at), index=total.index, name="grade",
+                     dtype="string")
 
 
 # -- indicators -------------------------------------------------------------------------------------
@@ -218,45 +218,70 @@ def grade(total: pd.Series) -> pd.Series:
 _UNIT_SAME = {"万元": "万", "元/人": "元/人", "%": "%"}
 
 
-def _objects(values: pd.Series) -> np.ndarray:
-    """A text column of few distinct values (operators, units) as Python objects, nulls as None: one object per
-    distinct value, not per row."""
+def _coded(values) -> tuple[np.ndarray, list]:
+    """A text column of few distinct values (operators, units) as numbers into its distinct values (-1: null):
+    tests on it are made once per distinct value, not once per row."""
     codes, uniq = pd.factorize(values)
-    return np.array([*uniq, None], dtype=object)[codes]
+    return codes.astype(np.int64), list(uniq)
 
 
-def _parsed(ind: pd.DataFrame, side: str) -> pd.DataFrame:
-    """Operator, value, unit of target/actual: the ingest's columns, re-read from the raw text where empty."""
+def _in(codes: np.ndarray, vocab: list, words) -> np.ndarray:
+    """Which rows' coded value is one of `words`.
+
+    >>> _in(np.array([0, 1, -1, 0]), ["≤", "="], {"≤", "<"}).tolist()
+    [True, False, False, True]
+    """
+    return np.array([*(v in words for v in vocab), False], dtype=bool)[codes]
+
+
+def _parsed(ind: pd.DataFrame, side: str) -> tuple[np.ndarray, list, np.ndarray, np.ndarray, list]:
+    """Operator, value, unit of target/actual: the ingest's columns, re-read from the raw text where empty.
+    Operator and unit come _coded() (codes, distinct values)."""
     cols = [f"{side}_op", f"{side}_value", f"{side}_unit"]
     n = len(ind)
     if all(c in ind for c in cols):
-        op, unit = _objects(ind[cols[0]]), _objects(ind[cols[2]])
+        (op, ops), (unit, units) = _coded(ind[cols[0]]), _coded(ind[cols[2]])
         value = pd.to_numeric(ind[cols[1]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     else:
-        op, unit, value = np.full(n, None, dtype=object), np.full(n, None, dtype=object), np.full(n, np.nan)
+        op, unit, value, ops, units = np.full(n, -1), np.full(n, -1), np.full(n, np.nan), [], []
     raw = ind.get(f"{side}_raw", pd.Series(pd.NA, index=ind.index))
     missing = np.isnan(value) & raw.notna().to_numpy(bool)
     if missing.any():
         # each distinct text parsed once: the texts of one template repeat
         codes, uniq = pd.factorize(raw[missing].astype(str))
         parsed = [parse_value(t) for t in uniq]
-        op[missing] = np.array([v.op for v in parsed], dtype=object)[codes]
-        unit[missing] = np.array([v.unit for v in parsed], dtype=object)[codes]
+        op[missing] = _code_of(ops, [v.op for v in parsed])[codes]
+        unit[missing] = _code_of(units, [v.unit for v in parsed])[codes]
         value[missing] = pd.to_numeric(pd.Series([v.value for v in parsed], dtype=object), errors="coerce") \
             .to_numpy(dtype=float, na_value=np.nan)[codes]
-    return pd.DataFrame({"op": pd.Series(op, index=ind.index, dtype=object), "value": value,
-                         "unit": pd.Series(unit, index=ind.index, dtype=object)}, index=ind.index)
+    return op, ops, value, unit, units
 
 
-def _in_wan(parsed: pd.DataFrame) -> pd.DataFrame:
-    """Money in 元 converted to 万元, so "≤20000元" compares with "1万元"."""
-    yuan = parsed["unit"].eq("元").to_numpy(bool)
+def _code_of(vocab: list, values: list) -> np.ndarray:
+    """The codes of values in vocab (-1 for None), new values appended to it."""
+    at = {v: k for k, v in enumerate(vocab)}
+    codes = []
+    for v in values:
+        if v is not None and v not in at:
+            at[v] = len(vocab)
+            vocab.append(v)
+        codes.append(-1 if v is None else at[v])
+    return np.array(codes, dtype=np.int64)
+
+
+def _in_wan(value: np.ndarray, unit: np.ndarray, units: list) -> tuple[np.ndarray, np.ndarray]:
+    """Money in 元 converted to 万元, so "≤20000元" compares with "1万元" (new arrays where any is in 元;
+    `units` may gain "万元").
+
+    >>> _in_wan(np.array([20000.0, 3.0]), np.array([0, 1]), ["元", "%"])
+    (array([2., 3.]), array([2, 1]))
+    """
+    yuan = _in(unit, units, {"元"})
     if yuan.any():
-        value, unit = parsed["value"].to_numpy(dtype=float, copy=True), parsed["unit"].to_numpy(object, copy=True)
+        value, unit = value.copy(), unit.copy()
         value[yuan] = value[yuan] / 10000
-        unit[yuan] = "万元"
-        parsed = parsed.assign(value=value, unit=unit)
-    return parsed
+        unit[yuan] = _code_of(units, ["万元"])[0]
+    return value, unit
 
 
 def _unit_key(u) -> str | None:
@@ -265,13 +290,12 @@ def _unit_key(u) -> str | None:
     return _UNIT_SAME.get(str(u), str(u))
 
 
-def _unit_ids(*units: pd.Series) -> list[np.ndarray]:
-    """_unit_key of every unit of each column as a number (equal keys, equal numbers; no unit → -1), each
-    distinct unit keyed once: units compare as integers, not as a million Python strings."""
+def _unit_ids(*units: tuple[np.ndarray, list]) -> list[np.ndarray]:
+    """_unit_key of every unit of each _coded() column as a number (equal keys, equal numbers; no unit → -1),
+    each distinct unit keyed once: units compare as integers, not as a million Python strings."""
     vocab: dict[str, int] = {}
     out = []
-    for u in units:
-        codes, uniq = pd.factorize(u)
+    for codes, uniq in units:
         keys = (_unit_key(x) for x in uniq)
         ids = np.array([*(-1 if k is None else vocab.setdefault(k, len(vocab)) for k in keys), -1], dtype=np.int64)
         out.append(ids[codes])
@@ -294,21 +318,19 @@ def rescore_indicators(indicators: pd.DataFrame, forms: pd.DataFrame | None = No
     ind = indicators.reset_index(drop=True)
     n = len(ind)
     w = ind["weight"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    tgt, act = _parsed(ind, "target"), _parsed(ind, "actual")
-    t_op, a_op = tgt["op"], act["op"]
-    tgt, act = _in_wan(tgt), _in_wan(act)
-    tv, av = tgt["value"].to_numpy(dtype=float), act["value"].to_numpy(dtype=float)
-    t_unit, a_unit = _unit_ids(tgt["unit"], act["unit"])
+    t_op, t_ops, tv, tu, t_units = _parsed(ind, "target")
+    a_op, a_ops, av, au, a_units = _parsed(ind, "actual")
+    (tv, tu), (av, au) = _in_wan(tv, tu, t_units), _in_wan(av, au, a_units)
+    t_unit, a_unit = _unit_ids((tu, t_units), (au, a_units))
     units_ok = (t_unit < 0) | (a_unit < 0) | (t_unit == a_unit)
     exact_as = "≤" if cfg["exact_rule"] == "ceiling" else "≥"
     cost_as = "≤" if cfg["cost_exact_rule"] == "ceiling" else exact_as
     is_cost = ind.get("level2", pd.Series(None, index=ind.index)).eq("成本指标").fillna(False).to_numpy(bool)
-    t_ops = t_op.to_numpy(object)
-    op = pd.Series(np.where(t_ops == "=", np.where(is_cost, cost_as, exact_as), t_ops), index=ind.index,
-                   dtype="object")
-    ceiling = op.isin(["≤", "<"]).to_numpy(bool)
+    below = {"≤", "<"}
+    ceiling = np.where(_in(t_op, t_ops, {"="}), np.where(is_cost, cost_as in below, exact_as in below),
+                       _in(t_op, t_ops, below))
     t_num, a_num = ~np.isnan(tv), ~np.isnan(av)
-    a_range = a_op.isin(["≥", "≤", ">", "<"]).to_numpy(bool)
+    a_range = _in(a_op, a_ops, {"≥", "≤", ">", "<"})
 
     # status and reason as numbers into _STATUSES / _REASONS (-1: no reason), named once at the end
     st = {name: k for k, name in enumerate(_STATUSES)}

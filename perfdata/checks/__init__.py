@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from perfdata import paths
+from perfdata import paths, schema
 from perfdata.checks import consistency, narrative, quality, reconciliation  # noqa: F401 - each registers its rules
 from perfdata.checks.evidence import (  # noqa: F401 - line_text and line_location are the package's interface
     line_location,
@@ -43,7 +43,7 @@ from perfdata.checks.registry import (  # noqa: F401 - the package's interface
     rule_table,
     rules_markdown,
 )
-from perfdata.scoring import _arrow_text, conformed
+from perfdata.scoring import _arrow_text, _cast, conformed
 
 
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
@@ -69,6 +69,7 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
     meta = ctx.forms_once().set_index("form_id").reindex(
         columns=["source_file", "location", "region", "department", "year", "project_name", "line_start",
                  "funding_line"])
+    columns = {c: meta[c].array for c in meta.columns}  # taken per rule, column by column
     per_file = ctx.forms.groupby("source_file").size()  # forms per file, for the template-level findings
     ran = []
     for spec in rule_table().itertuples():
@@ -79,33 +80,31 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
             ran.append((spec, _one_chunk(found.reset_index(drop=True))))
     parts = []
     for (spec, found), pos in zip(ran, _form_positions(meta.index, [found.form_id for _, found in ran]), strict=True):
-        for col in ("source_file", "location", "project_name", "locate", "pattern", "region", "department", "year"):
+        for col in ("locate", "pattern"):
             if col not in found:
                 found[col] = pd.NA
-        m = meta.iloc[np.where(pos >= 0, pos, 0)].set_axis(found.index) if len(meta) else \
-            pd.DataFrame(None, index=found.index, columns=meta.columns)
-        known = pos >= 0
-        if not known.all():
-            m = pd.DataFrame({c: m[c].where(known) for c in m.columns}, index=found.index)
+        at = np.where(pos >= 0, pos, -1)  # the finding's form among the forms, -1: none (its fields null)
+        m = {c: pd.Series(a.take(at, allow_fill=True), index=found.index) for c, a in columns.items()}
         # the form's file, location, name, region, department and year, where the rule does not give them
         for col in ("source_file", "location", "project_name", "region", "department", "year"):
-            given = found[col].notna()
-            found[col] = m[col] if not given.any() else found[col].where(given, m[col])
+            given = found[col].notna() if col in found else None
+            found[col] = m[col] if given is None or not given.any() else found[col].where(given, m[col])
         if found.locate.notna().any() and raw_dir is not None:
             files = ctx.sources(found.source_file[found.locate.notna()])
-            found["line"] = locate(files, found.source_file, m.line_start, m.funding_line, found.locate, found.line)
+            found["line"] = locate(files, found.source_file, m["line_start"], m["funding_line"], found.locate,
+                                   found.line)
         found["rule"], found["category"], found["severity"] = spec.id, spec.category, spec.severity
         found["project_name_first"] = found.project_name
-        found = _collapse(found, per_file, spec.template, values["template_share"],
+        found = _collapse(_typed(found), per_file, spec.template, values["template_share"],
                           int(values["template_min_forms"]))
-        parts.append(found)
+        parts.append(_typed(found))
     out = _one_chunk(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame(columns=["rule"])
     if len(out):
         if "lines" not in out:
             out["lines"] = None
         own = _ints(out.line).where(out.line.notna(), None).astype(object)
         out["lines"] = out["lines"].astype(object).where(out["lines"].notna(), own)
-        out = _one_cause(out, ctx, values["weight_tol"], values["rescore_gap"]).reset_index(drop=True)
+        out, folded = _one_cause(out.reset_index(drop=True), ctx, values["weight_tol"], values["rescore_gap"])
         out["evidence"] = _evidence(ctx, out)
         out = _file_meta(out, ctx.forms)
         # where the finding's own line lies in a non-text source; else the form's location
@@ -114,11 +113,13 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
         loc = out.location.astype(object)
         out["location"] = where.where(where.notna(), loc.where(loc.map(type).eq(str), None))
         for col in ("expected", "found"):
+            if isinstance(out[col].dtype, pd.StringDtype):  # text already: conformed() keeps it
+                continue
             s = out[col].astype(object)
             out[col] = s.where(s.notna(), None) if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") \
                 else s.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
-        out["_sev"] = out.severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
-        out = out.sort_values(["_sev", "source_file", "line", "rule"], na_position="last", kind="stable")
+        order = _in_order(out)
+        out = out.iloc[order[~folded[order]]]  # the one take of the whole frame: sorted, the folded ones left out
     return {"anomalies": conformed("anomalies", out.reset_index(drop=True)),
             "rescored_forms": ctx.rf, "rescored_indicators": ctx.ri}
 
@@ -130,6 +131,32 @@ def _form_positions(index: pd.Index, form_ids: list[pd.Series]) -> list[np.ndarr
         return [_positions(index, ids) for ids in form_ids]
     pos = _positions(index, pa.concat_arrays(keys))
     return np.split(pos, np.cumsum([len(k) for k in keys])[:-1])
+
+
+# the findings' working columns beside the table's own: text
+_WORKING = {"locate": "string", "pattern": "string", "project_name_first": "string", "lines": "string"}
+
+
+def _typed(found: pd.DataFrame) -> pd.DataFrame:
+    """A rule's findings with the anomalies table's dtypes: the rules' frames concatenate without falling
+    back to Python objects (a form id null in one rule and text in another made the column objects)."""
+    dtypes = {**{c.name: c.dtype for c in schema.TABLES["anomalies"]}, **_WORKING}
+    for col in found.columns:
+        dtype = dtypes.get(col)
+        if dtype is not None and found[col].dtype != schema._pandas_dtype(dtype):
+            found[col] = _cast(dtype, found[col])
+    return found
+
+
+def _in_order(out: pd.DataFrame) -> np.ndarray:
+    """The order of the findings: by severity, file, line and rule (a missing file or line last), ties as
+    found; one sort of numbers rather than of the frame's text columns."""
+    sev = _positions(pd.Index(SEVERITY_ORDER), out.severity)
+    keys = [np.where(sev < 0, len(SEVERITY_ORDER), sev)]
+    for col in ("source_file", "line", "rule"):
+        codes, uniq = pd.factorize(out[col], sort=True)  # codes in sorted order, a missing value -1
+        keys.append(np.where(codes < 0, len(uniq), codes))
+    return np.lexsort(keys[::-1])
 
 
 def _evidence(ctx: Context, out: pd.DataFrame) -> np.ndarray:

@@ -55,20 +55,28 @@ def _collapse(df: pd.DataFrame, per_file: pd.Series, mode: str, share: float, mi
     lead = by_line[np.r_[True, gid[by_line][1:] != gid[by_line][:-1]]]
     lead = lead[fold[gid[lead]]]
     g = gid[lead]
-    rows = df.iloc[lead].copy()
     lines = _sorted_lines(gid[rows_fold], line[rows_fold], n)[g]  # of the folded groups only
     hit, total = n_hit[g].astype(str), n_all[g].astype(str)
-    rows["lines"] = lines
-    rows["found"] = _cat(_txt(rows.found, "<NA>"), "（", hit, "/", total, "张表）")
-    rows["message"] = _cat("模板问题：本文件", total, "张自评表中", hit, "张存在此问题（如“",
-                           _txt(rows.project_name_first, "<NA>"), "”：", _txt(rows.message, "<NA>"), "）涉及行：",
-                           lines, "。")
-    rows["form_id"] = None
-    rows["project_name"] = None
+    found = _cat(_txt(df.found.iloc[lead], "<NA>"), "（", hit, "/", total, "张表）")
+    message = _cat("模板问题：本文件", total, "张自评表中", hit, "张存在此问题（如“",
+                   _txt(df.project_name_first.iloc[lead], "<NA>"), "”：", _txt(df.message.iloc[lead], "<NA>"),
+                   "）涉及行：", lines, "。")
+    # the rows that stay and the lead rows, grouped: one take of the frame, the lead rows' new cells put in place
     keep = np.flatnonzero(~rows_fold)
-    out = pd.concat([df.iloc[keep], rows]) if len(keep) else rows
-    order = np.argsort(gid[out.index.to_numpy()], kind="stable")
-    return out.iloc[order].reset_index(drop=True)
+    order = np.argsort(np.r_[gid[keep], g], kind="stable")
+    out = df.iloc[np.r_[keep, lead][order]].reset_index(drop=True)
+    is_lead = order >= len(keep)
+    k = order[is_lead] - len(keep)  # each lead row's place among the leads, in the output's order
+    cells = out["lines"].to_numpy(object).copy() if "lines" in out else np.full(len(out), None, dtype=object)
+    cells[is_lead] = lines[k]
+    out["lines"] = cells
+    mask = pa.array(is_lead)
+    for col, new in (("found", found), ("message", message)):
+        now = _arrow_text(out[col])
+        out[col] = pd.arrays.ArrowStringArray(pc.replace_with_mask(now, mask, _arrow_text(new).take(pa.array(k))))
+    for col in ("form_id", "project_name"):
+        out[col] = out[col].mask(is_lead)
+    return out
 
 
 _LEVEL_SCORE_FIELDS = {"output_score": "产出指标", "benefit_score": "效益指标", "satisfaction_score": "满意度指标"}
@@ -111,8 +119,10 @@ def _num_of(values) -> np.ndarray:
     return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.DataFrame:
-    """One finding per cause. Folded, with their lines named in the finding that stays:
+def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """One finding per cause: the findings with the messages and lines of those that stay rewritten, and which
+    are folded into another (to be dropped with the final ordering: the frame is taken once). Folded, with
+    their lines named in the finding that stays:
     - a narrative figure that repeats a wrong summary figure (same form, field, value) → the summary finding;
     - weights (and the total) off by exactly what a level's indicators are off by, and a report giving that
       level its printed points → the level finding;
@@ -218,23 +228,24 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
                          _cat("第", _ints(dup.line.loc[h.j]), "行的自评表也用此名称"))
         fold(h.i, h.j, _cat("；", other, "，两表重名。"))
     if not folds:
-        return out
+        return out, dropped
     # each fold: the finding's lines gain the folded one's, its message the text (in the order folded)
     folds = pd.concat(folds, ignore_index=True)
     i, j = folds.i.to_numpy(), folds.j.to_numpy()
     targets = np.unique(i)
-    msg = pd.Series(out.message.iloc[targets].to_numpy(object), index=targets)
-    rank = folds.groupby("i").cumcount().to_numpy()
-    for r in range(int(rank.max()) + 1):
-        at = rank == r
-        msg.loc[i[at]] = _cat(pd.Series(msg.loc[i[at]].to_numpy(object), dtype="string").str.rstrip("。"),
-                              folds.text[at])
+    # a message gains each text in turn, its final '。' dropped before the next: its own text and every text
+    # but the last without their final '。's, joined (the same as appending one by one)
+    texts = _arrow_text(folds.text.astype(object))
+    last = ~pd.Series(i).duplicated(keep="last").to_numpy()
+    texts = pc.if_else(pa.array(last), texts, pc.utf8_rtrim(texts, characters="。"))
+    own = pc.utf8_rtrim(_arrow_text(out.message.iloc[targets]), characters="。")
+    msg = pd.Series(_group_join(np.r_[np.arange(len(targets)), np.searchsorted(targets, i)],
+                                pa.concat_arrays([own, texts]), "", len(targets), arrow=True), index=targets)
     lines = out["lines"]
     rows, line = _each_line(np.r_[lines.iloc[targets].to_numpy(object), lines.iloc[j].to_numpy(object)])
     owner = np.r_[targets, i][rows]
     codes, at = pd.factorize(owner)
     joined = pd.Series(_sorted_lines(codes, line, len(at)), index=at)
-    keep = np.flatnonzero(~dropped)
     kept = targets[~dropped[targets]]
     new_lines = out["lines"].to_numpy(object).copy()
     new_lines[kept] = joined.reindex(kept).to_numpy(object)
@@ -243,14 +254,12 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> pd.Da
     if now is not None and then is not None:
         src = np.arange(len(out))
         src[kept] = len(out) + np.arange(len(kept))
-        new_msg = pd.arrays.ArrowStringArray(pa.concat_arrays([now, then]).take(pa.array(src[keep])))
+        new_msg = pd.arrays.ArrowStringArray(pa.concat_arrays([now, then]).take(pa.array(src)))
     else:
         new_msg = out.message.to_numpy(object).copy()
         new_msg[kept] = msg.loc[kept].to_numpy(object)
-        new_msg = new_msg[keep]
-    out = out.iloc[keep]
-    out["message"], out["lines"] = new_msg, new_lines[keep]
-    return out
+    out["message"], out["lines"] = new_msg, new_lines
+    return out, dropped
 
 
 def _before(text: pd.Series, sep: str) -> np.ndarray:

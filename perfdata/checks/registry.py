@@ -238,7 +238,8 @@ def _group_join(codes: np.ndarray, items, sep: str, n: int, arrow: bool = False)
         return pd.arrays.ArrowStringArray(pa.array(out, pa.large_string())) if arrow else out
     order = np.argsort(codes, kind="stable")
     offsets = np.r_[0, np.cumsum(np.bincount(codes, minlength=n))]
-    values = _arrow_text(np.asarray(items, dtype=object) if not isinstance(items, pd.Series) else items)
+    values = _arrow_text(items if isinstance(items, (pd.Series, pa.Array, pa.ChunkedArray))
+                         else np.asarray(items, dtype=object))
     lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.take(pa.array(order)))
     joined = pc.binary_join(lists, pa.scalar(sep, pa.large_string()))
     return pd.arrays.ArrowStringArray(joined) if arrow else joined.to_numpy(zero_copy_only=False)
