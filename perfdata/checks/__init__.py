@@ -84,14 +84,19 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
             if col not in found:
                 found[col] = pd.NA
         at = np.where(pos >= 0, pos, -1)  # the finding's form among the forms, -1: none (its fields null)
-        m = {c: pd.Series(a.take(at, allow_fill=True), index=found.index) for c, a in columns.items()}
+
+        def of(col, at=at, index=found.index):
+            return pd.Series(columns[col].take(at, allow_fill=True), index=index)
         # the form's file, location, name, region, department and year, where the rule does not give them
         for col in ("source_file", "location", "project_name", "region", "department", "year"):
             given = found[col].notna() if col in found else None
-            found[col] = m[col] if given is None or not given.any() else found[col].where(given, m[col])
+            if given is None or not given.any():
+                found[col] = of(col)
+            elif not given.all():
+                found[col] = found[col].where(given, of(col))
         if found.locate.notna().any() and raw_dir is not None:
             files = ctx.sources(found.source_file[found.locate.notna()])
-            found["line"] = locate(files, found.source_file, m["line_start"], m["funding_line"], found.locate,
+            found["line"] = locate(files, found.source_file, of("line_start"), of("funding_line"), found.locate,
                                    found.line)
         found["rule"], found["category"], found["severity"] = spec.id, spec.category, spec.severity
         found["project_name_first"] = found.project_name
@@ -104,7 +109,8 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
             out["lines"] = None
         own = _ints(out.line).where(out.line.notna(), None).astype(object)
         out["lines"] = out["lines"].astype(object).where(out["lines"].notna(), own)
-        out, folded = _one_cause(out.reset_index(drop=True), ctx, values["weight_tol"], values["rescore_gap"])
+        out, folded, (messages, src) = _one_cause(out.reset_index(drop=True), ctx, values["weight_tol"],
+                                                  values["rescore_gap"])
         out["evidence"] = _evidence(ctx, out)
         out = _file_meta(out, ctx.forms)
         # where the finding's own line lies in a non-text source; else the form's location
@@ -119,7 +125,11 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
             out[col] = s.where(s.notna(), None) if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty") \
                 else s.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
         order = _in_order(out)
-        out = out.iloc[order[~folded[order]]]  # the one take of the whole frame: sorted, the folded ones left out
+        # the one take of the whole frame (of the table's columns): sorted, the folded ones left out
+        table = {c.name for c in schema.TABLES["anomalies"]} - {"message"}
+        rows = order[~folded[order]]
+        out = out[[c for c in out.columns if c in table]].iloc[rows]
+        out["message"] = pd.arrays.ArrowStringArray(messages.take(pa.array(src[rows])))
     return {"anomalies": conformed("anomalies", out.reset_index(drop=True)),
             "rescored_forms": ctx.rf, "rescored_indicators": ctx.ri}
 
@@ -134,7 +144,7 @@ def _form_positions(index: pd.Index, form_ids: list[pd.Series]) -> list[np.ndarr
 
 
 # the findings' working columns beside the table's own: text
-_WORKING = {"locate": "string", "pattern": "string", "project_name_first": "string", "lines": "string"}
+_WORKING = {"locate": "string", "pattern": "string", "project_name_first": "string"}
 
 
 def _typed(found: pd.DataFrame) -> pd.DataFrame:

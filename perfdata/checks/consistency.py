@@ -232,9 +232,10 @@ def funding_lines_sum(ctx: Context, money_tol: float) -> pd.DataFrame:
         bad = both[((both[col] - both.parts).abs() > money_tol).fillna(False)]
         if bad.empty:
             continue
-        p = parts[parts.form_id.isin(bad.index) & parts[col].notna()]
+        codes = _positions(bad.index, parts.form_id)
+        keep = (codes >= 0) & parts[col].notna().to_numpy(bool)
+        p, codes = parts[keep], codes[keep]
         items = _txt(p.label).str.replace(r"^其中[:：]", "", regex=True) + _fmt(p[col])
-        codes = _positions(bad.index, p.form_id)
         terms = _group_join(codes, items.to_numpy(object), "+", len(bad))
         t, x = _fmt(bad[col]), _fmt(bad.parts)
         out.append(pd.DataFrame({

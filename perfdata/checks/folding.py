@@ -119,10 +119,10 @@ def _num_of(values) -> np.ndarray:
     return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """One finding per cause: the findings with the messages and lines of those that stay rewritten, and which
-    are folded into another (to be dropped with the final ordering: the frame is taken once). Folded, with
-    their lines named in the finding that stays:
+def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple[pd.DataFrame, np.ndarray, tuple]:
+    """One finding per cause: the findings with the lines of those that stay rewritten, which are folded into
+    another (to be left out with the final ordering: the frame is taken once), and the messages as (texts,
+    each finding's position in them). Folded, with their lines named in the finding that stays:
     - a narrative figure that repeats a wrong summary figure (same form, field, value) → the summary finding;
     - weights (and the total) off by exactly what a level's indicators are off by, and a report giving that
       level its printed points → the level finding;
@@ -171,7 +171,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple
         h = _hits(w, {"form_id": "form_id"}, per)
         pos = _positions(f.index, h.form_id)
         h, pos = h[pos >= 0], pos[pos >= 0]
-        x = f.iloc[pos]
+        x = f[["total_weight_reported", "indicator_weight"]].iloc[pos]
         tw = _floats(x.total_weight_reported.fillna(thresholds()["full_marks"]))
         off = h.off.to_numpy()
         by = (np.abs(off - (_num_of(w.found.loc[h.j]) - _num_of(w.expected.loc[h.j]))) <= tol) | \
@@ -187,7 +187,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple
             tot = fx.of("total_mismatch", "form_id", "found", "expected")
             t = _hits(tot, {"form_id": "form_id"}, h[["form_id", "first", "off"]].assign(w=np.arange(len(h))))
             if len(t):
-                x = f.iloc[_positions(f.index, t.form_id)]
+                x = f[["indicator_score_reported"]].iloc[_positions(f.index, t.form_id)]
                 tf = _num_of(tot.found.loc[t.j])
                 off = t.off.to_numpy()
                 t = t[(np.abs(off - (_num_of(tot.expected.loc[t.j]) - tf)) <= tol)
@@ -228,7 +228,7 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple
                          _cat("第", _ints(dup.line.loc[h.j]), "行的自评表也用此名称"))
         fold(h.i, h.j, _cat("；", other, "，两表重名。"))
     if not folds:
-        return out, dropped
+        return out, dropped, (_arrow_text(out.message), np.arange(len(out)))
     # each fold: the finding's lines gain the folded one's, its message the text (in the order folded)
     folds = pd.concat(folds, ignore_index=True)
     i, j = folds.i.to_numpy(), folds.j.to_numpy()
@@ -239,8 +239,8 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple
     last = ~pd.Series(i).duplicated(keep="last").to_numpy()
     texts = pc.if_else(pa.array(last), texts, pc.utf8_rtrim(texts, characters="。"))
     own = pc.utf8_rtrim(_arrow_text(out.message.iloc[targets]), characters="。")
-    msg = pd.Series(_group_join(np.r_[np.arange(len(targets)), np.searchsorted(targets, i)],
-                                pa.concat_arrays([own, texts]), "", len(targets), arrow=True), index=targets)
+    msg = _arrow_text(_group_join(np.r_[np.arange(len(targets)), np.searchsorted(targets, i)],
+                                  pa.concat_arrays([own, texts]), "", len(targets), arrow=True))  # per target
     lines = out["lines"]
     rows, line = _each_line(np.r_[lines.iloc[targets].to_numpy(object), lines.iloc[j].to_numpy(object)])
     owner = np.r_[targets, i][rows]
@@ -249,17 +249,13 @@ def _one_cause(out: pd.DataFrame, ctx: Context, tol: float, gap: float) -> tuple
     kept = targets[~dropped[targets]]
     new_lines = out["lines"].to_numpy(object).copy()
     new_lines[kept] = joined.reindex(kept).to_numpy(object)
-    # the messages: the rewritten ones in place of theirs, taken in arrow (no Python string per finding)
-    now, then = _arrow_text(out.message), _arrow_text(msg.loc[kept].astype(object))
-    if now is not None and then is not None:
-        src = np.arange(len(out))
-        src[kept] = len(out) + np.arange(len(kept))
-        new_msg = pd.arrays.ArrowStringArray(pa.concat_arrays([now, then]).take(pa.array(src)))
-    else:
-        new_msg = out.message.to_numpy(object).copy()
-        new_msg[kept] = msg.loc[kept].to_numpy(object)
-    out["message"], out["lines"] = new_msg, new_lines
-    return out, dropped
+    # the messages: the rewritten ones after all the others, each finding's message found by `src` (taken once,
+    # with the final order)
+    messages = pa.chunked_array([_arrow_text(out.message), msg.take(pa.array(np.searchsorted(targets, kept)))])
+    src = np.arange(len(out))
+    src[kept] = len(out) + np.arange(len(kept))
+    out["lines"] = new_lines
+    return out, dropped, (messages, src)
 
 
 def _before(text: pd.Series, sep: str) -> np.ndarray:

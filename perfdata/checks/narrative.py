@@ -106,10 +106,13 @@ def _scored_of(ctx: Context, score_tol: float) -> pd.DataFrame:
     i = ctx.indicators.reset_index(drop=True)
     ri = ctx.ri.reset_index(drop=True)
     w, s, lo = _floats(i.weight), _floats(i.score), _floats(ri.rescore_min)
-    status = ri.status.astype(object)
-    short = status.isin(_SHORT).to_numpy(bool)
-    lost = (w - s > score_tol) & (short | status.eq("not_comparable").to_numpy(bool) | (s < lo - score_tol))
-    plain = ~status.eq("budget_execution").to_numpy(bool) & ~i.is_budget_execution.fillna(False).to_numpy(bool)
+    codes, names = ctx.memo(("codes", "ri", "status"), lambda: pd.factorize(ri.status))  # each status tested once
+
+    def status(*which) -> np.ndarray:
+        return np.array([*(n in which for n in names), False], dtype=bool)[codes]
+    short = status(*_SHORT)
+    lost = (w - s > score_tol) & (short | status("not_comparable") | (s < lo - score_tol))
+    plain = ~status("budget_execution") & ~i.is_budget_execution.fillna(False).to_numpy(bool)
     return pd.DataFrame({"due": (lost | short) & plain, "short": short & plain,
                          "full": (w > 0) & (s >= w - score_tol) & plain})
 

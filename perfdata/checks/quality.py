@@ -82,9 +82,10 @@ def _noted(ctx: Context) -> pd.Series:
 @rule("low_exec_unexplained")
 def low_exec_unexplained(ctx: Context, exec_rate_threshold: float) -> pd.DataFrame:
     f = ctx.f
-    noted = _noted(ctx).groupby(ctx.indicators.form_id).any()
-    at = _positions(noted.index, f.form_id)
-    by_form = np.r_[noted.to_numpy(bool), False]  # position -1: a form without indicators
+    fcode, forms = ctx.codes("indicators", "form_id")  # a form noted where any of its indicators is
+    noted = np.bincount(fcode[(fcode >= 0) & _noted(ctx).to_numpy(bool)], minlength=len(forms)) > 0
+    at = _positions(forms, f.form_id)
+    by_form = np.r_[noted, False]  # position -1: a form without indicators
     explained = pd.Series(by_form[at], index=f.index) | _has_note(f.notes)
     h = f[((f.exec_rate < exec_rate_threshold) & ~explained).fillna(False)]
     msg = "执行率" + _fmt(h.exec_rate, 2) + f"%，低于{_num(exec_rate_threshold)}%，偏差原因栏未说明原因。"

@@ -43,14 +43,20 @@ def _level_rates_of(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     # grouped by the keys' codes (the rules look forms up by id, so the rows' order is free): the same sums
     (fcode, forms), (lcode, levels) = ctx.codes("indicators", "form_id"), ctx.codes("indicators", "level1")
     ok = ~ind.is_budget_execution.fillna(False).to_numpy(bool) & (fcode >= 0) & (lcode >= 0)
-    g = ind[["score", "weight", "level1_weight"]][ok].groupby([fcode[ok], lcode[ok]]).agg(
+    n = max(len(levels), 1)  # one number per (form, level): one integer key to group by
+    g = ind[["score", "weight", "level1_weight"]][ok].groupby(fcode[ok].astype(np.int64) * n + lcode[ok]).agg(
         score=("score", "sum"), weight=("weight", "sum"), printed=("level1_weight", "first"))
-    names = list(_LEVEL_RATES.values())
-    rename = {n: _LEVEL_RATES.get(lv, lv) for n, lv in enumerate(levels)}
+    key = g.index.to_numpy()
+    rows = np.unique(key // n)  # the forms, in the order of their codes
+    at = np.searchsorted(rows, key // n)
+    cols = [_LEVEL_RATES.get(lv, lv) for lv in levels]
 
     def table(values: pd.Series) -> pd.DataFrame:
-        t = values.unstack().rename(columns=rename).reindex(columns=names)
-        return t.set_axis(pd.Index(forms.take(t.index.to_numpy()), name="form_id"))
+        grid = np.full((len(rows), len(cols)), np.nan)
+        grid[at, key % n] = _floats(values)
+        t = pd.DataFrame(grid, columns=cols)[[c for c in cols if c in _LEVEL_RATES.values()]]
+        return t.reindex(columns=list(_LEVEL_RATES.values())).set_axis(
+            pd.Index(forms.take(rows), name="form_id"))
     return table(g.score / g.weight * 100), table(g.score / g.printed * 100)
 
 
