@@ -429,6 +429,8 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     # one grouping of the million indicator rows (its keys hashed once) for every sum
     g = pd.DataFrame({"weight": ri["weight"], "score": ri["score"], "rescore_min": ri["rescore_min"],
                       "rescore_max": ri["rescore_max"], "not_comparable": ri["status"].eq("not_comparable"),
+                      # the unmet cells in a comparable total: indicators without a rescore count at their weight
+                      "unscored": ri["weight"].where(ri["rescore_max"].isna()),
                       "form_id": ri["form_id"]}).groupby("form_id", sort=False)
     agg = pd.DataFrame({
         "indicator_weight": g["weight"].sum(min_count=1),
@@ -437,6 +439,7 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
         "indicator_rescore_max": g["rescore_max"].sum(min_count=1),
         "indicators": g.size(),
         "not_comparable": g["not_comparable"].sum(),
+        "unscored_weight": g["unscored"].sum(),
     })
     f = forms.reindex(columns=["form_id", "source_file", "location", "project_name", "total_weight_reported",
                                "total_score_reported", "exec_rate_reported", "exec_score_reported"])
@@ -456,9 +459,7 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     ex = f["exec_score"].fillna(0) * add_exec
     # without the amounts the execution part is unscoreable: like an unscoreable indicator, it may earn its weight
     ex_max = f["exec_score"].fillna(f["exec_weight"]).fillna(0) * add_exec
-    # the unmet cells in a comparable total: indicators without a rescore count at their weight
-    unscored_w = ri.loc[ri.rescore_max.isna().to_numpy(bool), ["form_id", "weight"]].groupby("form_id")["weight"].sum()
-    f["unscored_weight"] = f["form_id"].map(unscored_w).fillna(0.0).astype("Float64")
+    f["unscored_weight"] = f["unscored_weight"].fillna(0.0).astype("Float64")
     f["total_rescore_min"] = (ex + f["indicator_rescore_min"].fillna(0)).round(4)
     f["total_rescore_max"] = (ex_max + f["indicator_rescore_max"].fillna(0) + f["unscored_weight"]).round(4)
     f["grade_reported"] = grade(f["total_score_reported"])

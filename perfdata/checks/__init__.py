@@ -82,7 +82,7 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
     for (spec, found), pos in zip(ran, _form_positions(meta.index, [found.form_id for _, found in ran]), strict=True):
         for col in ("locate", "pattern"):
             if col not in found:
-                found[col] = pd.NA
+                found[col] = pd.Series(pd.NA, index=found.index, dtype="string")
         at = np.where(pos >= 0, pos, -1)  # the finding's form among the forms, -1: none (its fields null)
 
         def of(col, at=at, index=found.index):

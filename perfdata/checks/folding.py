@@ -19,9 +19,11 @@ def _sorted_lines(codes: np.ndarray, line, n: int) -> np.ndarray:
     """Per group 0…n-1: its distinct lines, sorted, as "12, 15" ("" for a group without a line)."""
     ln = _floats(line)
     ok = ~np.isnan(ln)
-    seen = pd.DataFrame({"g": codes[ok], "line": ln[ok].astype(np.int64)}).drop_duplicates().sort_values(
-        ["g", "line"])
-    return _group_join(seen.g.to_numpy(), seen.line.astype(str).to_numpy(object), ", ", n)
+    g, ln = np.asarray(codes)[ok].astype(np.int64), ln[ok].astype(np.int64)
+    order = np.lexsort((ln, g))
+    g, ln = g[order], ln[order]
+    first = np.r_[True, (g[1:] != g[:-1]) | (ln[1:] != ln[:-1])]  # each (group, line) once
+    return _group_join(g[first], pc.cast(pa.array(ln[first]), pa.large_string()), ", ", n)
 
 
 def _collapse(df: pd.DataFrame, per_file: pd.Series, mode: str, share: float, min_forms: int) -> pd.DataFrame:

@@ -236,15 +236,15 @@ def _project_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.Data
             m = (col.iloc[k] == c).to_numpy(bool)
             first[k[m]], second[k[m]] = _at(rates[c], rp[m]), _at(printed[c], pp[m])
     # a level's score, a funding line's amount: of the forms asked about only
-    for names, table, what in ((list(_LEVEL_RATES), ctx.indicators, "level1"),
-                               (["fiscal", "carryover"], ctx.funding, "fund_source")):
+    for names, name, what in ((list(_LEVEL_RATES), "indicators", "level1"),
+                              (["fiscal", "carryover"], "funding", "fund_source")):
         k = np.flatnonzero(ask & col.isin(names).to_numpy(bool))
         if not len(k):
             continue
         used = ["form_id", what, *(["is_budget_execution", "score"] if what == "level1" else
                                    ["budget_full_year", "budget_initial"])]
-        table = table[[c for c in used if c in table]]
-        asked = table[_positions(pd.unique(fid.iloc[k].to_numpy(object)), table.form_id) >= 0]
+        table = ctx.table(name)
+        asked = table[[c for c in used if c in table]][ctx.rows_of(name, "form_id", fid.iloc[k])]
         if what == "level1":
             got = _level_scores(asked, "form_id")
             keys, values = [got.index.get_level_values(n) for n in range(2)], got

@@ -120,6 +120,15 @@ class Context:
             self._sources.update({sf: got.get(sf) for sf in new})
         return {sf: self._sources[sf] for sf in names if self._sources.get(sf)}
 
+    def rows_of(self, table: str, col: str, values) -> np.ndarray:
+        """Which rows of a table have one of `values` in col (the forms a rule asks about among a million
+        indicator rows): by the column's codes, the values looked up once each."""
+        codes, uniq = self.codes(table, col)
+        at = _positions(uniq, pd.unique(np.asarray(values, dtype=object)))
+        wanted = np.zeros(len(uniq) + 1, dtype=bool)  # the last: a null value
+        wanted[at[at >= 0]] = True
+        return wanted[codes]
+
     def codes(self, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
         """pd.factorize() of a column of the run's tables (a form id of the million indicator rows), hashed once
         per run: the rules group by these codes rather than by the text."""
