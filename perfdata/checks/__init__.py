@@ -43,7 +43,7 @@ from perfdata.checks.registry import (  # noqa: F401 - the package's interface
     rule_table,
     rules_markdown,
 )
-from perfdata.scoring import _arrow_text, _cast, conformed
+from perfdata.scoring import _arrow_text, _cast, _named, conformed
 
 
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
@@ -98,13 +98,16 @@ def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None
             files = ctx.sources(found.source_file[found.locate.notna()])
             found["line"] = locate(files, found.source_file, of("line_start"), of("funding_line"), found.locate,
                                    found.line)
-        found["rule"], found["category"], found["severity"] = spec.id, spec.category, spec.severity
         found["project_name_first"] = found.project_name
         found = _collapse(_typed(found), per_file, spec.template, values["template_share"],
                           int(values["template_min_forms"]))
         parts.append(_typed(found))
     out = _one_chunk(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame(columns=["rule"])
     if len(out):
+        # each part's rule, category and severity: named once per rule, not once per finding
+        which = np.repeat(np.arange(len(parts)), [len(x) for x in parts])
+        for col in ("rule", "category", "severity"):
+            out[col] = _named([str(getattr(spec, "id" if col == "rule" else col)) for spec, _ in ran], which)
         if "lines" not in out:
             out["lines"] = None
         own = _ints(out.line).where(out.line.notna(), None).astype(object)

@@ -11,19 +11,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from perfdata.checks.registry import Context, _cat, _floats, _group_join, _ints, _ngroup, _positions, _txt
+from perfdata.checks.registry import (
+    Context,
+    _cat,
+    _distinct_lines,
+    _floats,
+    _group_join,
+    _ints,
+    _ngroup,
+    _positions,
+    _txt,
+)
 from perfdata.scoring import _arrow_text, thresholds
 
 
 def _sorted_lines(codes: np.ndarray, line, n: int) -> np.ndarray:
     """Per group 0…n-1: its distinct lines, sorted, as "12, 15" ("" for a group without a line)."""
-    ln = _floats(line)
-    ok = ~np.isnan(ln)
-    g, ln = np.asarray(codes)[ok].astype(np.int64), ln[ok].astype(np.int64)
-    order = np.lexsort((ln, g))
-    g, ln = g[order], ln[order]
-    first = np.r_[True, (g[1:] != g[:-1]) | (ln[1:] != ln[:-1])]  # each (group, line) once
-    return _group_join(g[first], pc.cast(pa.array(ln[first]), pa.large_string()), ", ", n)
+    g, text = _distinct_lines(codes, line)
+    return _group_join(g, text, ", ", n)
 
 
 def _collapse(df: pd.DataFrame, per_file: pd.Series, mode: str, share: float, min_forms: int) -> pd.DataFrame:

@@ -7,6 +7,8 @@ from difflib import SequenceMatcher
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from perfdata import rules
 from perfdata.checks.evidence import _shown
@@ -19,6 +21,7 @@ from perfdata.checks.registry import (
     _group_join,
     _ints,
     _map_unique,
+    _ngroup,
     _num,
     _positions,
     _txt,
@@ -26,6 +29,7 @@ from perfdata.checks.registry import (
 )
 from perfdata.keys import project_key
 from perfdata.normalize import DASHES, key
+from perfdata.scoring import _arrow_text
 
 
 def _reason_phrases(kind: str) -> frozenset[str]:
@@ -161,9 +165,10 @@ def title_name_mismatch(ctx: Context, title_similarity: float) -> pd.DataFrame:
     they share little: 人才交流中心档案经费 / 档案管理)."""
     f = ctx.f
     # one test per distinct (title, name): forms of one template repeat them
-    pair = pd.MultiIndex.from_arrays([f.title.astype(object), f.project_name.astype(object)])
-    codes, uniq = pd.factorize(pair)
-    tests = np.array([_title_test(t, n, title_similarity) for t, n in uniq], dtype=bool).reshape(-1, 2)[codes]
+    codes = _ngroup(f.title, f.project_name)  # numbered in order of appearance: a pair's first row
+    first = np.unique(codes, return_index=True)[1]
+    pairs = zip(f.title.iloc[first].to_numpy(object), f.project_name.iloc[first].to_numpy(object), strict=True)
+    tests = np.array([_title_test(t, n, title_similarity) for t, n in pairs], dtype=bool).reshape(-1, 2)[codes]
     numbers, names = tests[:, 0], tests[:, 1]
     hit = numbers | names
     h = f[hit]
@@ -220,13 +225,15 @@ def _per_form(hits: pd.DataFrame, items: pd.Series, field: str, expected: str, w
     order = np.argsort(line, kind="stable")  # NaN last, as sort_values puts it
     codes, uniq = pd.factorize(hits.form_id.iloc[order])
     keep = codes >= 0
-    codes, line, items = codes[keep], line[order][keep], pd.Series(items.array).iloc[order[keep]]
+    codes, line = codes[keep], line[order][keep]
+    items = _arrow_text(items).take(pa.array(order[keep]))
     n = np.bincount(codes, minlength=len(uniq))
-    lines = pd.Series(line).groupby(codes).first().reindex(range(len(uniq))).to_numpy()
+    # the codes number the forms in order of their first (lowest) line, a form without lines last
+    lines = line[np.unique(codes, return_index=True)[1]] if len(codes) else np.array([], dtype=float)
     found = _group_join(codes, items, "；", len(uniq), arrow=True)
     g = pd.DataFrame({"form_id": uniq, "line": lines, "found": found})
     g["field"], g["expected"] = field, expected
-    g["message"] = _cat(n.astype(str).astype(object), f"项指标{what}：", found, "。")
+    g["message"] = _cat(pc.cast(pa.array(n), pa.large_string()), f"项指标{what}：", found, "。")
     return g
 
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 from perfdata.checks.registry import (
     Context,
     _cat,
+    _distinct_lines,
     _floats,
     _fmt,
     _group_join,
@@ -378,17 +379,15 @@ def _department_statements(ctx: Context, st: pd.DataFrame, tol_of: dict) -> pd.D
 
 def _merge_lines(df: pd.DataFrame, by: list[str], what: str) -> pd.DataFrame:
     """Rows with the same `by` values become one finding at the first line; the message names the other lines."""
-    df = df.sort_values("line", kind="stable").reset_index(drop=True)
-    gid = _ngroup(*(df[c] for c in by))
-    n = int(gid.max()) + 1 if len(gid) else 0
     line = _floats(df.line)
-    ok = ~np.isnan(line)
-    seen = pd.DataFrame({"g": gid[ok], "line": line[ok].astype(np.int64)}).drop_duplicates().sort_values(["g", "line"])
-    g, text = seen.g.to_numpy(), seen.line.astype(str).to_numpy(object)
+    order = np.argsort(line, kind="stable")  # by line, a finding without one last (as sort_values puts it)
+    gid = _ngroup(*(df[c].iloc[order] for c in by))
+    n = int(gid.max()) + 1 if len(gid) else 0
+    g, text = _distinct_lines(gid, line[order])
     count = np.bincount(g, minlength=n)
     lines, dotted = _group_join(g, text, ", ", n), _group_join(g, text, "、", n)
     first = ~pd.Series(gid).duplicated().to_numpy()
-    out = df[first].copy()
+    out = df.iloc[order[first]].reset_index(drop=True)  # each group's first finding by line: one take
     gk = gid[first]
     many = count[gk] > 1
     msg = _arrow_text(out.message)

@@ -254,6 +254,22 @@ def _group_join(codes: np.ndarray, items, sep: str, n: int, arrow: bool = False)
     return pd.arrays.ArrowStringArray(joined) if arrow else joined.to_numpy(zero_copy_only=False)
 
 
+def _distinct_lines(codes: np.ndarray, line) -> tuple[np.ndarray, pa.Array]:
+    """Each group's distinct lines, sorted: (group code, line as text) per (group, line), by group then line.
+
+    >>> g, t = _distinct_lines(np.array([1, 0, 1, 1]), [15, 3, 12, 15])
+    >>> g.tolist(), t.to_pylist()
+    ([0, 1, 1], ['3', '12', '15'])
+    """
+    ln = _floats(line)
+    ok = ~np.isnan(ln)
+    g, ln = np.asarray(codes)[ok].astype(np.int64), ln[ok].astype(np.int64)
+    order = np.lexsort((ln, g))
+    g, ln = g[order], ln[order]
+    first = np.r_[True, (g[1:] != g[:-1]) | (ln[1:] != ln[:-1])]
+    return g[first], pc.cast(pa.array(ln[first]), pa.large_string())
+
+
 def _ngroup(*cols) -> np.ndarray:
     """groupby(cols, sort=False, dropna=False).ngroup(), from the columns' codes: each group numbered in order of
     its first row, nulls a group of their own.
