@@ -217,6 +217,16 @@ def duplicate_forms(ctx: Context, money_tol: float) -> pd.DataFrame:
                      found="与第" + ln + "行的表同名", message=msg, locate="项目名称")
 
 
+def _by_form_id(ctx: Context, g: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by the indicators' form codes as a groupby on form_id gives them: form_id first, sorted by
+    it, a null id (code -1) left out."""
+    codes, forms = ctx.codes("indicators", "form_id")
+    g = g[g.index >= 0]
+    out = g.reset_index(drop=True)
+    out.insert(0, "form_id", forms.take(g.index.to_numpy()))
+    return out.sort_values("form_id", kind="stable", ignore_index=True)
+
+
 def _per_form(hits: pd.DataFrame, items: pd.Series, field: str, expected: str, what: str) -> pd.DataFrame:
     """Indicator-level hits gathered into one finding per form (line = the first hit); `items` names each hit."""
     if hits.empty:
@@ -325,10 +335,11 @@ def actual_restates_target(ctx: Context, restate_min_chars: float) -> pd.DataFra
 
 @rule("qualitative_only_outputs")
 def qualitative_only_outputs(ctx: Context) -> pd.DataFrame:
-    i = ctx.indicators.loc[ctx.indicators.level1 == "产出指标", ["form_id", "quantitative", "line"]]
-    g = i.assign(q=i.quantitative.fillna(False).astype(bool)).groupby("form_id").agg(
-        q=("q", "any"), line=("line", "min"), n=("line", "size"))
-    h = g[~g.q].reset_index()
+    outputs = (ctx.indicators.level1 == "产出指标").fillna(False).to_numpy(bool)
+    i = ctx.indicators.loc[outputs, ["quantitative", "line"]]
+    g = i.assign(q=i.quantitative.fillna(False).astype(bool)).groupby(
+        ctx.codes("indicators", "form_id")[0][outputs]).agg(q=("q", "any"), line=("line", "min"), n=("line", "size"))
+    h = _by_form_id(ctx, g[~g.q])
     n = _ints(h.n)
     out = _findings(h, form_id=h.form_id, line=h.line, field="target_raw", expected="至少一项定量产出指标",
                     found=n + "项产出指标均为定性", message=n + "项产出指标均无可量化的指标值。")
@@ -383,10 +394,11 @@ def all_full_marks(ctx: Context) -> pd.DataFrame:
     """Full marks everywhere while most actuals carry no figure that shows the target met."""
     i = ctx.indicators[["form_id", "line", "score", "weight"]].reset_index(drop=True)
     verified = ctx.ri.reset_index(drop=True).status.isin(["met", "budget_execution"])
-    i = i.assign(full=(i.score >= i.weight).fillna(False), verified=verified)[i.weight.notna()]
-    g = i.groupby("form_id").agg(full=("full", "all"), n=("full", "size"), line=("line", "min"),
-                                 verified=("verified", "mean"))
-    h = g[g.full & (g.n >= 3) & (g.verified < 0.5)].reset_index()
+    weighted = i.weight.notna().to_numpy(bool)
+    i = i.assign(full=(i.score >= i.weight).fillna(False), verified=verified)[weighted]
+    g = i.groupby(ctx.codes("indicators", "form_id")[0][weighted]).agg(
+        full=("full", "all"), n=("full", "size"), line=("line", "min"), verified=("verified", "mean"))
+    h = _by_form_id(ctx, g[g.full & (g.n >= 3) & (g.verified < 0.5)])
     n = _ints(h.n)
     return _findings(h, form_id=h.form_id, line=h.line, field="score", expected="按实际完成情况评分",
                      found=n + "项指标全部满分", message=n + "项指标全部满分。")
