@@ -430,8 +430,8 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     g = pd.DataFrame({"weight": ri["weight"], "score": ri["score"], "rescore_min": ri["rescore_min"],
                       "rescore_max": ri["rescore_max"], "not_comparable": ri["status"].eq("not_comparable"),
                       # the unmet cells in a comparable total: indicators without a rescore count at their weight
-                      "unscored": ri["weight"].where(ri["rescore_max"].isna()),
-                      "form_id": ri["form_id"]}).groupby("form_id", sort=False)
+                      "unscored": ri["weight"].where(ri["rescore_max"].isna())}).groupby(
+        _positions(forms["form_id"], ri["form_id"]), sort=False)  # by the first row of the form's id (-1: none)
     agg = pd.DataFrame({
         "indicator_weight": g["weight"].sum(min_count=1),
         "indicator_score_reported": g["score"].sum(min_count=1),
@@ -441,6 +441,7 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
         "not_comparable": g["not_comparable"].sum(),
         "unscored_weight": g["unscored"].sum(),
     })
+    agg = agg[agg.index >= 0]
     f = forms.reindex(columns=["form_id", "source_file", "location", "project_name", "total_weight_reported",
                                "total_score_reported", "exec_rate_reported", "exec_score_reported"])
     f["exec_base"] = np.where(forms["budget_full_year"].notna() & (cfg["exec_rate_base"] != "initial"),
@@ -448,7 +449,7 @@ def rescore(tables: dict[str, pd.DataFrame], **overrides) -> dict[str, pd.DataFr
     f["exec_rate"] = rate.round(4)
     f["exec_weight"] = exec_w
     f["exec_score"] = exec_score
-    f = f.join(agg, on="form_id")
+    f = pd.concat([f, agg.reindex(_positions(forms["form_id"], forms["form_id"])).set_axis(f.index)], axis=1)
     total_w = f["total_weight_reported"].astype("Float64").fillna(thresholds()["full_marks"])
     tol = cfg["weight_tol"]
     inside = ((f["exec_weight"].fillna(0) + f["indicator_weight"]) - total_w).abs() <= tol

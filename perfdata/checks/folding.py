@@ -285,7 +285,7 @@ def _each_line(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     each = pc.utf8_trim_whitespace(pc.list_flatten(split))
     rows = pc.list_parent_indices(split).to_numpy()
     ok = pc.not_equal(each, "").to_numpy(zero_copy_only=False)
-    return rows[ok], pd.to_numeric(each.filter(pa.array(ok)).to_numpy(zero_copy_only=False))
+    return rows[ok], pc.cast(each.filter(pa.array(ok)), pa.int64()).to_numpy()
 
 
 def _file_meta(out: pd.DataFrame, forms: pd.DataFrame) -> pd.DataFrame:
