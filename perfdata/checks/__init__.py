@@ -43,7 +43,7 @@ from perfdata.checks.registry import (  # noqa: F401 - the package's interface
     rule_table,
     rules_markdown,
 )
-from perfdata.scoring import _arrow_text, _cast, _named, conformed
+from perfdata.scoring import _arrow_text, _cast, _named, _system_allocator, conformed
 
 
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
@@ -58,6 +58,11 @@ def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **
 def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None,
               **params) -> dict[str, pd.DataFrame]:
     """check() plus the rescoring it is built on: {'anomalies', 'rescored_forms', 'rescored_indicators'}."""
+    with _system_allocator():
+        return _check_all(tables, raw_dir, **params)
+
+
+def _check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None, **params) -> dict[str, pd.DataFrame]:
     defaults = default_params()
     unknown = set(params) - set(defaults)
     if unknown:
