@@ -72,3 +72,34 @@ def test_rescoring_of_a_copy(batch, table):
     mine = t[t.source_file.str.startswith("-c/").fillna(False)]
     assert len(t) == 3 * len(alone[table])
     pd.testing.assert_frame_equal(_back(mine, "-c"), alone[table].reset_index(drop=True), check_exact=True)
+
+
+
+@pytest.mark.parametrize("backend", ["jemalloc", "mimalloc", "system"])
+def test_the_checks_allocate_with_malloc_and_give_the_allocator_back(bundled, tmp_path, monkeypatch, backend):
+    """The checks and the rescoring allocate with the system allocator while they run (see
+    scoring._system_allocator), and leave the process's own in place after, also after an error."""
+    import pyarrow as pa
+
+    from perfdata import scoring
+
+    if backend not in pa.supported_memory_backends():
+        pytest.skip(f"this pyarrow has no {backend}")
+    seen = []
+    inner = scoring.rescore_indicators
+
+    def spy(*args, **kwargs):
+        seen.append(pa.default_memory_pool().backend_name)
+        return inner(*args, **kwargs)
+    monkeypatch.setattr(scoring, "rescore_indicators", spy)
+    before = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(getattr(pa, f"{backend}_memory_pool")())
+        check_all(bundled, raw_dir=tmp_path)
+        assert seen == ["system"]
+        assert pa.default_memory_pool().backend_name == backend
+        with pytest.raises(KeyError):
+            scoring.rescore({"forms": bundled["forms"]})  # no indicators: fails inside
+        assert pa.default_memory_pool().backend_name == backend
+    finally:
+        pa.set_memory_pool(before)
