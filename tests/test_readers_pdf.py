@@ -234,3 +234,140 @@ def test_words_on_arrays_as_character_by_character(seed):
     want = {g: pdf._extract_text([c for c, k in zip(chars, group, strict=True) if k == g], True) for g in set(group)}
     got = pdf._cell_texts(texts, spaces, *arrays, group)
     assert {g: t for g, t in want.items() if t} == got
+
+
+def _tables_on_sets(edges):
+    """The table finder's intersections and smallest cells done plainly, on sets of edges per point."""
+    from bisect import bisect_left, bisect_right
+
+    from perfdata.readers import pdf
+
+    tol = pdf.TOLERANCE
+    ids = {}
+    v_edges = sorted((e for e in edges if e[6] == "v"), key=lambda e: (e[0], e[1]))
+    h_edges = sorted((e for e in edges if e[6] == "h"), key=lambda e: (e[1], e[0]))
+    h_tops = [e[1] for e in h_edges]
+    h_span = [(e[0] - tol, e[2] + tol, e[1], ids.setdefault(tuple(e[:4]), len(ids))) for e in h_edges]
+    vs, hs = {}, {}
+    for v in v_edges:
+        x, vtop, vbottom = v[0], v[1], v[3]
+        vid = ids.setdefault(tuple(v[:4]), len(ids))
+        for lo, hi, htop, hid in h_span[bisect_left(h_tops, vtop - tol - 1):bisect_right(h_tops, vbottom + tol + 1)]:
+            if lo <= x <= hi and vtop <= htop + tol and vbottom >= htop - tol:
+                vs.setdefault((x, htop), set()).add(vid)
+                hs.setdefault((x, htop), set()).add(hid)
+    points = sorted(vs)
+    number = {p: k for k, p in enumerate(points)}
+    cells, corners = [], []
+    for k, (x, y) in enumerate(points):
+        col = [b for b, p in enumerate(points) if p[0] == x and b > k]
+        row = [r for r, p in enumerate(points) if p[1] == y and r > k]
+        done = False
+        for b in col:
+            if vs[points[k]].isdisjoint(vs[points[b]]):
+                continue
+            for r in row:
+                if hs[points[k]].isdisjoint(hs[points[r]]):
+                    continue
+                br = number.get((points[r][0], points[b][1]))
+                if (br is not None and not vs[points[br]].isdisjoint(vs[points[r]])
+                        and not hs[points[br]].isdisjoint(hs[points[b]])):
+                    cells.append((x, y, points[r][0], points[b][1]))
+                    corners.append((k, b, r, br))
+                    done = True
+                    break
+            if done:
+                break
+    return pdf._cells_to_tables(cells, corners, len(points))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_table_finder_as_on_sets(seed):
+    """The table finder (bit masks of edges, and its shortcut for points on one edge each) finds the cells
+    found on plain sets: on random ruled grids with missing, broken and nearly meeting lines."""
+    import random
+
+    from perfdata.readers import pdf
+
+    rnd = random.Random(seed)
+    xs = sorted({rnd.choice([0, 1.5, 2.5]) + 20 * k for k in range(rnd.randint(2, 7))})
+    ys = sorted({rnd.choice([0, 1.5, 2.5]) + 15 * k for k in range(rnd.randint(2, 7))})
+    edges = []
+    for x in xs:  # vertical lines, some in pieces that end near a horizontal one
+        cuts = sorted({ys[0], ys[-1], *rnd.sample(ys, rnd.randint(0, len(ys)))})
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            if rnd.random() < 0.85:
+                a, b = a - rnd.choice([0, 0, 1, 2]), b + rnd.choice([0, 0, 1, 2])
+                edges.append([x, a, x, b, 0, b - a, "v"])
+    for y in ys:
+        cuts = sorted({xs[0], xs[-1], *rnd.sample(xs, rnd.randint(0, len(xs)))})
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            if rnd.random() < 0.85:
+                a, b = a - rnd.choice([0, 0, 1, 2]), b + rnd.choice([0, 0, 1, 2])
+                edges.append([a, y, b, y, b - a, 0, "h"])
+    rnd.shuffle(edges)
+    assert pdf._tables(edges) == _tables_on_sets(edges)
+    merged = pdf._merged_edges(edges)
+    assert pdf._tables(merged) == _tables_on_sets(merged)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_characters_to_cells_as_on_the_full_matrix(seed):
+    """Characters go to the cells `_held` picks among those covering their band as they do when every
+    character is tested against every cell: on random tables with merged cells."""
+    import random
+
+    import numpy as np
+
+    from perfdata.readers import pdf
+
+    rnd = random.Random(seed)
+    xs = sorted({20 * k + rnd.choice([0, 0.5]) for k in range(rnd.randint(2, 6))})
+    ys = sorted({12 * k + rnd.choice([0, 0.5]) for k in range(rnd.randint(2, 6))})
+    cells = []
+    for i in range(len(ys) - 1):
+        j = 0
+        while j < len(xs) - 1:
+            span = rnd.choice([1, 1, 1, 2])
+            j1 = min(j + span, len(xs) - 1)
+            down = min(i + rnd.choice([1, 1, 2]), len(ys) - 1)
+            cells.append((xs[j], ys[i], xs[j1], ys[down]))
+            j = j1
+    rows = pdf._rows(cells)
+    bbox = (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), max(c[3] for c in cells))
+    n = rnd.randint(0, 200)
+    x0 = np.array([rnd.uniform(-5, xs[-1] + 5) for _ in range(n)])
+    x1 = x0 + np.array([rnd.choice([0, 3, 7]) for _ in range(n)])
+    top = np.array([rnd.choice([rnd.uniform(-3, ys[-1] + 3), rnd.choice(ys)]) for _ in range(n)])
+    bottom = top + 7
+    arrays = (x0, top, x1, bottom, (top + bottom) / 2)
+
+    boxes = np.array([box for row in rows for box in row if box])
+    tops = np.unique(boxes[:, 1])
+    picked = np.flatnonzero((x0 >= bbox[0] - 3) & (x0 <= bbox[2]) & (arrays[4] >= bbox[1]) & (arrays[4] <= bbox[3]))
+    y, x = arrays[4][picked], (x0[picked] + (x1[picked] - x0[picked]) / 4)[:, None]
+    bx0, btop, bx1, bbottom = boxes.T
+    covers = np.zeros((len(tops) + 1, len(boxes)), dtype=bool)
+    covers[1:] = (btop <= tops[:, None]) & (tops[:, None] <= bbottom - 0.01)
+    holds = covers[np.searchsorted(tops, y, side="right")] & (y[:, None] < bbottom) & (bx0 <= x) & (x < bx1)
+    first = holds.argmax(axis=1)
+    held = np.flatnonzero(holds[np.arange(len(first)), first])
+    order = held[np.argsort(first[held], kind="stable")]
+
+    got_cells, got_chars, got_cell = pdf._held(arrays, rows, bbox)
+    assert got_cells == [(i, j) for i, row in enumerate(rows) for j, box in enumerate(row) if box]
+    assert got_chars.tolist() == picked[order].tolist() and got_cell.tolist() == first[order].tolist()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ascii85_end_mark_stripped_as_by_the_regex(seed):
+    import random
+
+    from pdfminer.ascii85 import end_re
+
+    from perfdata.readers.pdf import _strip_end
+
+    rnd = random.Random(seed)
+    for _ in range(200):
+        data = bytes(rnd.choice(b"ab~> \t\n\r\x0b\x0c") for _ in range(rnd.randint(0, 12)))
+        assert _strip_end(data, end_re) == end_re.sub(b"", data), data
