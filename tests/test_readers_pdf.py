@@ -371,3 +371,92 @@ def test_ascii85_end_mark_stripped_as_by_the_regex(seed):
     for _ in range(200):
         data = bytes(rnd.choice(b"ab~> \t\n\r\x0b\x0c") for _ in range(rnd.randint(0, 12)))
         assert _strip_end(data, end_re) == end_re.sub(b"", data), data
+
+
+def _a85(raw: bytes) -> bytes:
+    import base64
+
+    return base64.a85encode(raw) + b"~>"
+
+
+def _random_pdf(rnd) -> bytes:
+    """Pages whose content streams (Flate, ASCII85 + Flate, none; text that inflates a lot, or a little),
+    named once or twice in /Contents, and form XObjects drawn by them (the same stream as content and form,
+    sometimes), written with a correct xref table."""
+    import zlib
+
+    import hostile
+
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    streams = []
+    for _ in range(rnd.randint(1, 5)):
+        if rnd.random() < 0.5:
+            body = b"BT (" + b"A" * rnd.randint(10, 6000) + b") Tj ET"
+        else:
+            body = b"BT (" + bytes(rnd.randrange(65, 91) for _ in range(rnd.randint(10, 3000))) + b") Tj ET"
+        kind = rnd.choice(["flate", "a85", "none"])
+        data, filt = ((zlib.compress(body, 9), b"/Filter /FlateDecode") if kind == "flate" else
+                      (_a85(zlib.compress(body, 9)), b"/Filter [/ASCII85Decode /FlateDecode]") if kind == "a85" else
+                      (body, b""))
+        form = rnd.random() < 0.3
+        kind = b" /Type /XObject /Subtype /Form /BBox [0 0 9 9]" if form else b""
+        head = b"<< /Length %d %s%s >>" % (len(data), filt, kind)
+        objects.append(head + b"\nstream\n" + data + b"\nendstream")
+        streams.append((len(objects), form))
+    pages = []
+    for _ in range(rnd.randint(1, 3)):
+        named = [n for n, _ in rnd.sample(streams, rnd.randint(1, len(streams)))]
+        if rnd.random() < 0.3:
+            named.append(named[0])  # named twice: counted twice
+        contents = b"%d 0 R" % named[0] if len(named) == 1 and rnd.random() < 0.5 else \
+            b"[%s]" % b" ".join(b"%d 0 R" % n for n in named)
+        forms = b" ".join(b"/X%d %d 0 R" % (n, n) for n, form in streams if form and rnd.random() < 0.7)
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %s "
+                       b"/Resources << /XObject << %s >> >> >>" % (contents, forms))
+        pages.append(len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % n for n in pages), len(pages))
+    return hostile.pdf(objects)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_content_judged_from_the_bytes_only_where_no_page_can_pass_the_limits(seed, monkeypatch):
+    """Where the bytes show that no page's content can inflate past the limits, the pages are not walked;
+    on random files (limits made small, so that some files pass them), a file judged so is one the walk
+    passes too, and a file the walk refuses is walked and refused."""
+    import random
+
+    from perfdata.readers import pdf
+
+    monkeypatch.setattr(pdf, "MAX_CONTENT", 40_000)
+    monkeypatch.setattr(pdf, "MAX_CONTENT_INFLATED", 8_000)
+    rnd = random.Random(seed)
+    verdicts = set()
+    for _ in range(25):
+        data = _random_pdf(rnd)
+        bounded = pdf._content_bounded(data, pdf._object_texts(data))
+        with monkeypatch.context() as m:
+            m.setattr(pdf, "_content_bounded", lambda data, texts: False)
+            try:
+                walked = pdf._precheck(data)
+            except ReadError as e:
+                walked = e
+        assert not (bounded and isinstance(walked, ReadError)), walked
+        try:
+            got = pdf._precheck(data)
+        except ReadError as e:
+            got = e
+        assert str(got) == str(walked)
+        verdicts.add((bounded, isinstance(walked, ReadError)))
+    assert (True, False) in verdicts  # the bytes are enough for some files
+
+
+def test_the_pages_of_the_bundled_documents_need_no_walk():
+    from perfdata.readers import pdf
+
+    data = pdf_of(document_rows(render())[0])
+    assert pdf._content_bounded(data, pdf._object_texts(data))
+    import re
+
+    twice = re.sub(rb"/Contents (\d+) 0 R", rb"/Contents [\1 0 R \1 0 R]", data, count=1)  # a stream named twice
+    assert twice != data and not pdf._content_bounded(twice, pdf._object_texts(twice))
+    assert pdf._precheck(twice) is None  # walked, and read

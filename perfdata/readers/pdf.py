@@ -30,7 +30,9 @@ inside compressed object streams, before anything is parsed), more than `MAX_OBJ
 that refer to each other in a loop (object 2 is `3 0 R` and object 3 is `2 0 R`: pdfminer would follow
 them for ever), and a page whose content inflates beyond `MAX_CONTENT` bytes, or beyond
 `MAX_CONTENT_INFLATED` at more than `MAX_CONTENT_RATIO` times its stored size (31 KB that inflate to
-3 million characters).
+3 million characters). Where the file's streams, read from its bytes, show that no page can come near
+those limits (`_content_bounded`: most files), the pages are not walked with pdfminer; a page tree that
+pdfminer could not follow is then left to PDFium, which reports a page it cannot load.
 """
 
 from __future__ import annotations
@@ -1111,9 +1113,16 @@ def _inflate(raw: bytes, limit: int) -> bytes | None:
         return None
 
 
-def _page_count(data: bytes) -> int:
-    """The pages a file says it has, from its bytes and its compressed object streams, without parsing:
-    the largest /Count of a page tree node, or the number of page objects if more."""
+def _page_count(texts: list[bytes]) -> int:
+    """The pages a file says it has, from its bytes and its compressed object streams (`_object_texts`),
+    without parsing: the largest /Count of a page tree node, or the number of page objects if more."""
+    counts = [int(a or b) for t in texts for a, b in _PAGES_COUNT.findall(t)]
+    return max([*counts, sum(len(_PAGE_DICT.findall(t)) for t in texts)])
+
+
+def _object_texts(data: bytes) -> list[bytes]:
+    """The file's bytes and the inflated bodies of its compressed object streams: where every object that
+    is not a stream is written."""
     texts = [data]
     for m in _OBJSTM.finditer(data):
         st = _STREAM.search(data, m.end(), m.end() + 4096)
@@ -1122,8 +1131,7 @@ def _page_count(data: bytes) -> int:
             body = _inflate(data[st.end() : end if end > 0 else len(data)], 64 * 2**20)
             if body:
                 texts.append(body)
-    counts = [int(a or b) for t in texts for a, b in _PAGES_COUNT.findall(t)]
-    return max([*counts, sum(len(_PAGE_DICT.findall(t)) for t in texts)])
+    return texts
 
 
 def precheck(data: bytes) -> None:
@@ -1134,7 +1142,8 @@ def precheck(data: bytes) -> None:
 
 def _precheck(data: bytes) -> Exception | None:
     """`precheck`, returning pdfminer's error where it cannot open the file (None where it can)."""
-    pages = _page_count(data)
+    texts = _object_texts(data)
+    pages = _page_count(texts)
     if pages > MAX_PAGES:
         raise ReadError(f"refused: {pages:,} pages, more than {MAX_PAGES:,} (a document of forms is split into "
                         "smaller files)")
@@ -1177,6 +1186,8 @@ def _precheck(data: bytes) -> Exception | None:
             raise
         except Exception:  # noqa: BLE001 - a damaged object is pdfminer's to report, if it is ever used
             pass
+    if _content_bounded(data, texts):
+        return None
     pages_of = PDFPage.create_pages(doc)
     pno = 0
     while True:
@@ -1195,6 +1206,93 @@ def _precheck(data: bytes) -> Exception | None:
             raise
         except Exception:  # noqa: BLE001 - what pdfminer cannot follow here is not counted
             return None
+
+
+# the stream objects of a file, read from its bytes: "N G obj", its dictionary, the data up to "endstream"
+_STREAM_OR_HEAD = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+obj(?![A-Za-z0-9])|(?<![A-Za-z0-9])stream(?![A-Za-z0-9])")
+_FILTER = re.compile(rb"/Filter\s*(?:/([A-Za-z0-9]+)|\[\s*((?:/[A-Za-z0-9]+\s*)*)\])")
+_CONTENTS = re.compile(rb"/Contents(?![A-Za-z0-9])\s*(?:(\d{1,10})\s+\d{1,5}\s+R"  # one stream, an array of them,
+                       rb"|\[((?:\s*\d{1,10}\s+\d{1,5}\s+R)*)\s*\]|(\((?s:.)|<(?!<)))")  # or a string (an annotation's)
+_CONTENTS_KEY = re.compile(rb"/Contents(?![A-Za-z0-9])")
+_REF = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+R")
+_RAW_FILTERS = ({b"DCTDecode"}, {b"DCT"}, {b"JPXDecode"}, {b"JBIG2Decode"})  # pdfminer passes their bytes on
+
+
+def _content_bounded(data: bytes, texts: list[bytes]) -> bool:
+    """Whether no page's content can pass the limits of `_check_content`, shown from the bytes alone: then
+    the pages need not be walked (pdfminer parses every page object and its content streams in Python,
+    ~0.3 ms a page, more than a third of the time PDFium takes to read one).
+
+    A page's content is some of the file's streams: its /Contents (each named once, as checked here; a
+    stream named twice would count twice there) and the form XObjects it draws (each once), and a stream
+    can be both; so it inflates to at most twice what all streams together inflate to. Every stream is
+    decoded as `_check_content` decodes it (Flate bounded; ASCII85 + Flate; unfiltered and image-only
+    filters at their stored size). Bounded: twice the total is within `MAX_CONTENT`, and either within
+    `MAX_CONTENT_INFLATED` or no stream inflates by more than half of `MAX_CONTENT_RATIO` (a stream's
+    stored size here may be a little larger than pdfminer's: its /Length). Anything this does not follow
+    (another filter, a zlib stream that does not end, encryption, a stream without its "obj", a
+    /Contents that is not a stream object or names one twice) is not bounded: the pages are walked."""
+    total, steep, streams, pos = 0, False, set(), 0
+    head_end, number = -1, None
+    while (m := _STREAM_OR_HEAD.search(data, pos)) is not None:
+        if m.group(1) is not None:  # an object's head
+            head_end, number, pos = m.end(), int(m.group(1)), m.end()
+            continue
+        if number is None:
+            return False  # a stream keyword outside an object
+        head = data[head_end:m.start()].strip()
+        if not (head.startswith(b"<<") and head.endswith(b">>")):
+            return False
+        start = m.end()
+        start += 2 if data.startswith(b"\r\n", start) else 1 if data[start:start + 1] in (b"\r", b"\n") else 0
+        end = data.find(b"endstream", start)
+        if end < 0:
+            return False
+        raw = data[start:end].rstrip(b"\r\n")
+        filters = _FILTER.findall(head)
+        if len(filters) != head.count(b"/Filter"):
+            return False  # a filter this cannot read (an indirect one)
+        if len(filters) > 1:
+            return False
+        names = [n.strip() for one, many in filters for n in ([one] if one else many.split(b"/")[1:])]
+        if not names:
+            inflated, stored = len(raw), len(raw)
+        elif names in ([b"FlateDecode"], [b"Fl"]):
+            d = zlib.decompressobj()
+            try:
+                body = d.decompress(raw, MAX_CONTENT + 1)
+            except zlib.error:
+                return False
+            if not d.eof:
+                return False
+            inflated, stored = len(body), len(raw) - len(d.unused_data)
+        elif names in ([b"ASCII85Decode", b"FlateDecode"], [b"A85", b"Fl"]) and b"/DecodeParms" not in head:
+            body = _a85_flate_bytes(raw)
+            if body is None:
+                return False
+            inflated, stored = len(body), len(raw)
+        elif set(names) in _RAW_FILTERS and len(names) == 1:
+            inflated, stored = len(raw), len(raw)
+        else:
+            return False
+        total += inflated
+        steep = steep or inflated > MAX_CONTENT_RATIO / 2 * stored
+        if 2 * total > MAX_CONTENT:
+            return False
+        streams.add(number)
+        number, pos = None, end + 9
+    if 2 * total > MAX_CONTENT_INFLATED and steep:
+        return False
+    for text in texts:
+        for m in _CONTENTS_KEY.finditer(text):
+            got = _CONTENTS.match(text, m.start())
+            if got is None:
+                return False
+            one, many, _ = got.groups()
+            refs = [int(one)] if one is not None else [int(r) for r in _REF.findall(many)] if many is not None else []
+            if len(set(refs)) != len(refs) or not streams.issuperset(refs):
+                return False
+    return True
 
 
 # what may follow an "obj" keyword before its value: white space and comments, taken whole (possessive: a run
@@ -1269,6 +1367,11 @@ def _a85_flate(st, raw: bytes, filters: list) -> bytes | None:
     long zlib stream): pdfminer decodes it then."""
     if st.decipher is not None or any(params for _, params in st.get_filters()):
         return None
+    return _a85_flate_bytes(raw)
+
+
+def _a85_flate_bytes(raw: bytes) -> bytes | None:
+    """`_a85_flate` of a stream's bytes (not encrypted, no decode parameters)."""
     import numpy as np
     from pdfminer.ascii85 import end_re, start_re
 
