@@ -230,6 +230,10 @@ def test_words_on_arrays_as_character_by_character(seed):
     texts = [c[0] for c in chars]
     spaces = np.array([t.isspace() for t in texts])
     assert pdf._page_lines(texts, spaces, *arrays) == pdf._text_lines(chars, True)
+    boxes = [(rnd.uniform(-5, 40), rnd.choice([0, 3, 8]), rnd.uniform(40, 70), rnd.choice([5, 9, 30]))
+             for _ in range(2)]
+    outside = [ln for ln in pdf._text_lines(chars, True) if not pdf._inside(ln, boxes)]
+    assert pdf._page_lines(texts, spaces, *arrays, boxes) == outside
     group = np.array([rnd.randrange(4) for _ in chars])
     want = {g: pdf._extract_text([c for c, k in zip(chars, group, strict=True) if k == g], True) for g in set(group)}
     got = pdf._cell_texts(texts, spaces, *arrays, group)

@@ -293,8 +293,9 @@ def _cell_texts(texts: list[str], spaces, x0, top, x1, bottom, group) -> dict[in
     return dict(zip(g[firsts].tolist(), ("\n".join(texts_[a:b]) for a, b in zip(at, ends, strict=True)), strict=True))
 
 
-def _page_lines(texts: list[str], spaces, x0, top, x1, bottom) -> list[tuple]:
-    """`_text_lines` of a page of upright characters, on arrays."""
+def _page_lines(texts: list[str], spaces, x0, top, x1, bottom, boxes=()) -> list[tuple]:
+    """`_text_lines` of a page of upright characters, on arrays; with `boxes` (x0, top, x1, bottom), only
+    the lines not `_inside` them (their text is not even joined)."""
     import numpy as np
 
     one = np.zeros(len(texts), dtype=np.int64)
@@ -305,11 +306,18 @@ def _page_lines(texts: list[str], spaces, x0, top, x1, bottom) -> list[tuple]:
     ids = np.empty(len(words), dtype=np.int64)
     ids[order] = cluster
     begins = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])  # runs of one cluster, in order
-    ends = [*begins[1:].tolist(), len(words)]
-    return list(zip([" ".join(words[a:b]) for a, b in zip(begins.tolist(), ends, strict=True)],
-                    np.minimum.reduceat(wx0, begins).tolist(), np.minimum.reduceat(wtop, begins).tolist(),
-                    np.maximum.reduceat(wx1, begins).tolist(), np.maximum.reduceat(wbottom, begins).tolist(),
-                    strict=True))
+    ends = np.append(begins[1:], len(words))
+    lx0, ltop = np.minimum.reduceat(wx0, begins), np.minimum.reduceat(wtop, begins)
+    lx1, lbottom = np.maximum.reduceat(wx1, begins), np.maximum.reduceat(wbottom, begins)
+    keep = np.ones(len(begins), dtype=bool)
+    if len(boxes):
+        y, x = (ltop + lbottom) / 2, (lx0 + lx1) / 2
+        b = np.array(boxes, dtype=np.float64)
+        keep = ~((b[:, 0] - 1 <= x[:, None]) & (x[:, None] <= b[:, 2] + 1) & (b[:, 1] - 1 <= y[:, None])
+                 & (y[:, None] <= b[:, 3] + 1)).any(axis=1)
+        begins, ends, lx0, ltop, lx1, lbottom = (a[keep] for a in (begins, ends, lx0, ltop, lx1, lbottom))
+    return list(zip([" ".join(words[a:b]) for a, b in zip(begins.tolist(), ends.tolist(), strict=True)],
+                    lx0.tolist(), ltop.tolist(), lx1.tolist(), lbottom.tolist(), strict=True))
 
 
 # -- ruling lines into tables (pdfplumber.table, "lines" strategy) ---------------------------------------
@@ -662,8 +670,8 @@ def _read_page(page: _Page, pno: int, grid: DocGrid, cleaned: _Cleaned | None = 
         for row, got in zip(rows, got_rows, strict=True):
             items.append((min(c[1] for c in row if c), 0, [cleaned[t] for t in got]))
     lines, dropped = [], 0
-    for ln in _page_lines(texts, spaces, x0s, tops, x1s, bottoms) if upright else _text_lines(chars, False):
-        if _inside(ln, boxes):
+    for ln in _page_lines(texts, spaces, x0s, tops, x1s, bottoms, boxes) if upright else _text_lines(chars, False):
+        if not upright and _inside(ln, boxes):
             continue
         if PAGE_NUMBER.match(clean(ln[_TEXT])):
             dropped += 1
