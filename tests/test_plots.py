@@ -88,6 +88,18 @@ def test_bars_are_sorted_largest_on_top_and_labelled():
     assert sorted(t.get_text() for t in ax.texts) == ["50.0", "7.6", "99.5"]
 
 
+def test_labels_of_negative_bars_stay_inside_the_axes():
+    """Budgets cut by 86.7 % and 19.7 % (新乡县's adjustments): the labels left of the bars are not drawn
+    over the category names."""
+    fig = plots.bar(pd.Series({("新乡县", "事业单位招聘"): -86.7, ("新乡县", "建档立卡优秀务工人员奖补"): -19.7}),
+                    "全年预算相对年初预算的调整幅度", "调整幅度（%）", value_format="{:,.1f}%", keep="abs")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    left = ax.get_window_extent().x0
+    assert sorted(t.get_text() for t in ax.texts) == ["-19.7%", "-86.7%"]
+    assert all(t.get_window_extent().x0 >= left for t in ax.texts)
+
+
 def test_labels_of_group_keys_and_missing_parts():
     fig = plots.bar(pd.Series([1.0, 2.0], index=pd.MultiIndex.from_tuples([("兴隆县", None), ("新乡县", "监察大队")])),
                     "t", "u")

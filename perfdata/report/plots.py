@@ -157,8 +157,10 @@ def bar(values: pd.Series, title: str, unit: str, *, sort: bool = True, threshol
     ax.set_xlabel(unit)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    if len(s) and s.max() > 0:
-        ax.set_xlim(min(0, s.min() * 1.15), max(s.max() * 1.15, (threshold or 0) * 1.05))
+    if s.notna().any():  # room for the value labels, on the left too where bars are negative
+        lo, hi = min(0, s.min() * 1.15), max(s.max() * 1.15, (threshold or 0) * 1.05, 0)
+        if hi > lo:
+            ax.set_xlim(lo, hi)
     if threshold is not None:
         ax.axvline(threshold, color=PALETTE[3], linestyle="--", linewidth=1,
                    label=threshold_label or f"{threshold:g}")
