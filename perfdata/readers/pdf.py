@@ -295,7 +295,7 @@ def _cell_texts(texts: list[str], spaces, x0, top, x1, bottom, group) -> dict[in
 
 def _page_lines(texts: list[str], spaces, x0, top, x1, bottom, boxes=()) -> list[tuple]:
     """`_text_lines` of a page of upright characters, on arrays; with `boxes` (x0, top, x1, bottom), only
-    the lines not `_inside` them (their text is not even joined)."""
+    the lines `_outside` them (their text is not even joined)."""
     import numpy as np
 
     one = np.zeros(len(texts), dtype=np.int64)
@@ -309,12 +309,8 @@ def _page_lines(texts: list[str], spaces, x0, top, x1, bottom, boxes=()) -> list
     ends = np.append(begins[1:], len(words))
     lx0, ltop = np.minimum.reduceat(wx0, begins), np.minimum.reduceat(wtop, begins)
     lx1, lbottom = np.maximum.reduceat(wx1, begins), np.maximum.reduceat(wbottom, begins)
-    keep = np.ones(len(begins), dtype=bool)
     if len(boxes):
-        y, x = (ltop + lbottom) / 2, (lx0 + lx1) / 2
-        b = np.array(boxes, dtype=np.float64)
-        keep = ~((b[:, 0] - 1 <= x[:, None]) & (x[:, None] <= b[:, 2] + 1) & (b[:, 1] - 1 <= y[:, None])
-                 & (y[:, None] <= b[:, 3] + 1)).any(axis=1)
+        keep = _outside(lx0, ltop, lx1, lbottom, boxes)
         begins, ends, lx0, ltop, lx1, lbottom = (a[keep] for a in (begins, ends, lx0, ltop, lx1, lbottom))
     return list(zip([" ".join(words[a:b]) for a, b in zip(begins.tolist(), ends.tolist(), strict=True)],
                     lx0.tolist(), ltop.tolist(), lx1.tolist(), lbottom.tolist(), strict=True))
@@ -617,10 +613,13 @@ def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
     return cells, picked[order], first[order]
 
 
-def _inside(line: tuple, boxes: list[tuple[float, float, float, float]]) -> bool:
-    y = (line[_TOP] + line[_BOTTOM]) / 2
-    x = (line[_X0] + line[_X1]) / 2
-    return any(x0 - 1 <= x <= x1 + 1 and top - 1 <= y <= bottom + 1 for x0, top, x1, bottom in boxes)
+def _outside(x0, top, x1, bottom, boxes):
+    """Which lines (their boxes, as arrays) have their middle more than 1 pt outside every box."""
+    import numpy as np
+
+    y, x = ((top + bottom) / 2)[:, None], ((x0 + x1) / 2)[:, None]
+    b = np.array(boxes, dtype=np.float64)
+    return ~((b[:, 0] - 1 <= x) & (x <= b[:, 2] + 1) & (b[:, 1] - 1 <= y) & (y <= b[:, 3] + 1)).any(axis=1)
 
 
 def _paragraphs(lines: list[tuple], right: float, table_tops: list[float]) -> list[tuple[float, str]]:
@@ -670,9 +669,13 @@ def _read_page(page: _Page, pno: int, grid: DocGrid, cleaned: _Cleaned | None = 
         for row, got in zip(rows, got_rows, strict=True):
             items.append((min(c[1] for c in row if c), 0, [cleaned[t] for t in got]))
     lines, dropped = [], 0
-    for ln in _page_lines(texts, spaces, x0s, tops, x1s, bottoms, boxes) if upright else _text_lines(chars, False):
-        if not upright and _inside(ln, boxes):
-            continue
+    if upright:
+        page_lines = _page_lines(texts, spaces, x0s, tops, x1s, bottoms, boxes)
+    else:
+        page_lines = _text_lines(chars, False)
+        if page_lines and boxes:
+            page_lines = list(compress(page_lines, _outside(*np.array([ln[1:5] for ln in page_lines]).T, boxes)))
+    for ln in page_lines:
         if PAGE_NUMBER.match(clean(ln[_TEXT])):
             dropped += 1
             continue
@@ -1223,7 +1226,10 @@ _CONTENTS = re.compile(rb"/Contents(?![A-Za-z0-9])\s*(?:(\d{1,10})\s+\d{1,5}\s+R
                        rb"|\[((?:\s*\d{1,10}\s+\d{1,5}\s+R)*)\s*\]|(\((?s:.)|<(?!<)))")  # or a string (an annotation's)
 _CONTENTS_KEY = re.compile(rb"/Contents(?![A-Za-z0-9])")
 _REF = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+R")
-_RAW_FILTERS = ({b"DCTDecode"}, {b"DCT"}, {b"JPXDecode"}, {b"JBIG2Decode"})  # pdfminer passes their bytes on
+# filter lists as `_check_content` reads them: Flate alone, ASCII85 then Flate (what reportlab writes), and
+# image filters whose bytes pdfminer passes on as they are
+_FLATE, _A85_FLATE = (["FlateDecode"], ["Fl"]), (["ASCII85Decode", "FlateDecode"], ["A85", "Fl"])
+_RAW_FILTERS = frozenset({"DCTDecode", "DCT", "JPXDecode", "JBIG2Decode"})
 
 
 def _content_bounded(data: bytes, texts: list[bytes]) -> bool:
@@ -1262,10 +1268,10 @@ def _content_bounded(data: bytes, texts: list[bytes]) -> bool:
             return False  # a filter this cannot read (an indirect one)
         if len(filters) > 1:
             return False
-        names = [n.strip() for one, many in filters for n in ([one] if one else many.split(b"/")[1:])]
+        names = [n.strip().decode() for one, many in filters for n in ([one] if one else many.split(b"/")[1:])]
         if not names:
             inflated, stored = len(raw), len(raw)
-        elif names in ([b"FlateDecode"], [b"Fl"]):
+        elif names in _FLATE:
             d = zlib.decompressobj()
             try:
                 body = d.decompress(raw, MAX_CONTENT + 1)
@@ -1274,12 +1280,12 @@ def _content_bounded(data: bytes, texts: list[bytes]) -> bool:
             if not d.eof:
                 return False
             inflated, stored = len(body), len(raw) - len(d.unused_data)
-        elif names in ([b"ASCII85Decode", b"FlateDecode"], [b"A85", b"Fl"]) and b"/DecodeParms" not in head:
+        elif names in _A85_FLATE and b"/DecodeParms" not in head:
             body = _a85_flate_bytes(raw)
             if body is None:
                 return False
             inflated, stored = len(body), len(raw)
-        elif set(names) in _RAW_FILTERS and len(names) == 1:
+        elif len(names) == 1 and names[0] in _RAW_FILTERS:
             inflated, stored = len(raw), len(raw)
         else:
             return False
@@ -1351,13 +1357,13 @@ def _check_content(page, pno: int, stream_type) -> None:
         raw = st.rawdata if st.rawdata is not None else (st.data or b"")
         stored += len(raw)
         filters = [_name(f, literal_name) for f, _ in st.get_filters()]
-        if filters in (["FlateDecode"], ["Fl"]):
+        if filters in _FLATE:
             body = _inflate(raw, MAX_CONTENT)
             inflated += len(body) if body is not None else len(raw)
         elif not filters:
             inflated += len(raw)
         else:
-            a85 = filters in (["ASCII85Decode", "FlateDecode"], ["A85", "Fl"])
+            a85 = filters in _A85_FLATE
             body = _a85_flate(st, raw, filters) if a85 else None
             # other filters inflate far less (LZW at most ~2,700:1)
             inflated += len(body) if body is not None else len(st.get_data())
