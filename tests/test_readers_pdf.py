@@ -168,6 +168,79 @@ def test_reads_in_threads_give_the_same_grid():
     assert all(g == want for g in grids)
 
 
+def marked_pdf() -> bytes:
+    """A page with what PDFium's text page writes apart from its characters: an /ActualText span standing
+    for the glyphs under it, a word hyphenated at a line end (PDFium's unicode 2) and Chinese text."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 700, "Budget executed 98.5%")
+    c._code.append("/Span <</ActualText (fi)>> BDC")  # noqa: SLF001 - raw content: reportlab has no call for it
+    c.drawString(72, 680, "ABC")
+    c._code.append("EMC")  # noqa: SLF001
+    c.drawString(72, 660, "a long hyphen-")
+    c.drawString(72, 646, "ated word")
+    c.setFont("STSong-Light", 12)
+    c.drawString(72, 620, "项目支出绩效自评表")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def page_chars(data: bytes, one_call: bool) -> list[tuple]:
+    """Every page's texts, boxes and whether its text came from one FPDFText_GetText (`one_call`: else
+    character by character, as where the two could differ)."""
+    import ctypes
+
+    from perfdata.readers import pdf
+
+    pdfium_c, _ = pdf._pdfium()
+    out = []
+    with pdf.builtin_fonts_only():
+        buf = ctypes.create_string_buffer(data, len(data))
+        doc = pdfium_c.FPDF_LoadMemDocument64(buf, len(data), None)
+        try:
+            for i in range(pdfium_c.FPDF_GetPageCount(doc)):
+                page = pdf._Page(doc, i)
+                try:
+                    fast = page._page_text(pdfium_c.FPDFText_CountChars(page.textpage)) is not None
+                    if not one_call:
+                        page.actual_text = True  # what makes `_page_text` give way
+                        page._chars()
+                    out.append((page.texts, [a.tolist() for a in page.arrays], fast))
+                finally:
+                    page.close()
+        finally:
+            pdfium_c.FPDF_CloseDocument(doc)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_text_of_a_page_in_one_call_as_character_by_character(seed):
+    """A page's characters from one FPDFText_GetText are those FPDFText_GetUnicode gives one by one (the
+    hyphen PDFium marks 2 in both) and the boxes are the same (all a grid is made of); a page with an
+    /ActualText is read character by character."""
+    import random
+
+    rows = document_rows(render())[0]
+    rnd = random.Random(seed)
+    rows = [[c + ("、" if c and rnd.random() < 0.2 else "") for c in row] for row in rows]
+    plain, marked = pdf_of(rows, top_space=60 * seed), marked_pdf()
+    for data in (plain, marked):
+        fast, slow = page_chars(data, True), page_chars(data, False)
+        assert [p[:2] for p in fast] == [p[:2] for p in slow]
+    assert all(p[2] for p in page_chars(plain, True))  # the one call was taken on every page
+    marked = page_chars(marked, True)[0]
+    assert not marked[2]
+    text = "".join(marked[0])
+    assert "fi" in text and "ABC" not in text and "hyphen-ated" in text and "项目支出绩效自评表" in text
+
+
 def _read_in_child(data: bytes, out) -> None:
     out.put((pdfium_boxes(data), len(read_pdf(data).rows)))
 

@@ -696,6 +696,7 @@ def _read_page(page: _Page, pno: int, grid: DocGrid, cleaned: _Cleaned | None = 
 # -- PDFium: characters, boxes and ruling lines of a page -------------------------------------------------
 
 _UNCHECKED = ("FPDFText_GetUnicode", "FPDFText_GetLooseCharBox", "FPDFText_GetMatrix", "FPDFText_IsGenerated",
+              "FPDFPageObj_CountMarks", "FPDFPageObj_GetMark", "FPDFPageObjMark_GetParamValueType",
               "FPDFPage_GetObject", "FPDFPageObj_GetType", "FPDFPageObj_GetMatrix", "FPDFPageObj_GetBounds",
               "FPDFFormObj_GetObject", "FPDFPath_CountSegments", "FPDFPath_GetPathSegment",
               "FPDFPathSegment_GetPoint", "FPDFPathSegment_GetType", "FPDFPathSegment_GetClose")
@@ -746,6 +747,8 @@ class _BoxBuffer:
 
 _BOXES = _BoxBuffer()
 _MADE_UP = re.compile("[ \r\n]")  # what PDFium's generated characters are
+_ODD = re.compile("[\x00\x02\ufb00-\ufb06]")  # characters PDFium gives that pdfminer would not
+_NOT_ONE_TO_ONE = re.compile("[\ud800-\udfff\ufffe]")  # in FPDFText_GetText: see `_Page._page_text`
 
 
 _READING = threading.Lock()  # PDFium is not thread-safe: this module's reads run one at a time in a process
@@ -845,6 +848,7 @@ class _Page:
         self._ctm = _rotation_ctm(rotate, (x0, y0, x1, y1))
         self._dx, self._top0 = nx0, self.height - ny0  # x + dx, top0 - y (pdfminer page space)
         self.upright_all = True
+        self.actual_text = False  # some text object is marked with an /ActualText (see `_page_text`)
         self.images = 0
         self._paths: list[tuple] = []  # (matrix, segments) of every path object, in drawing order
         self.textpage = None
@@ -892,6 +896,8 @@ class _Page:
             fast["FPDFPathSegment_GetType"], fast["FPDFPathSegment_GetClose"])
         text_kind, path_kind, image_kind, form_kind = (c.FPDF_PAGEOBJ_TEXT, c.FPDF_PAGEOBJ_PATH,
                                                        c.FPDF_PAGEOBJ_IMAGE, c.FPDF_PAGEOBJ_FORM)
+        count_marks, get_mark, param_type = (fast["FPDFPageObj_CountMarks"], fast["FPDFPageObj_GetMark"],
+                                             fast["FPDFPageObjMark_GetParamValueType"])
         move = c.FPDF_SEGMENT_MOVETO
         buf = ctypes.create_string_buffer(24)
         m_ref, f0, f1, f2, f3 = ctypes.byref(buf), *(ctypes.byref(buf, k) for k in (0, 4, 8, 12))
@@ -915,6 +921,9 @@ class _Page:
                         a, b, cc, d = mat[0] * sx, mat[1] * sy, mat[2] * sx, mat[3] * sy
                         if not (a * d > 0 and b * cc <= 0):
                             self.upright_all = False
+                    if not self.actual_text and count_marks(obj):
+                        self.actual_text = any(param_type(get_mark(obj, j), b"ActualText")
+                                               for j in range(count_marks(obj)))
                     get_bounds(obj, f0, f1, f2, f3)
                     left, _, right, _ = four(buf)
                     if abs(right - left) < 0.01:
@@ -968,18 +977,16 @@ class _Page:
             return
         import numpy as np
 
-        # map() over the calls: no Python frame or loop step per character
-        codes = list(map(get_unicode, repeat(tp, n), range(n)))
+        as_read = self._page_text(n)
+        if as_read is None:  # map() over the calls: no Python frame or loop step per character
+            as_read = "".join(map(chr, map(get_unicode, repeat(tp, n), range(n))))
         with _BOXES.lock:  # every box into one buffer, read back in one go
             deque(map(get_box, repeat(tp, n), range(n), _BOXES.pointers(n)), maxlen=0)  # (more pointers than boxes)
             boxes = _BOXES.array(n)  # rows of left, top, right, bottom (FS_RECTF)
-        texts = list(map(chr, codes))
-        as_read = "".join(texts)  # one character per index: the made-up ones are found by their index
-        odd = {0, 2, *range(0xFB00, 0xFB07)}  # 2: PDFium's mark of a hyphen at a line end; ligatures
-        if not odd.isdisjoint(codes):
-            for i, u in enumerate(codes):
-                if u in odd:
-                    texts[i] = "-" if u == 2 else "\ufffd" if not u else LIGATURES.get(texts[i], texts[i])
+        texts = list(as_read)  # one character per index: the made-up ones are found by their index
+        for m in _ODD.finditer(as_read):  # 2: PDFium's mark of a hyphen at a line end; 0; ligatures
+            i, u = m.start(), ord(m.group())
+            texts[i] = "-" if u == 2 else "\ufffd" if not u else LIGATURES.get(texts[i], texts[i])
         keep = bytearray(b"\x01") * n  # but the spaces and line breaks PDFium made up
         # (found in as_read, not the texts: a ligature made "fi" would shift every index)
         blanks = [m.start() for m in _MADE_UP.finditer(as_read)]
@@ -1023,6 +1030,26 @@ class _Page:
             out.append((texts[i], xa + dx, top0 - yb, xb + dx, top0 - ya, upright))
         self.arrays = tuple(np.array([ch[k] for ch in out], dtype=np.float64) for k in (_X0, _TOP, _X1, _BOTTOM))
         self.texts, self._tuples = [ch[_TEXT] for ch in out], out
+
+    def _page_text(self, n: int) -> str | None:
+        """What `FPDFText_GetUnicode` gives for each of the `n` characters, from one `FPDFText_GetText`
+        (one call a page instead of one a character, as pypdfium2's `get_text_range`); None where the two
+        may differ, and the page is read character by character.
+
+        PDFium fills a text buffer beside its character list (cpdf_textpage.cpp), and GetText maps
+        character indices onto it. The buffer has one unit for each character unless a character is left
+        out of it (control characters, a character with neither unicode nor code: the text is then
+        shorter), takes two units (outside the BMP: a surrogate) or is written as U+FFFE (unicode 0). A
+        text object marked with an /ActualText (`actual_text`) puts the marked text into the list, which
+        some PDFium versions do not keep in step with the buffer."""
+        if self.actual_text:
+            return None
+        buf = ctypes.create_string_buffer(2 * n + 2)
+        written = self._c.FPDFText_GetText(self.textpage, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
+        if written != n + 1:
+            return None
+        text = buf.raw[: 2 * n].decode("utf-16-le", "surrogatepass")
+        return None if _NOT_ONE_TO_ONE.search(text) else text
 
     @property
     def edges(self) -> list:
