@@ -241,6 +241,34 @@ def test_the_text_of_a_page_in_one_call_as_character_by_character(seed):
     assert "fi" in text and "ABC" not in text and "hyphen-ated" in text and "项目支出绩效自评表" in text
 
 
+def test_a_page_that_fails_costs_that_page_only(monkeypatch):
+    """Pages are read in batches; a page whose reading fails is told as a warning and the pages beside it
+    in its batch are read as they are without it."""
+    from perfdata.readers import pdf
+
+    rows = document_rows(render())[0] * 4
+    data = pdf_of(rows)
+    whole = read_pdf(data)
+    pages = sorted({int(loc.split()[1]) for loc in whole.locations.values()})
+    assert len(pages) >= 3
+    merged, bad = pdf._merged_edges, []
+
+    def failing(edges):
+        if not bad and len(seen) == 1:
+            bad.append(id(edges))
+        seen.add(id(edges))
+        if id(edges) in bad:
+            raise RuntimeError("damaged")
+        return merged(edges)
+
+    seen: set = set()
+    monkeypatch.setattr(pdf, "_merged_edges", failing)
+    grid = read_pdf(data)
+    assert grid.problems == [("warning", "page 2 cannot be read: RuntimeError: damaged", None, "page 2")]
+    want = [(r.cells, whole.locations[r.line]) for r in whole.rows if not whole.locations[r.line].startswith("page 2 ")]
+    assert [(r.cells, grid.locations[r.line]) for r in grid.rows] == want
+
+
 def _read_in_child(data: bytes, out) -> None:
     out.put((pdfium_boxes(data), len(read_pdf(data).rows)))
 

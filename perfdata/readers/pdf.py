@@ -298,22 +298,45 @@ def _page_lines(texts: list[str], spaces, x0, top, x1, bottom, boxes=()) -> list
     the lines `_outside` them (their text is not even joined)."""
     import numpy as np
 
-    one = np.zeros(len(texts), dtype=np.int64)
-    words, wx0, wtop, wx1, wbottom, _ = _upright_words(texts, spaces, x0, top, x1, bottom, one)
+    n = len(texts)
+    return _pages_lines(texts, spaces, x0, top, x1, bottom, np.zeros(n, dtype=np.int64), 1, boxes,
+                        np.zeros(len(boxes), dtype=np.int64))[0]
+
+
+def _pages_lines(texts: list[str], spaces, x0, top, x1, bottom, page, pages: int, boxes, box_page) -> list[list]:
+    """`_page_lines` of several pages at once (numpy's cost per call is spread over them): `page` gives
+    the page (0 … `pages` - 1) of each character, `box_page` that of each box; the lines of each page.
+
+    Lines are made within runs of characters whose tops chain within 3 pt (`_chained`), and a run that
+    lies inside a box of its page makes only lines inside it: such runs (the rows of a table) are dropped
+    before the words are made."""
+    import numpy as np
+
+    out: list[list] = [[] for _ in range(pages)]
+    if len(boxes) and len(texts):
+        keep = _not_within(x0, top, x1, bottom, page, boxes, box_page)
+        if not keep.all():
+            at = np.flatnonzero(keep)
+            texts = list(map(texts.__getitem__, at.tolist()))
+            spaces, x0, top, x1, bottom, page = spaces[at], x0[at], top[at], x1[at], bottom[at], page[at]
+    words, wx0, wtop, wx1, wbottom, wpage = _upright_words(texts, spaces, x0, top, x1, bottom, page)
     if not words:
-        return []
-    order, cluster = _chained(one[: len(words)], wtop)
+        return out
+    order, cluster = _chained(wpage, wtop)
     ids = np.empty(len(words), dtype=np.int64)
     ids[order] = cluster
     begins = np.concatenate([[0], np.flatnonzero(ids[1:] != ids[:-1]) + 1])  # runs of one cluster, in order
     ends = np.append(begins[1:], len(words))
     lx0, ltop = np.minimum.reduceat(wx0, begins), np.minimum.reduceat(wtop, begins)
     lx1, lbottom = np.maximum.reduceat(wx1, begins), np.maximum.reduceat(wbottom, begins)
+    lpage = wpage[begins]
     if len(boxes):
-        keep = _outside(lx0, ltop, lx1, lbottom, boxes)
-        begins, ends, lx0, ltop, lx1, lbottom = (a[keep] for a in (begins, ends, lx0, ltop, lx1, lbottom))
-    return list(zip([" ".join(words[a:b]) for a, b in zip(begins.tolist(), ends.tolist(), strict=True)],
-                    lx0.tolist(), ltop.tolist(), lx1.tolist(), lbottom.tolist(), strict=True))
+        keep = _outside(lx0, ltop, lx1, lbottom, boxes, lpage, box_page)
+        begins, ends, lx0, ltop, lx1, lbottom, lpage = (a[keep] for a in (begins, ends, lx0, ltop, lx1, lbottom, lpage))
+    for ln in zip(lpage.tolist(), [" ".join(words[a:b]) for a, b in zip(begins.tolist(), ends.tolist(), strict=True)],
+                  lx0.tolist(), ltop.tolist(), lx1.tolist(), lbottom.tolist(), strict=True):
+        out[ln[0]].append(ln[1:])
+    return out
 
 
 # -- ruling lines into tables (pdfplumber.table, "lines" strategy) ---------------------------------------
@@ -532,36 +555,57 @@ def _rows(cells: list[tuple]) -> list[list[tuple | None]]:
     return out
 
 
-def _extract(chars: list | None, arrays: tuple, tables: list[tuple[list, tuple]], upright: bool,
-             texts: list[str], spaces) -> list[list[list[str | None]]]:
-    """Cell texts of the tables of a page (each its rows and its bbox), each character given to the cell
-    holding its left part (see `_held`); on a page of upright text the cells of all its tables are made
-    into text at once (a grouping on arrays costs about the same for one cell or a thousand).
+def _upright_cells(pages: list[tuple[int, int, list]], texts: list[str], spaces, arrays: tuple) -> list[list]:
+    """Cell texts of the tables of pages of upright text, each character given to the cell holding its
+    left part (see `_held`); the cells of all tables of all the pages are made into text at once (a
+    grouping on arrays costs about the same for one cell or a thousand).
 
-    `arrays`: the characters' x0, top, x1, bottom and vertical middle (the same numbers, as arrays);
-    `texts` and `spaces`: their texts and which are blank, for a page of upright text only."""
+    `pages`: each page's characters (lo:hi in the others) and its tables (rows, bbox); `texts`, `spaces`
+    (which are blank) and `arrays` (x0, top, x1, bottom and vertical middle) of the pages' characters in
+    turn. Per page, per table, its rows of cell texts (None where a merged cell covers the slot)."""
     import numpy as np
 
-    held = [_held(arrays, rows, bbox) for rows, bbox in tables]  # (cells, characters, their cell) each
-    got: list[dict[tuple[int, int], str]] = [{} for _ in tables]
-    if upright and held:
-        keys = [(t, cell) for t, (cells, _, _) in enumerate(held) for cell in cells]  # cells numbered on
-        starts = np.cumsum([0] + [len(cells) for cells, _, _ in held[:-1]])
-        idx = np.concatenate([picked for _, picked, _ in held])
-        which = np.concatenate([w + start for (_, _, w), start in zip(held, starts.tolist(), strict=True)])
+    keys, picked, which, numbered = [], [], [], 0  # cells numbered on through tables and pages
+    for k, (lo, hi, tables) in enumerate(pages):
+        view = tuple(a[lo:hi] for a in arrays)
+        for t, (rows, bbox) in enumerate(tables):
+            cells, chars, cell_of = _held(view, rows, bbox)
+            keys += [(k, t, cell) for cell in cells]
+            picked.append(chars + lo)
+            which.append(cell_of + numbered)
+            numbered += len(cells)
+    got: list[list[dict]] = [[{} for _ in tables] for _, _, tables in pages]
+    if picked:
+        idx = np.concatenate(picked)
         sub = list(map(texts.__getitem__, idx.tolist()))
         x0s, tops, x1s, bottoms = arrays[:4]
-        for g, text in _cell_texts(sub, spaces[idx], x0s[idx], tops[idx], x1s[idx], bottoms[idx], which).items():
-            t, cell = keys[g]
-            got[t][cell] = text
-    elif not upright:
-        for (cells, picked, which), got_t in zip(held, got, strict=True):
-            starts_ = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(which)]
-            members = [chars[m] for m in picked.tolist()]
-            for a, b in zip(starts_, starts_[1:], strict=False):
-                got_t[cells[int(which[a])]] = _extract_text(members[a:b], upright)
+        for g, text in _cell_texts(sub, spaces[idx], x0s[idx], tops[idx], x1s[idx], bottoms[idx],
+                                   np.concatenate(which)).items():
+            k, t, cell = keys[g]
+            got[k][t][cell] = text
+    return [_cell_rows(tables, got_k) for (_, _, tables), got_k in zip(pages, got, strict=True)]
+
+
+def _cell_rows(tables: list, got: list[dict]) -> list[list[list[str | None]]]:
     return [[[got_t.get((i, j), "") if box else None for j, box in enumerate(row)] for i, row in enumerate(rows)]
             for (rows, _), got_t in zip(tables, got, strict=True)]
+
+
+def _extract(chars: list, arrays: tuple, tables: list[tuple[list, tuple]]) -> list[list[list[str | None]]]:
+    """Cell texts of the tables of a page whose text is not all upright (each table its rows and its
+    bbox), character by character; `arrays`: the characters' x0, top, x1, bottom and vertical middle."""
+    import numpy as np
+
+    got: list[dict[tuple[int, int], str]] = []
+    for rows, bbox in tables:
+        cells, picked, which = _held(arrays, rows, bbox)
+        got_t: dict[tuple[int, int], str] = {}
+        starts = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(which)]
+        members = [chars[m] for m in picked.tolist()]
+        for a, b in zip(starts, starts[1:], strict=False):
+            got_t[cells[int(which[a])]] = _extract_text(members[a:b], False)
+        got.append(got_t)
+    return _cell_rows(tables, got)
 
 
 def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
@@ -613,13 +657,40 @@ def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
     return cells, picked[order], first[order]
 
 
-def _outside(x0, top, x1, bottom, boxes):
-    """Which lines (their boxes, as arrays) have their middle more than 1 pt outside every box."""
+def _not_within(x0, top, x1, bottom, page, boxes, box_page):
+    """Which characters belong to a run of tops chained within 3 pt (as `_chained` cuts them, on each
+    `page`) that does not lie inside one of the boxes of its page (`box_page`): a run's lines lie inside
+    its extent, so each line of a run inside a box has its middle in that box. Runs do not join across a
+    run that is taken away (their gap only grows)."""
+    import numpy as np
+
+    order = np.lexsort((top, page))
+    t, g = top[order], page[order]
+    new = np.empty(len(t), dtype=bool)
+    new[:1] = True
+    new[1:] = (g[1:] != g[:-1]) | (t[1:] > t[:-1] + TOLERANCE)
+    begins = np.flatnonzero(new)
+    rx0, rx1 = np.minimum.reduceat(x0[order], begins)[:, None], np.maximum.reduceat(x1[order], begins)[:, None]
+    rtop, rbottom = t[begins][:, None], np.maximum.reduceat(bottom[order], begins)[:, None]
+    b = np.array(boxes, dtype=np.float64)
+    inside = ((g[begins][:, None] == box_page) & (b[:, 0] <= rx0) & (rx1 <= b[:, 2]) & (b[:, 1] <= rtop)
+              & (rbottom <= b[:, 3])).any(axis=1)
+    keep = np.empty(len(t), dtype=bool)
+    keep[order] = ~inside[np.cumsum(new) - 1]
+    return keep
+
+
+def _outside(x0, top, x1, bottom, boxes, page=None, box_page=None):
+    """Which lines (their boxes, as arrays) have their middle more than 1 pt outside every box (of their
+    `page`, where the boxes' pages are given)."""
     import numpy as np
 
     y, x = ((top + bottom) / 2)[:, None], ((x0 + x1) / 2)[:, None]
     b = np.array(boxes, dtype=np.float64)
-    return ~((b[:, 0] - 1 <= x) & (x <= b[:, 2] + 1) & (b[:, 1] - 1 <= y) & (y <= b[:, 3] + 1)).any(axis=1)
+    near = (b[:, 0] - 1 <= x) & (x <= b[:, 2] + 1) & (b[:, 1] - 1 <= y) & (y <= b[:, 3] + 1)
+    if page is not None:
+        near &= page[:, None] == box_page
+    return ~near.any(axis=1)
 
 
 def _paragraphs(lines: list[tuple], right: float, table_tops: list[float]) -> list[tuple[float, str]]:
@@ -643,54 +714,71 @@ def _paragraphs(lines: list[tuple], right: float, table_tops: list[float]) -> li
     return out
 
 
-def _read_page(page: _Page, pno: int, grid: DocGrid, cleaned: _Cleaned | None = None) -> int:
-    """Append the rows of one page to the grid; returns how many page-number lines were dropped.
+def _read_pages(pages: list[tuple[int, _Page]], cleaned: _Cleaned) -> list[tuple[list[list[str]], int]]:
+    """The rows of some pages (each row its cells) and how many page-number lines each dropped. The
+    tables are found page by page; the array work on the characters of pages of upright text is done for
+    all the pages at once (numpy's cost per call, not the characters, is most of it on a page).
     `cleaned`: the cell texts cleaned so far in the document (labels recur in every form)."""
     import numpy as np
 
-    if cleaned is None:
-        cleaned = _Cleaned()
+    laid = []  # per page: its tables (rows, bbox) and their boxes
+    for _, page in pages:
+        tables, boxes = [], []
+        for cells in _tables(_merged_edges(page.edges)):
+            cx0, ctop, cx1, cbottom = zip(*cells, strict=True)
+            bbox = (min(cx0), min(ctop), max(cx1), max(cbottom))
+            boxes.append(bbox)
+            tables.append((_rows(cells), bbox))
+        laid.append((tables, boxes))
+    cell_rows: list = [None] * len(pages)
+    lines: list = [None] * len(pages)
+    up = [k for k, (_, page) in enumerate(pages) if page.upright_all]
+    if up:
+        texts = list(chain.from_iterable(pages[k][1].texts for k in up))
+        counts = [len(pages[k][1].texts) for k in up]
+        ends = np.cumsum(counts)
+        x0s, tops, x1s, bottoms = (np.concatenate([pages[k][1].arrays[a] for k in up]) for a in range(4))
+        spaces = np.fromiter(map(str.isspace, texts), dtype=bool, count=len(texts))
+        spans = [(lo, hi, laid[k][0]) for k, lo, hi in zip(up, (ends - counts).tolist(), ends.tolist(), strict=True)]
+        got = _upright_cells(spans, texts, spaces, (x0s, tops, x1s, bottoms, (tops + bottoms) / 2))
+        boxes = [b for k in up for b in laid[k][1]]
+        box_page = np.array([i for i, k in enumerate(up) for _ in laid[k][1]], dtype=np.int64)
+        page_lines = _pages_lines(texts, spaces, x0s, tops, x1s, bottoms, np.repeat(np.arange(len(up)), counts),
+                                  len(up), boxes, box_page)
+        for k, rows_k, lines_k in zip(up, got, page_lines, strict=True):
+            cell_rows[k], lines[k] = rows_k, lines_k
+    for k, (_, page) in enumerate(pages):
+        if cell_rows[k] is None:  # text that is not all upright: character by character
+            x0s, tops, x1s, bottoms = page.arrays
+            tables, boxes = laid[k]
+            cell_rows[k] = _extract(page.chars, (x0s, tops, x1s, bottoms, (tops + bottoms) / 2), tables)
+            lines[k] = _text_lines(page.chars, False)
+            if lines[k] and boxes:
+                lines[k] = list(compress(lines[k], _outside(*np.array([ln[1:5] for ln in lines[k]]).T, boxes)))
+    out = []
+    for (_, page), (tables, boxes), rows_k, lines_k in zip(pages, laid, cell_rows, lines, strict=True):
+        items: list[tuple[float, int, list[str]]] = []
+        for (rows, _), got_rows in zip(tables, rows_k, strict=True):
+            for row, got_row in zip(rows, got_rows, strict=True):
+                items.append((min(c[1] for c in row if c), 0, [cleaned[t] for t in got_row]))
+        kept, dropped = [], 0
+        for ln in lines_k:
+            if PAGE_NUMBER.match(clean(ln[_TEXT])):
+                dropped += 1
+            else:
+                kept.append(ln)
+        right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln[_X1] for ln in kept])
+        for top, text in _paragraphs(kept, right, [b[1] for b in boxes]):
+            items.append((top, 1, [text]))
+        items.sort(key=lambda it: (it[0], it[1]))
+        for _, _, cells in items:
+            while cells and not cells[-1]:
+                cells.pop()
+        out.append(([cells for _, _, cells in items], dropped))
+    return out
 
-    x0s, tops, x1s, bottoms = page.arrays
-    arrays = (x0s, tops, x1s, bottoms, (tops + bottoms) / 2)
-    upright = page.upright_all
-    texts = page.texts
-    spaces = np.fromiter(map(str.isspace, texts), dtype=bool, count=len(texts)) if upright else None
-    chars = None if upright else page.chars
-    items: list[tuple[float, int, list[str]]] = []
-    boxes = []
-    tables = []
-    for cells in _tables(_merged_edges(page.edges)):
-        cx0, ctop, cx1, cbottom = zip(*cells, strict=True)
-        bbox = (min(cx0), min(ctop), max(cx1), max(cbottom))
-        boxes.append(bbox)
-        tables.append((_rows(cells), bbox))
-    for (rows, _), got_rows in zip(tables, _extract(chars, arrays, tables, upright, texts, spaces), strict=True):
-        for row, got in zip(rows, got_rows, strict=True):
-            items.append((min(c[1] for c in row if c), 0, [cleaned[t] for t in got]))
-    lines, dropped = [], 0
-    if upright:
-        page_lines = _page_lines(texts, spaces, x0s, tops, x1s, bottoms, boxes)
-    else:
-        page_lines = _text_lines(chars, False)
-        if page_lines and boxes:
-            page_lines = list(compress(page_lines, _outside(*np.array([ln[1:5] for ln in page_lines]).T, boxes)))
-    for ln in page_lines:
-        if PAGE_NUMBER.match(clean(ln[_TEXT])):
-            dropped += 1
-            continue
-        lines.append(ln)
-    right = max([page.width * 0.75] + [b[2] for b in boxes] + [ln[_X1] for ln in lines])
-    for top, text in _paragraphs(lines, right, [b[1] for b in boxes]):
-        items.append((top, 1, [text]))
-    items.sort(key=lambda it: (it[0], it[1]))
-    for k, (_, _, cells) in enumerate(items, 1):
-        while cells and not cells[-1]:
-            cells.pop()
-        line = len(grid.rows) + 1
-        grid.rows.append(Row(line, cells, "\t".join(cells)))
-        grid.locations[line] = f"page {pno} line {k}"
-    return dropped
+
+_BATCH = 16  # pages read together by `_read_pages`
 
 
 # -- PDFium: characters, boxes and ruling lines of a page -------------------------------------------------
@@ -1485,28 +1573,64 @@ def _read(data: bytes) -> DocGrid:
     no_text: list[int] = []  # pages drawn as images or outlines: scans without a text layer
     blank = 0
     dropped = 0
+    batch: list[tuple[int, _Page]] = []  # pages of text, read (closed), their rows not made yet
+
+    def failed(pno: int, e: Exception) -> None:
+        grid.problems.append(("warning", f"page {pno} cannot be read: {type(e).__name__}: {e}", None, f"page {pno}"))
+
+    def flush() -> None:
+        nonlocal blank, dropped
+        try:
+            read = _read_pages(batch, cleaned)
+        except Exception:  # noqa: BLE001 - one damaged page must not lose the others: each on its own
+            read = []
+            for pno, page in batch:
+                try:
+                    read += _read_pages([(pno, page)], cleaned)
+                except Exception as e:  # noqa: BLE001
+                    failed(pno, e)
+                    read.append(None)
+        for (pno, page), got in zip(batch, read, strict=True):
+            if got is None:
+                continue
+            rows, d = got
+            dropped += d
+            for k, cells in enumerate(rows, 1):
+                line = len(grid.rows) + 1
+                grid.rows.append(Row(line, cells, "\t".join(cells)))
+                grid.locations[line] = f"page {pno} line {k}"
+            if not rows:  # nothing but perhaps a page number
+                if page.images or page.curves:
+                    no_text.append(pno)
+                else:
+                    blank += 1
+        batch.clear()
+
     try:
         pages = pdfium_c.FPDF_GetPageCount(doc)
         for pno in range(1, pages + 1):
             page = None
             try:
                 page = _Page(doc, pno - 1)
-                before = len(grid.rows)
-                if page.texts:
-                    dropped += _read_page(page, pno, grid, cleaned)
-                if len(grid.rows) == before:  # nothing but perhaps a page number
-                    if page.images or page.curves:
-                        no_text.append(pno)
-                    else:
-                        blank += 1
             except Exception as e:  # noqa: BLE001 - one damaged page must not lose the others
-                grid.problems.append(("warning", f"page {pno} cannot be read: {type(e).__name__}: {e}", None,
-                                      f"page {pno}"))
+                flush()  # (its warning after those of the pages before it)
+                failed(pno, e)
+                continue
             finally:
                 if page is not None:
                     page.close()
+            if page.texts:
+                batch.append((pno, page))
+                if len(batch) == _BATCH:
+                    flush()
+            elif page.images or page.curves:
+                no_text.append(pno)
+            else:
+                blank += 1
+        flush()
     finally:
         pdfium_c.FPDF_CloseDocument(doc)
+    no_text.sort()  # (a page in a batch is told after the pages that follow it)
     if no_text and not grid.rows:
         raise ReadError(f"no text layer: OCR needed ({len(no_text)} scanned page(s), no text to read)")
     if not grid.rows and not grid.problems:
