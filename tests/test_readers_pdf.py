@@ -158,6 +158,38 @@ def test_other_pypdfium2_users_keep_the_platform_fonts():
     assert read_pdf(data).rows[0].cells == ["某某项目支出绩效自评表"] and len(builtin) == len(before)
 
 
+def test_the_collector_is_paused_for_a_read_and_put_back_as_it_was(monkeypatch):
+    import gc
+
+    from perfdata.readers import pdf
+
+    data = pdf_of([["某某项目支出绩效自评表"], ["项目名称", "", "就业补助"]])
+    seen, real = [], pdf._read
+
+    def spy(d):
+        seen.append(gc.isenabled())
+        return real(d)
+
+    def fails(d):
+        raise RuntimeError("damaged")
+
+    assert gc.isenabled()
+    monkeypatch.setattr(pdf, "_read", spy)
+    assert read_pdf(data).rows[0].cells == ["某某项目支出绩效自评表"]
+    assert seen == [False] and gc.isenabled()
+    monkeypatch.setattr(pdf, "_read", fails)
+    with pytest.raises(RuntimeError, match="damaged"):
+        read_pdf(data)
+    assert gc.isenabled()
+    monkeypatch.setattr(pdf, "_read", spy)
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        read_pdf(data)
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_reads_in_threads_give_the_same_grid():
     from concurrent.futures import ThreadPoolExecutor
 

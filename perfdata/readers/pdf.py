@@ -38,6 +38,7 @@ pdfminer could not follow is then left to PDFium, which reports a page it cannot
 from __future__ import annotations
 
 import ctypes
+import gc
 import io
 import os
 import re
@@ -485,15 +486,15 @@ def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int], number
     v_of = [m.bit_length() for m in pv]  # the edge number + 1 (each mask has one bit)
     h_of = [m.bit_length() for m in ph]
     pairs = set(zip(v_of, h_of, strict=True))
-    on_v: dict[int, list[int]] = {}  # edge → its points, top to bottom (points are by x, then top)
+    # the points of a vertical edge follow each other (points are by x, then top; a point lies on the
+    # edges whose reach holds its top, an interval, so an edge's points are not split by another's)
+    n = len(points)
+    v_end = [n] * n  # of each point, where the points of its vertical edge end
+    for k in range(n - 2, -1, -1):
+        v_end[k] = k + 1 if v_of[k + 1] != v_of[k] else v_end[k + 1]
     on_h: dict[int, list[int]] = {}  # edge → its points, left to right
-    at_v, at_h = [], []  # of each point, where the points after it on its edges begin
-    for k, (v, h) in enumerate(zip(v_of, h_of, strict=True)):
-        lst = on_v.get(v)
-        if lst is None:
-            lst = on_v[v] = []
-        lst.append(k)
-        at_v.append(len(lst))
+    at_h = []  # of each point, where the points after it on its horizontal edge begin
+    for k, h in enumerate(h_of):
         lst = on_h.get(h)
         if lst is None:
             lst = on_h[h] = []
@@ -506,7 +507,7 @@ def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int], number
         if not rs:
             continue
         found = False
-        for b in on_v[v_of[k]][at_v[k]:]:
+        for b in range(k + 1, v_end[k]):
             hb = h_of[b]
             for r in rs:
                 if (v_of[r], hb) in pairs:
@@ -621,14 +622,10 @@ def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
     band do not cover it): all characters against all cells of the table at once."""
     import numpy as np
 
-    cells, flat = [], []
-    for i, row in enumerate(rows):
-        for j, box in enumerate(row):
-            if box:
-                cells.append((i, j))
-                flat.append(box)
+    cells = [(i, j) for i, row in enumerate(rows) for j, box in enumerate(row) if box]
+    flat = [box for row in rows for box in row if box]
     boxes = np.fromiter(chain.from_iterable(flat), np.float64, 4 * len(flat)).reshape(-1, 4)
-    tops = np.array(sorted({box[1] for box in flat}))  # (np.unique costs more on a few hundred)
+    tops = np.array([next(filter(None, row))[1] for row in rows])  # each row's top (`_rows`), in order
     x0s, _, x1s, _, ys = arrays
     x0, top, x1, bottom = bbox
     picked = np.flatnonzero((x0s >= x0 - 3) & (x0s <= x1) & (ys >= top) & (ys <= bottom))
@@ -759,8 +756,8 @@ def _read_pages(pages: list[tuple[int, _Page]], cleaned: _Cleaned) -> list[tuple
     for (_, page), (tables, boxes), rows_k, lines_k in zip(pages, laid, cell_rows, lines, strict=True):
         items: list[tuple[float, int, list[str]]] = []
         for (rows, _), got_rows in zip(tables, rows_k, strict=True):
-            for row, got_row in zip(rows, got_rows, strict=True):
-                items.append((min(c[1] for c in row if c), 0, [cleaned[t] for t in got_row]))
+            for row, got_row in zip(rows, got_rows, strict=True):  # (a row's cells share their top: `_rows`)
+                items.append((next(filter(None, row))[1], 0, list(map(cleaned.__getitem__, got_row))))
         kept, dropped = [], 0
         for ln in lines_k:
             if PAGE_NUMBER.match(clean(ln[_TEXT])):
@@ -1553,8 +1550,27 @@ def read_pdf(data: bytes) -> DocGrid:
     failed = _precheck(data)
     if failed is not None:
         raise _open_error(failed) from None
-    with builtin_fonts_only():
+    with builtin_fonts_only(), _collector_paused():
         return _read(data)
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for the time of a read (under `_READING`: one at a time).
+
+    A page makes thousands of small tuples and lists, which trigger collections, and a full collection
+    walks every object the process holds: in a process holding a large heap (pandas tables in an ingest
+    worker, a document library's objects) they cost more than the page itself. What a read makes holds no
+    reference cycles and is freed as it goes; the collector is put back as it was, also when the read
+    fails, and catches up on its next run."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _read(data: bytes) -> DocGrid:
