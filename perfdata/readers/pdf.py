@@ -355,9 +355,10 @@ def _snap(edges: list, attr: int) -> list:
         avg = sum(e[attr] for e in cluster) / len(cluster)
         for e in cluster:
             d = avg - e[attr]
-            e = list(e)
-            e[attr] += d
-            e[other] += d
+            if d:  # (an edge already at the mean is kept as it is: edges are never changed in place)
+                e = list(e)
+                e[attr] += d
+                e[other] += d
             out.append(e)
     return out
 
@@ -431,15 +432,15 @@ def _tables(edges: list) -> list[list[tuple]]:
     points = sorted(vs)
     pv = [vs[p] for p in points]  # by point number: its vertical and horizontal edges
     ph = [hs[p] for p in points]
-    number = {p: k for k, p in enumerate(points)}
-    cells, corners = (_single_edge_cells if single else _masked_cells)(points, pv, ph, number)
+    cells, corners = (_single_edge_cells if single else _masked_cells)(points, pv, ph)
     return _cells_to_tables(cells, corners, len(points))
 
 
-def _masked_cells(points: list[tuple], pv: list[int], ph: list[int], number: dict) -> tuple[list, list]:
+def _masked_cells(points: list[tuple], pv: list[int], ph: list[int]) -> tuple[list, list]:
     """pdfplumber's find_smallest_cell from each intersection (`points` sorted, with the masks of their
     vertical and horizontal edges): the cells, and the numbers of their corners."""
     px = [p[0] for p in points]
+    number = {p: k for k, p in enumerate(points)}
     right: dict[float, list[int]] = {}  # point numbers by top (left to right)
     after: list[int] = []  # of each point, its place in its row
     for k, (_, y) in enumerate(points):
@@ -478,14 +479,14 @@ def _masked_cells(points: list[tuple], pv: list[int], ph: list[int], number: dic
     return cells, corners
 
 
-def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int], number: dict) -> tuple[list, list]:
+def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int]) -> tuple[list, list]:
     """`_masked_cells` where every intersection lies on one vertical and one horizontal
     edge (a ruled grid): the points sharing an edge with a point are those on its edge (the same x or
     top), and a corner at (x of r, top of b) joined to r and b is a point on r's vertical edge and b's
     horizontal edge. The same cells, with far fewer points tried."""
     v_of = [m.bit_length() for m in pv]  # the edge number + 1 (each mask has one bit)
     h_of = [m.bit_length() for m in ph]
-    pairs = set(zip(v_of, h_of, strict=True))
+    at = {vh: k for k, vh in enumerate(zip(v_of, h_of, strict=True))}  # the point where two edges meet
     # the points of a vertical edge follow each other (points are by x, then top; a point lies on the
     # edges whose reach holds its top, an interval, so an edge's points are not split by another's)
     n = len(points)
@@ -510,10 +511,10 @@ def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int], number
         for b in range(k + 1, v_end[k]):
             hb = h_of[b]
             for r in rs:
-                if (v_of[r], hb) in pairs:
-                    xr, by = points[r][0], points[b][1]
-                    cells.append((x, y, xr, by))
-                    corners.append((k, b, r, number[xr, by]))
+                br = at.get((v_of[r], hb))
+                if br is not None:
+                    cells.append((x, y, points[r][0], points[b][1]))
+                    corners.append((k, b, r, br))
                     found = True
                     break
             if found:
