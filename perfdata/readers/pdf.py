@@ -553,7 +553,7 @@ def _rows(cells: list[tuple]) -> list[list[tuple | None]]:
     out = []
     for _, row in groupby(sorted(cells, key=itemgetter(1, 0)), key=itemgetter(1)):
         at = {c[0]: c for c in row}
-        out.append([at.get(x) for x in xs])
+        out.append(list(map(at.get, xs)))
     return out
 
 
@@ -567,30 +567,28 @@ def _upright_cells(pages: list[tuple[int, int, list]], texts: list[str], spaces,
     turn. Per page, per table, its rows of cell texts (None where a merged cell covers the slot)."""
     import numpy as np
 
-    keys, picked, which, numbered = [], [], [], 0  # cells numbered on through tables and pages
-    for k, (lo, hi, tables) in enumerate(pages):
+    picked, which, numbered = [], [], 0  # cells numbered on through tables and pages, in row order
+    for lo, hi, tables in pages:
         view = tuple(a[lo:hi] for a in arrays)
-        for t, (rows, bbox) in enumerate(tables):
+        for rows, bbox in tables:
             cells, chars, cell_of = _held(view, rows, bbox)
-            keys += [(k, t, cell) for cell in cells]
             picked.append(chars + lo)
             which.append(cell_of + numbered)
             numbered += len(cells)
-    got: list[list[dict]] = [[{} for _ in tables] for _, _, tables in pages]
+    got: dict[int, str] = {}
     if picked:
         idx = np.concatenate(picked)
         sub = list(map(texts.__getitem__, idx.tolist()))
         x0s, tops, x1s, bottoms = arrays[:4]
-        for g, text in _cell_texts(sub, spaces[idx], x0s[idx], tops[idx], x1s[idx], bottoms[idx],
-                                   np.concatenate(which)).items():
-            k, t, cell = keys[g]
-            got[k][t][cell] = text
-    return [_cell_rows(tables, got_k) for (_, _, tables), got_k in zip(pages, got, strict=True)]
+        got = _cell_texts(sub, spaces[idx], x0s[idx], tops[idx], x1s[idx], bottoms[idx], np.concatenate(which))
+    flat = iter(list(map(got.get, range(numbered), repeat("", numbered))))
+    return [[_cell_rows(rows, flat) for rows, _ in tables] for _, _, tables in pages]
 
 
-def _cell_rows(tables: list, got: list[dict]) -> list[list[list[str | None]]]:
-    return [[[got_t.get((i, j), "") if box else None for j, box in enumerate(row)] for i, row in enumerate(rows)]
-            for (rows, _), got_t in zip(tables, got, strict=True)]
+def _cell_rows(rows: list[list], texts) -> list[list[str | None]]:
+    """A table's rows of cell texts, from an iterator over the texts of its cells in row order (as `_held`
+    numbers them); None where a merged cell covers the slot."""
+    return [[next(texts) if box else None for box in row] for row in rows]
 
 
 def _extract(chars: list, arrays: tuple, tables: list[tuple[list, tuple]]) -> list[list[list[str | None]]]:
@@ -598,16 +596,16 @@ def _extract(chars: list, arrays: tuple, tables: list[tuple[list, tuple]]) -> li
     bbox), character by character; `arrays`: the characters' x0, top, x1, bottom and vertical middle."""
     import numpy as np
 
-    got: list[dict[tuple[int, int], str]] = []
+    out = []
     for rows, bbox in tables:
         cells, picked, which = _held(arrays, rows, bbox)
-        got_t: dict[tuple[int, int], str] = {}
+        got = [""] * len(cells)
         starts = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(which)]
         members = [chars[m] for m in picked.tolist()]
         for a, b in zip(starts, starts[1:], strict=False):
-            got_t[cells[int(which[a])]] = _extract_text(members[a:b], False)
-        got.append(got_t)
-    return _cell_rows(tables, got)
+            got[int(which[a])] = _extract_text(members[a:b], False)
+        out.append(_cell_rows(rows, iter(got)))
+    return out
 
 
 def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
