@@ -988,7 +988,7 @@ class _Page:
         six, two, four = (struct.Struct(f).unpack_from for f in ("6f", "2f", "4f"))
         ctm = self._ctm
         turned = ctm[1] != 0  # else the page matrix only scales by ±1 and moves
-        sx, sy = (1, 1) if turned else (ctm[0], ctm[3])
+        sxy = 1 if turned else ctm[0] * ctm[3]  # the page's own flips, where it is not turned
         todo = [(c.FPDFPage_CountObjects(self.raw), get_object, self.raw, None)]
         while todo:
             count, get, holder, form = todo.pop()
@@ -999,11 +999,12 @@ class _Page:
                 if kind == text_kind:
                     if self.upright_all:
                         get_matrix(obj, m_ref)
-                        mat = six(buf)
                         if form is not None or turned:
-                            mat = _mul(mat if form is None else _mul(mat, form), ctm)
-                        a, b, cc, d = mat[0] * sx, mat[1] * sy, mat[2] * sx, mat[3] * sy
-                        if not (a * d > 0 and b * cc <= 0):
+                            mat = _mul(six(buf) if form is None else _mul(six(buf), form), ctm)
+                        else:
+                            mat = four(buf)
+                        # upright: a·d > 0 and b·c <= 0 for (a·sx, b·sy, c·sx, d·sy), whose signs are these
+                        if not (mat[0] * mat[3] * sxy > 0 and mat[1] * mat[2] * sxy <= 0):
                             self.upright_all = False
                     if not self.actual_text and count_marks(obj):
                         self.actual_text = any(param_type(get_mark(obj, j), b"ActualText")
