@@ -830,7 +830,6 @@ class _BoxBuffer:
 
 
 _BOXES = _BoxBuffer()
-_MADE_UP = re.compile("[ \r\n]")  # what PDFium's generated characters are
 _ODD = re.compile("[\x00\x02\ufb00-\ufb06]")  # characters PDFium gives that pdfminer would not
 _NOT_ONE_TO_ONE = re.compile("[\ud800-\udfff\ufffe]")  # in FPDFText_GetText: see `_Page._page_text`
 
@@ -1068,22 +1067,25 @@ class _Page:
         with _BOXES.lock:  # every box into one buffer, read back in one go
             deque(map(get_box, repeat(tp, n), range(n), _BOXES.pointers(n)), maxlen=0)  # (more pointers than boxes)
             boxes = _BOXES.array(n)  # rows of left, top, right, bottom (FS_RECTF)
-        texts = list(as_read)  # one character per index: the made-up ones are found by their index
-        for m in _ODD.finditer(as_read):  # 2: PDFium's mark of a hyphen at a line end; 0; ligatures
-            i, u = m.start(), ord(m.group())
-            texts[i] = "-" if u == 2 else "\ufffd" if not u else LIGATURES.get(texts[i], texts[i])
-        keep = bytearray(b"\x01") * n  # but the spaces and line breaks PDFium made up
-        # (found in as_read, not the texts: a ligature made "fi" would shift every index)
-        blanks = [m.start() for m in _MADE_UP.finditer(as_read)]
-        for i, generated in zip(blanks, map(is_generated, repeat(tp, len(blanks)), blanks), strict=True):
-            if generated == 1:
-                keep[i] = 0
+        texts = as_read  # one character per index: the made-up ones are found by their index
+        if _ODD.search(as_read):  # 2: PDFium's mark of a hyphen at a line end; 0; ligatures
+            texts = list(as_read)
+            for m in _ODD.finditer(as_read):
+                i, u = m.start(), ord(m.group())
+                texts[i] = "-" if u == 2 else "\ufffd" if not u else LIGATURES.get(texts[i], texts[i])
+        # but the spaces and line breaks PDFium made up (found in as_read, not the texts: a ligature made
+        # "fi" would shift every index)
+        codes = np.frombuffer(as_read.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        blanks = np.flatnonzero((codes == 32) | (codes == 13) | (codes == 10))  # what PDFium makes up: " \r\n"
+        made_up = np.fromiter(map(is_generated, repeat(tp, len(blanks)), blanks.tolist()), np.int64, len(blanks))
+        kept = np.ones(n, dtype=bool)
+        kept[blanks[made_up == 1]] = False
+        keep = kept.tolist()
         a, b, c, d, e, f = self._ctm
         dx, top0 = self._dx, self._top0
         if ((a, b, c, d) == (1, 0, 0, 1) and self.upright_all and (boxes[:, 0] <= boxes[:, 2]).all()
                 and (boxes[:, 3] <= boxes[:, 1]).all()):
             ex, fy = e + dx, top0 - f  # x + e + dx, top0 - (y + f)
-            kept = np.frombuffer(bytes(keep), dtype=np.uint8).view(bool)
             self.arrays = (boxes[kept, 0] + ex, fy - boxes[kept, 1], boxes[kept, 2] + ex, fy - boxes[kept, 3])
             self.texts = list(compress(texts, keep))
             return
