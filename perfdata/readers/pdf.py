@@ -628,17 +628,18 @@ def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
     x0s, _, x1s, _, ys = arrays
     x0, top, x1, bottom = bbox
     picked = np.flatnonzero((x0s >= x0 - 3) & (x0s <= x1) & (ys >= top) & (ys <= bottom))
-    y = ys[picked]
-    x = (x0s[picked] + (x1s[picked] - x0s[picked]) / 4)[:, None]
+    y, px0 = ys[picked], x0s[picked]
+    x = (px0 + (x1s[picked] - px0) / 4)[:, None]
     bx0, btop, bx1, bbottom = boxes.T
     # per band (of cell tops), the cells that start at or above its top (as the point: no cell top lies
     # between a band's top and its points) and cover it; band 0 is above the first top: no cell. Worked
     # out per band, not per point: the point tests left are three, on the few cells covering its band
     covers = np.zeros((len(tops) + 1, len(boxes)), dtype=bool)
     covers[1:] = (btop <= tops[:, None]) & (tops[:, None] <= bbottom - 0.01)
-    width = max(int(covers.sum(axis=1).max()), 1)
+    count = covers.sum(axis=1)
+    width = max(max(count.tolist()), 1)
     among = np.argsort(~covers, axis=1, kind="stable")[:, :width]  # per band its covering cells, in order
-    valid = np.take_along_axis(covers, among, axis=1)
+    valid = np.arange(width) < count[:, None]  # (the covering cells come first)
     band = np.searchsorted(tops, y, side="right")  # the band of each point
     cand = among[band]
     holds = valid[band]
