@@ -17,6 +17,11 @@ into words and lines (3 pt tolerances; on arrays for upright text, character by 
 PDFium reads with its built-in fonts only (`builtin_fonts_only`), so the grid does not depend on the
 fonts a machine has installed. Coordinates are pdfplumber's (x from the left, `top` down from the top
 of the page, page rotation applied), so every threshold below means what it meant with pdfplumber.
+PDFium reads one page at a time; the tables are found page by page and the array work on the characters
+(cells into text, the lines outside the tables) is done for `_BATCH` pages at once, where numpy's cost per
+call would otherwise be most of it. Python's cyclic collector is paused for the time of a read
+(`_collector_paused`): a page makes thousands of small tuples and lists, and in a process holding a large
+heap the collections they trigger cost more than the page.
 
 pdfminer.six (the parser under pdfplumber; pdfplumber itself is not used) is still used for `precheck`
 and the messages of files it cannot open, and nothing else: PDFium exposes no object graph (no
