@@ -152,3 +152,32 @@ def test_a_parameter_error_stops_the_kernels_mid_start_and_says_so_at_once(tmp_p
     assert settled(kernel_processes) == []
     assert seconds < 10  # not the kernels' whole start and imports (about 3.5 s each, on a loaded machine more)
     assert not (tmp_path / "p").exists()
+
+
+def test_a_kernel_that_dies_before_it_answers_is_started_again_once(tmp_path, probe, monkeypatch):
+    """Two kernels started side by side can be given the same free port, and the second dies before it
+    answers ("Address already in use"): it ran no cell, so it is started again, once, and the manifest
+    says so. A kernel that dies again fails its notebook as before."""
+    import papermill
+
+    real, calls = papermill.execute_notebook, []
+
+    def dies_first(*args, **kw):
+        calls.append(1)
+        if len(calls) <= fails:
+            raise RuntimeError(runner.KERNEL_DIED)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(papermill, "execute_notebook", dies_first)
+    fails = 1
+    res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="r", notebook_dir=probe,
+                            notebooks=["probe"])
+    assert res.status == "ok" and len(calls) == 2
+    assert res.manifest["notebooks"][0]["kernel_restarts"] == 1
+    assert printed(res.folder) == f"warm=False cwd={tmp_path / 'reports' / '.r.partial'} forms=43\n"
+    calls.clear()
+    fails = 2
+    res = runner.run_report(tmp_path / "data", tmp_path / "reports", {}, run_id="s", notebook_dir=probe,
+                            notebooks=["probe"])
+    assert res.status == "failed" and len(calls) == 2
+    assert res.manifest["notebooks"][0]["error"]["evalue"] == runner.KERNEL_DIED

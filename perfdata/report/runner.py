@@ -70,6 +70,7 @@ class NotebookRun:
     status: str = "pending"  # ok | failed
     seconds: float = 0.0
     error: dict | None = None
+    kernel_restarts: int = 0  # kernels that died before they answered, started again (`_execute`)
 
 
 @dataclass
@@ -391,6 +392,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
+KERNEL_DIED = "Kernel died before replying to kernel_info"  # jupyter_client's words (client.wait_for_ready)
+
+
 def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, timeout: int,
              bar: dict | bool = False, km=None) -> NotebookRun:
     """Run one notebook into FOLDER with papermill, then its HTML. `km`: a kernel already started in FOLDER
@@ -408,11 +412,20 @@ def _execute(name: str, src: Path, folder: Path, params: dict, kernel: str, time
     t0 = time.perf_counter()
     out = folder / f"{name}.ipynb"
     try:
-        papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel, progress_bar=bar,
-                                   request_save_on_cell_execute=False, execution_timeout=timeout,
-                                   extra_arguments=KERNEL_ARGUMENTS,
-                                   **({"km": km} if km is not None else
-                                      {"resources": {"metadata": {"path": str(folder)}}}))
+        while True:
+            try:
+                papermill.execute_notebook(str(src), str(out), parameters=params, kernel_name=kernel,
+                                           progress_bar=bar, request_save_on_cell_execute=False,
+                                           execution_timeout=timeout, extra_arguments=KERNEL_ARGUMENTS,
+                                           **({"km": km} if km is not None else
+                                              {"resources": {"metadata": {"path": str(folder)}}}))
+                break
+            except RuntimeError as e:
+                # a kernel that exits before it answers ran no cell: started again, once (two kernels
+                # started side by side can both be given a free port, and the second cannot bind it)
+                if km is not None or run.kernel_restarts or str(e) != KERNEL_DIED:
+                    raise
+                run.kernel_restarts += 1
         run.status = "ok"
     except PapermillExecutionError as e:
         run.status = "failed"
@@ -971,6 +984,7 @@ def _build(tmp: Path, data_dir: Path, raw_dir: Path | None, run_id: str, when: d
         "versions": _versions(),
         "timings": timings,
         "notebooks": [{"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error,
+                       **({"kernel_restarts": r.kernel_restarts} if r.kernel_restarts else {}),
                        **({"warm_kernel_error": warm.warm_errors().get(r.name)} if warm is not None else {})}
                       for r in runs],
         "failed": list(failures or []) + [describe_failure(r) for r in failed]
