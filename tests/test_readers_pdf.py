@@ -420,6 +420,41 @@ def _tables_on_sets(edges):
     return pdf._cells_to_tables(cells, corners, len(points))
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_lines_of_pages_at_once_as_page_by_page(seed):
+    """`_pages_lines` (the pages of a batch at once, each page's characters against its own boxes) gives
+    each page the lines `_page_lines` gives it alone: random characters and boxes on four pages, one of
+    them without boxes and one without characters."""
+    import random
+
+    import numpy as np
+
+    from perfdata.readers import pdf
+
+    rnd = random.Random(seed)
+    pages = []
+    for k in range(4):
+        chars = [] if k == 3 else [(rnd.choice("项目 名称a1 、"), x0, top, x0 + rnd.choice([0, 2, 4.5, 7]),
+                                    top + rnd.choice([7, 9]))
+                                   for x0, top in ((rnd.uniform(0, 60), rnd.choice([0, 2.5, 6, 7.5, 20, 31]))
+                                                   for _ in range(rnd.randint(1, 80)))]
+        boxes = [] if k == 1 else [(rnd.uniform(-5, 40), rnd.choice([0, 3, 8]), rnd.uniform(40, 70),
+                                    rnd.choice([5, 9, 30])) for _ in range(rnd.randint(1, 3))]
+        pages.append((chars, boxes))
+    texts = [c[0] for chars, _ in pages for c in chars]
+    arrays = [np.array([c[i] for chars, _ in pages for c in chars], dtype=float) for i in (1, 2, 3, 4)]
+    spaces = np.array([t.isspace() for t in texts], dtype=bool)
+    page = np.repeat(np.arange(4), [len(chars) for chars, _ in pages])
+    boxes = [b for _, bs in pages for b in bs]
+    box_page = np.repeat(np.arange(4), [len(bs) for _, bs in pages])
+    got = pdf._pages_lines(texts, spaces, *arrays, page, 4, boxes, box_page)
+    want = []
+    for k, (chars, bs) in enumerate(pages):
+        at = page == k
+        want.append(pdf._page_lines([c[0] for c in chars], spaces[at], *(a[at] for a in arrays), bs))
+    assert got == want and any(got)
+
+
 @pytest.mark.parametrize("seed", range(60))
 def test_table_finder_as_on_sets(seed):
     """The table finder (bit masks of edges, and its shortcut for points on one edge each) finds the cells

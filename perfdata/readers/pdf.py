@@ -675,8 +675,10 @@ def _not_within(x0, top, x1, bottom, page, boxes, box_page):
     rx0, rx1 = np.minimum.reduceat(x0[order], begins)[:, None], np.maximum.reduceat(x1[order], begins)[:, None]
     rtop, rbottom = t[begins][:, None], np.maximum.reduceat(bottom[order], begins)[:, None]
     b = np.array(boxes, dtype=np.float64)
-    inside = ((g[begins][:, None] == box_page) & (b[:, 0] <= rx0) & (rx1 <= b[:, 2]) & (b[:, 1] <= rtop)
-              & (rbottom <= b[:, 3])).any(axis=1)
+    inside = np.zeros(len(begins), dtype=bool)
+    for (lo, hi), (c, d) in _same_page(g[begins], box_page):
+        inside[lo:hi] = ((b[c:d, 0] <= rx0[lo:hi]) & (rx1[lo:hi] <= b[c:d, 2]) & (b[c:d, 1] <= rtop[lo:hi])
+                         & (rbottom[lo:hi] <= b[c:d, 3])).any(axis=1)
     keep = np.empty(len(t), dtype=bool)
     keep[order] = ~inside[np.cumsum(new) - 1]
     return keep
@@ -689,10 +691,27 @@ def _outside(x0, top, x1, bottom, boxes, page=None, box_page=None):
 
     y, x = ((top + bottom) / 2)[:, None], ((x0 + x1) / 2)[:, None]
     b = np.array(boxes, dtype=np.float64)
-    near = (b[:, 0] - 1 <= x) & (x <= b[:, 2] + 1) & (b[:, 1] - 1 <= y) & (y <= b[:, 3] + 1)
-    if page is not None:
-        near &= page[:, None] == box_page
-    return ~near.any(axis=1)
+    if page is None:
+        return ~((b[:, 0] - 1 <= x) & (x <= b[:, 2] + 1) & (b[:, 1] - 1 <= y) & (y <= b[:, 3] + 1)).any(axis=1)
+    keep = np.ones(len(x), dtype=bool)
+    for (lo, hi), (c, d) in _same_page(page, box_page):
+        xs, ys, bs = x[lo:hi], y[lo:hi], b[c:d]
+        keep[lo:hi] = ~((bs[:, 0] - 1 <= xs) & (xs <= bs[:, 2] + 1) & (bs[:, 1] - 1 <= ys)
+                        & (ys <= bs[:, 3] + 1)).any(axis=1)
+    return keep
+
+
+def _same_page(page, box_page):
+    """For each page that has boxes, the slice of the items (`page`, in page order) and of the boxes
+    (`box_page`, in page order) on it: items are tested against their own page's boxes only (a batch's
+    items against all its boxes would grow with the square of the batch)."""
+    import numpy as np
+
+    pages = np.unique(box_page)
+    items = np.searchsorted(page, pages), np.searchsorted(page, pages, side="right")
+    boxes = np.searchsorted(box_page, pages), np.searchsorted(box_page, pages, side="right")
+    return zip(zip(*(a.tolist() for a in items), strict=True), zip(*(a.tolist() for a in boxes), strict=True),
+               strict=True)
 
 
 def _paragraphs(lines: list[tuple], right: float, table_tops: list[float]) -> list[tuple[float, str]]:
