@@ -342,6 +342,16 @@ def test_a_process_forked_during_a_read_reads_too():
     assert pdfium_boxes(data) == before
 
 
+def page_lines(texts, spaces, x0, top, x1, bottom, boxes=()):
+    """`_pages_lines` of one page."""
+    import numpy as np
+
+    from perfdata.readers import pdf
+
+    return pdf._pages_lines(texts, spaces, x0, top, x1, bottom, np.zeros(len(texts), dtype=np.int64), 1, boxes,
+                            np.zeros(len(boxes), dtype=np.int64))[0]
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_words_on_arrays_as_character_by_character(seed):
     """The array form of pdfplumber's word and line grouping (upright text) gives what the character by
@@ -362,13 +372,13 @@ def test_words_on_arrays_as_character_by_character(seed):
     arrays = [np.array([c[k] for c in chars], dtype=float) for k in (1, 2, 3, 4)]
     texts = [c[0] for c in chars]
     spaces = np.array([t.isspace() for t in texts])
-    assert pdf._page_lines(texts, spaces, *arrays) == pdf._text_lines(chars, True)
+    assert page_lines(texts, spaces, *arrays) == pdf._text_lines(chars, True)
     boxes = [(rnd.uniform(-5, 40), rnd.choice([0, 3, 8]), rnd.uniform(40, 70), rnd.choice([5, 9, 30]))
              for _ in range(2)]
     outside = [ln for ln in pdf._text_lines(chars, True)  # a line's middle more than 1 pt outside each box
                if not any(a - 1 <= (ln[1] + ln[3]) / 2 <= c + 1 and t - 1 <= (ln[2] + ln[4]) / 2 <= b + 1
                           for a, t, c, b in boxes)]
-    assert pdf._page_lines(texts, spaces, *arrays, boxes) == outside
+    assert page_lines(texts, spaces, *arrays, boxes) == outside
     group = np.array([rnd.randrange(4) for _ in chars])
     want = {g: pdf._extract_text([c for c, k in zip(chars, group, strict=True) if k == g], True) for g in set(group)}
     got = pdf._cell_texts(texts, spaces, *arrays, group)
@@ -423,7 +433,7 @@ def _tables_on_sets(edges):
 @pytest.mark.parametrize("seed", range(20))
 def test_lines_of_pages_at_once_as_page_by_page(seed):
     """`_pages_lines` (the pages of a batch at once, each page's characters against its own boxes) gives
-    each page the lines `_page_lines` gives it alone: random characters and boxes on four pages, one of
+    each page the lines it gives that page alone: random characters and boxes on four pages, one of
     them without boxes and one without characters."""
     import random
 
@@ -451,7 +461,7 @@ def test_lines_of_pages_at_once_as_page_by_page(seed):
     want = []
     for k, (chars, bs) in enumerate(pages):
         at = page == k
-        want.append(pdf._page_lines([c[0] for c in chars], spaces[at], *(a[at] for a in arrays), bs))
+        want.append(page_lines([c[0] for c in chars], spaces[at], *(a[at] for a in arrays), bs))
     assert got == want and any(got)
 
 

@@ -299,19 +299,11 @@ def _cell_texts(texts: list[str], spaces, x0, top, x1, bottom, group) -> dict[in
     return dict(zip(g[firsts].tolist(), ("\n".join(texts_[a:b]) for a, b in zip(at, ends, strict=True)), strict=True))
 
 
-def _page_lines(texts: list[str], spaces, x0, top, x1, bottom, boxes=()) -> list[tuple]:
-    """`_text_lines` of a page of upright characters, on arrays; with `boxes` (x0, top, x1, bottom), only
-    the lines `_outside` them (their text is not even joined)."""
-    import numpy as np
-
-    n = len(texts)
-    return _pages_lines(texts, spaces, x0, top, x1, bottom, np.zeros(n, dtype=np.int64), 1, boxes,
-                        np.zeros(len(boxes), dtype=np.int64))[0]
-
-
 def _pages_lines(texts: list[str], spaces, x0, top, x1, bottom, page, pages: int, boxes, box_page) -> list[list]:
-    """`_page_lines` of several pages at once (numpy's cost per call is spread over them): `page` gives
-    the page (0 … `pages` - 1) of each character, `box_page` that of each box; the lines of each page.
+    """`_text_lines` of pages of upright characters, on arrays, several pages at once (numpy's cost per
+    call is spread over them): `page` gives the page (0 … `pages` - 1) of each character, `box_page` that
+    of each box (x0, top, x1, bottom); the lines of each page `_outside` its boxes (their text is not even
+    joined).
 
     Lines are made within runs of characters whose tops chain within 3 pt (`_chained`), and a run that
     lies inside a box of its page makes only lines inside it: such runs (the rows of a table) are dropped
@@ -691,13 +683,15 @@ def _outside(x0, top, x1, bottom, boxes, page=None, box_page=None):
 
     y, x = ((top + bottom) / 2)[:, None], ((x0 + x1) / 2)[:, None]
     b = np.array(boxes, dtype=np.float64)
-    if page is None:
+
+    def clear(x, y, b):
         return ~((b[:, 0] - 1 <= x) & (x <= b[:, 2] + 1) & (b[:, 1] - 1 <= y) & (y <= b[:, 3] + 1)).any(axis=1)
+
+    if page is None:
+        return clear(x, y, b)
     keep = np.ones(len(x), dtype=bool)
     for (lo, hi), (c, d) in _same_page(page, box_page):
-        xs, ys, bs = x[lo:hi], y[lo:hi], b[c:d]
-        keep[lo:hi] = ~((bs[:, 0] - 1 <= xs) & (xs <= bs[:, 2] + 1) & (bs[:, 1] - 1 <= ys)
-                        & (ys <= bs[:, 3] + 1)).any(axis=1)
+        keep[lo:hi] = clear(x[lo:hi], y[lo:hi], b[c:d])
     return keep
 
 
