@@ -104,7 +104,8 @@ TABLES: dict[str, list[Column]] = {
         Column("level2", S, "二级指标", "数量指标 … 服务对象满意度指标"),
         Column("indicator_no", I, "指标序号", "N of a printed '指标N:'"),
         Column("name", S, "三级指标", "indicator name without the '指标N:' prefix"),
-        Column("target_raw", S, "年度指标值", "target as printed (normalised spacing)"),
+        Column("target_raw", S, "年度指标值", "target as printed (normalised spacing); where 指标性质 | 指标值 | "
+               "度量单位 are printed apart, the target they spell ('≥' '735' '人次' → ≥735人次)"),
         Column("actual_raw", S, "实际完成值", "actual as printed (normalised spacing)"),
         Column("weight", F, "分值", ""),
         Column("score", F, "得分", ""),

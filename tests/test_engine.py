@@ -345,6 +345,107 @@ def test_every_template_reads_from_a_gbk_html_page_with_spans(template, tmp_path
     assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
 
 
+# a whole form of every template: fields, funding, paired goal texts, an indicator grid whose levels are merged
+# down, and the total, in every serialisation and format it reaches auditors in
+_INDICATORS = [  # level1, level2, name, target, actual, weight, score, measure_unit, nature
+    ("产出指标", "数量指标", "养护公路里程", "≥120", "126", "20", "20", "公里", "正向"),
+    ("产出指标", "质量指标", "路面完好率", "≥95%", "96%", "20", "20", "%", "正向"),
+    ("产出指标", "时效指标", "养护及时率", "100%", "98%", "10", "9", "%", "正向"),
+    ("效益指标", "社会效益指标", "群众出行条件", "明显改善", "明显改善", "20", "20", "", "定性"),
+    ("满意度指标", "服务对象满意度指标", "沿线群众满意度", "≥90%", "88%", "10", "8.5", "%", "正向"),
+]
+_INDICATOR_SPELLING = {"nature": "指标性质", "target": "年度指标值", "measure_unit": "度量单位", "actual": "实际完成值",
+                       "weight": "分值", "score": "得分", "note": "偏差原因分析及改进措施", "method": "得分计算方法"}
+_GOALS = ("完成全县乡村公路日常养护", "已完成全县乡村公路日常养护")
+
+
+def _whole_form(t: dict, merged: bool) -> tuple[list[list[str]], list, list[tuple]]:
+    """`_template_form` with the goal texts and an indicator grid in the template's column order (levels.csv
+    levels as columns; `merged`: a level cell printed once for the rows it spans); with the funding and the
+    indicators to expect. A form that prints 度量单位 apart prints bare figures (its unit beside them)."""
+    rows, want = _template_form(t)
+    cols = t["indicator_columns"].split("|")
+    body, expect, above = [], [], (None, None)
+    for l1, l2, name, target, actual, weight, score, unit, nature in _INDICATORS:
+        if "measure_unit" in cols:
+            target, actual = target.rstrip("%"), actual.rstrip("%")
+        value = {"nature": nature, "target": target, "measure_unit": unit, "actual": actual, "weight": weight,
+                 "score": score, "note": "", "method": "按完成比例计分"}
+        body.append(["" if merged and l1 == above[0] else l1, "" if merged and l2 == above[1] else l2, name,
+                     *(value[c] for c in cols)])
+        above = (l1, l2)
+        spelled = target + unit if "measure_unit" in cols and target[-1].isdigit() else target  # '≥120公里'
+        expect.append((l1, l2, name, spelled, actual, float(weight) if "weight" in cols else None, float(score)))
+    grid = [["一级指标", "二级指标", "三级指标", *(_INDICATOR_SPELLING[c] for c in cols)], *body]
+    return [*rows[:-1], ["年度总体目标", "预期目标", "实际完成情况"], ["", *_GOALS], *grid, rows[-1]], want, expect
+
+
+def _html_with_spans(rows: list[list[str]]) -> bytes:
+    """A GBK page: the title a <p>, the rest one table; a level cell merged down its rows (rowspan, the cells
+    it covers absent), a row's last cell spanning to the table's width."""
+    width = max(len(r) for r in rows[1:])
+    out = []
+    for k, r in enumerate(rows[1:], 1):
+        cells = []
+        for c, text in enumerate(r):
+            if c < 2 and not text and k > 1 and rows[k - 1][c:c + 1] and r[2:3] and r[2] and rows[k - 1][2]:
+                continue  # covered by the level cell above
+            span = 1
+            while c < 2 and text and k + span < len(rows) and len(rows[k + span]) > 2 and not rows[k + span][c] \
+                    and rows[k + span][2]:
+                span += 1
+            attrs = (f' rowspan="{span}"' if span > 1 else "") + (
+                f' colspan="{width - len(r) + 1}"' if c == len(r) - 1 and len(r) < width else "")
+            cells.append(f"<td{attrs}>{text}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<meta charset="gbk"><p>{rows[0][0]}</p><table border="1">' + "".join(out) + "</table>").encode("gbk")
+
+
+def _traditional_gbk(rows) -> bytes:
+    opencc = pytest.importorskip("opencc")
+    text = opencc.OpenCC("s2t").convert(_one_cell_per_line(rows)).replace("項目", "項(xiàng)目")
+    return text.encode("gb18030")
+
+
+def _written(rows, how: str, path: Path) -> Path:
+    import make_fixtures
+
+    if how in ("xlsx", "docx", "pdf"):
+        path = path.with_suffix(f".{how}")
+        {"xlsx": lambda: make_fixtures.to_xlsx(rows, [0], path), "docx": lambda: make_fixtures.to_docx(rows, path),
+         "pdf": lambda: make_fixtures.to_pdf(rows, path)}[how]()
+        return path
+    if how == "html":
+        path.with_suffix(".html").write_bytes(_html_with_spans(rows))
+        return path.with_suffix(".html")
+    if how == "traditional-gbk":
+        path.write_bytes(_traditional_gbk(rows))
+        return path
+    text = {"tabs": lambda r: "\n".join("\t".join(x) for x in r), "markdown": _markdown,
+            "one-cell-per-line": _one_cell_per_line, "paragraphs": _paragraphs, "one-line": _one_line}[how](rows)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("template", [t["template"] for t in engine.templates()])
+@pytest.mark.parametrize("how, merged", [
+    ("tabs", True), ("markdown", False), ("one-cell-per-line", True), ("paragraphs", False), ("one-line", False),
+    ("traditional-gbk", False), ("html", True), ("xlsx", True), ("docx", True), ("pdf", False)])
+def test_a_whole_form_of_every_template_reads_the_same_in_every_serialisation(template, how, merged, tmp_path):
+    t = next(t for t in engine.templates() if t["template"] == template)
+    rows, want, expect = _whole_form(t, merged)
+    tables = perfdata.read(_written(rows, how, tmp_path / "form.txt"))
+    f = tables["forms"].iloc[0]
+    assert (f.project_name, f.year, f.goal_planned, f.goal_achieved) == ("乡村公路养护经费", 2023, *_GOALS)
+    assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
+    assert (f.total_weight_reported, f.total_score_reported) == (100.0, 93.5)
+    ind = tables["indicators"]
+    ind = ind[~ind.is_budget_execution]
+    assert [(r.level1, r.level2, r.name, r.target_raw, r.actual_raw, None if pd.isna(r.weight) else r.weight,
+             r.score) for r in ind.itertuples()] == expect
+    assert tables["leftovers"].empty
+
+
 def test_docs_templates_is_generated_from_the_rules():
     assert (Path(__file__).resolve().parents[1] / "docs" / "templates.md").read_text(encoding="utf-8") == \
         engine.templates_markdown()

@@ -39,6 +39,7 @@ from perfdata.grid import Row
 from perfdata.normalize import _OPERATOR_WORDS, clean, is_filler, key, split_indicator_no, to_number
 from perfdata.tables import summary
 from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children
+from perfdata.tables.layout import title_kind
 
 # -- tokens --------------------------------------------------------------------------------------------
 
@@ -234,6 +235,14 @@ def _known(text: str) -> bool:
             or level_cell(t)[0] is not None)
 
 
+@lru_cache(maxsize=1 << 16)
+def _known_exactly(text: str) -> bool:
+    """`_known` but for the header spellings that name only how a cell starts (headers.csv, ending in *)."""
+    t = clean(text)
+    return (_label_key(t) in vocabulary() or key(t) in rules.headers("indicator").exact
+            or level_cell(t)[0] is not None)
+
+
 def _rejoin(pieces: list[str]) -> list[str]:
     """Pieces that a space split out of one label ('一级 指标', '产 出 指 标 (50分)') joined again.
 
@@ -244,15 +253,13 @@ def _rejoin(pieces: list[str]) -> list[str]:
         run[k] = run[k + 1] + 1 if _CJK_PIECE.match(pieces[k]) else 0
     out, i = [], 0
     while i < len(pieces):
-        for n in range(min(8, run[i]), 1, -1):
-            joined = "".join(pieces[i:i + n])
-            if _known(joined):
-                out.append(joined)
-                i += n
-                break
-        else:
-            out.append(pieces[i])
-            i += 1
+        sizes = range(min(8, run[i]), 1, -1)
+        # a spelling that names only how a header cell starts (偏差原因*) joins only where no exact label does,
+        # and never swallows the labels after it: '偏差原因分析及改进措施 产出指标 数量指标 养护公路里程' is four cells
+        n = next((n for n in sizes if _known_exactly("".join(pieces[i:i + n]))), None) or next(
+            (n for n in sizes if _known("".join(pieces[i:i + n])) and not any(map(_known, pieces[i + 1:i + n]))), 1)
+        out.append("".join(pieces[i:i + n]))
+        i += n
     return out
 
 
@@ -563,21 +570,6 @@ def _starts(toks: list[Token]) -> list[int]:
     return kept
 
 
-@cache
-def _title_kinds() -> tuple[tuple[str, re.Pattern], ...]:
-    return tuple((r["kind"], re.compile(r["pattern"])) for r in rules.table("table_titles.csv"))
-
-
-def title_kind(title: str) -> str:
-    """What a title says its table is (rules/table_titles.csv): project | department | rubric | other.
-
-    >>> [title_kind(t) for t in ("2023年度部门整体支出绩效评价自评表", "部门整体支出绩效自评表", "项目支出绩效自评表")]
-    ['rubric', 'department', 'project']
-    """
-    k = key(title)
-    return next((kind for kind, pattern in _title_kinds() if pattern.search(k)), "project")
-
-
 def _other_table(title: str) -> bool:
     """A title of a table that is not read as a form (summaries, base-data tables, rubrics)."""
     return title_kind(title) in ("other", "rubric")
@@ -633,6 +625,7 @@ def _text_after(toks: list[Token], i: int) -> tuple[str | None, int]:
     return (text or None), j
 
 
+_SPLIT_YEAR = re.compile(r"^\(?(?:19|20)\d{2}$")
 _YEAR_BITS = re.compile(r"^\(?(?:19|20)\d{2}\)?$|^年度?\)?$|^\($")
 
 
@@ -652,11 +645,13 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
     used: set[int] = set()
     if title_tok:
         used.add(0)
-    # year: in the title or the tokens around it
-    for t in toks[:12]:
-        m = _YEAR.search(t.text)
-        if m:
-            form.year = int(m.group(1))
+    # year: in the title or the tokens around it, also split by a space ('(2022' '年度)')
+    for k, (t, after) in enumerate(zip(toks[:12], [*toks[1:13], Token("", 0)], strict=False)):
+        split = _SPLIT_YEAR.match(t.text) and after.text.startswith("年") and after.line == t.line
+        if split or _YEAR.search(t.text):
+            form.year = int(_YEAR.search(t.text + after.text if split else t.text).group(1))
+            if split and k == 1 and title_tok and _YEAR_BITS.match(after.text):
+                used.update((1, 2))  # the title's '(2022' '年度)'
             break
     template = _template(toks, form.title)
     form.template = template["template"]
@@ -862,12 +857,16 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
         j = i + len(labels)
         if len(labels) > 1:  # paired: 项目年度目标 | 年度目标完成情况, then the two texts in that order
             for field in labels:
+                while j < len(toks) and toks[j].role == "empty":
+                    j += 1  # the empty cells a copy kept (the row's label column, under 年度总体目标)
                 if j < len(toks) and toks[j].role is None and not _is_value(toks[j]):
                     if getattr(form, field) is None:
                         setattr(form, field, toks[j].text)
                     j += 1
         else:
             parts = []
+            while j < len(toks) and toks[j].role == "empty" and j + 1 < len(toks) and toks[j + 1].role is None:
+                j += 1
             while j < len(toks) and toks[j].role is None:
                 parts.append(toks[j].text)
                 j += 1
@@ -1262,9 +1261,6 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
         if typed is not None:  # rows run together, cut by labels found in them: read by the column types
             rows, tail, j = typed
             for name_text, fields in rows:
-                unit = fields.get("measure_unit")
-                if unit and _DIGIT_RUN.match(fields.get("target") or "-"):  # the target with its unit, as
-                    fields = {**fields, "target": fields["target"] + unit}  # the other readers join them: '90%'
                 no, name = split_indicator_no(name_text)
                 form.indicators.append(Indicator(t.line, toks[j - 1].line, level1, level1_weight, level1_line,
                                                  level2, no, name or name_text, fields))
@@ -1327,11 +1323,6 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
                 and fields.get("actual") == "/" and not fields.get("weight"):
             i += 1  # a name alone (指标2, ……): a placeholder, left for the leftovers
             continue
-        if fields.get("nature") and fields.get("target") and _OPERATOR.match(fields["nature"]) \
-                and fields["nature"] in "=≥≤<>≈":
-            fields["target"] = fields["nature"] + fields["target"] + (fields.get("measure_unit") or "")
-        elif fields.get("measure_unit") and fields.get("target"):
-            fields["target"] = fields["target"] + fields["measure_unit"]
         no, name = split_indicator_no(name_text)
         form.indicators.append(Indicator(t.line, toks[j - 1].line, level1, level1_weight, level1_line, level2,
                                          no, name or name_text, fields))

@@ -736,10 +736,33 @@ def mark_children(indicators: list[Indicator]) -> None:
             parent = seq
 
 
+_OPERATOR_NATURES = ("=", "≥", "≤", "<", ">", "≈")
+
+
+def spelled_target(fields: dict[str, str]) -> str | None:
+    """The target as one text. A form that prints 指标性质 | 指标值 | 度量单位 apart (Yunnan, Sichuan) means
+    the target they spell together, as other forms print it in one cell; so it reads the same whichever
+    reader took its row. The operator and unit cells stay as printed in `nature` and `measure_unit`.
+
+    >>> spelled_target({"nature": "≥", "target": "735", "measure_unit": "人次"})
+    '≥735人次'
+    >>> spelled_target({"nature": "正向", "target": "≥95", "measure_unit": "%"})
+    '≥95%'
+    """
+    target, nature, unit = fields.get("target"), fields.get("nature"), fields.get("measure_unit")
+    if not target:
+        return target
+    if nature in _OPERATOR_NATURES and not target.startswith(_OPERATOR_NATURES):
+        target = nature + target
+    if unit and target[-1].isdigit():
+        target += unit
+    return target
+
+
 def _content(no: int | None, name: str | None, fields: dict[str, str]) -> tuple:
     """The INDICATOR_FIELDS from indicator_no on: what the indicator's own cells say, parsed."""
     get = fields.get
-    target, actual, note = get("target"), get("actual"), get("note")
+    target, actual, note = spelled_target(fields), get("actual"), get("note")
     tv, av = parse_value(target), parse_value(actual)
     return (
         no, name, target, actual, to_number(get("weight")), to_number(get("score")),

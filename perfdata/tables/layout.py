@@ -21,7 +21,7 @@ from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import key, memo
 
-PROJECT_TITLE = re.compile(r"项目(?:支出)?绩效自评表")
+PROJECT_TITLE = re.compile("|".join(r["pattern"] for r in rules.table("table_titles.csv") if r["kind"] == "project"))
 YEAR_ANY = re.compile(r"(20\d{2})\s*年度")
 TABLE_HINT = re.compile(r"项目名称|自评表|序号|名称|表|报告")
 SECTION_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|目\s*录)")
@@ -79,6 +79,31 @@ def first_key(row: Row) -> str:
     return ""
 
 
+@cache
+def _title_kinds() -> tuple[tuple[str, re.Pattern], ...]:
+    return tuple((r["kind"], re.compile(r["pattern"])) for r in rules.table("table_titles.csv"))
+
+
+def title_kind(title: str) -> str:
+    """What a title says its table is (rules/table_titles.csv): project | department | rubric | other.
+    The first row that matches wins: a 部门整体绩效自评表 is no project form although it ends like one.
+
+    >>> [title_kind(t) for t in ("2023年度部门整体支出绩效评价自评表", "部门整体支出绩效自评表", "项目支出绩效自评表")]
+    ['rubric', 'department', 'project']
+    """
+    k = key(title)
+    return next((kind for kind, pattern in _title_kinds() if pattern.search(k)), "project")
+
+
+def is_project_title(text: str) -> bool:
+    """A project form's title (table_titles.csv, kind project), not a title another kind claims first.
+
+    >>> [is_project_title(t) for t in ("绩效目标自评表(2023年度)", "部门整体绩效自评表", "项目支出绩效自评汇总表")]
+    [True, False, False]
+    """
+    return bool(PROJECT_TITLE.search(text)) and title_kind(text) == "project"
+
+
 def is_title(row: Row) -> bool:
     return "自评表" in row.joined and _is_title(row)
 
@@ -86,7 +111,7 @@ def is_title(row: Row) -> bool:
 @by_cells
 def _is_title(row: Row) -> bool:
     filled = [c for c in row.cells if c]
-    return len(filled) == 1 and bool(PROJECT_TITLE.search(filled[0])) and len(filled[0]) < 120
+    return len(filled) == 1 and len(filled[0]) < 120 and is_project_title(filled[0])
 
 
 def year_of(row: Row) -> int | None:
@@ -152,7 +177,7 @@ def _other_table_kind(row: Row) -> str | None:
         return "department_form" if any("履职目标" in c for c in filled[1:]) else "unit_header"
     if len(filled) == 1 and len(filled[0]) < 60:
         for kind, pattern in OTHER_TITLES:
-            if pattern.search(filled[0]) and not PROJECT_TITLE.search(filled[0]):
+            if pattern.search(filled[0]) and not is_project_title(filled[0]):
                 return kind
     if len(filled) == 1 and len(filled[0]) < 200 and TARGET_TITLE_END.search(filled[0].replace(" ", "")):
         return "target_table"

@@ -200,7 +200,7 @@ class SummaryReader:
     @staticmethod
     def _ends_table(filled) -> bool:
         first = filled[0][1]
-        if len(filled) == 1 and (layout.SECTION_HEADING.match(first) or layout.PROJECT_TITLE.search(first)
+        if len(filled) == 1 and (layout.SECTION_HEADING.match(first) or layout.is_project_title(first)
                                  or any(p.search(first) for _, p in layout.OTHER_TITLES)):
             return True
         return layout._form_label(Row(0, [c for _, c in filled], "")) == "project_name"
