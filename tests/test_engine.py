@@ -446,6 +446,36 @@ def test_a_whole_form_of_every_template_reads_the_same_in_every_serialisation(te
     assert tables["leftovers"].empty
 
 
+@pytest.mark.parametrize("template", [t["template"] for t in engine.templates()])
+def test_a_whole_form_run_together_reads_what_its_scoring_confirms_and_leaves_the_rest(template, tmp_path):
+    """The same form with no separator at all: a row's figures glued ('养护公路里程≥1201262020') are cut only
+    where 得分 and 分值 confirm the cut (≥120 | 126 reached: 20 of 20); a form without 分值, or with 得分计算方法
+    prose among its values, keeps such rows as leftovers; the two goal texts run together are whose is not
+    known: a leftover, never 预期目标."""
+    t = next(t for t in engine.templates() if t["template"] == template)
+    rows, want, expect = _whole_form(t, merged=False)
+    path = tmp_path / "form.txt"
+    path.write_text(_run_on(rows), encoding="utf-8")
+    tables = perfdata.read(path)
+    f = tables["forms"].iloc[0]
+    assert f.project_name == "乡村公路养护经费"
+    assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
+    assert pd.isna(f.goal_planned) and pd.isna(f.goal_achieved)
+    ind = tables["indicators"]
+    got = [(r.level1, r.level2, r.name, r.target_raw, r.actual_raw, None if pd.isna(r.weight) else r.weight,
+            r.score) for r in ind[~ind.is_budget_execution].itertuples()]
+    assert set(got) <= set(expect)  # nothing misread
+    cols = t["indicator_columns"].split("|")
+    if {"weight", "score"} <= set(cols) and "method" not in cols:
+        assert got == expect
+    else:
+        assert len(got) < len(expect)
+    leftovers = " ".join(tables["leftovers"].text)
+    assert _GOALS[1] in leftovers
+    # (a level word ending a name, 满意度 of 沿线群众满意度, is read as the level it spells)
+    assert all(name[:4] in leftovers for _, _, name, *_ in expect if name not in {g[2] for g in got})
+
+
 def test_docs_templates_is_generated_from_the_rules():
     assert (Path(__file__).resolve().parents[1] / "docs" / "templates.md").read_text(encoding="utf-8") == \
         engine.templates_markdown()

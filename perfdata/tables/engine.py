@@ -19,9 +19,9 @@ to the printed 总分.
 
 The vocabulary is data: headers.csv (funding, goal and indicator spellings), funding_rows.csv (row
 labels), levels.csv, form_labels.csv (fields, labels that end a value, totals, 元), table_titles.csv (what
-a title says its table is), units.csv (units that end an indicator's figure), summary_columns.csv and
-templates.csv (which template a form is, the funding column order when a form's header is unreadable,
-the default execution weight). docs/templates.md is generated from them.
+a title says its table is), units.csv (units that end an indicator's figure), natures.csv (指标性质 cells),
+summary_columns.csv and templates.csv (which template a form is, the funding column order when a form's
+header is unreadable, the default execution weight). docs/templates.md is generated from them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import _OPERATOR_WORDS, clean, is_filler, key, split_indicator_no, to_number
 from perfdata.tables import summary
-from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children
+from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children, natures
 from perfdata.tables.layout import title_kind
 
 # -- tokens --------------------------------------------------------------------------------------------
@@ -856,6 +856,14 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
             continue
         j = i + len(labels)
         if len(labels) > 1:  # paired: 项目年度目标 | 年度目标完成情况, then the two texts in that order
+            texts = list(itertools.takewhile(lambda t: t.role is None and not _is_value(t), (
+                t for t in toks[j:j + 2 * len(labels)] if t.role != "empty")))[:len(labels)]
+            if len(texts) < len(labels) and any(t.joined for t in texts):
+                # fewer texts than labels, cut out of run-on text: the texts ran together, and which part is
+                # whose is not known; they stay leftovers with their line
+                used.update(range(i, j))
+                i = j
+                continue
             for field in labels:
                 while j < len(toks) and toks[j].role == "empty":
                     j += 1  # the empty cells a copy kept (the row's label column, under 年度总体目标)
@@ -953,7 +961,6 @@ def _text(v: float | None) -> str | None:
 
 # -- the 绩效指标 block --------------------------------------------------------------------------------
 
-_OPERATOR = re.compile(r"^(?:[=≥≤<>≈]|定性|定量|正向|反向)(?:指标)?$")
 _UNIT = re.compile(r"^[^\d\s]{1,4}$")
 _ROW_START = ("level1", "level2", "name")
 
@@ -1028,7 +1035,7 @@ def _fits(col: str, t: Token) -> bool:
     if col in ("target", "actual") and _looks_like_a_row(t.text):
         return False  # a name with its figures run together is the next row, not this row's cell
     if col == "nature":
-        return bool(_OPERATOR.match(t.text))
+        return t.text in natures()
     if col == "measure_unit":  # a unit the rules know ('有效' is a qualitative value, not a unit), or 元/人
         return bool(_UNIT.match(t.text)) and t.text not in _DASH and (t.text in _units() or "/" in t.text
                                                                      or not _CJK_PIECE.match(t.text))
@@ -1184,7 +1191,8 @@ def _typed_run(toks: list[Token], i: int, after_name: list[str], by_line: bool,
     while j < len(toks) and toks[j].joined and (toks[j].role in (None, "funding_header") or toks[j].role in (
             "stop", "funding_row", "level") and toks[j].canonical != "indicator" and j + 1 < len(toks)
             and toks[j + 1].joined and toks[j + 1].role is None
-            and (toks[j].role != "level" or re.match(r"[\d≥≤=<>]", toks[j + 1].text))):
+            and (toks[j].role != "level" or re.match(r"[\d≥≤=<>]", toks[j + 1].text)
+                 or toks[j + 1].text.startswith(_nature_words()))):
         # a label inside a row's name ('项目资金' of 项目资金拨付及时率) is part of the name, and so is a level word
         # with the row's figures straight after it ('…户满意度10≥95%'): a level is followed by a name
         j += 1
@@ -1376,7 +1384,8 @@ def templates_markdown() -> str:
             "present), the funding column order, the 分值 of the execution row when the form prints none, and how "
             "its levels are printed.",
             "2. Add the spellings it uses that the tables above lack: header cells to `headers.csv`, funding row "
-            "labels to `funding_rows.csv`, field and stop labels to `form_labels.csv`, level names to `levels.csv`.",
+            "labels to `funding_rows.csv`, field and stop labels to `form_labels.csv`, level names to `levels.csv`, "
+            "指标性质 words to `natures.csv`, units printed after a figure to `units.csv`.",
             "3. Regenerate this page: `python -c \"from perfdata.tables import engine; "
             "print(engine.templates_markdown(), end='')\" > docs/templates.md`.",
             "4. The generated test (`tests/test_engine.py::test_every_template_reads_in_every_serialisation`) "
@@ -1618,8 +1627,8 @@ def _run_on_rows(text: str, after_name: list[str]) -> list[tuple[str, dict]] | N
     number of at most 100. The piece is read only when every row in it is complete and its 得分 is at most
     its 分值; otherwise None (it stays a leftover)."""
     cols = [c for c in after_name if c in ("weight", "target", "actual", "score")]
-    if not cols or not re.search(r"\d", text):
-        return None
+    if not cols or not re.search(r"\d", text) or "method" in after_name:
+        return None  # 得分计算方法 is prose among the values: a qualitative value cannot be told from it
     atoms = _atoms(text)
     if len(atoms) < 2 or atoms[0][0] != "T":
         return None
@@ -1670,7 +1679,14 @@ def _run_on_rows(text: str, after_name: list[str]) -> list[tuple[str, dict]] | N
 # document site). Each column takes the cells its type allows; a run of glued digits is cut over the numeric
 # columns only where the indicator's arithmetic confirms the cut (得分 ≤ 分值, a usual 分值).
 
-_NATURE_WORDS = ("定量指标", "定性指标", "定量", "定性")  # 指标性质 cells
+
+
+@cache
+def _nature_words() -> tuple[str, ...]:
+    """The 指标性质 words (natures.csv, not the operators), longest first."""
+    return tuple(sorted((w for w, kind in natures().items() if kind != "operator"), key=len, reverse=True))
+
+
 _FLAGS = ("是", "否")  # a yes/no column (是否核心指标)
 _USUAL_WEIGHTS = frozenset({1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30})
 # what leaving a column blank costs: the values and points are what a row is printed for; an adjusted target
@@ -1712,6 +1728,8 @@ def _points_ok(fields: dict[str, str]) -> float | None:
             return None
         s += 0.5 if sv == wv else 0.0
     t, a = (_figure(fields[c]) if _DIGIT_RUN.match(fields.get(c) or "-") else None for c in ("target", "actual"))
+    if t is None and a is not None and (m := _AT_LEAST.fullmatch(fields.get("target") or "")):
+        t = _figure(m.group(1))  # '≥120': a target to reach
     if t and a:  # a target and its actual are of one order of magnitude (90 | 100, not 9010 | 0)
         s += 0.3 - 0.3 * min(3.0, abs(math.log10(a / t)))
         if wv is not None and sv and sv < wv and abs(wv * min(a / t, t / a) - sv) <= 0.02 * wv:
@@ -1721,10 +1739,23 @@ def _points_ok(fields: dict[str, str]) -> float | None:
     return s
 
 
+def _met_in_full(fields: dict[str, str]) -> bool:
+    """A row whose actual reaches its target ('≥120' | '126') and whose 得分 is its whole 分值: the scoring rule
+    confirms the reading."""
+    m = _AT_LEAST.fullmatch(fields.get("target") or "")
+    t, a = (_figure(m.group(1)) if m else None), _figure(fields.get("actual") or "")
+    w, sc = _figure(fields.get("weight") or ""), _figure(fields.get("score") or "")
+    return None not in (t, a, w, sc) and a >= t and w == sc > 0
+
+
+_AT_LEAST = re.compile(r"≥?(\d+(?:\.\d+)?)")
+_OP_DIGITS = re.compile(r"([≥≤=<>])(\d{3,22})")  # an operator, then a row's figures glued: '≥1201262020'
+
+
 def _assignments(items: list[tuple[str, str]], cols: list[str]):
     """Every order-keeping way to give the items to the columns (a column may stay blank; a run of glued
     digits may fill several numeric columns in a row, cut where each piece is a plain number)."""
-    def walk(i: int, c: int, got: dict[str, str], split: bool):
+    def walk(i: int, c: int, got: dict[str, str], split: bool | str):
         if i == len(items):
             yield dict(got), split
             return
@@ -1749,6 +1780,17 @@ def _assignments(items: list[tuple[str, str]], cols: list[str]):
                         yield from walk(i + 1, c2 + 1, got, True)
                         del got[cols[c2]]
                 del got[cols[c]]
+        if kind == "qty" and (m := _OP_DIGITS.fullmatch(text)) and _accepts(cols[c], "qty"):
+            # a target with the row's other figures glued to it: kept only where the scoring rule confirms it
+            for k in range(2, min(4, len(cols) - c) + 1):
+                span = cols[c:c + k]
+                if not all(_accepts(x, "num") for x in span[1:]):
+                    break
+                for cut in _splits(m.group(2), k, 200):
+                    got.update(zip(span, [m.group(1) + cut[0], *cut[1:]], strict=True))
+                    yield from walk(i + 1, c + k, got, "confirm")
+                    for x in span:
+                        del got[x]
         if kind == "num" and len(text) >= 2:
             for k in range(2, min(4, len(cols) - c) + 1):
                 span = cols[c:c + k]
@@ -1773,6 +1815,8 @@ def _best_fields(items: list[tuple[str, str]], cols: list[str]) -> dict[str, str
             continue
         if split and (points <= 0 or not (got.get("weight") and got.get("score"))):
             continue  # glued digits are cut only where a 分值 and its 得分 confirm the cut
+        if split == "confirm" and not _met_in_full(got):
+            continue
         s = points - sum(_BLANK_COST.get(c, 0.3) for c in cols if c not in got)
         s -= 0.001 * sum(cols.index(c) for c in got)  # a lone value is the target rather than the actual
         scored.append((s, got))
@@ -1782,7 +1826,13 @@ def _best_fields(items: list[tuple[str, str]], cols: list[str]) -> dict[str, str
     best = scored[0]
     if len(scored) > 1 and abs(scored[1][0] - best[0]) < 1e-6 and scored[1][1] != best[1]:
         return None
+    blank = sum(c in cols and c not in best[1] for c in _VALUE_COLUMNS)
+    if blank >= 2 and any(_LONG_DIGITS.search(v) for v in best[1].values()):
+        return None  # '≥12012620' with its 完成值 and 得分 blank: the values of a row glued, not one target
     return best[1]
+
+
+_LONG_DIGITS = re.compile(r"\d{5}")
 
 
 def _repeated_phrases(texts: list[str]) -> tuple[str, ...]:
@@ -1808,13 +1858,14 @@ def _split_name(text: str, cols: list[str]) -> tuple[str, list[tuple[str, str]]]
                 text, items = text[:-2 * n], [("text", text[-n:]), ("text", text[-n:])]
                 break
     if "nature" in cols:
-        w = next((w for w in _NATURE_WORDS if text.endswith(w) and len(text) > len(w) + 1), None)
+        w = next((w for w in _nature_words() if text.endswith(w) and len(text) > len(w) + 1), None)
         if w is None:  # its characters out of order (OCR): '性标定指' for 定性指标
-            w = next((w for w in _NATURE_WORDS if len(w) == 4 and len(text) > 5 and sorted(text[-4:]) == sorted(w)),
+            w = next((w for w in _nature_words() if len(w) == 4 and len(text) > 5 and sorted(text[-4:]) == sorted(w)),
                      None)
         if w:
             text, items = text[:-len(w)], [("nature", w), *items]
-    if "measure_unit" in cols and (not items or items[0][0] == "nature"):  # a unit before the values only
+    if "measure_unit" in cols and (not items or items[0][0] == "nature") and (
+            "target" not in cols or cols.index("measure_unit") < cols.index("target")):  # a unit before the values
         u = next((u for u in sorted([*_units(), "%"], key=len, reverse=True)
                   if text.endswith(u) and len(text) > len(u) + 1), None)
         if u:
@@ -1878,13 +1929,19 @@ def typed_rows(text: str, after_name: list[str], phrases: tuple[str, ...] = ()) 
     if phrases and "weight" not in cols and "score" not in cols:
         return _phrase_rows(text, cols, phrases)
     atoms = _typed_atoms(text, "measure_unit" in cols)
-    if len(atoms) < 2 or atoms[0][0] != "T" or sum(k == "V" for k, _ in atoms) < 2:
+    if len(atoms) < 2 or atoms[0][0] != "T":
+        return None
+    name, items = _split_name(atoms[0][1], cols)
+    # two figures at least, or one after a qualitative value printed twice ('好好2020': 分值 and 得分 glued), or
+    # an operator before glued figures ('≥1201262020': read only where the scoring rule confirms a cut)
+    values = [a for k, a in atoms if k == "V"]
+    if len(values) < 2 and sum(k == "text" for k, _ in items) < 2 and not (
+            values and _OP_DIGITS.fullmatch(values[0])):
         return None
     texts = _after_figures(text)
     phrases = _repeated_phrases(texts) if any(c in cols for c in ("actual", "note")) else ()
     rows: list[tuple[str, list[tuple[str, str]]]] = []
     tail: list[str] = []
-    name, items = _split_name(atoms[0][1], cols)
     i = 1
     while True:
         while i < len(atoms) and atoms[i][0] == "V":

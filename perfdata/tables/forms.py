@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from perfdata import rules
@@ -736,7 +736,15 @@ def mark_children(indicators: list[Indicator]) -> None:
             parent = seq
 
 
-_OPERATOR_NATURES = ("=", "≥", "≤", "<", ">", "≈")
+@cache
+def natures() -> dict[str, str]:
+    """指标性质 cell → its kind (rules/natures.csv): operator | quantitative | qualitative | direction."""
+    return {r["nature"]: r["kind"] for r in rules.table("natures.csv")}
+
+
+@cache
+def _operator_natures() -> tuple[str, ...]:
+    return tuple(w for w, kind in natures().items() if kind == "operator")
 
 
 def spelled_target(fields: dict[str, str]) -> str | None:
@@ -752,7 +760,7 @@ def spelled_target(fields: dict[str, str]) -> str | None:
     target, nature, unit = fields.get("target"), fields.get("nature"), fields.get("measure_unit")
     if not target:
         return target
-    if nature in _OPERATOR_NATURES and not target.startswith(_OPERATOR_NATURES):
+    if natures().get(nature) == "operator" and not target.startswith(_operator_natures()):
         target = nature + target
     if unit and target[-1].isdigit():
         target += unit
