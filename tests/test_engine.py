@@ -200,8 +200,10 @@ def test_nothing_in_a_token_read_form_is_silently_dropped():
     f = t["forms"].iloc[0]
     assert f.goal_planned.startswith("严格执行相关政策,保障工资及时、足额发放")
     lo = t["leftovers"]
-    # section headings, the budget note and the '/' of the 其他资金 row's 权重/得分: all with their line
-    assert list(lo.line) == [15, 20, 38, 65, 66]
+    # section headings and the budget note, with their line; the '/' of the 其他资金 row's 权重/得分 are its
+    # empty cells (nothing due), which hold their columns
+    assert list(lo.line) == [15, 20, 38]
+    assert t["funding"].fund_source.tolist()[-1] == "other"
     assert lo.text.iloc[0] == "1."  # its label 项目年度目标完成情况 is read as a label
     assert "not read" in " ".join(t["problems"].message)
     t = perfdata.read(next(EXTERNAL.glob("14_*.txt")))
@@ -376,8 +378,22 @@ def _whole_form(t: dict, merged: bool) -> tuple[list[list[str]], list, list[tupl
         above = (l1, l2)
         spelled = target + unit if "measure_unit" in cols and target[-1].isdigit() else target  # '≥120公里'
         expect.append((l1, l2, name, spelled, actual, float(weight) if "weight" in cols else None, float(score)))
+    first = {}
+    for r in body:  # a level's points printed on its first row: '产出指标(50分)'
+        if r[0] and r[0] not in first:
+            first[r[0]] = r[0] = f"{r[0]}({_LEVEL_POINTS[r[0]]}分)"
     grid = [["一级指标", "二级指标", "三级指标", *(_INDICATOR_SPELLING[c] for c in cols)], *body]
-    return [*rows[:-1], ["年度总体目标", "预期目标", "实际完成情况"], ["", *_GOALS], *grid, rows[-1]], want, expect
+    # 实施单位 beside 主管部门, and the funding rows by source under the total (dashes where nothing is due)
+    funding = t["funding_columns"].split("|")
+    total = dict(zip(funding, rows[4][1:], strict=True))
+    head = [rows[0], rows[1], [*rows[2], "实施单位", "某县公路管理站"], rows[3], rows[4]]
+    head += [[label, *((total[c] if amount is None else amount) if c in _AMOUNTS else "—" for c in funding)]
+             for label, amount in (("其中:当年财政拨款", None), ("上年结转资金", "0"), ("其他资金", "0"))]
+    return [*head, ["年度总体目标", "预期目标", "实际完成情况"], ["", *_GOALS], *grid, rows[-1]], want, expect
+
+
+_LEVEL_POINTS = {"产出指标": 50, "效益指标": 20, "满意度指标": 10}
+_AMOUNTS = ("budget_initial", "budget_full_year", "executed")
 
 
 def _html_with_spans(rows: list[list[str]]) -> bytes:
@@ -439,10 +455,15 @@ def test_a_whole_form_of_every_template_reads_the_same_in_every_serialisation(te
     assert (f.project_name, f.year, f.goal_planned, f.goal_achieved) == ("乡村公路养护经费", 2023, *_GOALS)
     assert [None if pd.isna(f[c]) else float(f[c]) for c in FUNDING] == want
     assert (f.total_weight_reported, f.total_score_reported) == (100.0, 93.5)
+    assert (f.department, f.unit) == ("某县交通运输局", "某县公路管理站")
+    funding = tables["funding"]
+    assert funding.fund_source.tolist() == ["total", "fiscal", "carryover", "other"]
+    assert funding.executed.tolist() == [117.0, 117.0, 0.0, 0.0]
     ind = tables["indicators"]
     ind = ind[~ind.is_budget_execution]
     assert [(r.level1, r.level2, r.name, r.target_raw, r.actual_raw, None if pd.isna(r.weight) else r.weight,
              r.score) for r in ind.itertuples()] == expect
+    assert ind.level1_weight.tolist() == [_LEVEL_POINTS[r[0]] for r in expect]
     assert tables["leftovers"].empty
 
 

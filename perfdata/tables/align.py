@@ -23,7 +23,7 @@ FIT: dict[str, dict[str, int]] = {
     "budget_initial": {"num": 3, "money": 3, "dash": 1},
     "budget_full_year": {"num": 3, "money": 3, "dash": 1},
     "executed": {"num": 3, "money": 3, "dash": 1},
-    "method": {"method": 4},
+    "method": {"method": 4, "dash": 1},
     "note": {"text": 2, "num": 1, "pts": 1, "pct": 1, "money": 1, "dash": 1},
     "nature": {"text": 2},
     "measure_unit": {"text": 2},

@@ -113,6 +113,7 @@ def _cutter() -> re.Pattern:
                       f"|(?:{'|'.join(map(re.escape, labels))})(?:\\([^()]{{0,15}}\\))?")
 
 
+_NUMBERED = re.compile(r"^指标\d+[:：]")
 _EMPTY_CELL = re.compile(r"^\s*\|\s*$")  # a line that is one empty cell of a "one cell per line" copy
 _INNER_EMPTY = re.compile(r"(?<=[^|\s])\s*\|\s+\|\s*(?=[^|\s])")  # 'a | | b': one empty cell between two
 
@@ -140,6 +141,9 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
                 out.append(Token("", row.line, "empty"))
                 continue
             text = clean(simplify(piece) if simplify else piece).strip("|").strip()
+            if text in _DASH and text != "无":  # '—': a cell with nothing due, which holds its column
+                out.append(Token("", row.line, "empty"))
+                continue
             if not text or set(text) <= _FILLER:
                 continue
             out.extend(_cut(text, row.line))
@@ -305,6 +309,8 @@ def _cut(text: str, line: int) -> list[Token]:
         return [hit]
     k = text.replace(" ", "")
     hits = list(_cutter().finditer(k))
+    if _NUMBERED.match(k):  # '指标1:服务对象满意度': a numbered row's name, whatever level it spells
+        hits = [m for m in hits if _classify(m.group(), line).role != "level"]
     first = hits[0] if hits else None
     if first is None or len(hits) == 1 and (first.start() > 0 and first.end() < len(k) or first.start() == 0
                                             and _classify(first.group(), line).role == "stop"):
@@ -719,8 +725,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         while j < len(toks) and (_is_value(toks[j]) or toks[j].role == "empty") and len(raw) < len(columns) + 2:
             raw.append(toks[j].text or "/")  # an empty cell the copy kept holds its column
             j += 1
-        while raw and raw[-1] == "/" and toks[j - 1].role == "empty":
-            raw.pop()
+        while len(raw) > len(columns) and raw[-1] == "/" and toks[j - 1].role == "empty":
+            raw.pop()  # (empty cells within the row's width hold their columns: '120.5 130 117 — — —')
             j -= 1
         if not any(x != "/" for x in raw):
             if not raw and j < len(toks) and toks[j].role is None:
@@ -1234,8 +1240,10 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             continue
         level, weight = level_cell(t.text)
         if level is not None:
-            if level.tier == 1:
+            if level.tier == 1 and (level.name != level1 or weight is not None or level1_weight is None):
                 level1, level2, level1_weight, level1_line = level.name, None, weight, t.line
+            elif level.tier == 1:  # the level printed again on its next row: its points stay those printed first
+                level2 = None
             else:
                 level2 = level.name
                 if level.parent and level.parent != level1:
