@@ -173,6 +173,7 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         res.add("files", file_row)
         return res
     file_row["forms"] = forms
+    _unread_header(grid.rows, res)
     file_row.update(account(grid.rows, res, sha))
     _locate(res, getattr(grid, "locations", None))
     if not res.packed.get("tables", ((), ()))[1]:
@@ -189,6 +190,33 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         file_row["status"] = "ok"
     res.add("files", file_row)
     return res
+
+
+_UNREAD_LINES = 200  # at most this many lines after an unread header are listed as leftovers
+
+
+def _unread_header(rows, res: FileResult) -> None:
+    """A document in which no table was read but which prints a table's header (two indicator columns, or
+    three funding columns, on one line: '二级指标 分值 三级指标 分值' of a run-on rubric) is not silently
+    passed: a warning names the line and the columns seen, and the lines from there on are leftovers."""
+    _, found = res.packed.get("tables", (TABLE_FIELDS, []))
+    if not rows or any(kind in ACCOUNTED for _, kind, _ in found):
+        return
+    seen: dict[int, dict[str, set[str]]] = {}
+    for t in engine.tokens(rows[:20_000]):
+        if t.role in ("indicator_header", "funding_header"):
+            seen.setdefault(t.line, {}).setdefault(t.role, set()).add(t.text)
+    line = next((ln for ln, got in sorted(seen.items()) if len(got.get("indicator_header", ())) >= 2
+                 or len(got.get("funding_header", ())) >= 3), None)
+    if line is None:
+        return
+    cells = "、".join(sorted(set().union(*seen[line].values())))
+    res.problem("warning", f"line {line}: a table header ({cells}) whose rows could not be read (an unknown "
+                "layout, or rows run together beyond a confident cut): its lines are leftovers", line)
+    for row in rows:
+        if line <= row.line < line + _UNREAD_LINES and row.joined:
+            res.add("leftovers", {"line": row.line, "text": row.raw.strip()[:2000], "form_id": None,
+                                  "reason": f"unread: under the table header at line {line}"})
 
 
 # -- line accounting: every line of a recognised table has a recorded fate ------------------------------------

@@ -538,6 +538,32 @@ def test_a_form_is_kept_with_what_could_be_read():
 
 
 @needs_external
+def test_a_table_header_whose_rows_cannot_be_read_is_reported_with_its_lines():
+    """#10: a 部门整体支出绩效评价指标表 rubric OCR'd into run-on prose, scores glued to its explanations: no row
+    can be cut with confidence, so nothing is read, but the file says so (partial, a warning naming the line
+    and the columns seen) and its lines from the header on are leftovers."""
+    t = perfdata.read(next(EXTERNAL.glob("10_*.txt")))
+    assert t["department_forms"].empty and t["forms"].empty
+    assert t["files"].status.tolist() == ["partial"]
+    warning = t["problems"][t["problems"].severity == "warning"].iloc[0]
+    assert warning.line == 3 and "二级指标" in warning.message and "三级指标" in warning.message
+    assert t["leftovers"].line.tolist() == [3, 4, 5]
+    assert "在职人员控制率" in t["leftovers"].text.iloc[0]
+
+
+def test_a_generated_header_with_rows_no_reader_takes_is_no_silent_skip(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("某县2023年度部门整体支出绩效自评报告\n\n一、基本情况\n一级指标 二级指标 三级指标 分值 得分\n"
+                    "投入13预算配置13在职人员控制率5以100%为标准计5分5\n", encoding="utf-8")
+    t = perfdata.read(path)
+    assert t["files"].status.tolist() == ["partial"]
+    assert t["problems"].line.tolist() == [4]
+    assert t["leftovers"].line.tolist() == [4, 5]
+    path.write_text("某县2023年度部门整体支出绩效自评报告\n\n一、基本情况\n全年预算执行良好。\n", encoding="utf-8")
+    assert perfdata.read(path)["leftovers"].empty  # a report without a table header: nothing to say
+
+
+@needs_external
 def test_a_scoring_rubric_lands_in_the_department_tables():
     """#05: 序号 | 一级指标(分) | 二级指标(分) | 三级指标 | 指标分值 | 指标解释 | 评分标准 | 自评得分, long
     explanation cells, a 分值 equal to the next 序号; the last row cut before its 自评得分."""
