@@ -192,6 +192,23 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     return res
 
 
+def table_id(sha: str, line: int, taken: set[str] | None = None) -> str:
+    """A table's id: the file's hash and the table's first line. A table that starts on a line another
+    table of the file (`taken`) already starts on, as in a document copied onto one line, gets '-2', '-3'…
+
+    >>> taken = set(); [table_id("fa968ce8da11", 2, taken) for _ in range(3)]
+    ['fa968ce8da-00002', 'fa968ce8da-00002-2', 'fa968ce8da-00002-3']
+    """
+    tid = base = f"{sha[:10]}-{line:05d}"
+    if taken is not None:
+        k = 1
+        while tid in taken:
+            k += 1
+            tid = f"{base}-{k}"
+        taken.add(tid)
+    return tid
+
+
 _UNREAD_LINES = 200  # at most this many lines after an unread header are listed as leftovers
 
 
@@ -235,7 +252,7 @@ def account(rows, res: FileResult, sha: str) -> dict[str, int]:
     from operator import attrgetter
 
     _, found = res.packed.get("tables", (TABLE_FIELDS, []))
-    starts = sorted(line for line, kind, _ in found if kind in ACCOUNTED)
+    starts = sorted({line for line, kind, _ in found if kind in ACCOUNTED})
     if not starts or not rows:
         return {}
     spans = _spans(res)
@@ -253,8 +270,11 @@ def account(rows, res: FileResult, sha: str) -> dict[str, int]:
     placeholder_lines: list[int] = []
     done = 0  # last line counted: overlapping spans count once
     for start in starts:
-        tid = f"{sha[:10]}-{start:05d}"
-        a, b = spans.get(tid, (start, start))
+        tid = table_id(sha, start)
+        # the tables that start on this line: one, or several where a document was copied onto one line
+        ids = [tid, *(k for k in spans.keys() | res.fates.keys() if k.startswith(tid + "-"))]
+        got = [spans[k] for k in ids if k in spans] or [(start, start)]
+        a, b = min(x for x, _ in got), max(y for _, y in got)
         a = max(a, done + 1)
         if b < a:
             continue
@@ -262,11 +282,13 @@ def account(rows, res: FileResult, sha: str) -> dict[str, int]:
         i, j = bisect_left(lines, a), bisect_right(lines, b)
         n_blank = joined[i:j].count("") if single else \
             sum(ends[k] - lines[k] + 1 for k in range(i, j) if not joined[k])
-        consumed, placeholders = res.fates.get(tid, (None, []))
+        fates = [res.fates[k] for k in ids if k in res.fates]
+        consumed = [x for c, _ in fates for x in c or ()]
+        placeholders = [x for _, p in fates for x in p]
         seen: set[int] = set()  # rows given a fate: the first one named wins
         fated = 0
-        for kind, these in (("lines_leftover", left.get(tid, ())), ("lines_placeholder", placeholders),
-                            ("lines_consumed", consumed or ())):
+        for kind, these in (("lines_leftover", [x for k in ids for x in left.get(k, ())]),
+                            ("lines_placeholder", placeholders), ("lines_consumed", consumed)):
             if these and index is None:
                 index = dict(zip(lines, range(len(lines)), strict=True))
             for line in these:
@@ -385,7 +407,7 @@ def _read_forms(rows, res: FileResult, sha: str) -> int:
                 _guarded(reader, res, rows[st.index].line, f"the {st.kind} at this line", rows, st, stop, res, sha)
             continue
         form, _ = read_form(rows, st.index, st.anchor, stop)
-        form_id = f"{sha[:10]}-{form.line_start:05d}"
+        form_id = table_id(sha, form.line_start)
         forms.append((form, form_id))
     for reader in DOCUMENT_READERS:
         _guarded(reader, res, None, f"{reader.__module__}.{reader.__name__}", rows, starts, res, sha)
@@ -432,18 +454,19 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
                     "evidence keeps the original text")
     found = res.packed_rows("tables", TABLE_FIELDS)
     pairs = []
+    taken: set[str] = set()  # several forms on one line (a document copied onto one line): an id each
     for form in forms:
         form.consumed, fillers = engine.line_fates(rows, form.line_start, form.line_end)
         form.placeholders += fillers  # besides the blank template rows (指标2:) the reader named
         found.append((form.line_start, f"{form.kind}_form", form.title))
-        form_id = f"{sha[:10]}-{form.line_start:05d}"
+        form_id = table_id(sha, form.line_start, taken)
         if form.kind == "department":
             _emit_department(form, form_id, res)
         else:
             pairs.append((form, form_id))
     for table in summaries:
         found.append((table.line, "summary", table.title))
-        summary_id = f"{sha[:10]}-{table.line:05d}"
+        summary_id = table_id(sha, table.line, taken)
         for r in table.rows:
             res.add("summary_rows", {**r, "table_line": table.line, "summary_id": summary_id, "title": table.title,
                                      "project_key": None if r["is_total"] else project_key(r["project_name"])})

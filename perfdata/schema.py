@@ -48,7 +48,8 @@ _PARSED_KIND = [
 
 TABLES: dict[str, list[Column]] = {
     "forms": [
-        Column("form_id", S, "表单编号", "stable id: hash of the file's bytes and the form's first line"),
+        Column("form_id", S, "表单编号", "stable id: hash of the file's bytes and the form's first line (-2, -3 … "
+               "for further forms starting on that line)"),
         *_PROVENANCE,
         Column("line_start", I, "起始行", "first line of the form (its title where present)"),
         Column("line_end", I, "结束行", "last line of the form (总分 row or notes under it)"),

@@ -497,6 +497,32 @@ def test_a_whole_form_run_together_reads_what_its_scoring_confirms_and_leaves_th
     assert all(name[:4] in leftovers for _, _, name, *_ in expect if name not in {g[2] for g in got})
 
 
+@pytest.mark.parametrize("how", ["one-line", "paragraphs", "tabs"])
+def test_two_forms_of_a_document_copied_onto_one_line_keep_their_own_rows(how, tmp_path):
+    """Two forms starting on one line (a document site's dump) are two forms with an id each: their funding and
+    indicator rows are never merged into one."""
+    first, second = (next(t for t in engine.templates() if t["template"] == n) for n in ("mof_project",
+                                                                                         "sichuan_project"))
+    rows, want, expect = _whole_form(first, merged=False)
+    rows2, want2, expect2 = _whole_form(second, merged=False)
+    rows2 = [list(r) for r in rows2]
+    rows2[1][1] = "农村饮水安全维修经费"
+    t = perfdata.read(_written([*rows, *rows2], how, tmp_path / "two.txt"))
+    f = t["forms"]
+    assert f.project_name.tolist() == ["乡村公路养护经费", "农村饮水安全维修经费"] and f.form_id.is_unique
+    assert [[None if pd.isna(x) else float(x) for x in r] for r in f[FUNDING].values] == [want, want2]
+    ind = t["indicators"][~t["indicators"].is_budget_execution]
+    assert ind.groupby("form_id", sort=False).size().tolist() == [5, 5]
+    assert t["funding"].groupby("form_id", sort=False).size().tolist() == [4, 4]
+
+
+@needs_external
+def test_the_two_forms_of_a_pdf_dump_on_one_line_are_two():
+    f = perfdata.read(next(EXTERNAL.glob("07_*.txt")))["forms"]
+    assert [i.split("-", 1)[1] for i in f.form_id] == ["00002", "00002-2"]
+    assert f.project_name.tolist() == ["普陀体育中心与委托运营方结算费用", "援滇对口支援及结对帮扶经费"]
+
+
 def test_docs_templates_is_generated_from_the_rules():
     assert (Path(__file__).resolve().parents[1] / "docs" / "templates.md").read_text(encoding="utf-8") == \
         engine.templates_markdown()
