@@ -173,11 +173,15 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         res.add("files", file_row)
         return res
     file_row["forms"] = forms
-    _unread_header(grid.rows, res)
+    _, found = res.packed.get("tables", (TABLE_FIELDS, []))
+    # a document where no table was read: its tokens, once, for what it prints that looks like one
+    plain = None if any(kind in ACCOUNTED for _, kind, _ in found) else engine.tokens(grid.rows)
+    if plain is not None:
+        _unread_header(grid.rows, plain, res)
     file_row.update(account(grid.rows, res, sha))
     _locate(res, getattr(grid, "locations", None))
     if not res.packed.get("tables", ((), ()))[1]:
-        title = next((t for t in engine.tokens(grid.rows) if t.role == "title"), None)
+        title = next((t for t in plain if t.role == "title"), None)
         if title is not None:  # a form's title, and nothing under it either reader could read
             res.problem("error", f"no known table found: line {title.line} has a title (“{title.text[:80]}”) but "
                         "nothing after it reads as its table (an unknown layout?)", title.line)
@@ -212,15 +216,13 @@ def table_id(sha: str, line: int, taken: set[str] | None = None) -> str:
 _UNREAD_LINES = 200  # at most this many lines after an unread header are listed as leftovers
 
 
-def _unread_header(rows, res: FileResult) -> None:
-    """A document in which no table was read but which prints a table's header (two indicator columns, or
-    three funding columns, on one line: '二级指标 分值 三级指标 分值' of a run-on rubric) is not silently
-    passed: a warning names the line and the columns seen, and the lines from there on are leftovers."""
-    _, found = res.packed.get("tables", (TABLE_FIELDS, []))
-    if not rows or any(kind in ACCOUNTED for _, kind, _ in found):
-        return
+def _unread_header(rows, toks, res: FileResult) -> None:
+    """A document in which no table was read (`toks`: its tokens) but which prints a table's header (two
+    indicator columns, or three funding columns, on one line: '二级指标 分值 三级指标 分值' of a run-on rubric)
+    is not silently passed: a warning names the line and the columns seen, and the lines from there on are
+    leftovers."""
     seen: dict[int, dict[str, set[str]]] = {}
-    for t in engine.tokens(rows[:20_000]):
+    for t in toks:
         if t.role in ("indicator_header", "funding_header"):
             seen.setdefault(t.line, {}).setdefault(t.role, set()).add(t.text)
     line = next((ln for ln, got in sorted(seen.items()) if len(got.get("indicator_header", ())) >= 2
@@ -256,6 +258,11 @@ def account(rows, res: FileResult, sha: str) -> dict[str, int]:
     if not starts or not rows:
         return {}
     spans = _spans(res)
+    also: dict[str, list[str]] = {}  # a table id → the ids of the further tables starting on its line ('…-2')
+    for k in spans.keys() | res.fates.keys():
+        base, _, n = k.rpartition("-")
+        if n.isdigit() and base.count("-") == 1:
+            also.setdefault(base, []).append(k)
     left: dict[str | None, list[int]] = {}
     for lo in res.tables.get("leftovers", []):
         left.setdefault(lo.get("form_id"), []).append(lo["line"])
@@ -272,7 +279,7 @@ def account(rows, res: FileResult, sha: str) -> dict[str, int]:
     for start in starts:
         tid = table_id(sha, start)
         # the tables that start on this line: one, or several where a document was copied onto one line
-        ids = [tid, *(k for k in spans.keys() | res.fates.keys() if k.startswith(tid + "-"))]
+        ids = [tid, *also.get(tid, ())]
         got = [spans[k] for k in ids if k in spans] or [(start, start)]
         a, b = min(x for x, _ in got), max(y for _, y in got)
         a = max(a, done + 1)

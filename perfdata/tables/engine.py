@@ -234,9 +234,7 @@ _CJK_PIECE = re.compile(r"^[\u4e00-\u9fff()（）\d分]+$")
 @lru_cache(maxsize=1 << 16)
 def _known(text: str) -> bool:
     """A label of any block: the token vocabulary, an indicator header cell or a level name."""
-    t = clean(text)
-    return (_label_key(t) in vocabulary() or rules.headers("indicator").lookup(t) is not None
-            or level_cell(t)[0] is not None)
+    return _known_exactly(text) or rules.headers("indicator").lookup(clean(text)) is not None
 
 
 @lru_cache(maxsize=1 << 16)
@@ -1686,7 +1684,6 @@ def _run_on_rows(text: str, after_name: list[str]) -> list[tuple[str, dict]] | N
 # ('财政供养人员控制率%定量指标100%92%100%22否', '森林火灾受害率%0.910010': Chongqing's flat tables copied from a
 # document site). Each column takes the cells its type allows; a run of glued digits is cut over the numeric
 # columns only where the indicator's arithmetic confirms the cut (得分 ≤ 分值, a usual 分值).
-
 
 
 @cache
