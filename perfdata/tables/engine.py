@@ -356,14 +356,17 @@ def _labels_run_together(text: str, line: int) -> list[Token]:
 
 
 def _classify(text: str, line: int) -> Token:
-    text = text.strip(":：,，;；。 ")
-    k = _label_key(text)
+    """A piece as a label, a title or a value. A label is looked up without the punctuation around it
+    ('项目名称:'); a value keeps the full stop that ends a sentence (a goal text's '。'), and loses only the
+    colon and spaces left from a label cut off before it."""
+    bare = text.strip(":：,，;；。 ")
+    k = _label_key(bare)
     hit = vocabulary().get(k)
     if hit is not None:
-        return Token(text, line, hit[0], hit[1])
+        return Token(bare, line, hit[0], hit[1])
     if "自评表" in k and len(k) <= 40 and re.fullmatch(_TITLE, k.lstrip("附件:")):
-        return Token(text, line, "title", None)
-    return Token(text, line)
+        return Token(bare, line, "title", None)
+    return Token(text.lstrip(":：,，;； ").rstrip(":：,，;； "), line)
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -729,6 +732,11 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         if not any(x != "/" for x in raw):
             if not raw and j < len(toks) and toks[j].role is None:
                 _garbled_row(toks, j, t, columns, weight_default, funding, used, form)
+            elif hdr and hdr[0] < i < first_indicator:
+                # a row of the template printed without figures (上年结转资金 with its cells empty): a row of
+                # the form all the same, as the row reader keeps it
+                funding.append(FundingRow(t.text, t.canonical, t.line, dict.fromkeys(columns), False, raw))
+                used.update(range(i, j))
             continue
         got = assign(columns, raw, weight_default)
         if got is None and i == header_end - 1:  # the scrambled case: the longest confirmed prefix
@@ -765,16 +773,20 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         _garbled_row(toks, after_header + 1, Token("年度资金总额", toks[after_header + 1].line, "funding_row", "total"),
                      columns, weight_default, funding, used, form)
     seen_total = False
+    filled = {r.fund_source for r in funding if any(v is not None for v in r.values.values())}
     for r in funding:
         src = r.fund_source
+        if (src in filled or src == "total" and filled) and not any(v is not None for v in r.values.values()):
+            continue  # an empty row where the same row has figures, or an empty total where rows by source have
         if src == "total":
             if seen_total:
                 continue
             seen_total = True
         form.funding.append({"line": r.line, "fund_source": src, "label": r.label,
                              **{c: _text(v) for c, v in r.values.items() if c != "method" and c != "note"}})
-    if not seen_total and funding:  # a form whose only rows are by source: the first row stands for the total
-        first = dict(form.funding[0])
+    with_figures = [r for r in form.funding if any(r.get(c) is not None for c in columns)]
+    if not seen_total and with_figures:  # a form whose only rows are by source: the first stands for the total
+        first = dict(with_figures[0])
         first["fund_source"] = "total"
         form.funding.insert(0, first)
     _indicators(toks, used, form)
