@@ -366,7 +366,7 @@ def _classify(text: str, line: int) -> Token:
         return Token(bare, line, hit[0], hit[1])
     if "自评表" in k and len(k) <= 40 and re.fullmatch(_TITLE, k.lstrip("附件:")):
         return Token(bare, line, "title", None)
-    return Token(text.lstrip(":：,，;； ").rstrip(":：,，;； "), line)
+    return Token(text.strip(":：,，;； "), line)
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -772,11 +772,12 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             and toks[after_header + 1].role is None:  # figures straight after the header, garbled
         _garbled_row(toks, after_header + 1, Token("年度资金总额", toks[after_header + 1].line, "funding_row", "total"),
                      columns, weight_default, funding, used, form)
-    seen_total = False
-    filled = {r.fund_source for r in funding if any(v is not None for v in r.values.values())}
-    for r in funding:
+    seen_total, first_filled = False, None
+    figures = [any(v is not None for c, v in r.values.items() if c not in ("method", "note")) for r in funding]
+    filled = {r.fund_source for r, has in zip(funding, figures, strict=True) if has}
+    for r, has in zip(funding, figures, strict=True):
         src = r.fund_source
-        if (src in filled or src == "total" and filled) and not any(v is not None for v in r.values.values()):
+        if not has and (src in filled or src == "total" and filled):
             continue  # an empty row where the same row has figures, or an empty total where rows by source have
         if src == "total":
             if seen_total:
@@ -784,11 +785,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             seen_total = True
         form.funding.append({"line": r.line, "fund_source": src, "label": r.label,
                              **{c: _text(v) for c, v in r.values.items() if c != "method" and c != "note"}})
-    with_figures = [r for r in form.funding if any(r.get(c) is not None for c in columns)]
-    if not seen_total and with_figures:  # a form whose only rows are by source: the first stands for the total
-        first = dict(with_figures[0])
-        first["fund_source"] = "total"
-        form.funding.insert(0, first)
+        if has and first_filled is None:
+            first_filled = form.funding[-1]
+    if not seen_total and first_filled is not None:  # only rows by source: the first with figures is the total
+        form.funding.insert(0, {**first_filled, "fund_source": "total"})
     _indicators(toks, used, form)
     # total score
     total_end = None
