@@ -443,7 +443,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
 
     trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
     toks = engine.tokens(rows, simplify if trad else None)
-    forms = engine.read_tokens(toks, rows[-1].end if rows else 0)
+    forms, unread = engine.read_token_tables(toks, rows[-1].end if rows else 0)
     forms += engine.read_rubrics(toks, rows[-1].end if rows else 0)
     summaries = engine.read_summaries(toks)
     # where the row reader read other tables (target tables, summaries, department forms), the token
@@ -484,11 +484,32 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
         if table.leftovers:
             res.problem("warning", f"summary table at line {table.line}: {len(table.leftovers)} row(s) not read "
                         "(see leftovers)", table.leftovers[0].line)
+    read = [(t.line, max([t.line, *(r["line_end"] for r in t.rows), *(lo.line for lo in t.leftovers)]))
+            for t in summaries]
+    for table in unread:
+        _unread_table(rows, table, read, res)
     if pairs:
         _infer_context(pairs, rows, res)
     for form, form_id in pairs:
         _emit(form, form_id, res)
     return len(pairs)
+
+
+def _unread_table(rows, table: engine.UnreadTable, read: list[tuple[int, int]], res: FileResult) -> None:
+    """A table the token reader started on and read no form from (a report's 项目名称 | 全年预算数 | 执行数 table
+    after a form): a warning naming its line and header cells, and its lines as leftovers; nothing where a
+    summary table was read from there (`read`: their first and last lines)."""
+    if any(a <= table.line <= b for a, b in read):
+        return
+    lines = [r for r in rows if table.line <= r.line <= table.line_end and r.joined][:_UNREAD_LINES]
+    if not lines:
+        return
+    cells = "、".join(table.header[:8])
+    res.problem("warning", f"line {table.line}: a table ({cells}) that reads as no form: its lines are leftovers",
+                table.line)
+    for row in lines:
+        res.add("leftovers", {"line": row.line, "text": row.raw.strip()[:2000], "form_id": None,
+                              "reason": f"unread: in the table at line {table.line}"})
 
 
 def _emit_department(form: Form, form_id: str, res: FileResult):

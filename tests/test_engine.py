@@ -958,3 +958,145 @@ def test_a_bundled_document_copied_one_cell_per_line_keeps_its_funding_rows_and_
     if name == conftest.XINXIANG:  # a goal text keeps the full stop it ends with
         f = tables["forms"].set_index("project_name").loc["建档立卡优秀务工人员奖补"]
         assert f.goal_achieved == "激励更多贫困劳动力实现就业,帮助有劳动能力贫困户,通过劳动脱贫。"
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_a_form_printed_without_its_title_after_the_total_of_the_form_before_is_a_form_of_its_own(how, tmp_path):
+    """The second form of a copy has only '(2023年度)' above its table: it starts at its 项目名称 after the first
+    form's 总分, and its funding and indicators are its own (they were read into the first form)."""
+    first, second = (next(t for t in engine.templates() if t["template"] == n) for n in ("mof_project",
+                                                                                         "sichuan_project"))
+    rows, want, _ = _whole_form(first, merged=False)
+    rows2, want2, _ = _whole_form(second, merged=False)
+    rows2 = [["(2023年度)"], ["项目名称", "农村饮水安全维修经费"], *(list(r) for r in rows2[2:])]
+    t = perfdata.read(_written([*rows, *rows2], how, tmp_path / "two.txt"))
+    f = t["forms"]
+    assert f.project_name.tolist() == ["乡村公路养护经费", "农村饮水安全维修经费"]
+    assert f.year.tolist() == [2023, 2023]
+    assert [[None if pd.isna(x) else float(x) for x in r] for r in f[FUNDING].values] == [want, want2]
+    ind = t["indicators"][~t["indicators"].is_budget_execution]
+    assert ind.groupby("form_id", sort=False).size().tolist() == [5, 5]
+
+
+def test_a_table_after_a_form_that_repeats_its_project_name_label_is_not_read_into_it(tmp_path):
+    """A narrative's tables after a form's 总分 (项目名称 | 全年预算数 | 执行数 | 执行率, then the funds by source, as
+    in Xinxiang's report): their figures are not the form's funding rows (they were read as more 财政拨款 and
+    上年结转 rows of the form); they stay leftovers with their lines."""
+    t = next(t for t in engine.templates() if t["template"] == "mof_project")
+    rows, want, _ = _whole_form(t, merged=False)
+    rows += [["绩效自评结果"], ["项目名称", "全年预算数", "执行数", "执行率"],
+             ["乡村公路养护经费", "130", "117", "90%"], ["资金来源"], ["财政拨款", "3.5"], ["上年结转资金", "0.73"]]
+    got = perfdata.read(_written(rows, "one-cell-per-line", tmp_path / "form.txt"))
+    assert len(got["forms"]) == 1 and len(got["funding"]) == 4
+    assert [None if pd.isna(x) else float(x) for x in got["forms"][FUNDING].values[0]] == want
+    assert {"财政拨款", "3.5", "0.73"} <= {x.rstrip(" |") for x in got["leftovers"].text}
+    warning = got["problems"][got["problems"].message.str.contains("reads as no form")]
+    assert warning.line.tolist() == [got["leftovers"].line.min()]
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_funding_header_cells_wrapped_over_two_lines_and_copied_line_by_line(how, tmp_path):
+    """A header whose cells wrap ('全年预算' over '数', '分' over '值') copied cell by cell, line after line: the
+    pieces of the second line are joined to those of the first where together they make a column (分值 was
+    lost, and the figures shifted)."""
+    rows = [["项目支出绩效自评表(2024年度)"], ["项目名称", "档案管理"], ["主管部门", "某县人力资源和社会保障局"],
+            ["项目资金", "年初预算数", "全年预算", "全年", "分", "执行", "得分"],
+            ["(万元)", "数", "执行数", "值", "率"],
+            ["年度资金总额", "20", "20", "18", "10分", "90%", "9"],
+            ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分"],
+            ["产出指标", "数量指标", "整理档案数", "≥500卷", "520卷", "90", "90"], ["总分", "100", "99"]]
+    f = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["forms"].iloc[0]
+    assert [float(f[c]) for c in FUNDING] == [20, 20, 18, 90, 10, 9]
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
+def test_a_name_and_target_that_spell_the_row_level_are_cells(how, tmp_path):
+    """'服务对象满意度指标 | 服务对象满意度 | 服务对象满意度 | 95%' (Hebei's template repeats the level's words as the
+    name and the target): the two cells after the 二级 level are the row's name and target, not two levels
+    more; also where the name is numbered ('指标1:服务对象满意度') and only the target spells the level."""
+    t = next(t for t in engine.templates() if t["template"] == "mof_project")
+    rows, _, _ = _whole_form(t, merged=False)
+    at = next(k for k, r in enumerate(rows) if "沿线群众满意度" in r)
+    plain, numbered = list(rows[at]), list(rows[at])
+    plain[2:4] = ["服务对象满意度", "服务对象满意度"]
+    numbered[2:4] = ["指标1:服务对象满意度", "服务对象满意度"]
+    for row in (plain, numbered):
+        got = perfdata.read(_written([*rows[:at], row, *rows[at + 1:]], how, tmp_path / "form.txt"))
+        ind = got["indicators"][~got["indicators"].is_budget_execution].iloc[-1]
+        assert (ind.level2, ind["name"], ind.target_raw, ind.actual_raw, ind.weight, ind.score) == (
+            "服务对象满意度指标", "服务对象满意度", "服务对象满意度", "88%", 10, 8.5)
+        assert len(got["indicators"][~got["indicators"].is_budget_execution]) == 5
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_a_text_cell_printed_twice_shifts_the_row_by_one(how, tmp_path):
+    """'为经济发展和社会稳定提供安全保障 | 社会稳定 | 完成 | 完成 | 10 | 10' (a cell copied twice in the published
+    form, as in Xinglong's 省级城乡居民养老保险补助资金): one row, with its 分值 and 得分 (it was two rows)."""
+    t = next(t for t in engine.templates() if t["template"] == "mof_project")
+    rows, _, expect = _whole_form(t, merged=False)
+    at = next(k for k, r in enumerate(rows) if "群众出行条件" in r)
+    rows[at] = [*rows[at][:4], "明显改善", *rows[at][4:]]
+    got = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["indicators"]
+    got = got[~got.is_budget_execution]
+    assert len(got) == 5
+    row = got[got["name"] == "群众出行条件"].iloc[0]
+    assert (row.target_raw, row.actual_raw, row.weight, row.score) == ("明显改善", "明显改善", 20, 20)
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_every_bundled_form_copied_without_its_grid_keeps_its_own_funding_rows(how, tmp_path):
+    """The bundled documents copied without their rows: every form is found in its order, each with the number
+    of funding rows the row reading gives it (a form printed without its title was read into the one before,
+    and a header wrapped over two lines lost its rows), but Xinglong's 档案一体化管理工作经费, whose merged
+    budget cell prints one figure twice (seven figures under six columns), and its rows left unread."""
+    for name in ("hebei-xinglong", "henan-xinxiang", "ningxia-guyuan"):
+        src = next(RAW.glob(f"{name}*.txt"))
+        path = tmp_path / f"{name}.txt"
+        path.write_text(_reserialise(src, how), encoding="utf-8")
+        seq = []
+        for tables in (perfdata.read(src), perfdata.read(path)):
+            n = tables["funding"].groupby("form_id").size()
+            f = tables["forms"].sort_values("line_start")
+            seq.append([(r.project_name, int(n.get(r.form_id, 0))) for r in f.itertuples()])
+        want, got = seq
+        assert len(got) == len(want)
+        assert [w for w, g in zip(want, got, strict=True) if w != g] == (
+            [("档案一体化管理工作经费", 4)] if name == "hebei-xinglong" else [])
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
+def test_a_goal_printed_under_the_block_label_with_no_label_of_its_own(how, tmp_path):
+    """Guyuan's '年度总体目标 | 保障…服务 | 年度总体目标完成情况综述:按时完成…': the text between the block's label
+    and the 完成情况 label is the target (it was lost)."""
+    t = next(t for t in engine.templates() if t["template"] == "mof_project")
+    rows, _, _ = _whole_form(t, merged=False)
+    at = next(k for k, r in enumerate(rows) if r[:1] == ["年度总体目标"])
+    rows[at:at + 2] = [["年度总体目标", _GOALS[0], f"年度总体目标完成情况综述:{_GOALS[1]}"]]
+    f = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["forms"].iloc[0]
+    assert (f.goal_planned, f.goal_achieved) == _GOALS
+
+
+def test_a_summary_copied_one_cell_per_line_with_level_words_in_its_header(tmp_path):
+    """Xinxiang's 汇总表 copied one cell per line: '产出指标得分率' (a level word and 得分率, cut in two) is one
+    column, and a 序号 after the 偏差原因 header cell is the first row's (they were joined: no row was read)."""
+    head = ["序号", "项目名称", "全年预算数", "执行数", "执行率", "产出指标得分率", "效益指标得分率",
+            "满意度指标得分率", "自评得分", "偏差原因"]
+    rows = [["项目支出绩效自评结果汇总表"], head,
+            ["1", "建档立卡优秀务工人员奖补", "16.06", "16.06", "100%", "100%", "91.67%", "94.7%", "96.97"],
+            ["2", "事业单位招聘", "10", "1.33", "13.3%", "97.86%", "92.86%", "89.5%", "99.6"]]
+    got = perfdata.read(_written(rows, "one-cell-per-line", tmp_path / "summary.txt"))["summary_rows"]
+    assert got.project_name.tolist() == ["建档立卡优秀务工人员奖补", "事业单位招聘"]
+    assert got.executed.tolist() == [16.06, 1.33] and got.total_score.tolist() == [96.97, 99.6]
+    assert got.output_rate.tolist() == [100, 97.86] and got.satisfaction_rate.tolist() == [94.7, 89.5]
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_a_header_field_label_printed_cut_short(how, tmp_path):
+    """Xinxiang prints '实施单' for 实施单位 (headers.csv knows the spelling for the row reader, and now the token
+    reader takes it from there too): the 主管部门 ends before it (it ran on: '…保障局实施单新乡县…')."""
+    t = next(t for t in engine.templates() if t["template"] == "mof_project")
+    rows, _, _ = _whole_form(t, merged=False)
+    at = next(k for k, r in enumerate(rows) if "实施单位" in r)
+    rows[at] = [c.replace("实施单位", "实施单") for c in rows[at]]
+    f = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["forms"].iloc[0]
+    assert (f.department, f.unit) == ("某县交通运输局", "某县公路管理站")

@@ -4,11 +4,13 @@ Copying a table out of a web page, a document site or a PDF loses its grid: one 
 its own paragraph, the whole table on one line separated by single spaces, or run-on text with no
 separator at all (`年度财政资金总额1010100%20`). This reader does not trust row boundaries. It turns the
 document into a stream of tokens (a cell, a piece of a cell between separators, or a known label cut out
-of run-on text), then reads each form block by block: header fields (a label and the text after it up to
-the next label), the funding block (the columns its header names, the rows its labels open, values given
-to columns by type and by the form's own arithmetic) and the total. A run of figures glued together is
-split only where the form's arithmetic confirms the split (executed / budget ≈ rate, score ≈ weight ×
-rate); otherwise it stays a leftover with its line, never a guessed number.
+of run-on text). A form starts at its title, or, printed without one, at a 项目名称 after the total of the
+form before it with a funding header after it; a start that gives no form but holds a table header is
+returned as unread (the ingest lists its lines). Each form is read block by block: header fields (a label
+and the text after it up to the next label), the funding block (the columns its header names, the rows its
+labels open, values given to columns by type and by the form's own arithmetic) and the total. A run of
+figures glued together is split only where the form's arithmetic confirms the split (executed / budget ≈
+rate, score ≈ weight × rate); otherwise it stays a leftover with its line, never a guessed number.
 
 The 绩效指标 block is read by its header's columns: cell by cell where the copy kept cell boundaries; by
 the types of the columns where rows run together (a unit, an operator word, a rate, glued digits cut only
@@ -17,8 +19,8 @@ row); by the template's column order where the header's cells are scattered amon
 dump; and, for a PDF that prints all values before all names, by pairing them only where the points add up
 to the printed 总分.
 
-The vocabulary is data: headers.csv (funding, goal and indicator spellings), funding_rows.csv (row
-labels), levels.csv, form_labels.csv (fields, labels that end a value, totals, 元), table_titles.csv (what
+The vocabulary is data: headers.csv (header fields, funding, goal and indicator spellings), funding_rows.csv
+(row labels), levels.csv, form_labels.csv (fields, labels that end a value, totals, 元), table_titles.csv (what
 a title says its table is), units.csv (units that end an indicator's figure), natures.csv (指标性质 cells),
 summary_columns.csv and templates.csv (which template a form is, the funding column order when a form's
 header is unreadable, the default execution weight). docs/templates.md is generated from them.
@@ -33,6 +35,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from perfdata import rules
 from perfdata.grid import Row
@@ -70,10 +73,16 @@ def _label_key(text: str) -> str:
     return t.rstrip(":：")
 
 
+_FIELDS = ("project_name", "department", "unit")
+
+
 @cache
 def vocabulary() -> dict[str, tuple[str, str]]:
     """Normalised label → (role, canonical), from the rules tables; longer spellings win."""
     vocab: dict[str, tuple[str, str]] = {}
+    for r in rules.table("headers.csv"):  # the header fields, as the row reader spells them ('实施单', cut short)
+        if r["table"] == "form" and r["canonical"] in _FIELDS and not r["synonym"].endswith("*"):
+            vocab.setdefault(_label_key(r["synonym"]), ("field", r["canonical"]))
     for r in rules.table("form_labels.csv"):
         vocab.setdefault(_label_key(r["synonym"]), (r["role"], r["canonical"]))
     for r in rules.table("headers.csv"):
@@ -209,7 +218,7 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
             u = toks[i + 1]
             joined = t.text + u.text
             if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header", "stop") \
-                    and _known(joined):
+                    and not u.text.isdigit() and _known(joined):
                 merged = _classify(joined, t.line)
                 out.append(merged)
                 i += 2
@@ -311,9 +320,12 @@ def _cut(text: str, line: int) -> list[Token]:
         hits = [m for m in hits if _classify(m.group(), line).role != "level"]
     first = hits[0] if hits else None
     if first is None or len(hits) == 1 and (first.start() > 0 and first.end() < len(k) or first.start() == 0
-                                            and _classify(first.group(), line).role == "stop"):
+                                            and _classify(first.group(), line).role == "stop"
+                                            or first.start() > 0 and len(first.group()) <= 3
+                                            and _classify(first.group(), line).role == "level"):
         # prose (or an indicator name: 预算资金拨款率) that holds one label stays whole; a label at the end is
-        # cut ('级预算单位名称': its first character lost), and one at the start ('总分100100')
+        # cut ('级预算单位名称': its first character lost), and one at the start ('总分100100'), but a short
+        # level word ending a name ('农民工满意度': the cell of a name or a target) is the name's
         return [hit]
     out, at = [], 0
     for m in hits:
@@ -574,7 +586,60 @@ def _starts(toks: list[Token]) -> list[int]:
         if kept and i > 0 and toks[i - 1].role == "field":
             continue
         kept.append(i)
-    return kept
+    return sorted(kept + _untitled_starts(toks, kept))
+
+
+def _wrapped_header_cells(toks: list[Token], first: int, end: int) -> list[tuple[int, str]]:
+    """Funding header cells printed on two lines and copied cell by cell, line by line: '全年预算 全年 分
+    执行 得分 (万元) 数 执行数 值 率' holds 分值 as '分' … '值'. A piece of the first line that is no label
+    is joined with a later piece between `first` and `end` that is none either, where the two make a
+    funding header label of a column the header does not have yet; both pieces are then that column (at
+    the first one's place)."""
+    vocab = vocabulary()
+    region = range(first, end)
+    have = {toks[i].canonical for i in region if toks[i].role == "funding_header"}
+    loose = [i for i in region if toks[i].role is None and len(toks[i].text) <= 4 and _CJK_PIECE.match(toks[i].text)
+             and not _is_value(toks[i])]
+    out: list[tuple[int, str]] = []
+    taken: set[int] = set()
+    for n, p in enumerate(loose):
+        if p in taken:
+            continue
+        for q in loose[n + 1:]:
+            got = q not in taken and vocab.get(_label_key(toks[p].text + toks[q].text))
+            if got and got[0] == "funding_header" and got[1] not in have:
+                out += [(p, got[1]), (q, got[1])]
+                taken.update((p, q))
+                have.add(got[1])
+                break
+    return out
+
+
+def _untitled_starts(toks: list[Token], starts: list[int]) -> list[int]:
+    """Forms printed without a title: a 项目名称 label after the total row of the form before it, with
+    the new form's funding header after it (the copy of a page holding only '(2024年度)' above its table),
+    starts a form at that label, or at the year line just before it."""
+    out: list[int] = []
+    at = set(starts)
+    named = None  # the last 项目名称 label of the current form, and whether its total row has been seen
+    closed = False
+    for i, t in enumerate(toks):
+        if i in at:
+            named, closed = None, False
+        if t.role == "total" and named is not None:
+            closed = True
+        if t.role != "field" or t.canonical != "project_name":
+            continue
+        if named is not None and closed and any(u.role == "funding_header" for u in toks[i + 1:i + 20]):
+            start = i - 1 if i > 0 and _YEAR_ONLY.match(toks[i - 1].text) else i
+            if start not in at:
+                out.append(start)
+                at.add(start)
+        named, closed = i, False
+    return out
+
+
+_YEAR_ONLY = re.compile(r"^[(（]?(?:19|20)\d{2}年度?[)）]?$")
 
 
 def _other_table(title: str) -> bool:
@@ -589,30 +654,61 @@ def read_document(rows: list[Row], simplify=None) -> list[Form]:
 
 
 def read_tokens(toks: list[Token], last_line: int) -> list[Form]:
+    """The forms of a token stream (`read_token_tables` without the tables read as none)."""
+    return read_token_tables(toks, last_line)[0]
+
+
+class UnreadTable(NamedTuple):
+    """A table the token reader started on but read no form from: its first and last line, its header cells."""
+
+    line: int
+    line_end: int
+    header: tuple[str, ...]
+
+
+_PROSE = 40  # a piece longer than this is running text: a table read as none ends before it
+
+
+def read_token_tables(toks: list[Token], last_line: int) -> tuple[list[Form], list[UnreadTable]]:
     """The forms of a token stream: each from its start to the next. A form is kept with whatever could be
     read of it (the ingest reports what is missing); a title with nothing of a form after it (a document
-    site's list of file names) is not a form."""
+    site's list of file names) is not a form. Besides, the starts that hold a table header (three header
+    cells) but give no form (a report's 项目名称 | 全年预算数 | 执行数 table after a form, a summary copied
+    without its rows): up to the running text after them, for the ingest to list as unread."""
     starts = _starts(toks)
-    forms = []
+    forms, unread = [], []
     for n, at in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(toks)
-        if not any(t.role in ("funding_row", "funding_header", "field", "score_total") for t in toks[at:end]):
-            continue
-        if toks[at].role != "title" and not any(t.role == "funding_header" and t.canonical in ("executed", "exec_rate")
-                                                for t in toks[at:end]):
-            continue  # no title and nothing executed: a 绩效目标表 or 申报表, not a self-evaluation
-        form = _read_form(toks[at:end], last_line)
-        if form.title and title_kind(form.title) == "department":
-            form.kind = "department"
-            if not form.department:
-                m = _UNIT_IN_TITLE.match(key(form.title))
-                if m:  # '重庆市梁平区林业局2023年度部门整体绩效自评表': the unit named by the title
-                    form.department = m.group(1)
-                    form.inferred.add("department")
-        read = [form.funding, form.indicators, form.total_score, form.project_name]
-        if any(x for x in read) and (form.project_name or form.title):
+        form = _segment_form(toks, at, end, last_line)
+        if form is not None:
             forms.append(form)
-    return forms
+            continue
+        header = tuple(dict.fromkeys(t.text for t in toks[at:end] if t.role in ("funding_header", "indicator_header")))
+        if len(header) >= 3:
+            last = next((k for k in range(at, end) if len(toks[k].text) > _PROSE), end) - 1
+            unread.append(UnreadTable(toks[at].line, toks[max(last, at)].line, header))
+    return forms, unread
+
+
+def _segment_form(toks: list[Token], at: int, end: int, last_line: int) -> Form | None:
+    """The form of the tokens from one start to the next, or None where they hold none."""
+    if not any(t.role in ("funding_row", "funding_header", "field", "score_total") for t in toks[at:end]):
+        return None
+    if toks[at].role != "title" and not any(t.role == "funding_header" and t.canonical in ("executed", "exec_rate")
+                                            for t in toks[at:end]):
+        return None  # no title and nothing executed: a 绩效目标表 or 申报表, not a self-evaluation
+    form = _read_form(toks[at:end], last_line)
+    if form.title and title_kind(form.title) == "department":
+        form.kind = "department"
+        if not form.department:
+            m = _UNIT_IN_TITLE.match(key(form.title))
+            if m:  # '重庆市梁平区林业局2023年度部门整体绩效自评表': the unit named by the title
+                form.department = m.group(1)
+                form.inferred.add("department")
+    read = [form.funding, form.indicators, form.total_score, form.project_name]
+    if any(x for x in read) and (form.project_name or form.title):
+        return form
+    return None
 
 
 _UNIT_IN_TITLE = re.compile(r"^(?:\d+[、.])?(.{4,30}?)(?:19|20)\d{2}年度?")
@@ -688,6 +784,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         # figures (a scrambled dump prints other cells between them)
         data = next((k for k in range(first, len(toks) - 2) if all(_is_value(toks[k + d]) for d in range(3))),
                     len(toks))
+        for j, canonical in _wrapped_header_cells(toks, first, data):
+            toks[j] = Token(toks[j].text, toks[j].line, "funding_header", canonical)
+            hdr.append(j)
+        hdr.sort()
         for j in (i for i in hdr if i < data):
             if toks[j].canonical not in columns:
                 columns.append(toks[j].canonical)
@@ -896,6 +996,16 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
                 j += 1
             if parts and getattr(form, labels[0]) is None:
                 setattr(form, labels[0], "".join(parts))
+            k = i
+            while labels[0] == "goal_achieved" and k > 0 and toks[k - 1].role is None and k - 1 not in used \
+                    and not _is_value(toks[k - 1]):
+                k -= 1
+            if k < i and k > 0 and toks[k - 1].role == "stop" and toks[k - 1].canonical == "goal" \
+                    and form.goal_planned is None:
+                # '年度总体目标 | 保障…服务 | 年度总体目标完成情况综述: …': the target printed under the block's
+                # label with no 预期目标 label of its own
+                form.goal_planned = "".join(t.text for t in toks[k:i])
+                used.update(range(k - 1, i))
         used.update(range(i, j))
         i = j
 
@@ -1041,9 +1151,24 @@ def _ends_row(toks: list[Token], j: int) -> bool:
         or level_cell(toks[j].text)[0] is not None
 
 
+def _level_words_as_cells(toks: list[Token], j: int, most: int, level2: str | None) -> None:
+    """A row's cells after its name that spell its own 二级 level ('指标1:服务对象满意度 | 服务对象满意度 | 95%':
+    the target repeats the level's words) are cells, where a figure follows them (else they may be the next
+    row's level)."""
+    k = j
+    while k < len(toks) and k - j < most and toks[k].role == "level" and level2 is not None \
+            and getattr(level_cell(toks[k].text)[0], "name", None) == level2:
+        k += 1
+    if k > j and k < len(toks) and (_figure(toks[k].text) is not None or "%" in toks[k].text):
+        for m in range(j, k):
+            toks[m] = Token(toks[m].text, toks[m].line, "cell", None, toks[m].joined)
+
+
 def _fits(col: str, t: Token) -> bool:
     if t.role == "empty":
         return True
+    if t.role == "cell":
+        return col not in ("weight", "score")
     if t.role not in (None, "funding_header") or level_cell(t.text)[0] is not None or _placeholder(t):
         return False
     if col in ("weight", "score"):
@@ -1230,7 +1355,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
     line, most = header_lines.most_common(1)[0] if header_lines else (None, 0)
     # the header printed on a line of its own: a row is a line (not so in a document that is one line)
     by_line = most >= 4 and sum(1 for t in toks if t.line == line) <= most + 4
-    level1 = level2 = None
+    level1 = level2 = level2_at = None
     level1_weight = level1_line = None
     n = len(toks)
     block_end = next((k for k in range(i, n) if toks[k].role in ("total", "score_total", "title", "field")), n)
@@ -1249,13 +1374,23 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             i += 1
             continue
         level, weight = level_cell(t.text)
+        if level is not None and level.tier == 2 and level.name == level2 and level2_at is not None \
+                and all(toks[k].role == "empty" for k in range(level2_at + 1, i)):
+            # the level's own words printed again after it ('服务对象满意度指标 | 服务对象满意度 | 服务对象满意度 |
+            # 95%'): a row has one 二级 cell, so these are its name (and a target that repeats it)
+            k = i
+            while k < n and k - i < len(after_name) and toks[k].role == "level" \
+                    and level_cell(toks[k].text)[0] == level:
+                toks[k] = Token(toks[k].text, toks[k].line, "cell", None, toks[k].joined)
+                k += 1
+            t, level = toks[i], None
         if level is not None:
             if level.tier == 1 and (level.name != level1 or weight is not None or level1_weight is None):
                 level1, level2, level1_weight, level1_line = level.name, None, weight, t.line
             elif level.tier == 1:  # the level printed again on its next row: its points stay those printed first
                 level2 = None
             else:
-                level2 = level.name
+                level2, level2_at = level.name, i
                 if level.parent and level.parent != level1:
                     level1, level1_weight, level1_line = level.parent, None, None
             used.add(i)
@@ -1269,7 +1404,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
         if _figure(t.text) is not None or _atom().fullmatch(t.text):  # a figure ('≥5个') where a name should
             i += 1  # be: not ours to guess
             continue
-        if t.role not in (None, "funding_header") or _NOTE.fullmatch(t.text):
+        if t.role not in (None, "funding_header", "cell") or _NOTE.fullmatch(t.text):
             i += 1  # a header word in running text, or a header's broken-off '(B)', never names a row
             continue
         if _placeholder(t):  # consumed as an empty row of the template (counted on the form)
@@ -1323,6 +1458,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             after = []
         else:
             after = after_name
+            _level_words_as_cells(toks, j, len(after), level2)
         for col in after:
             if col == "method" and j < n and _figure(toks[j].text) is None and toks[j].role != "empty":
                 # 得分计算方法: prose over several pieces (the labels it mentions cut it), up to the 得分
@@ -1335,6 +1471,10 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
                 continue
             if col == "method" and j < n and _figure(toks[j].text) is not None:
                 continue  # the method cell merged with the row above: the figure is the 得分
+            if col in ("weight", "score") and start + 1 < j < n - 1 and toks[j].role is None \
+                    and toks[j].text == toks[j - 1].text and _figure(toks[j].text) is None \
+                    and _figure(toks[j + 1].text) is not None:
+                j += 1  # a text cell printed twice, the row shifted by one ('完成 | 完成 | 10 | 10'): one cell
             if j >= n or not _fits(col, toks[j]):
                 continue
             if by_line and toks[j].line != t.line:
@@ -1388,6 +1528,9 @@ def templates_markdown() -> str:
                    f"{t['exec_weight']} | {t['levels']} | {ind} |")
     out += ["", "## Labels", "", "| role | field | spellings |", "|---|---|---|"]
     groups: dict[tuple[str, str], list[str]] = {}
+    for r in rules.table("headers.csv"):
+        if r["table"] == "form" and r["canonical"] in _FIELDS and not r["synonym"].endswith("*"):
+            groups.setdefault(("field", r["canonical"]), []).append(r["synonym"])
     for r in rules.table("form_labels.csv"):
         groups.setdefault((r["role"], r["canonical"]), []).append(r["synonym"])
     for r in rules.table("headers.csv"):
@@ -1402,7 +1545,8 @@ def templates_markdown() -> str:
             "present), the funding column order, the 分值 of the execution row when the form prints none, and how "
             "its levels are printed.",
             "2. Add the spellings it uses that the tables above lack: header cells to `headers.csv`, funding row "
-            "labels to `funding_rows.csv`, field and stop labels to `form_labels.csv`, level names to `levels.csv`, "
+            "labels to `funding_rows.csv`, header fields to `headers.csv` (table form: the row reader reads them "
+            "too), other field and stop labels to `form_labels.csv`, level names to `levels.csv`, "
             "指标性质 words to `natures.csv`, units printed after a figure to `units.csv`.",
             "3. Regenerate this page: `python -c \"from perfdata.tables import engine; "
             "print(engine.templates_markdown(), end='')\" > docs/templates.md`.",
@@ -1445,7 +1589,13 @@ def read_summaries(toks: list[Token]) -> list[Summary]:
             i += 1
             continue
         cols, j = [], i
-        while j < len(toks) and (col := _summary_column(toks[j].text)) is not None:
+        while j < len(toks):
+            if j + 1 < len(toks) and toks[j + 1].joined and (col := _summary_column(toks[j].text + toks[j + 1].text)):
+                cols.append(col)  # a header cell that holds a level word, cut in two ('产出指标' '得分率')
+                j += 2
+                continue
+            if (col := _summary_column(toks[j].text)) is None:
+                break
             cols.append(col)
             j += 1
         figures = [c for c in cols if c in ("budget_initial", "budget", "executed", "exec_rate_reported",
