@@ -517,18 +517,30 @@ def _emit_department(form: Form, form_id: str, res: FileResult):
     from perfdata.tables.forms import indicator_record
 
     t = next((r for r in form.funding if r["fund_source"] == "total"), {})
+    blocks = form.department_blocks
+    budget = blocks.get("budget", {})
+    goals = blocks.get("goals") or list(filter(None, (form.goal_planned, form.goal_achieved)))
+    tasks = blocks.get("tasks", [])
+    total_weight = form.total_weight
+    if total_weight is None and blocks:  # the template's level points add up to its total (as the row reader)
+        points = {ind.level1: ind.level1_weight for ind in form.indicators if ind.level1_weight is not None}
+        if points and len(points) == len({ind.level1 for ind in form.indicators}):
+            total_weight = sum(points.values())
     res.add("department_forms", {
         "dept_form_id": form_id, "line_start": form.line_start, "line_end": form.line_end, "title": form.title,
         "department": form.department or form.unit, "year": form.year,
         "budget_initial": to_number(t.get("budget_initial")), "budget_full_year": to_number(t.get("budget_full_year")),
         "executed": to_number(t.get("executed")), "exec_rate_reported": to_percent(t.get("exec_rate")),
         "exec_weight": to_number(t.get("exec_weight")), "exec_score_reported": to_number(t.get("exec_score")),
-        "goals": "\n".join(filter(None, (form.goal_planned, form.goal_achieved))) or None,
-        "total_weight": form.total_weight, "total_score": form.total_score,
+        "goals": "\n".join(goals) or None,
+        "tasks": "\n".join(f"{n}: {c}" if c else n for n, c in tasks) or None,
+        **{k: budget.get(k) for k in ("budget_total", "budget_fiscal", "budget_other", "budget_basic",
+                                      "budget_project")},
+        "total_weight": total_weight, "total_score": form.total_score,
         "notes": "\n".join([*form.notes, *(["部门名称取自表题 (no unit row printed; named by the title)"]
                                           if "department" in form.inferred else [])]) or None,
-        "budget_line": t.get("line"), "template": form.template, "amount_unit": form.amount_unit,
-        "goal_count": 0, "task_count": 0,
+        "budget_line": blocks.get("budget_lines", {}).get("budget_total", t.get("line")), "template": form.template,
+        "amount_unit": form.amount_unit, "goal_count": len(blocks.get("goals", [])), "task_count": len(tasks),
     })
     for seq, ind in enumerate(form.indicators, 1):
         rec = indicator_record(ind)

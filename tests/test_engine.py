@@ -3,6 +3,7 @@ boundaries were lost in copying, and generated variants of one form in every ser
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import conftest
@@ -687,21 +688,24 @@ def test_the_bundled_forms_copied_without_their_grid(name, least, how, tmp_path)
     assert same.all(axis=1).sum() >= least
 
 
-@pytest.mark.parametrize("how, least", [("one-cell-per-line", 0.9), ("paragraphs", 0.9)])
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
 @pytest.mark.parametrize("name", ["hebei-xinglong", "henan-xinxiang", "ningxia-guyuan"])
-def test_the_bundled_indicator_rows_copied_one_cell_a_line(name, how, least, tmp_path):
+def test_the_bundled_indicator_rows_copied_one_cell_a_line(name, how, tmp_path):
     """One cell a line (or a paragraph): a space inside a line is part of its cell, so a name printed with a
-    space ('保障参保人员权益, 确保参保人员待遇') stays one name and its row reads as in the original; at least
-    `least` of the original rows come back exactly, and a row of the copy that is not in the original is rare."""
+    space ('保障参保人员权益, 确保参保人员待遇') stays one name and its row reads as in the original. Row for row
+    (name, target, actual, 分值, 得分, duplicates counted), at least 98% of the original rows come back and at
+    most one row of the copy is not in the original: every row of Xinglong and Guyuan, 120 of Xinxiang's 122
+    (its '劳务派遣人员数', whose 数 wraps onto a row of its own, is read as 劳务派遣人员; a row printed without
+    its name is not read)."""
     src = next(RAW.glob(f"{name}*.txt"))
     key = ["name", "target_raw", "actual_raw", "weight", "score"]
-    orig = {tuple(r) for r in perfdata.read(src)["indicators"][key].astype(str).values}
+    orig = Counter(tuple(r) for r in perfdata.read(src)["indicators"][key].astype(str).values)
     path = tmp_path / "copy.txt"
     path.write_text(_reserialise(src, how), encoding="utf-8")
-    got = [tuple(r) for r in perfdata.read(path)["indicators"][key].astype(str).values]
-    same = sum(r in orig for r in got)
-    assert same >= least * len(orig) * (0.6 if name == "hebei-xinglong" else 1)
-    assert len(got) - same <= 0.1 * len(got)
+    got = Counter(tuple(r) for r in perfdata.read(path)["indicators"][key].astype(str).values)
+    same = sum((got & orig).values())
+    assert same >= 0.98 * orig.total()
+    assert got.total() - same <= 1
 
 
 # -- flat tables run together (Chongqing 部门整体绩效自评表), read by the types of their columns -----------
@@ -1017,14 +1021,15 @@ def test_a_name_and_target_that_spell_the_row_level_are_cells(how, tmp_path):
     t = next(t for t in engine.templates() if t["template"] == "mof_project")
     rows, _, _ = _whole_form(t, merged=False)
     at = next(k for k, r in enumerate(rows) if "沿线群众满意度" in r)
-    plain, numbered = list(rows[at]), list(rows[at])
+    plain, numbered, done = list(rows[at]), list(rows[at]), list(rows[at])
     plain[2:4] = ["服务对象满意度", "服务对象满意度"]
     numbered[2:4] = ["指标1:服务对象满意度", "服务对象满意度"]
-    for row in (plain, numbered):
+    done[2:5] = ["指标1:服务对象满意度", "服务对象满意度", "完成"]  # a qualitative actual: the points place them
+    for row, actual in ((plain, "88%"), (numbered, "88%"), (done, "完成")):
         got = perfdata.read(_written([*rows[:at], row, *rows[at + 1:]], how, tmp_path / "form.txt"))
         ind = got["indicators"][~got["indicators"].is_budget_execution].iloc[-1]
         assert (ind.level2, ind["name"], ind.target_raw, ind.actual_raw, ind.weight, ind.score) == (
-            "服务对象满意度指标", "服务对象满意度", "服务对象满意度", "88%", 10, 8.5)
+            "服务对象满意度指标", "服务对象满意度", "服务对象满意度", actual, 10, 8.5)
         assert len(got["indicators"][~got["indicators"].is_budget_execution]) == 5
 
 
@@ -1100,3 +1105,108 @@ def test_a_header_field_label_printed_cut_short(how, tmp_path):
     rows[at] = [c.replace("实施单位", "实施单") for c in rows[at]]
     f = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["forms"].iloc[0]
     assert (f.department, f.unit) == ("某县交通运输局", "某县公路管理站")
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
+def test_a_note_ending_a_row_before_the_next_row_name_and_a_fraction_in_a_target(how, tmp_path):
+    """Xinxiang's '职业技能鉴定补贴人均标准 | … | 0元 | 1 | 1 | 政策取消 | 社会保险补贴人均标准 | 单位应缴纳的…的2/3 |
+    符合标准 | 3 | 3' copied one cell per line: 政策取消 is the row's 偏差原因 (the next row's 分值 and 得分 fall on
+    figures after it, and would not with it as that row's name), and a target ending in a fraction is a
+    target, not a row run together (both rows were misread)."""
+    t = next(t for t in engine.templates() if t["template"] == "mof_project")
+    rows, _, expect = _whole_form(t, merged=False)
+    at = next(k for k, r in enumerate(rows) if "养护及时率" in r)
+    rows[at] = [*rows[at][:-1], "雨季延误"]
+    rows[at + 1] = [*rows[at + 1][:3], "不超过实际缴费额的2/3", "符合标准", *rows[at + 1][5:]]
+    got = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["indicators"]
+    got = got[~got.is_budget_execution].set_index("name")
+    assert len(got) == 5 and got.loc["养护及时率", "deviation_note"] == "雨季延误"
+    assert tuple(got.loc["群众出行条件", ["target_raw", "actual_raw", "weight", "score"]]) == (
+        "不超过实际缴费额的2/3", "符合标准", 20, 20)
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_a_name_ending_in_a_level_word_and_a_value_before_a_method_starting_with_a_header_word(how, tmp_path):
+    """Xinxiang's '创业担保贷款贴息资金服务对象满意度' is one name (its 服务对象满意度 was cut off as a level and read
+    as the target); Guyuan's '全年 | 全年 | 完成值达到指标值, 记满分; …' (得分计算方法 after the values): the second
+    全年 is the 全年实际值, not joined to the method's first word into the header 全年完成值."""
+    t = next(t for t in engine.templates() if t["template"] == "beijing_project")
+    rows, _, _ = _whole_form(t, merged=False)
+    cols = t["indicator_columns"].split("|")
+    at = next(k for k, r in enumerate(rows) if "沿线群众满意度" in r)
+    rows[at][2] = "创业担保贷款贴息资金服务对象满意度"
+    at = next(k for k, r in enumerate(rows) if "群众出行条件" in r)
+    rows[at][3 + cols.index("target")] = rows[at][3 + cols.index("actual")] = "全年"
+    rows[at][3 + cols.index("method")] = "完成值达到指标值, 记满分; 未达到指标值, 按B/A×该指标分值记分。"
+    got = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["indicators"]
+    got = got[~got.is_budget_execution].set_index("name")
+    assert len(got) == 5
+    assert tuple(got.loc["创业担保贷款贴息资金服务对象满意度", ["target_raw", "actual_raw", "weight", "score"]]) == (
+        "≥90%", "88%", 10, 8.5)
+    assert tuple(got.loc["群众出行条件", ["target_raw", "actual_raw", "weight", "score"]]) == ("全年", "全年", 20, 20)
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_a_method_sentence_that_names_labels_is_one_cell(how, tmp_path):
+    """Guyuan's 得分计算方法 '同效益指标得分计算方法。' is a sentence (it ends with 。), not the labels it names: the
+    row keeps its 得分 and no row '得分计算方法 | 。 | 10' is made under 效益指标."""
+    t = next(t for t in engine.templates() if t["template"] == "beijing_project")
+    rows, _, _ = _whole_form(t, merged=False)
+    cols = t["indicator_columns"].split("|")
+    at = next(k for k, r in enumerate(rows) if "沿线群众满意度" in r)
+    rows[at][3 + cols.index("method")] = "同效益指标得分计算方法。"
+    got = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["indicators"]
+    got = got[~got.is_budget_execution]
+    assert got["name"].tolist()[-1] == "沿线群众满意度" and len(got) == 5
+    assert tuple(got.iloc[-1][["level1", "method", "weight", "score"]]) == (
+        "满意度指标", "同效益指标得分计算方法。", 10, 8.5)
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
+def test_the_bundled_department_form_copied_without_its_grid(how, tmp_path):
+    """Xinxiang's 部门（单位）整体绩效自评表 copied without its rows reads as its row reading: the department name
+    ends at 年度履职目标 (it ran on through the goals and tasks), the goals, the 11 tasks and the budget block
+    (部门预算总额, 财政性资金, 基本支出, 项目支出) are read, the template's 二级 names (工作目标, 预算配置 …) are levels
+    and the project 二级 words under 履职效益 (可持续影响) names, the notes under the table end it (a 合计 in the
+    report after them was taken for its total, and the notes' header words opened a block of rows). (Copied onto
+    one line, the spaces inside its cells cut '任务 5 :…' and '1、资金来源: (1)财政性资金' apart: not read yet.)"""
+    src = next(RAW.glob("henan-xinxiang*.txt"))
+    path = tmp_path / "copy.txt"
+    path.write_text(_reserialise(src, how), encoding="utf-8")
+    want, got = perfdata.read(src), perfdata.read(path)
+    cols = ["department", "year", "budget_total", "budget_fiscal", "budget_other", "budget_basic", "budget_project",
+            "goals", "tasks", "goal_count", "task_count", "total_weight", "total_score"]
+    w, g = want["department_forms"].iloc[0], got["department_forms"].iloc[0]
+    assert [None if pd.isna(w[c]) else w[c] for c in cols] == [None if pd.isna(g[c]) else g[c] for c in cols]
+    assert (g.department, g.budget_total, g.budget_basic, g.task_count) == (
+        "新乡县人力资源和社会保障局", 1687.4, 782.69, 11)
+    assert g.notes.startswith("注:1.自评采用打分评价的形式,满分为100分")
+    key = ["level1", "level2", "name", "target_raw", "actual_raw", "weight", "score"]
+    a = Counter(tuple(map(str, r)) for r in want["department_indicators"][key].values)
+    b = Counter(tuple(map(str, r)) for r in got["department_indicators"][key].values)
+    assert sum((a & b).values()) >= a.total() - 1 and b.total() == a.total()  # (one name wraps over two lines)
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
+def test_the_notes_under_a_form_are_read_with_their_numbered_lines(how, tmp_path):
+    """Guyuan's '注: 1.…' and the lines numbered on from it ('2.定性根据…', '3.…', '4.…') are the form's notes, as
+    the row reader reads them (only the first line was kept, the others were leftovers)."""
+    src = next(RAW.glob("ningxia-guyuan*.txt"))
+    path = tmp_path / "copy.txt"
+    path.write_text(_reserialise(src, how), encoding="utf-8")
+    want = perfdata.read(src)["forms"].set_index("project_name").notes
+    got = perfdata.read(path)["forms"].set_index("project_name").notes
+    assert (got.loc[want.index] == want).all() and want.str.count("\n").min() == 3
+
+
+@needs_external
+@pytest.mark.parametrize("file, want", [
+    ("09_", {"budget_other": 585.62, "budget_basic": 900.47, "budget_project": 1025.2}),
+    ("17_", {"budget_other": 2880.0, "budget_basic": 1768.16, "budget_project": 2985.5})])
+def test_a_department_form_in_the_project_layout_reads_its_budget_lines_printed_with_their_figures(file, want):
+    """Hunan's 部门整体支出绩效自评表 prints '其中:基本支出:900.47', '项目支出:1025.20' and '其他资金 | 585.62' under
+    its funding grid: they are the department's budget lines (they were leftovers)."""
+    t = perfdata.read(next(EXTERNAL.glob(f"{file}*.txt")))
+    d = t["department_forms"].iloc[0]
+    assert {k: float(d[k]) for k in want} == want
+    assert not t["leftovers"].text.str.contains("基本支出|项目支出").any()

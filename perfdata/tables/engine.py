@@ -12,6 +12,10 @@ labels open, values given to columns by type and by the form's own arithmetic) a
 figures glued together is split only where the form's arithmetic confirms the split (executed / budget ≈
 rate, score ≈ weight × rate); otherwise it stays a leftover with its line, never a guessed number.
 
+A department form of the department template (部门（单位）整体绩效自评表) has its own blocks before its
+indicators, read as the row reader reads them: 年度履职目标, 年度主要任务 and 预算情况 (department_labels.csv);
+its 二级 names (工作目标, 预算配置 …) are levels, and notes under a table without a total row end it.
+
 The 绩效指标 block is read by its header's columns: cell by cell where the copy kept cell boundaries; by
 the types of the columns where rows run together (a unit, an operator word, a rate, glued digits cut only
 where 得分 ≤ 分值 and the scoring rule confirm the cut, a yes/no column, a value the block repeats row after
@@ -74,6 +78,7 @@ def _label_key(text: str) -> str:
 
 
 _FIELDS = ("project_name", "department", "unit")
+_DEPARTMENT_BLOCKS = ("goals", "tasks", "budget_block", "budget_total")
 
 
 @cache
@@ -100,6 +105,9 @@ def vocabulary() -> dict[str, tuple[str, str]]:
             vocab[_label_key(r["synonym"])] = ("goal", r["canonical"])
     for r in rules.table("funding_rows.csv"):
         vocab.setdefault(_label_key(r["synonym"]), ("funding_row", r["fund_source"]))
+    for r in rules.table("department_labels.csv"):  # the department template's blocks: they end the value before
+        if r["field"] in _DEPARTMENT_BLOCKS and len(_label_key(r["synonym"])) >= 5:  # ('部门预算' in '部门预算执行')
+            vocab.setdefault(_label_key(r["synonym"]), ("stop", f"department_{r['field']}"))
     # a spelling that is a funding header cell in one template and a row label in another (预算数), or a
     # funding row label and the total of the indicators (合计), takes its form_labels.csv meaning: read first
     return vocab
@@ -217,8 +225,10 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
                 and _CJK_PIECE.match(t.text):
             u = toks[i + 1]
             joined = t.text + u.text
+            rest = not u.joined and i + 2 < len(toks) and toks[i + 2].joined and toks[i + 2].line == u.line
             if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header", "stop") \
-                    and not u.text.isdigit() and _known(joined):
+                    and not u.text.isdigit() and not rest and _known(joined):
+                # (not where the second piece was cut from the start of a longer cell: '全年' | '完成值达到…')
                 merged = _classify(joined, t.line)
                 out.append(merged)
                 i += 2
@@ -319,13 +329,15 @@ def _cut(text: str, line: int) -> list[Token]:
     if _NUMBERED.match(k):  # '指标1:服务对象满意度': a numbered row's name, whatever level it spells
         hits = [m for m in hits if _classify(m.group(), line).role != "level"]
     first = hits[0] if hits else None
+    if first is not None and first.start() > 0 and k.endswith("。") and not _LEAD_FIGURES.search(k):
+        return [hit]  # a sentence that names labels ('同效益指标得分计算方法。': a 得分计算方法 cell) is one cell
     if first is None or len(hits) == 1 and (first.start() > 0 and first.end() < len(k) or first.start() == 0
                                             and _classify(first.group(), line).role == "stop"
-                                            or first.start() > 0 and len(first.group()) <= 3
-                                            and _classify(first.group(), line).role == "level"):
+                                            or _name_ending_in_a_level_word(k, first, line)
+                                            or _level_word_and_its_text(k, first, line)):
         # prose (or an indicator name: 预算资金拨款率) that holds one label stays whole; a label at the end is
-        # cut ('级预算单位名称': its first character lost), and one at the start ('总分100100'), but a short
-        # level word ending a name ('农民工满意度': the cell of a name or a target) is the name's
+        # cut ('级预算单位名称': its first character lost), and one at the start ('总分100100'), but not a
+        # level word ending a name
         return [hit]
     out, at = [], 0
     for m in hits:
@@ -350,6 +362,23 @@ def _cut(text: str, line: int) -> list[Token]:
     for t in out[1:]:
         t.joined = True
     return out
+
+
+def _name_ending_in_a_level_word(k: str, m: re.Match, line: int) -> bool:
+    """Whether a piece is a name (or a target) that ends in a level's words or a funding header's:
+    '农民工满意度', '创业担保贷款贴息资金服务对象满意度', '政府采购执行率'. The word is spelled as a word, not as a
+    table label (…指标), after two Chinese characters or more that are no label ('无满意度指标' is 无 and the
+    level 满意度指标; '级预算单位名称' is a label that lost its first character)."""
+    return m.end() == len(k) and m.start() >= 2 and not m.group().endswith("指标") \
+        and re.fullmatch(r"[\u4e00-\u9fff]+", k[:m.start()]) is not None and not _known(k[:m.start()]) \
+        and _classify(m.group(), line).role in ("level", "funding_header")
+
+
+def _level_word_and_its_text(k: str, m: re.Match, line: int) -> bool:
+    """Whether a piece is a level's words, a colon and a text: a department form's indicator name
+    ('经济效益:确保各项待遇正常足额发放' under 履职效益), one cell."""
+    return m.start() == 0 and k[m.end():m.end() + 1] in (":", "：") and len(k) - m.end() > 4 \
+        and not m.group().endswith("指标") and _classify(m.group(), line).role == "level"
 
 
 @cache
@@ -755,6 +784,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             form.year = int(_YEAR.search(t.text + after.text if split else t.text).group(1))
             if split and k == 1 and title_tok and _YEAR_BITS.match(after.text):
                 used.update((1, 2))  # the title's '(2022' '年度)'
+            elif not split and k <= 1 and _YEAR_ONLY.match(t.text.replace(" ", "")):
+                used.add(k)  # the year line under the title: '( 2021年度)'
             break
     template = _template(toks, form.title)
     form.template = template["template"]
@@ -773,6 +804,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                 if value:  # scrambled order: the name printed between the title and its label
                     form.project_name = value
                     used.update(range(k, i + 1))
+    if form.title and title_kind(form.title) == "department":
+        _department_blocks(toks, used, form)
     # funding block: the header columns, then rows
     hdr = [i for i, t in enumerate(toks) if t.role == "funding_header"]
     columns: list[str] = []
@@ -892,7 +925,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
     _indicators(toks, used, form)
     # total score
     total_end = None
+    read_up_to = max(used, default=-1)
     for i, t in enumerate(toks):
+        if i > read_up_to and _NOTE_START.match(t.text):
+            break  # the notes under the table: a 合计 after them is in the report's text, not the form's total
         if t.role in ("total", "score_total") and i not in used:
             nums = []
             j = i + 1
@@ -939,20 +975,106 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
 _NOTE_START = re.compile(r"^(?:注|说明|备注)\s*\d?[:：.、]")
 
 
+_GLUED_AMOUNT = re.compile(r"[:：]\s*(\d[\d,]*(?:\.\d+)?)\s*(万元|元)?$")
+
+
+def _department_blocks(toks: list[Token], used: set[int], form: Form) -> None:
+    """The blocks of the department template (部门（单位）整体绩效自评表) before its indicators, as the row
+    reader reads them (tables/department.py): 年度履职目标 (split at 目标1: 目标2: …), 年度主要任务 (a 任务N: name,
+    then its content), and 预算情况 (each label department_labels.csv names, then its figure)."""
+    from perfdata.tables import department
+
+    blocks = form.department_blocks
+    end = next((k for k, t in enumerate(toks) if t.role == "indicator_header"
+                or t.role == "stop" and t.canonical == "indicator"), len(toks))  # the blocks precede the indicators
+    i = 0
+    while i < end:
+        t = toks[i]
+        block = t.canonical[len("department_"):] if t.role == "stop" and (t.canonical or "").startswith(
+            "department_") else "goals" if t.role == "stop" and t.canonical == "goal" else None
+        if block in ("goals", "tasks") and block not in blocks:
+            j = i + 1
+            while j < end and toks[j].role in (None, "empty") and not _is_value(toks[j]) \
+                    and department.label_of(toks[j].text) not in ("goals", "tasks", "budget_block", "budget_total"):
+                j += 1  # (up to the next block: '预算情况')
+            texts = [u.text for u in toks[i + 1:j] if u.role is None]
+            if block == "goals" and texts:
+                blocks["goals"] = [p.strip() for p in department.GOAL_SPLIT.split("".join(texts)) if p.strip()]
+            elif block == "tasks":
+                tasks: list[list[str]] = []
+                for k, text in enumerate(texts):
+                    if text == "任务" and k + 1 < len(texts) and re.match(r"\d+\s*[:：]", texts[k + 1]):
+                        texts[k + 1] = text + texts[k + 1]  # '任务 1:…' split at its space (a copy onto one line)
+                        continue
+                    if department.TASK_HEADER.match(key(text)):
+                        continue  # the header '任务名称 | 主要内容'
+                    if department.TASK_START.match(text) or not tasks:
+                        tasks.append([department.TASK_START.sub("", text), ""])
+                    else:
+                        tasks[-1][1] += text
+                blocks["tasks"] = tasks
+            used.update(range(i, j))
+            i = j
+            continue
+        glued = _GLUED_AMOUNT.search(t.text) if t.role is None else None  # '其中:基本支出:900.47'
+        label = t.text[:glued.start()] if glued else t.text
+        if block in ("budget_block", "budget_total") or department.label_of(label) in department.BUDGET:
+            name = department.label_of(label)
+            # one figure after its label ('其他资金 | 585.62'); a row of several is a funding grid's, not this block's
+            alone = i + 1 < len(toks) and _is_value(toks[i + 1]) and not (i + 2 < len(toks) and _is_value(toks[i + 2]))
+            figure = glued.group(1) if glued else toks[i + 1].text if alone else None
+            if name in department.BUDGET and name not in blocks.setdefault("budget", {}) and figure is not None \
+                    and to_number(figure) is not None:
+                factor = 1e-4 if "(元)" in t.text or glued and glued.group(2) == "元" else 1.0
+                blocks["budget"][name] = round(to_number(figure) * factor, 6)
+                blocks.setdefault("budget_lines", {})[name] = t.line
+                used.update((i,) if glued else (i, i + 1))
+                i += 1 if glued else 2
+                continue
+            if glued:
+                i += 1  # a figure this does not read stays a leftover
+                continue
+            if block is not None or name in department.BUDGET and not (i + 1 < len(toks) and _is_value(toks[i + 1])):
+                used.add(i)  # the block's label, or a budget row printed without its figure
+        elif department.label_of(t.text) == "budget_block":
+            used.add(i)  # '预算情况'
+        elif blocks.get("budget") is not None and re.fullmatch(r"\(\d+\)", t.text):
+            used.add(i)  # '(2)': a numbered budget row printed empty
+        i += 1
+
+
 def _table_end(toks: list[Token], used: set[int], form: Form, total_end: int | None) -> int:
     """Where the form's table ends: after its total row and the notes printed under it (they are
-    consumed as the form's notes); the whole stream when the form is cut short."""
+    consumed as the form's notes: '注: 1.…', and the lines numbered on from it, '2.…', '3.…'); after the
+    notes printed straight after the last cell read where the form prints no total row; the whole stream
+    when the form is cut short."""
     if total_end is None:
-        return len(toks)
+        after = max(used, default=-1) + 1
+        while after < len(toks) and toks[after].role == "empty":
+            after += 1
+        if after >= len(toks) or not _NOTE_START.match(toks[after].text):
+            return len(toks)
+        total_end = after
     end = total_end
-    while end < len(toks) and _NOTE_START.match(toks[end].text):
+    numbered = 0  # the last item number of the notes so far
+    while end < len(toks) and (_NOTE_START.match(toks[end].text) or numbered and (
+            m := _NOTE_ITEM.match(toks[end].text)) and int(m.group(1)) == numbered + 1):
         note, line = [], toks[end].line
         while end < len(toks) and toks[end].line == line and toks[end].role not in ("title", "field"):
             note.append(toks[end].text)  # the labels a note mentions are part of its text
             used.add(end)
             end += 1
-        form.notes.append("".join(note))
+        text = "".join(note)
+        item = re.findall(r"(?:^|[^\d.])(\d{1,2})[.、．]\D", text)
+        numbered = int(item[-1]) if item else 0
+        if _NOTE_START.match(text) or not form.notes:
+            form.notes.append(text)
+        else:
+            form.notes[-1] += "\n" + text
     return end
+
+
+_NOTE_ITEM = re.compile(r"^(\d{1,2})[.、．]")
 
 
 def _goals(toks: list[Token], used: set[int], form: Form) -> None:
@@ -1151,15 +1273,33 @@ def _ends_row(toks: list[Token], j: int) -> bool:
         or level_cell(toks[j].text)[0] is not None
 
 
-def _level_words_as_cells(toks: list[Token], j: int, most: int, level2: str | None) -> None:
+@cache
+def _department_levels() -> frozenset[str]:
+    """The 二级 names of the department template (department_labels.csv, field level2)."""
+    return frozenset(key(r["synonym"]) for r in rules.table("department_labels.csv") if r["field"] == "level2")
+
+
+def _points_fit(toks: list[Token], k: int, after_name: list[str]) -> bool:
+    """Whether a row whose name is token k has figures where its 分值 and 得分 fall (the columns after the
+    name in order, an empty cell the copy kept holding its place)."""
+    at = [k + 1 + after_name.index(c) for c in ("weight", "score") if c in after_name]
+    return bool(at) and at[-1] < len(toks) and toks[k].role is None and _figure(toks[k].text) is None \
+        and all(toks[a].role is None and _figure(toks[a].text) is not None for a in at)
+
+
+def _level_words_as_cells(toks: list[Token], j: int, after: list[str], level2: str | None) -> None:
     """A row's cells after its name that spell its own 二级 level ('指标1:服务对象满意度 | 服务对象满意度 | 95%':
-    the target repeats the level's words) are cells, where a figure follows them (else they may be the next
-    row's level)."""
+    the target repeats the level's words) are cells, where a figure follows them, or where the row's 分值 and
+    得分 then fall on plain points ('… | 服务对象满意度 | 完成 | 10 | 10'); else they may be the next row's level."""
     k = j
-    while k < len(toks) and k - j < most and toks[k].role == "level" and level2 is not None \
+    while k < len(toks) and k - j < len(after) and toks[k].role == "level" and level2 is not None \
             and getattr(level_cell(toks[k].text)[0], "name", None) == level2:
         k += 1
-    if k > j and k < len(toks) and (_figure(toks[k].text) is not None or "%" in toks[k].text):
+    if k == j or k >= len(toks):
+        return
+    at = [j + after.index(c) for c in ("weight", "score") if c in after]
+    if _figure(toks[k].text) is not None or "%" in toks[k].text or at and at[-1] < len(toks) \
+            and all(toks[a].role is None and _points(toks[a].text) is not None for a in at):
         for m in range(j, k):
             toks[m] = Token(toks[m].text, toks[m].line, "cell", None, toks[m].joined)
 
@@ -1192,6 +1332,8 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
     at = 0
     while (found := _header(toks, used, at)) is not None:
         at = _indicator_block(toks, used, form, found)
+        if at < len(toks) and _NOTE_START.match(toks[at].text):
+            break  # the notes under the table: the header words they mention open no block
     if not form.indicators:
         _scattered_block(toks, used, form)
     mark_children(form.indicators)
@@ -1359,6 +1501,10 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
     level1_weight = level1_line = None
     n = len(toks)
     block_end = next((k for k in range(i, n) if toks[k].role in ("total", "score_total", "title", "field")), n)
+    # the department template (部门（单位）整体绩效自评表: 二级 工作目标, 预算配置 …), not a department form in the
+    # project layout (数量指标 …)
+    department = form.title is not None and title_kind(form.title) == "department" and any(
+        key(t.text) in _department_levels() and level_cell(t.text)[0] is None for t in toks[i:block_end])
     points = "weight" in after_name or "score" in after_name
     phrases = () if by_line else _repeated_phrases([a for t in toks[i:block_end] if t.role is None
                                                     for a in _after_figures(t.text)])
@@ -1368,12 +1514,20 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             used.add(i)  # the block's own label printed again (a page break in a run-on copy)
             i += 1
             continue
-        if t.role in ("total", "score_total", "stop", "field", "title"):
-            break
+        if t.role in ("total", "score_total", "stop", "field", "title") or _NOTE_START.match(t.text):
+            break  # (the notes under a table with no total row: '注:1.自评采用打分评价的形式…')
         if t.role == "empty" or i in used:
             i += 1
             continue
+        if department and t.role in (None, "level") and key(t.text) in _department_levels():
+            level2, level2_at = t.text, i  # the department template's own 二级 names: 工作目标, 预算配置 …
+            used.add(i)
+            i += 1
+            continue
         level, weight = level_cell(t.text)
+        if department and level is not None and level.tier == 2:
+            level = None  # a project form's 二级 word is an indicator's name here ('可持续影响')
+            toks[i] = t = Token(t.text, t.line, "cell", None, t.joined)
         if level is not None and level.tier == 2 and level.name == level2 and level2_at is not None \
                 and all(toks[k].role == "empty" for k in range(level2_at + 1, i)):
             # the level's own words printed again after it ('服务对象满意度指标 | 服务对象满意度 | 服务对象满意度 |
@@ -1458,7 +1612,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             after = []
         else:
             after = after_name
-            _level_words_as_cells(toks, j, len(after), level2)
+            _level_words_as_cells(toks, j, after, level2)
         for col in after:
             if col == "method" and j < n and _figure(toks[j].text) is None and toks[j].role != "empty":
                 # 得分计算方法: prose over several pieces (the labels it mentions cut it), up to the 得分
@@ -1480,8 +1634,11 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             if by_line and toks[j].line != t.line:
                 break  # one row a line: the row ends with its line
             if col == "note" and not by_line and toks[j].role is None and toks[j].text not in _DASH \
-                    and not _ends_row(toks, j + 1):
-                continue  # text that may be the next row's name: a note only where the row ends with it
+                    and not _ends_row(toks, j + 1) \
+                    and not (_points_fit(toks, j + 1, after_name) and not _points_fit(toks, j, after_name)):
+                # text that may be the next row's name: a note only where the row ends with it, or where the
+                # next row's 分值 and 得分 fall on figures after it and would not with it as that row's name
+                continue
             if toks[j].role != "empty":
                 fields[col] = toks[j].text
             j += 1
@@ -1783,10 +1940,15 @@ def _points(text: str) -> float | None:
 
 
 def _looks_like_a_row(text: str) -> bool:
-    """Text followed by two figures or more ('2、监测资料100%100%10'): a row run together."""
+    """Text followed by two figures or more ('2、监测资料100%100%10'): a row run together; a fraction ending a
+    text ('…实际缴费额的2/3') is one figure.
+
+    >>> _looks_like_a_row("2、监测资料100%100%10"), _looks_like_a_row("不超过社会保险费实际缴费额的2/3")
+    (True, False)
+    """
     atoms = _atoms(text) if re.search(r"\d", text) else []
     return len(atoms) >= 3 and atoms[0][0] == "T" and sum(k == "V" for k, _ in atoms[1:]) >= 2 \
-        and atoms[-1][0] == "V"
+        and atoms[-1][0] == "V" and atoms[-2][0] == "V"
 
 
 def _run_on_rows(text: str, after_name: list[str]) -> list[tuple[str, dict]] | None:

@@ -115,6 +115,9 @@ class Form:
     placeholders: list[int] = field(default_factory=list)  # lines of empty template rows (指标2, ……)
     consumed: list[int] | None = None  # lines of the rows read into the form (None: not reported)
     kind: str = "project"  # project | department (a 部门整体支出绩效自评表 in the project layout)
+    # the department template's own blocks, read by the token reader: goals, tasks ([name, content]),
+    # budget (department.BUDGET → 万元) and budget_lines
+    department_blocks: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=16384)
