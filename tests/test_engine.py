@@ -1210,3 +1210,19 @@ def test_a_department_form_in_the_project_layout_reads_its_budget_lines_printed_
     d = t["department_forms"].iloc[0]
     assert {k: float(d[k]) for k in want} == want
     assert not t["leftovers"].text.str.contains("基本支出|项目支出").any()
+
+
+def test_the_copies_benchmark_counts_what_the_token_reader_reads_alike(capsys):
+    """benchmarks/copies.py: one command for the token reader against the row reader on the bundled documents;
+    its counts are the rows both readings have (Guyuan copied one cell per line: every form, fund row and
+    indicator)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmarks_copies", RAW.parents[1] / "benchmarks" / "copies.py")
+    copies = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copies)
+    got = copies.compare(next(RAW.glob("ningxia-guyuan*.txt")), "one-cell-per-line", verbose=False)
+    assert {k: got[k] for k in ("forms", "funding", "indicators")} == {
+        "forms": (8, 8), "funding": (24, 24), "indicators": (68, 68)}
+    assert copies.main(["--raw", str(RAW), "--how", "paragraphs"]) == 0
+    assert "all: forms" in capsys.readouterr().out
