@@ -1081,15 +1081,17 @@ def test_a_goal_printed_under_the_block_label_with_no_label_of_its_own(how, tmp_
     assert (f.goal_planned, f.goal_achieved) == _GOALS
 
 
-def test_a_summary_copied_one_cell_per_line_with_level_words_in_its_header(tmp_path):
-    """Xinxiang's 汇总表 copied one cell per line: '产出指标得分率' (a level word and 得分率, cut in two) is one
-    column, and a 序号 after the 偏差原因 header cell is the first row's (they were joined: no row was read)."""
+@pytest.mark.parametrize("how", ["one-cell-per-line", "one-line"])
+def test_a_summary_copied_one_cell_per_line_with_level_words_in_its_header(how, tmp_path):
+    """Xinxiang's 汇总表 copied one cell per line (or onto one line): '产出指标得分率' (a level word and 得分率, cut
+    in two) is one column, and a 序号 after the 偏差原因 header cell is the first row's (they were joined, also
+    with the name after it: '偏差原因1建档立卡…'; no row was read)."""
     head = ["序号", "项目名称", "全年预算数", "执行数", "执行率", "产出指标得分率", "效益指标得分率",
             "满意度指标得分率", "自评得分", "偏差原因"]
     rows = [["项目支出绩效自评结果汇总表"], head,
             ["1", "建档立卡优秀务工人员奖补", "16.06", "16.06", "100%", "100%", "91.67%", "94.7%", "96.97"],
             ["2", "事业单位招聘", "10", "1.33", "13.3%", "97.86%", "92.86%", "89.5%", "99.6"]]
-    got = perfdata.read(_written(rows, "one-cell-per-line", tmp_path / "summary.txt"))["summary_rows"]
+    got = perfdata.read(_written(rows, how, tmp_path / "summary.txt"))["summary_rows"]
     assert got.project_name.tolist() == ["建档立卡优秀务工人员奖补", "事业单位招聘"]
     assert got.executed.tolist() == [16.06, 1.33] and got.total_score.tolist() == [96.97, 99.6]
     assert got.output_rate.tolist() == [100, 97.86] and got.satisfaction_rate.tolist() == [94.7, 89.5]

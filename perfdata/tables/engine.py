@@ -71,6 +71,7 @@ _LEAD_FIGURES = re.compile(r"(\d[\d.,%]*\d%?|\d)(?=[^\d.,%])")  # '100100' in '�
 _DASH = frozenset({"/", "-", "—", "——", "--", "\\", "–", "无"})
 
 
+@lru_cache(maxsize=1 << 16)
 def _label_key(text: str) -> str:
     """A label as the vocabulary spells it: cleaned key, bracketed notes and a dangling '(' dropped."""
     t = _NOTE.sub("", key(text))
@@ -146,8 +147,8 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
         if raw is not None and _EMPTY_CELL.match(raw):
             out.append(Token("", row.line, "empty"))
             continue
-        if raw is not None:
-            pieces = split.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip()))
+        if raw is not None:  # (the empty pieces a separator leaves at an end are no cells)
+            pieces = [p for p in split.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip())) if p]
         else:
             cells = row.cells
             first = next((k for k, c in enumerate(cells) if c), 0)
@@ -269,6 +270,8 @@ def _rejoin(pieces: list[str]) -> list[str]:
 
     Only runs of CJK pieces can join: each piece is classified once, so a long run-on line costs its pieces, not
     eight tests of eight pieces each (a 2.4 M-character line took 13 s here)."""
+    if len(pieces) < 2:
+        return pieces
     run = [0] * (len(pieces) + 1)  # CJK pieces from k on
     for k in range(len(pieces) - 1, -1, -1):
         run[k] = run[k + 1] + 1 if _CJK_PIECE.match(pieces[k]) else 0
@@ -278,7 +281,8 @@ def _rejoin(pieces: list[str]) -> list[str]:
         # a spelling that names only how a header cell starts (偏差原因*) joins only where no exact label does,
         # and never swallows the labels after it: '偏差原因分析及改进措施 产出指标 数量指标 养护公路里程' is four cells
         n = next((n for n in sizes if _known_exactly("".join(pieces[i:i + n]))), None) or next(
-            (n for n in sizes if _known("".join(pieces[i:i + n])) and not any(map(_known, pieces[i + 1:i + n]))), 1)
+            (n for n in sizes if _known("".join(pieces[i:i + n])) and not any(map(_known, pieces[i + 1:i + n]))
+             and not any(p.isdigit() for p in pieces[i + 1:i + n])), 1)  # ('偏差原因 1 建档…': a 序号 and a name)
         out.append("".join(pieces[i:i + n]))
         i += n
     return out
@@ -316,7 +320,17 @@ def _rejoin_cells(pieces: list[str]) -> list[str]:
 
 
 def _cut(text: str, line: int) -> list[Token]:
-    """One piece as tokens: a whole label, or run-on text cut at the labels and titles it holds."""
+    """One piece as tokens: a whole label, or run-on text cut at the labels and titles it holds (worked out
+    once per text: a document's forms repeat their labels)."""
+    return [Token(t, line, role, canonical, joined) for t, role, canonical, joined in _cut_text(text)]
+
+
+@lru_cache(maxsize=1 << 15)
+def _cut_text(text: str) -> tuple[tuple[str, str | None, str | None, bool], ...]:
+    return tuple((t.text, t.role, t.canonical, t.joined) for t in _cut_tokens(text, 0))
+
+
+def _cut_tokens(text: str, line: int) -> list[Token]:
     hit = _classify(text, line)
     if hit.role is None and len(text) <= 16:
         parts = _labels_run_together(text, line)
@@ -584,6 +598,24 @@ def _yuan_labels() -> tuple[str, ...]:
     return tuple(key(r["synonym"]) for r in rules.table("form_labels.csv") if r["role"] == "amount_unit")
 
 
+def _in_yuan(toks: list[Token]) -> bool:
+    """Whether the form says its amounts are in 元: a spelling of _yuan_labels in a token or two tokens in a row.
+    A pair can spell it only where one of its tokens holds a character every spelling has (元): the others
+    are not joined and tested."""
+    marks = _yuan_marks()
+    at = range(len(toks)) if not marks else [k for k, t in enumerate(toks) if any(m in key(t.text) for m in marks)]
+    pairs = {p for k in at for p in (k - 1, k) if p >= 0}
+    return any(u in key(toks[p].text + (toks[p + 1].text if p + 1 < len(toks) else ""))
+               for p in sorted(pairs) for u in _yuan_labels())
+
+
+@cache
+def _yuan_marks() -> frozenset[str]:
+    """The Chinese characters every 元 spelling holds ('元')."""
+    sets = [set(re.findall(r"[\u4e00-\u9fff]", u)) for u in _yuan_labels()]
+    return frozenset(set.intersection(*sets)) if sets else frozenset()
+
+
 @cache
 def templates() -> tuple[dict, ...]:
     return rules.table("templates.csv")
@@ -789,8 +821,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             break
     template = _template(toks, form.title)
     form.template = template["template"]
-    pairs = zip(toks, [*toks[1:], Token("", 0)], strict=True)
-    unit_yuan = any(u in key(a.text + b.text) for a, b in pairs for u in _yuan_labels())
+    unit_yuan = _in_yuan(toks)
     form.amount_unit = "元" if unit_yuan else "万元"
     # header fields
     for i, t in enumerate(toks):
@@ -2171,10 +2202,11 @@ def _repeated_phrases(texts: list[str]) -> tuple[str, ...]:
     return tuple(sorted((w for w in whole if sum(t.startswith(w) for t in texts) >= 3), key=len, reverse=True))
 
 
-def _after_figures(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 15)
+def _after_figures(text: str) -> tuple[str, ...]:
     """The texts of a run-on piece that follow a figure: where a row's text cells are (names start pieces)."""
     atoms = _typed_atoms(text, False)
-    return [a for (k0, _), (k, a) in itertools.pairwise(atoms) if k0 == "V" and k == "T"]
+    return tuple(a for (k0, _), (k, a) in itertools.pairwise(atoms) if k0 == "V" and k == "T")
 
 
 def _split_name(text: str, cols: list[str]) -> tuple[str, list[tuple[str, str]]]:
@@ -2195,8 +2227,7 @@ def _split_name(text: str, cols: list[str]) -> tuple[str, list[tuple[str, str]]]
             text, items = text[:-len(w)], [("nature", w), *items]
     if "measure_unit" in cols and (not items or items[0][0] == "nature") and (
             "target" not in cols or cols.index("measure_unit") < cols.index("target")):  # a unit before the values
-        u = next((u for u in sorted([*_units(), "%"], key=len, reverse=True)
-                  if text.endswith(u) and len(text) > len(u) + 1), None)
+        u = next((u for u in _units_longest_first() if text.endswith(u) and len(text) > len(u) + 1), None)
         if u:
             text, items = text[:-len(u)], [("unit", u), *items]
     return text, items
@@ -2205,8 +2236,13 @@ def _split_name(text: str, cols: list[str]) -> tuple[str, list[tuple[str, str]]]
 @cache
 def _glued_atom() -> re.Pattern:
     """A figure of a run-on row, digits and points glued ('0.4100.110'), with its operator and unit."""
-    units = sorted([*_units(), "%"], key=len, reverse=True)
+    units = _units_longest_first()
     return re.compile(f"{_OPERATOR_TEXT}?\\d(?:[\\d.]*\\d)?(?:{'|'.join(map(re.escape, units))})?")
+
+
+@cache
+def _units_longest_first() -> tuple[str, ...]:
+    return tuple(sorted([*_units(), "%"], key=len, reverse=True))
 
 
 def _typed_atoms(text: str, give_back: bool = True) -> list[tuple[str, str]]:
@@ -2221,7 +2257,7 @@ def _typed_atoms(text: str, give_back: bool = True) -> list[tuple[str, str]]:
         before = text[at:m.start()].strip(".…· ")
         if before:
             out.append(["T", before])
-            unit = next((u for u in sorted([*_units(), "%"], key=len, reverse=True) if before.endswith(u)), None)
+            unit = next((u for u in _units_longest_first() if before.endswith(u)), None)
         fig = m.group()
         tail = fig[:max(k for k, ch in enumerate(fig) if ch.isdigit()) + 1]  # the figure up to its last digit
         u = fig[len(tail):]
