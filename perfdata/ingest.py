@@ -21,7 +21,7 @@ import pandas as pd
 
 from perfdata import schema
 from perfdata.grid import ReadError
-from perfdata.keys import link, project_key
+from perfdata.keys import link, project_key, table_id
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
 from perfdata.tables import engine, layout
@@ -194,23 +194,6 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         file_row["status"] = "ok"
     res.add("files", file_row)
     return res
-
-
-def table_id(sha: str, line: int, taken: set[str] | None = None) -> str:
-    """A table's id: the file's hash and the table's first line. A table that starts on a line another
-    table of the file (`taken`) already starts on, as in a document copied onto one line, gets '-2', '-3'…
-
-    >>> taken = set(); [table_id("fa968ce8da11", 2, taken) for _ in range(3)]
-    ['fa968ce8da-00002', 'fa968ce8da-00002-2', 'fa968ce8da-00002-3']
-    """
-    tid = base = f"{sha[:10]}-{line:05d}"
-    if taken is not None:
-        k = 1
-        while tid in taken:
-            k += 1
-            tid = f"{base}-{k}"
-        taken.add(tid)
-    return tid
 
 
 _UNREAD_LINES = 200  # at most this many lines after an unread header are listed as leftovers

@@ -187,3 +187,20 @@ def _link_one(table: str, df: pd.DataFrame, name_col: str, line_col: str, index:
             })
     linked = df.assign(project_key=keys, form_id=ids, match=matches)
     return schema.conform(table, linked), problems
+
+
+def table_id(sha: str, line: int, taken: set[str] | None = None) -> str:
+    """A table's id: the file's hash and the table's first line. A table that starts on a line another
+    table of the file (`taken`) already starts on, as in a document copied onto one line, gets '-2', '-3'…
+
+    >>> taken = set(); [table_id("fa968ce8da11", 2, taken) for _ in range(3)]
+    ['fa968ce8da-00002', 'fa968ce8da-00002-2', 'fa968ce8da-00002-3']
+    """
+    tid = base = f"{sha[:10]}-{line:05d}"
+    if taken is not None:
+        k = 1
+        while tid in taken:
+            k += 1
+            tid = f"{base}-{k}"
+        taken.add(tid)
+    return tid

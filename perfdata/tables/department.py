@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 
 from perfdata import rules
 from perfdata.grid import Row
+from perfdata.keys import table_id
 from perfdata.normalize import cell_type, is_filler, key, to_number
 from perfdata.tables import layout
 from perfdata.tables.align import align
@@ -392,7 +393,7 @@ def read_department_form(rows: list[Row], start: layout.TableStart, stop: int, r
     """TABLE_READERS["department_form"]: add the form, its indicators, leftovers and problems to `res`
     (ingest guards the call: a bug here costs this table, not the file)."""
     f = read_form(rows, start.index, stop)
-    form_id = f"{sha[:10]}-{f.line_start:05d}"
+    form_id = table_id(sha, f.line_start)
     res.add("department_forms", form_record(f, form_id))
     for rec in indicator_records(f, form_id):
         res.add("department_indicators", rec)

@@ -25,14 +25,10 @@ PROJECT_TITLE = re.compile("|".join(r["pattern"] for r in rules.table("table_tit
 YEAR_ANY = re.compile(r"(20\d{2})\s*年度")
 TABLE_HINT = re.compile(r"项目名称|自评表|序号|名称|表|报告")
 SECTION_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|目\s*录)")
-OTHER_TITLES = (
-    ("summary", re.compile(r"自评汇总表")),
-    ("department_form", re.compile(r"整体绩效自评表")),
-    ("target_table", re.compile(r"绩效目标表")),
-    ("report", re.compile(r"自评(?:总结)?报告")),
-)
-# a target table's title may be long ("30. 冀财社【2022】145号关于…的通知(…)绩效目标表") but ends with it
-TARGET_TITLE_END = re.compile(r"绩效目标(?:申报)?表(?:\(?\d{4}年度?\)?)?$")
+# the titles of the tables that are no project forms (rules/layout_titles.csv): (kind, match, longest, pattern)
+LAYOUT_TITLES = tuple((r["kind"], r["match"], int(r["longest"]), re.compile(r["pattern"]))
+                      for r in rules.table("layout_titles.csv"))
+OTHER_TITLES = tuple((kind, pattern) for kind, match, _, pattern in LAYOUT_TITLES if match == "in_title")
 TARGET_HINT = "级指标"  # cheap test before is_target_header: "一级指标", "三级指标"
 # rows find_tables looks at: the ones with TARGET_HINT or TABLE_HINT (every other row starts nothing)
 _CANDIDATE = re.compile(f"{TARGET_HINT}|{TABLE_HINT.pattern}")
@@ -175,12 +171,14 @@ def _other_table_kind(row: Row) -> str | None:
         return "summary"
     if k.startswith("部门(单位)名称") or k.startswith("部门名称"):
         return "department_form" if any("履职目标" in c for c in filled[1:]) else "unit_header"
-    if len(filled) == 1 and len(filled[0]) < 60:
-        for kind, pattern in OTHER_TITLES:
-            if pattern.search(filled[0]) and not is_project_title(filled[0]):
+    if len(filled) == 1:
+        text = filled[0]
+        for kind, match, longest, pattern in LAYOUT_TITLES:
+            if len(text) >= longest:
+                continue
+            if match == "in_title" and pattern.search(text) and not is_project_title(text) \
+                    or match == "title_end" and pattern.search(text.replace(" ", "")):
                 return kind
-    if len(filled) == 1 and len(filled[0]) < 200 and TARGET_TITLE_END.search(filled[0].replace(" ", "")):
-        return "target_table"
     return None
 
 

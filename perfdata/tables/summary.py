@@ -17,6 +17,7 @@ from functools import cache
 
 from perfdata import rules
 from perfdata.grid import Row
+from perfdata.keys import table_id
 from perfdata.normalize import cell_type, clean, is_filler, key, to_number, to_percent
 from perfdata.tables import layout
 from perfdata.tables.align import align
@@ -274,7 +275,7 @@ def read_table(rows: list[Row], start: int, stop: int) -> SummaryTable:
     return SummaryReader(rows, start, stop).read()
 
 
-def records(t: SummaryTable, table_id: str) -> list[dict]:
+def records(t: SummaryTable, summary_id: str) -> list[dict]:
     """`summary_rows` records of one table (money in 万元, rates in percent)."""
     out = []
     for r in t.rows:
@@ -283,7 +284,7 @@ def records(t: SummaryTable, table_id: str) -> list[dict]:
                  for c in MONEY}
         note = v.get("deviation_note")
         out.append({
-            "summary_id": table_id, "line_start": r.line, "line_end": r.end, "table_line": t.line,
+            "summary_id": summary_id, "line_start": r.line, "line_end": r.end, "table_line": t.line,
             "title": t.title, "unit": t.unit, "unit_inferred": t.inherited, "summary_date": t.summary_date,
             "seq": r.seq, "project_name": clean(r.name) if r.name else None, "is_total": r.is_total,
             **money, **{c: to_percent(v.get(c)) for c in RATES},
@@ -296,17 +297,17 @@ def records(t: SummaryTable, table_id: str) -> list[dict]:
 def read_summary(rows: list[Row], start: layout.TableStart, stop: int, res, sha: str):
     """TABLE_READERS["summary"]: add the table's rows, leftovers and problems to `res` (ingest guards the call)."""
     t = read_table(rows, start.index, stop)
-    table_id = f"{sha[:10]}-{t.line:05d}"
+    summary_id = table_id(sha, t.line)
     if t.unit is None:
         # the same table continued after a page break whose title was repeated but not its unit row
         prev = (res.tables.get("summary_rows") or [None])[-1]
         if prev is not None and prev["line_end"] >= t.line - CONTINUED_WITHIN:
             t.unit, t.summary_date, t.inherited = prev["unit"], t.summary_date or prev["summary_date"], True
-    for rec in records(t, table_id):
+    for rec in records(t, summary_id):
         res.add("summary_rows", rec)
     for line, text, reason in t.leftovers:
-        res.add("leftovers", {"line": line, "text": text, "reason": reason, "form_id": table_id})
-    res.fate(table_id, t.consumed, t.placeholders)
+        res.add("leftovers", {"line": line, "text": text, "reason": reason, "form_id": summary_id})
+    res.fate(summary_id, t.consumed, t.placeholders)
     title = t.title or "自评汇总表"
     if t.header is None:
         res.problem("warning", f"{title}: no header row (序号, 项目名称, …) found; rows not read", t.line)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from perfdata import rules
 from perfdata.grid import Row
+from perfdata.keys import table_id
 from perfdata.normalize import clean, direction, is_filler, key, parse_value
 from perfdata.tables import layout
 
@@ -57,7 +58,7 @@ def read_target_table(rows: list[Row], start: layout.TableStart, stop: int, res,
     rows, stop = _join_quoted(rows, start.index, stop)
     t = _read(rows, start.index, stop)
     _context(t, rows)
-    target_id = f"{sha[:10]}-{t.line_start:05d}"
+    target_id = table_id(sha, t.line_start)
     res.add("targets", {
         "target_id": target_id, "line_start": t.line_start, "line_end": t.line_end, "table_no": t.table_no,
         "title": t.title, "project_name": t.project_name, "department": t.department,
