@@ -1228,3 +1228,28 @@ def test_the_copies_benchmark_counts_what_the_token_reader_reads_alike(capsys):
         "forms": (8, 8), "funding": (24, 24), "indicators": (68, 68)}
     assert copies.main(["--raw", str(RAW), "--how", "paragraphs"]) == 0
     assert "all: forms" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line"])
+def test_a_fund_row_by_source_whose_amounts_look_like_points(how, tmp_path):
+    """'其中:当年财政拨款 | 5 | 5 | 5 | — | —' (Xinglong's 2024年保险资格认证 copied): the figures are the row's
+    amounts, though 5 is a likely 分值 (its 年初预算数 was read as empty and its 全年执行数 as a 分值)."""
+    rows = [["项目支出绩效自评表(2024年度)"], ["项目名称", "2024年保险资格认证"],
+            ["主管部门", "某县人力资源和社会保障局"],
+            ["项目资金(万元)", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+            ["年度资金总额", "5", "5", "5", "10分", "100%", "10"], ["其中:当年财政拨款", "5", "5", "5", "—", "—"],
+            ["上年结转资金", "—", "—"],  # (the copy drops the empty 执行率 cell: five values under six columns)
+            ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分"],
+            ["产出指标", "数量指标", "认证人数", "≥5000人", "5200人", "90", "90"], ["总分", "100", "100"]]
+    f = perfdata.read(_written(rows, how, tmp_path / "form.txt"))["funding"].set_index("fund_source")
+    assert [float(f.loc["fiscal", c]) for c in ("budget_initial", "budget_full_year", "executed")] == [5, 5, 5]
+
+
+@needs_external
+@pytest.mark.parametrize("file, want", [("03_", (90.0, 89.974, 89.974)), ("08_", (43.2, 43.2, 37.24))])
+def test_fund_rows_by_source_of_real_forms_read_as_printed(file, want):
+    """Anhui's '其中:本年财政拨款 90 89.974 89.974' and Hebei's '其中:当年财政拨款 43.2 43.2 37.24' (one cell a
+    paragraph): three amounts under 年初预算数 | 全年预算数 | 全年执行数 (they were read one column to the right)."""
+    f = perfdata.read(next(EXTERNAL.glob(f"{file}*.txt")))["funding"]
+    row = f[f.fund_source == "fiscal"].iloc[0]
+    assert (row.budget_initial, row.budget_full_year, row.executed) == want

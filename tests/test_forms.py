@@ -44,6 +44,18 @@ def test_xinglong_shifted_funding_row(bundled):
     assert pd.isna(form.exec_score_reported)
 
 
+@pytest.mark.parametrize("name, amount", [("工资网络审批系统建设经费", 5), ("技能鉴定考试工作经费", 1),
+                                          ("城乡居民基础养老金提标县级补助", 1780.68)])
+def test_xinglong_fund_row_by_source_under_a_shifted_header(bundled, name, amount):
+    """'其中:当年财政拨款 | 5 | 5 | 5 | — | | —' a cell to the right of its header: the three figures are its
+    年初预算数, 全年预算数 and 全年执行数 (a row by source prints no 分值 of its own; its 年初预算数 was read as
+    empty and its 执行数 as the 分值)."""
+    form = form_of(bundled, XINGLONG, name)
+    f = bundled["funding"]
+    row = f[(f.form_id == form.form_id) & (f.fund_source == "fiscal")].iloc[0]
+    assert (row.budget_initial, row.budget_full_year, row.executed) == (amount, amount, amount)
+
+
 def test_xinglong_split_header_and_extra_money_cell(bundled):
     form = form_of(bundled, XINGLONG, "档案一体化管理工作经费")
     assert (form.budget_initial, form.budget_full_year, form.executed, form.exec_score_reported) == (2, 2, 2, 10)

@@ -19,6 +19,7 @@ FIT: dict[str, dict[str, int]] = {
     "score": {"num": 3, "pts": 3, "dash": 1},
     "exec_weight": {"pts": 4, "num": 3, "dash": 1},
     "exec_score": {"num": 3, "pts": 2, "dash": 1},
+    "source_points": {"pts": 4, "num": 1, "dash": 1},  # 分值/得分 of a funding row by source: an amount fits first
     "exec_rate": {"pct": 4, "num": 1, "dash": 1},
     "budget_initial": {"num": 3, "money": 3, "dash": 1},
     "budget_full_year": {"num": 3, "money": 3, "dash": 1},

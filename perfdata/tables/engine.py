@@ -493,6 +493,9 @@ def _score(values: dict[str, float | None], weight_default: float | None) -> flo
     return s
 
 
+_POINTS_COLUMNS = ("exec_weight", "exec_score")
+
+
 @dataclass(slots=True)
 class FundingRow:
     label: str
@@ -503,7 +506,8 @@ class FundingRow:
     raw: list[str]
 
 
-def assign(columns: list[str], raw: list[str], weight_default: float | None = None) -> tuple[dict, bool] | None:
+def assign(columns: list[str], raw: list[str], weight_default: float | None = None,
+           by_source: bool = False) -> tuple[dict, bool] | None:
     """Give a funding row's printed values to the header's columns.
 
     Values keep their order; a rate printed with % only goes to the rate column; a '/' holds its column
@@ -553,6 +557,9 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
             # the template's execution weight stands in only where the form prints no 分值 column
             sc = (_score(got, None if "exec_weight" in columns else weight_default)
                   - 0.01 * sum(1 for a in slots if a < len(vals)))
+            if by_source:  # a row by source seldom prints a 分值 or 得分 of its own: '5 | 5 | 5 | — | —' are amounts
+                sc -= 2 * sum(1 for (kind, _, _), at in zip(vals, slots, strict=True)
+                              if kind == "num" and columns[at] in _POINTS_COLUMNS)
             if "budget_initial" in columns and got.get("budget_initial") is None and got.get("budget_full_year"):
                 sc += 0.05  # a form without 年初预算数 leaves that column blank
             if best_score is None or sc > best_score:
@@ -902,7 +909,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                 funding.append(FundingRow(t.text, t.canonical, t.line, dict.fromkeys(columns), False, raw))
                 used.update(range(i, j))
             continue
-        got = assign(columns, raw, weight_default)
+        got = assign(columns, raw, weight_default, by_source=t.canonical != "total")
         if got is None and i == header_end - 1:  # the scrambled case: the longest confirmed prefix
             for cut in range(min(len(raw) - 1, len(columns)), 2, -1):
                 got = assign(columns, raw[:cut], weight_default)

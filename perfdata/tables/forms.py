@@ -443,7 +443,11 @@ class FormReader:
         cells = filled[idx + 1 :]
         texts = [c for _, c in cells]
         kinds = self.funding_kinds
-        assign, extras = align(kinds, self.funding_pos, tuple(map(cell_type, texts)), tuple([p for p, _ in cells]))
+        # a row by source (其中:当年财政拨款 …) prints no 分值 or 得分 of its own: its figures are amounts, also where
+        # the header sits a cell to the left of them ('1 | 1 | 1 | — | | —' under 年初预算数 … 得分)
+        fit = kinds if source == "total" else tuple("source_points" if k in ("exec_weight", "exec_score") else k
+                                                     for k in kinds)
+        assign, extras = align(fit, self.funding_pos, tuple(map(cell_type, texts)), tuple([p for p, _ in cells]))
         rec = {"line": row.line, "fund_source": source, "label": label}
         for c, a in zip(texts, assign, strict=True):
             if a >= 0:
