@@ -215,10 +215,14 @@ def _unread_header(rows, toks, res: FileResult) -> None:
     cells = "、".join(sorted(set().union(*seen[line].values())))
     res.problem("warning", f"line {line}: a table header ({cells}) whose rows could not be read (an unknown "
                 "layout, or rows run together beyond a confident cut): its lines are leftovers", line)
+    _leftover_lines([r for r in rows if line <= r.line < line + _UNREAD_LINES and r.joined], res,
+                    f"unread: under the table header at line {line}")
+
+
+def _leftover_lines(rows, res: FileResult, reason: str) -> None:
+    """Rows of a table no reader took, as leftovers of no form."""
     for row in rows:
-        if line <= row.line < line + _UNREAD_LINES and row.joined:
-            res.add("leftovers", {"line": row.line, "text": row.raw.strip()[:2000], "form_id": None,
-                                  "reason": f"unread: under the table header at line {line}"})
+        res.add("leftovers", {"line": row.line, "text": row.raw.strip()[:2000], "form_id": None, "reason": reason})
 
 
 # -- line accounting: every line of a recognised table has a recorded fate ------------------------------------
@@ -454,6 +458,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
             _emit_department(form, form_id, res)
         else:
             pairs.append((form, form_id))
+    read = []  # the first and last line of each summary table read
     for table in summaries:
         found.append((table.line, "summary", table.title))
         summary_id = table_id(sha, table.line, taken)
@@ -462,13 +467,12 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
                                      "project_key": None if r["is_total"] else project_key(r["project_name"])})
         for lo in table.leftovers:
             res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": summary_id})
-        last = max((r["line_end"] for r in table.rows), default=table.line)
-        res.fate(summary_id, *engine.line_fates(rows, table.line, max([last, *(lo.line for lo in table.leftovers)])))
+        last = max([table.line, *(r["line_end"] for r in table.rows), *(lo.line for lo in table.leftovers)])
+        read.append((table.line, last))
+        res.fate(summary_id, *engine.line_fates(rows, table.line, last))
         if table.leftovers:
             res.problem("warning", f"summary table at line {table.line}: {len(table.leftovers)} row(s) not read "
                         "(see leftovers)", table.leftovers[0].line)
-    read = [(t.line, max([t.line, *(r["line_end"] for r in t.rows), *(lo.line for lo in t.leftovers)]))
-            for t in summaries]
     for table in unread:
         _unread_table(rows, table, read, res)
     if pairs:
@@ -490,13 +494,12 @@ def _unread_table(rows, table: engine.UnreadTable, read: list[tuple[int, int]], 
     cells = "、".join(table.header[:8])
     res.problem("warning", f"line {table.line}: a table ({cells}) that reads as no form: its lines are leftovers",
                 table.line)
-    for row in lines:
-        res.add("leftovers", {"line": row.line, "text": row.raw.strip()[:2000], "form_id": None,
-                              "reason": f"unread: in the table at line {table.line}"})
+    _leftover_lines(lines, res, f"unread: in the table at line {table.line}")
 
 
 def _emit_department(form: Form, form_id: str, res: FileResult):
     """A 部门整体支出绩效自评表 in the project layout, read by the token reader, into the department tables."""
+    from perfdata.tables import department
     from perfdata.tables.forms import indicator_record
 
     t = next((r for r in form.funding if r["fund_source"] == "total"), {})
@@ -517,8 +520,7 @@ def _emit_department(form: Form, form_id: str, res: FileResult):
         "exec_weight": to_number(t.get("exec_weight")), "exec_score_reported": to_number(t.get("exec_score")),
         "goals": "\n".join(goals) or None,
         "tasks": "\n".join(f"{n}: {c}" if c else n for n, c in tasks) or None,
-        **{k: budget.get(k) for k in ("budget_total", "budget_fiscal", "budget_other", "budget_basic",
-                                      "budget_project")},
+        **{k: budget.get(k) for k in department.BUDGET},
         "total_weight": total_weight, "total_score": form.total_score,
         "notes": "\n".join([*form.notes, *(["部门名称取自表题 (no unit row printed; named by the title)"]
                                           if "department" in form.inferred else [])]) or None,

@@ -766,13 +766,11 @@ def _segment_form(toks: list[Token], at: int, end: int, last_line: int) -> Form 
                                             for t in toks[at:end]):
         return None  # no title and nothing executed: a 绩效目标表 or 申报表, not a self-evaluation
     form = _read_form(toks[at:end], last_line)
-    if form.title and title_kind(form.title) == "department":
-        form.kind = "department"
-        if not form.department:
-            m = _UNIT_IN_TITLE.match(key(form.title))
-            if m:  # '重庆市梁平区林业局2023年度部门整体绩效自评表': the unit named by the title
-                form.department = m.group(1)
-                form.inferred.add("department")
+    if form.kind == "department" and not form.department:
+        m = _UNIT_IN_TITLE.match(key(form.title))
+        if m:  # '重庆市梁平区林业局2023年度部门整体绩效自评表': the unit named by the title
+            form.department = m.group(1)
+            form.inferred.add("department")
     read = [form.funding, form.indicators, form.total_score, form.project_name]
     if any(x for x in read) and (form.project_name or form.title):
         return form
@@ -813,6 +811,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
     title_tok = toks[0] if toks[0].role == "title" else None
     form = Form(line_start=toks[0].line, layout="tokens")
     form.title = title_tok.text if title_tok else None
+    if form.title and title_kind(form.title) == "department":
+        form.kind = "department"
     used: set[int] = set()
     if title_tok:
         used.add(0)
@@ -842,7 +842,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                 if value:  # scrambled order: the name printed between the title and its label
                     form.project_name = value
                     used.update(range(k, i + 1))
-    if form.title and title_kind(form.title) == "department":
+    if form.kind == "department":
         _department_blocks(toks, used, form)
     # funding block: the header columns, then rows
     hdr = [i for i, t in enumerate(toks) if t.role == "funding_header"]
@@ -1329,17 +1329,28 @@ def _level_words_as_cells(toks: list[Token], j: int, after: list[str], level2: s
     """A row's cells after its name that spell its own 二级 level ('指标1:服务对象满意度 | 服务对象满意度 | 95%':
     the target repeats the level's words) are cells, where a figure follows them, or where the row's 分值 and
     得分 then fall on plain points ('… | 服务对象满意度 | 完成 | 10 | 10'); else they may be the next row's level."""
-    k = j
-    while k < len(toks) and k - j < len(after) and toks[k].role == "level" and level2 is not None \
-            and getattr(level_cell(toks[k].text)[0], "name", None) == level2:
-        k += 1
+    k = _level_run(toks, j, len(after), level2)
     if k == j or k >= len(toks):
         return
     at = [j + after.index(c) for c in ("weight", "score") if c in after]
     if _figure(toks[k].text) is not None or "%" in toks[k].text or at and at[-1] < len(toks) \
             and all(toks[a].role is None and _points(toks[a].text) is not None for a in at):
-        for m in range(j, k):
-            toks[m] = Token(toks[m].text, toks[m].line, "cell", None, toks[m].joined)
+        _as_cells(toks, j, k)
+
+
+def _level_run(toks: list[Token], j: int, most: int, level2: str | None) -> int:
+    """Where the run of at most `most` level tokens from j that spell the 二级 level `level2` ends."""
+    k = j
+    while k < len(toks) and k - j < most and toks[k].role == "level" and level2 is not None \
+            and getattr(level_cell(toks[k].text)[0], "name", None) == level2:
+        k += 1
+    return k
+
+
+def _as_cells(toks: list[Token], j: int, k: int) -> None:
+    """Tokens j … k-1 are a row's cells, whatever label they spell."""
+    for m in range(j, k):
+        toks[m] = Token(toks[m].text, toks[m].line, "cell", None, toks[m].joined)
 
 
 def _fits(col: str, t: Token) -> bool:
@@ -1541,7 +1552,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
     block_end = next((k for k in range(i, n) if toks[k].role in ("total", "score_total", "title", "field")), n)
     # the department template (部门（单位）整体绩效自评表: 二级 工作目标, 预算配置 …), not a department form in the
     # project layout (数量指标 …)
-    department = form.title is not None and title_kind(form.title) == "department" and any(
+    department = form.kind == "department" and any(
         key(t.text) in _department_levels() and level_cell(t.text)[0] is None for t in toks[i:block_end])
     points = "weight" in after_name or "score" in after_name
     phrases = () if by_line else _repeated_phrases([a for t in toks[i:block_end] if t.role is None
@@ -1570,11 +1581,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
                 and all(toks[k].role == "empty" for k in range(level2_at + 1, i)):
             # the level's own words printed again after it ('服务对象满意度指标 | 服务对象满意度 | 服务对象满意度 |
             # 95%'): a row has one 二级 cell, so these are its name (and a target that repeats it)
-            k = i
-            while k < n and k - i < len(after_name) and toks[k].role == "level" \
-                    and level_cell(toks[k].text)[0] == level:
-                toks[k] = Token(toks[k].text, toks[k].line, "cell", None, toks[k].joined)
-                k += 1
+            _as_cells(toks, i, _level_run(toks, i, len(after_name), level2))
             t, level = toks[i], None
         if level is not None:
             if level.tier == 1 and (level.name != level1 or weight is not None or level1_weight is None):
