@@ -495,19 +495,16 @@ def test_table_finder_as_on_sets(seed):
     assert pdf._tables(merged) == _tables_on_sets(merged)
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_characters_to_cells_as_on_the_full_matrix(seed):
-    """Characters go to the cells `_held` picks among those covering their band as they do when every
-    character is tested against every cell: on random tables with merged cells."""
-    import random
-
+def _random_table(rnd, dx: float = 0.0, dy: float = 0.0):
+    """A random table with merged cells (moved by dx, dy), random characters around it, and the cells
+    pdfplumber's rule (the point in the first cell that covers its band) gives them, tested against every
+    cell: its rows, bbox, arrays (x0, top, x1, bottom, middle), and the characters held and their cells."""
     import numpy as np
 
     from perfdata.readers import pdf
 
-    rnd = random.Random(seed)
-    xs = sorted({20 * k + rnd.choice([0, 0.5]) for k in range(rnd.randint(2, 6))})
-    ys = sorted({12 * k + rnd.choice([0, 0.5]) for k in range(rnd.randint(2, 6))})
+    xs = sorted({dx + 20 * k + rnd.choice([0, 0.5]) for k in range(rnd.randint(2, 6))})
+    ys = sorted({dy + 12 * k + rnd.choice([0, 0.5]) for k in range(rnd.randint(2, 6))})
     cells = []
     for i in range(len(ys) - 1):
         j = 0
@@ -520,9 +517,9 @@ def test_characters_to_cells_as_on_the_full_matrix(seed):
     rows = pdf._rows(cells)
     bbox = (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), max(c[3] for c in cells))
     n = rnd.randint(0, 200)
-    x0 = np.array([rnd.uniform(-5, xs[-1] + 5) for _ in range(n)])
+    x0 = np.array([rnd.uniform(xs[0] - 5, xs[-1] + 5) for _ in range(n)])
     x1 = x0 + np.array([rnd.choice([0, 3, 7]) for _ in range(n)])
-    top = np.array([rnd.choice([rnd.uniform(-3, ys[-1] + 3), rnd.choice(ys)]) for _ in range(n)])
+    top = np.array([rnd.choice([rnd.uniform(ys[0] - 3, ys[-1] + 3), rnd.choice(ys)]) for _ in range(n)])
     bottom = top + 7
     arrays = (x0, top, x1, bottom, (top + bottom) / 2)
 
@@ -537,10 +534,59 @@ def test_characters_to_cells_as_on_the_full_matrix(seed):
     first = holds.argmax(axis=1)
     held = np.flatnonzero(holds[np.arange(len(first)), first])
     order = held[np.argsort(first[held], kind="stable")]
+    return rows, bbox, arrays, len(boxes), picked[order].tolist(), first[order].tolist()
 
-    got_cells, got_chars, got_cell = pdf._held(arrays, rows, bbox)
-    assert got_cells == [(i, j) for i, row in enumerate(rows) for j, box in enumerate(row) if box]
-    assert got_chars.tolist() == picked[order].tolist() and got_cell.tolist() == first[order].tolist()
+
+@pytest.mark.parametrize("seed", range(30))
+def test_characters_to_cells_as_on_the_full_matrix(seed):
+    """Characters go to the cells `_held` picks among those covering their band as they do when every
+    character is tested against every cell: on random tables with merged cells."""
+    import random
+
+    from perfdata.readers import pdf
+
+    rows, bbox, arrays, n_cells, chars, cells = _random_table(random.Random(seed))
+    counts, got_chars, got_cell = pdf._held(arrays, [(rows, bbox, 0, len(arrays[0]))])
+    assert counts == [n_cells]
+    assert got_chars.tolist() == chars and got_cell.tolist() == cells
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_characters_to_cells_of_several_tables_at_once(seed):
+    """Tables of several pages, read at once (their characters one after the other, cells numbered on
+    through the tables): each table's characters and cells are those it has alone. Tables of one page may
+    overlap (a character then goes to a cell of each), pages share coordinates, a table may hold no
+    character, and one of them lies far down its page."""
+    import random
+
+    import numpy as np
+
+    from perfdata.readers import pdf
+
+    rnd = random.Random(seed)
+    tables, arrays, want_chars, want_cells, lo, numbered = [], [], [], [], 0, 0
+    for _ in range(rnd.randint(1, 4)):  # pages
+        made = [_random_table(rnd, rnd.choice([0, 5, 300]), rnd.choice([0, 7, 40, 700]))
+                for _ in range(rnd.randint(1, 3))]
+        page = [np.concatenate([m[2][k] for m in made]) for k in range(5)]  # the page's characters, table by table
+        at = 0
+        for rows, bbox, own, n_cells, chars, cells in made:
+            # on its page, a table holds what it held alone, and what another table's characters give it
+            alone = pdf._held(page, [(rows, bbox, 0, len(page[0]))])
+            mine = [(c - at, k) for c, k in zip(alone[1].tolist(), alone[2].tolist(), strict=True)
+                    if at <= c < at + len(own[0])]
+            assert mine == list(zip(chars, cells, strict=True))
+            tables.append((rows, bbox, lo, lo + len(page[0])))
+            want_chars += [c + lo for c in alone[1].tolist()]
+            want_cells += [k + numbered for k in alone[2].tolist()]
+            at += len(own[0])
+            numbered += n_cells
+        arrays.append(page)
+        lo += len(page[0])
+    arrays = tuple(np.concatenate([p[k] for p in arrays]) for k in range(5))
+    counts, got_chars, got_cell = pdf._held(arrays, tables)
+    assert sum(counts) == numbered
+    assert got_chars.tolist() == want_chars and got_cell.tolist() == want_cells
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -562,22 +562,13 @@ def _upright_cells(pages: list[tuple[int, int, list]], texts: list[str], spaces,
     `pages`: each page's characters (lo:hi in the others) and its tables (rows, bbox); `texts`, `spaces`
     (which are blank) and `arrays` (x0, top, x1, bottom and vertical middle) of the pages' characters in
     turn. Per page, per table, its rows of cell texts (None where a merged cell covers the slot)."""
-    import numpy as np
-
-    picked, which, numbered = [], [], 0  # cells numbered on through tables and pages, in row order
-    for lo, hi, tables in pages:
-        view = tuple(a[lo:hi] for a in arrays)
-        for rows, bbox in tables:
-            cells, chars, cell_of = _held(view, rows, bbox)
-            picked.append(chars + lo)
-            which.append(cell_of + numbered)
-            numbered += len(cells)
+    counts, picked, which = _held(arrays, [(rows, bbox, lo, hi) for lo, hi, tables in pages for rows, bbox in tables])
+    numbered = sum(counts)
     got: dict[int, str] = {}
-    if picked:
-        idx = np.concatenate(picked)
-        sub = list(map(texts.__getitem__, idx.tolist()))
+    if len(picked):
+        sub = list(map(texts.__getitem__, picked.tolist()))
         x0s, tops, x1s, bottoms = arrays[:4]
-        got = _cell_texts(sub, spaces[idx], x0s[idx], tops[idx], x1s[idx], bottoms[idx], np.concatenate(which))
+        got = _cell_texts(sub, spaces[picked], x0s[picked], tops[picked], x1s[picked], bottoms[picked], which)
     flat = iter(list(map(got.get, range(numbered), repeat("", numbered))))
     return [[_cell_rows(rows, flat) for rows, _ in tables] for _, _, tables in pages]
 
@@ -593,51 +584,81 @@ def _extract(chars: list, arrays: tuple, tables: list[tuple[list, tuple]]) -> li
     bbox), character by character; `arrays`: the characters' x0, top, x1, bottom and vertical middle."""
     import numpy as np
 
-    out = []
-    for rows, bbox in tables:
-        cells, picked, which = _held(arrays, rows, bbox)
-        got = [""] * len(cells)
-        starts = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(which)]
-        members = [chars[m] for m in picked.tolist()]
-        for a, b in zip(starts, starts[1:], strict=False):
-            got[int(which[a])] = _extract_text(members[a:b], False)
-        out.append(_cell_rows(rows, iter(got)))
-    return out
+    n = len(arrays[0])
+    counts, picked, which = _held(arrays, [(rows, bbox, 0, n) for rows, bbox in tables])
+    got = [""] * sum(counts)
+    starts = [0, *(np.flatnonzero(which[1:] != which[:-1]) + 1).tolist(), len(which)]
+    members = [chars[m] for m in picked.tolist()]
+    for a, b in zip(starts, starts[1:], strict=False):
+        got[int(which[a])] = _extract_text(members[a:b], False)
+    cells = iter(got)
+    return [_cell_rows(rows, cells) for rows, _ in tables]
 
 
-def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
-    """The characters in the cells of a table: the cells (row, column), the characters (numbers, by cell,
-    in page order within a cell) and the number of the cell of each.
+def _held(arrays: tuple, tables: list[tuple[list, tuple, int, int]]) -> tuple:
+    """The characters in the cells of some tables: the number of cells of each table, the characters
+    (numbers, by cell, in page order within a cell) and the number of the cell of each (cells numbered
+    on through the tables, each table's in row order, as `_cell_rows` takes them).
 
-    pdfplumber gives a character to the cell holding its centre; Chinese punctuation that hangs past
-    a cell's right border (、。，at the end of a full line) then lands in the next cell. A quarter of
-    the glyph width in from its left edge is always inside the cell it was written in.
+    `tables`: each table's rows (of cell boxes, `_rows`), its bbox and the characters (lo:hi of `arrays`:
+    x0, top, x1, bottom and vertical middle) of its page. pdfplumber gives a character to the cell holding
+    its centre; Chinese punctuation that hangs past a cell's right border (、。，at the end of a full
+    line) then lands in the next cell. A quarter of the glyph width in from its left edge is always
+    inside the cell it was written in.
 
-    A character goes to the first cell, rows from the top and cells from the left, that holds the point
-    and covers the band of cell tops the point lies in (the cells that reach less than 0.01 pt into a
-    band do not cover it): all characters against all cells of the table at once."""
+    A character goes to the first cell of its table, rows from the top and cells from the left, that holds
+    the point and covers the band of cell tops the point lies in (the cells that reach less than 0.01 pt
+    into a band do not cover it). All the tables at once: numpy's cost per call, not the characters, is
+    most of a table's share."""
     import numpy as np
 
-    cells = [(i, j) for i, row in enumerate(rows) for j, box in enumerate(row) if box]
-    flat = [box for row in rows for box in row if box]
-    boxes = np.fromiter(chain.from_iterable(flat), np.float64, 4 * len(flat)).reshape(-1, 4)
-    tops = np.array([next(filter(None, row))[1] for row in rows])  # each row's top (`_rows`), in order
     x0s, _, x1s, _, ys = arrays
-    x0, top, x1, bottom = bbox
-    picked = np.flatnonzero((x0s >= x0 - 3) & (x0s <= x1) & (ys >= top) & (ys <= bottom))
-    y, px0 = ys[picked], x0s[picked]
-    x = (px0 + (x1s[picked] - px0) / 4)[:, None]
+    flat: list[tuple] = []
+    counts, tops_of, picked_of = [], [], []
+    for rows, bbox, lo, hi in tables:
+        boxes = [box for row in rows for box in row if box]
+        flat += boxes
+        counts.append(len(boxes))
+        tops_of.append([next(filter(None, row))[1] for row in rows])  # each row's top (`_rows`), in order
+        x0, top, x1, bottom = bbox
+        a, y = x0s[lo:hi], ys[lo:hi]
+        picked_of.append(np.flatnonzero((a >= x0 - 3) & (a <= x1) & (y >= top) & (y <= bottom)) + lo)
+    empty = np.empty(0, dtype=np.int64)
+    if not flat:
+        return counts, empty, empty
+    n_tables = len(tables)
+    boxes = np.fromiter(chain.from_iterable(flat), np.float64, 4 * len(flat)).reshape(-1, 4)
     bx0, btop, bx1, bbottom = boxes.T
-    # per band (of cell tops), the cells that start at or above its top (as the point: no cell top lies
-    # between a band's top and its points) and cover it; band 0 is above the first top: no cell. Worked
-    # out per band, not per point: the point tests left are three, on the few cells covering its band
-    covers = np.zeros((len(tops) + 1, len(boxes)), dtype=bool)
-    covers[1:] = (btop <= tops[:, None]) & (tops[:, None] <= bbottom - 0.01)
-    count = covers.sum(axis=1)
-    width = max(max(count.tolist()), 1)
-    among = np.argsort(~covers, axis=1, kind="stable")[:, :width]  # per band its covering cells, in order
-    valid = np.arange(width) < count[:, None]  # (the covering cells come first)
-    band = np.searchsorted(tops, y, side="right")  # the band of each point
+    n_tops = [len(t) for t in tops_of]
+    tops = np.fromiter(chain.from_iterable(tops_of), np.float64, sum(n_tops))
+    top_table = np.repeat(np.arange(n_tables), n_tops)
+    cells = np.asarray(counts)
+    # per band (of a table's cell tops), the cells of its table that start at or above its top (as the
+    # point: no cell top lies between a band's top and its points) and cover it. Band 0 of a table lies
+    # above its first top (no cell); the bands are numbered on through the tables: top i (of table t)
+    # opens band i + t + 1
+    per_top = cells[top_table]
+    pair_top = np.repeat(np.arange(len(tops)), per_top)
+    first_cell = np.cumsum(cells) - cells
+    pair_cell = np.arange(len(pair_top)) - np.repeat(np.cumsum(per_top) - per_top - first_cell[top_table], per_top)
+    tp = tops[pair_top]
+    covered = (btop[pair_cell] <= tp) & (tp <= bbottom[pair_cell] - 0.01)
+    pair_top, pair_cell = pair_top[covered], pair_cell[covered]  # by band, then cell
+    pair_band = pair_top + top_table[pair_top] + 1
+    count = np.bincount(pair_band, minlength=len(tops) + n_tables)
+    width = max(int(count.max()), 1)
+    among = np.zeros((len(count), width), dtype=np.int64)  # per band its covering cells, in order
+    among[pair_band, np.arange(len(pair_band)) - (np.cumsum(count) - count)[pair_band]] = pair_cell
+    valid = np.arange(width) < count[:, None]
+    # the band of each point: the tops at or above it, of its table (tables apart by their keys)
+    picked = np.concatenate(picked_of)
+    table = np.repeat(np.arange(n_tables), [len(p) for p in picked_of])
+    y = ys[picked]
+    base = min(b[1] for _, b, _, _ in tables)
+    span = max(b[3] for _, b, _, _ in tables) - base + 1
+    band = np.searchsorted(top_table * span + (tops - base), table * span + (y - base), side="right") + table
+    px0 = x0s[picked]
+    x = (px0 + (x1s[picked] - px0) / 4)[:, None]
     cand = among[band]
     holds = valid[band]
     holds &= y[:, None] < bbottom[cand]
@@ -648,7 +669,7 @@ def _held(arrays: tuple, rows: list[list], bbox: tuple) -> tuple:
     held = np.flatnonzero(holds[rows_, at])
     first = cand[rows_, at]
     order = held[np.argsort(first[held], kind="stable")]  # by cell, in page order within a cell
-    return cells, picked[order], first[order]
+    return counts, picked[order], first[order]
 
 
 def _not_within(x0, top, x1, bottom, page, boxes, box_page):
@@ -952,7 +973,8 @@ class _Page:
         self.upright_all = True
         self.actual_text = False  # some text object is marked with an /ActualText (see `_page_text`)
         self.images = 0
-        self._paths: list[tuple] = []  # (matrix, segments) of every path object, in drawing order
+        self._paths: list[tuple] = []  # (matrix, segments) of every path object, in drawing order; (None,
+        # its two points on the page) of a ruling line
         self.textpage = None
         self._edges: list | None = None
         self._curves = 0
@@ -1007,6 +1029,9 @@ class _Page:
         ctm = self._ctm
         turned = ctm[1] != 0  # else the page matrix only scales by ±1 and moves
         sxy = 1 if turned else ctm[0] * ctm[3]  # the page's own flips, where it is not turned
+        line_to = c.FPDF_SEGMENT_LINETO
+        paths = self._paths
+        upright_all, actual_text = True, False
         todo = [(c.FPDFPage_CountObjects(self.raw), get_object, self.raw, None)]
         while todo:
             count, get, holder, form = todo.pop()
@@ -1015,18 +1040,16 @@ class _Page:
                 obj = get(holder, k)
                 kind = get_type(obj)
                 if kind == text_kind:
-                    if self.upright_all:
+                    if upright_all:
                         get_matrix(obj, m_ref)
                         if form is not None or turned:
                             mat = _mul(six(buf) if form is None else _mul(six(buf), form), ctm)
                         else:
                             mat = four(buf)
                         # upright: a·d > 0 and b·c <= 0 for (a·sx, b·sy, c·sx, d·sy), whose signs are these
-                        if not (mat[0] * mat[3] * sxy > 0 and mat[1] * mat[2] * sxy <= 0):
-                            self.upright_all = False
-                    if not self.actual_text and count_marks(obj):
-                        self.actual_text = any(param_type(get_mark(obj, j), b"ActualText")
-                                               for j in range(count_marks(obj)))
+                        upright_all = mat[0] * mat[3] * sxy > 0 and mat[1] * mat[2] * sxy <= 0
+                    if not actual_text and count_marks(obj):
+                        actual_text = any(param_type(get_mark(obj, j), b"ActualText") for j in range(count_marks(obj)))
                     get_bounds(obj, f0, f1, f2, f3)
                     left, _, right, _ = four(buf)
                     if abs(right - left) < 0.01:
@@ -1039,8 +1062,19 @@ class _Page:
                     mat = matrices.get(raw)
                     if mat is None:
                         mat = matrices[raw] = _mul(six(buf) if form is None else _mul(six(buf), form), ctm)
-                    segments = []
                     n = count_segments(obj)
+                    if n == 2:  # a ruling line (most paths of a table): its two points, on the page
+                        first, last = get_segment(obj, 0), get_segment(obj, 1)
+                        if segment_type(first) == move and segment_type(last) == line_to:
+                            a, b, cc, d, e, f = mat
+                            get_point(first, f0, f1)
+                            x, y = two(buf)
+                            get_point(last, f0, f1)
+                            x2, y2 = two(buf)
+                            paths.append((None, ((a * x + cc * y + e, b * x + d * y + f),
+                                                 (a * x2 + cc * y2 + e, b * x2 + d * y2 + f))))
+                            continue
+                    segments = []
                     for j in range(n):
                         seg = get_segment(obj, j)
                         get_point(seg, f0, f1)
@@ -1049,7 +1083,7 @@ class _Page:
                     for j in range(n):
                         if j + 1 == n or segments[j + 1][0] == move:
                             segments[j][3] = bool(get_close(get_segment(obj, j)))
-                    self._paths.append((mat, segments))
+                    paths.append((mat, segments))
                 elif kind == image_kind:
                     self.images += 1
                 elif kind == form_kind:
@@ -1057,6 +1091,7 @@ class _Page:
                     mat = six(buf)
                     todo.append((c.FPDFFormObj_CountObjects(obj), form_object, obj,
                                  mat if form is None else _mul(mat, form)))
+        self.upright_all, self.actual_text = upright_all, actual_text
 
     @property
     def chars(self) -> list[tuple]:
@@ -1163,13 +1198,9 @@ class _Page:
         (an edge per segment), from the path objects classified as pdfminer does (paint_path)."""
         if self._edges is None:
             lines, rects, curves = [], [], []
-            move, line_to = self._c.FPDF_SEGMENT_MOVETO, self._c.FPDF_SEGMENT_LINETO
             for matrix, segments in self._paths:
-                if len(segments) == 2 and segments[0][0] == move and segments[1][0] == line_to:
-                    # a ruling line (most paths of a table): what _subpaths gives, without its steps
-                    a, b, c, d, e, f = matrix
-                    (_, x, y, _), (_, x2, y2, _) = segments
-                    lines.append([(a * x + c * y + e, b * x + d * y + f), (a * x2 + c * y2 + e, b * x2 + d * y2 + f)])
+                if matrix is None:  # a ruling line, on the page already (`_walk_objects`): what _subpaths gives
+                    lines.append(segments)
                     continue
                 for kind, pts in _subpaths(segments, matrix):
                     (lines if kind == "line" else rects if kind == "rect" else curves).append(pts)
