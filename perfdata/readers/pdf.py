@@ -481,9 +481,9 @@ def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int]) -> tup
     edge (a ruled grid): the points sharing an edge with a point are those on its edge (the same x or
     top), and a corner at (x of r, top of b) joined to r and b is a point on r's vertical edge and b's
     horizontal edge. The same cells, with far fewer points tried."""
-    v_of = [m.bit_length() for m in pv]  # the edge number + 1 (each mask has one bit)
-    h_of = [m.bit_length() for m in ph]
-    at = {vh: k for k, vh in enumerate(zip(v_of, h_of, strict=True))}  # the point where two edges meet
+    v_of = list(map(int.bit_length, pv))  # the edge number + 1 (each mask has one bit)
+    h_of = list(map(int.bit_length, ph))
+    at = dict(zip(zip(v_of, h_of, strict=True), range(len(points)), strict=True))  # where two edges meet
     # the points of a vertical edge follow each other (points are by x, then top; a point lies on the
     # edges whose reach holds its top, an interval, so an edge's points are not split by another's)
     n = len(points)
@@ -501,13 +501,20 @@ def _single_edge_cells(points: list[tuple], pv: list[int], ph: list[int]) -> tup
     cells: list[tuple] = []
     corners: list[tuple[int, int, int, int]] = []
     for k, (x, y) in enumerate(points):
-        rs = on_h[h_of[k]][at_h[k]:]
-        if not rs:
+        rs = on_h[h_of[k]]
+        start = at_h[k]
+        if start == len(rs) or v_end[k] == k + 1:
+            continue  # no point right of it, or none below it
+        r = rs[start]  # most cells of a grid are the first try: the next point right and the next one down
+        br = at.get((v_of[r], h_of[k + 1]))
+        if br is not None:
+            cells.append((x, y, points[r][0], points[k + 1][1]))
+            corners.append((k, k + 1, r, br))
             continue
         found = False
         for b in range(k + 1, v_end[k]):
             hb = h_of[b]
-            for r in rs:
+            for r in rs[start:]:
                 br = at.get((v_of[r], hb))
                 if br is not None:
                     cells.append((x, y, points[r][0], points[b][1]))
