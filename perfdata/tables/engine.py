@@ -140,37 +140,65 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
     """The document as a stream of tokens, each with its line. An empty cell that the copy kept (a
     bare '|' line, or '| |' between two filled cells) is an "empty" token: it holds its column."""
     out: list[Token] = []
-    split = _CELL_SEPARATORS if _line_per_cell(rows) else _SEPARATORS
+    per_cell = _line_per_cell(rows)
     for row in rows:
         filled = [c for c in row.cells if c]
-        raw = row.raw if row.raw and len(filled) <= 1 else None
-        if raw is not None and _EMPTY_CELL.match(raw):
-            out.append(Token("", row.line, "empty"))
-            continue
-        if raw is not None:  # (the empty pieces a separator leaves at an end are no cells)
-            pieces = [p for p in split.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip())) if p]
-        else:
+        if row.raw and len(filled) <= 1:  # (a long line of run-on text is not kept in the memo)
+            read = (_raw_line_tokens if len(row.raw) <= 2048 else _raw_line_tokens.__wrapped__)(
+                row.raw, per_cell, simplify)
+        elif filled:
             cells = row.cells
-            first = next((k for k, c in enumerate(cells) if c), 0)
-            last = max((k for k, c in enumerate(cells) if c), default=-1)
-            pieces = [c or "\x00" for c in cells[first:last + 1]]
-        for piece in _rejoin_cells(_rejoin(pieces)) if raw is not None else _rejoin(pieces):
-            if piece == "\x00":
-                out.append(Token("", row.line, "empty"))
-                continue
-            text = clean(simplify(piece) if simplify else piece).strip("|").strip()
-            if text in _DASH and text != "无":  # '—': a cell with nothing due, which holds its column
-                out.append(Token("", row.line, "empty"))
-                continue
-            if not text or set(text) <= _FILLER:
-                continue
-            out.extend(_cut(text, row.line))
+            first = next(k for k, c in enumerate(cells) if c)
+            last = max(k for k, c in enumerate(cells) if c)
+            read = _cells_tokens(tuple(cells[first:last + 1]), simplify)
+        else:
+            continue
+        line = row.line
+        out += [Token(text, line, role, canonical, joined) for text, role, canonical, joined in read]
     for _ in range(3):  # a word broken over three cells joins in two passes
         merged = _merge_split_labels(out)
         if len(merged) == len(out):
             break
         out = merged
     return out
+
+
+_EMPTY = ("", "empty", None, False)
+
+
+@lru_cache(maxsize=1 << 15)
+def _raw_line_tokens(raw: str, per_cell: bool, simplify=None) -> tuple[tuple, ...]:
+    """The tokens of a line of at most one cell, read from its text (text, role, canonical, joined): worked
+    out once per text and way of copying (a copy repeats its figures, labels and empty cells)."""
+    if _EMPTY_CELL.match(raw):
+        return (_EMPTY,)
+    split = _CELL_SEPARATORS if per_cell else _SEPARATORS
+    # (the empty pieces a separator leaves at an end are no cells)
+    pieces = [p for p in split.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip())) if p]
+    return _pieces_tokens(_rejoin_cells(_rejoin(pieces)), simplify)
+
+
+@lru_cache(maxsize=1 << 15)
+def _cells_tokens(cells: tuple[str, ...], simplify=None) -> tuple[tuple, ...]:
+    """The tokens of a row of cells, from its first filled cell to its last (an empty cell between holds
+    its column); once per row text."""
+    return _pieces_tokens(_rejoin([c or "\x00" for c in cells]), simplify)
+
+
+def _pieces_tokens(pieces: list[str], simplify) -> tuple[tuple, ...]:
+    out: list[tuple] = []
+    for piece in pieces:
+        if piece == "\x00":
+            out.append(_EMPTY)
+            continue
+        text = clean(simplify(piece) if simplify else piece).strip("|").strip()
+        if text in _DASH and text != "无":  # '—': a cell with nothing due, which holds its column
+            out.append(_EMPTY)
+            continue
+        if not text or set(text) <= _FILLER:
+            continue
+        out += _cut_text(text)
+    return tuple(out)
 
 
 # '|', or spaces then '|' from where the spaces start: tried at every space of a long run that ends in no '|',
@@ -220,10 +248,15 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
     token again, where the join is a label and a part alone is not."""
     out: list[Token] = []
     i = 0
-    while i < len(toks):
+    # the tokens that may start a join (a short CJK piece): every other one is passed on as it is
+    match = _CJK_PIECE.match
+    for k in [k for k, t in enumerate(toks) if t.role in _MAY_JOIN and len(t.text) <= 16 and match(t.text)]:
+        if k < i:
+            continue  # joined to the token before it
+        out += toks[i:k]
+        i = k
         t = toks[i]
-        if i + 1 < len(toks) and t.role in (None, "level", "funding_header") and len(t.text) <= 8 \
-                and _CJK_PIECE.match(t.text):
+        if i + 1 < len(toks) and len(t.text) <= 8:
             u = toks[i + 1]
             joined = t.text + u.text
             rest = not u.joined and i + 2 < len(toks) and toks[i + 2].joined and toks[i + 2].line == u.line
@@ -234,8 +267,7 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
                 out.append(merged)
                 i += 2
                 continue
-        if i + 1 < len(toks) and t.role is None and toks[i + 1].role in ("stop", None) and len(t.text) <= 16 \
-                and _CJK_PIECE.match(t.text):
+        if i + 1 < len(toks) and t.role is None and toks[i + 1].role in ("stop", None):
             # '得分未完成原因及拟采取的' / '改进措施': labels whose last one is broken over the two pieces
             parts = _decompose(_label_key(t.text + toks[i + 1].text))
             apart = _decompose(_label_key(t.text))
@@ -245,10 +277,12 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
                 continue
         out.append(t)
         i += 1
+    out += toks[i:]
     return out
 
 
 _CJK_PIECE = re.compile(r"^[\u4e00-\u9fff()（）\d分]+$")
+_MAY_JOIN = frozenset({None, "level", "funding_header"})
 
 
 @lru_cache(maxsize=1 << 16)
