@@ -142,12 +142,12 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
     out: list[Token] = []
     per_cell = _line_per_cell(rows)
     for row in rows:
-        filled = [c for c in row.cells if c]
-        if row.raw and len(filled) <= 1:  # (a long line of run-on text is not kept in the memo)
+        cells = row.cells
+        filled = len(cells) - cells.count("")
+        if row.raw and filled <= 1:  # (a long line of run-on text is not kept in the memo)
             read = (_raw_line_tokens if len(row.raw) <= 2048 else _raw_line_tokens.__wrapped__)(
                 row.raw, per_cell, simplify)
         elif filled:
-            cells = row.cells
             first = next(k for k, c in enumerate(cells) if c)
             last = max(k for k, c in enumerate(cells) if c)
             read = _cells_tokens(tuple(cells[first:last + 1]), simplify)
@@ -213,7 +213,7 @@ def _line_per_cell(rows: list[Row]) -> bool:
     """Whether each line of the document is one cell: most lines are 'text |' (one cell per line), or
     most lines are paragraphs apart (every cell its own paragraph). Then a space inside a line is part of
     its cell ('保障参保人员权益, 确保参保人员待遇'), not a cell boundary."""
-    raws = [r for r in rows if r.raw and r.raw.strip() and len([c for c in r.cells if c]) <= 1]
+    raws = [r for r in rows if r.raw and len(r.cells) - r.cells.count("") <= 1 and r.raw.strip()]
     if len(raws) < 20:
         return False
     cells = sum(1 for r in raws if _ONE_CELL_LINE.match(r.raw))
