@@ -99,6 +99,22 @@ def test_xinglong_blank_department_inferred_from_document(bundled):
     assert pd.isna(form.unit)  # no neighbour agrees: left blank
 
 
+def test_xinglong_goal_printed_after_the_colon_of_its_label(bundled):
+    """'预期目标' heads its column and the goal below starts with the label's colon ('：针对有鉴定需求的人…'):
+    the goal is read without it."""
+    form = form_of(bundled, XINGLONG, "技能鉴定考试工作经费")
+    assert form.goal_planned == "针对有鉴定需求的人进行职业技能鉴定,有计划的组织鉴定考核和发证,发证率达到93%。"
+    assert not bundled["forms"].goal_planned.dropna().str.match("[:：]").any()
+
+
+@pytest.mark.parametrize("cell", ["：按时足额发放", "预期目标：按时足额发放", ":按时足额发放",
+                                  "年初设定目标: 按时足额发放"])
+def test_goal_read_without_its_label_and_colon(cell):
+    from perfdata.tables.forms import _goal_text
+
+    assert _goal_text(cell) == "按时足额发放"
+
+
 def test_xinglong_untitled_form(bundled):
     forms = bundled["forms"]
     untitled = forms[(forms.source_file == XINGLONG) & forms.title.isna()]

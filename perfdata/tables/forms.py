@@ -31,8 +31,10 @@ from perfdata.tables import layout
 from perfdata.tables.align import align
 
 BUDGET_EXECUTION = re.compile(r"(?:预算|资金)执行率")
+# a goal's label and its colon printed before it in its cell, or only the colon (the label in the cell above:
+# '预期目标' over '：针对有鉴定需求的人…')
 GOAL_PREFIXES = re.compile(
-    r"^(?:年初设定目标|预期目标|年度总体目标完成情况综述|实际完成情况(?:综述)?)[:：]\s*")
+    r"^(?:年初设定目标|预期目标|年度总体目标完成情况综述|实际完成情况(?:综述)?)?[:：]\s*")
 # spaces are taken from where they start ((?<!\s)): '\s*</p>…' tried at every space of a long run is quadratic
 _P_TAGS = re.compile(r"</p>\s*<p>\s*|(?<!\s)\s+</p>\s*<p>\s*|</?p>")
 NOTE_START = re.compile(r"^(?:注|说明|备注)\s*[:：]")
