@@ -145,7 +145,7 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
         cells = row.cells
         filled = len(cells) - cells.count("")
         if row.raw and filled <= 1:  # (a long line of run-on text is not kept in the memo)
-            read = (_raw_line_tokens if len(row.raw) <= 2048 else _raw_line_tokens.__wrapped__)(
+            read = (_raw_line_tokens if len(row.raw) <= 512 else _raw_line_tokens.__wrapped__)(
                 row.raw, per_cell, simplify)
         elif filled:
             first = next(k for k, c in enumerate(cells) if c)
@@ -353,14 +353,10 @@ def _rejoin_cells(pieces: list[str]) -> list[str]:
     return out
 
 
-def _cut(text: str, line: int) -> list[Token]:
-    """One piece as tokens: a whole label, or run-on text cut at the labels and titles it holds (worked out
-    once per text: a document's forms repeat their labels)."""
-    return [Token(t, line, role, canonical, joined) for t, role, canonical, joined in _cut_text(text)]
-
-
 @lru_cache(maxsize=1 << 15)
 def _cut_text(text: str) -> tuple[tuple[str, str | None, str | None, bool], ...]:
+    """One piece as tokens (text, role, canonical, joined): a whole label, or run-on text cut at the labels
+    and titles it holds (worked out once per text: a document's forms repeat their labels)."""
     return tuple((t.text, t.role, t.canonical, t.joined) for t in _cut_tokens(text, 0))
 
 
