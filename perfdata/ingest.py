@@ -4,6 +4,7 @@ process); a file that cannot be read yields a problem row, never an exception fo
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import os
@@ -159,9 +160,12 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         res.problem("info", f"decoded as {grid.encoding}")
     try:
         early = len(res.tables.get("problems", []))  # the reader's own problems, kept whatever reads the forms
-        forms = _read_forms(grid.rows, res, sha)
+        forms, starts = _read_forms(grid.rows, res, sha)
         if _needs_tokens(res):
-            forms = _read_tokens(grid.rows, res, sha, early) or forms
+            taken = _read_tokens(grid.rows, res, sha, early)
+            if taken is not None:  # the tables it read, and the reports the row reader found (their sections)
+                forms, starts = taken[0], sorted(taken[1] + [s for s in starts if s.kind == "report"])
+        _read_documents(grid.rows, starts, res, sha)
     except MemoryError:
         res.tables.clear()
         res.packed.clear()
@@ -388,7 +392,8 @@ def _guarded(reader: Callable, res: FileResult, line: int | None, what: str, *ar
         res.problem("warning", f"internal error while reading {what}: {type(e).__name__}: {e}", line)
 
 
-def _read_forms(rows, res: FileResult, sha: str) -> int:
+def _read_forms(rows, res: FileResult, sha: str) -> tuple[int, list[layout.TableStart]]:
+    """The row reader's tables of the document: how many project forms, and where the tables start."""
     starts = layout.find_tables(rows)
     found = res.packed_rows("tables", TABLE_FIELDS)
     forms: list[tuple[Form, str]] = []
@@ -403,14 +408,19 @@ def _read_forms(rows, res: FileResult, sha: str) -> int:
         form, _ = read_form(rows, st.index, st.anchor, stop)
         form_id = table_id(sha, form.line_start)
         forms.append((form, form_id))
-    for reader in DOCUMENT_READERS:
-        _guarded(reader, res, None, f"{reader.__module__}.{reader.__name__}", rows, starts, res, sha)
     if not forms:
-        return 0
+        return 0, starts
     _infer_context(forms, rows, res)
     for form, form_id in forms:
         _emit(form, form_id, res)
-    return len(forms)
+    return len(forms), starts
+
+
+def _read_documents(rows, starts: list[layout.TableStart], res: FileResult, sha: str) -> None:
+    """The readers of the whole document (its narrative figures, the numbering of its target tables), once
+    the tables are read: `starts` are where the tables that were read begin."""
+    for reader in DOCUMENT_READERS:
+        _guarded(reader, res, None, f"{reader.__module__}.{reader.__name__}", rows, starts, res, sha)
 
 
 def _needs_tokens(res: FileResult) -> bool:
@@ -423,9 +433,10 @@ def _needs_tokens(res: FileResult) -> bool:
     return all(all(f[i] is None for i in at) for f in forms)
 
 
-def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
+def _read_tokens(rows, res: FileResult, sha: str, early: int) -> tuple[int, list[layout.TableStart]] | None:
     """Read the document again with the token reader; when it finds forms, they replace the row reader's
-    reading of this file (its other tables, problems and leftovers included)."""
+    reading of this file (its other tables, problems and leftovers included): then the project forms read
+    and where the tables it read start (for the readers of the whole document), else None."""
     from perfdata.normalize import looks_traditional, simplify
 
     trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
@@ -437,7 +448,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
     # reader's reading replaces it only when it finds project forms the row reader missed
     read_by_rows = any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
     if not forms and not summaries or read_by_rows and not any(f.kind == "project" and f.funding for f in forms):
-        return 0
+        return None
     kept = res.tables.get("problems", [])[:early]
     res.tables.clear()
     res.packed.clear()
@@ -479,7 +490,12 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> int:
         _infer_context(pairs, rows, res)
     for form, form_id in pairs:
         _emit(form, form_id, res)
-    return len(pairs)
+    at = [r.line for r in rows]
+    starts = [layout.TableStart(k, k, "project_form" if kind == "project" else kind, title or "")
+              for line, kind, title in [(f.line_start, f.kind, f.title) for f in forms]
+              + [(t.line, "summary", t.title) for t in summaries]
+              for k in [bisect.bisect_left(at, line)] if k < len(rows)]
+    return len(pairs), sorted(starts)
 
 
 def _unread_table(rows, table: engine.UnreadTable, read: list[tuple[int, int]], res: FileResult) -> None:

@@ -1165,6 +1165,25 @@ def test_a_method_sentence_that_names_labels_is_one_cell(how, tmp_path):
 
 
 @pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
+def test_the_narrative_of_a_document_copied_without_its_grid_is_read(how, tmp_path):
+    """Xinxiang copied without its rows: the token reader reads its forms, and the figures of its 自评报告
+    are still read (they were dropped with the row reader's reading the token reader replaces)."""
+    src = next(RAW.glob("henan-xinxiang*.txt"))
+    orig = perfdata.read(src)["statements"]
+    path = tmp_path / "copy.txt"
+    path.write_text(_reserialise(src, how), encoding="utf-8")
+    got = perfdata.read(path)
+    st = got["statements"]
+    assert (got["forms"].layout == "tokens").all() and len(got["forms"]) == 11
+    def figures(t):
+        return Counter(map(tuple, t[["metric", "value"]].values.tolist()))
+
+    assert len(orig) == 118 and figures(st) == figures(orig)  # every figure of the report, and no other
+    one = st[st.subject == "事业单位招聘"].set_index("metric").value.to_dict()
+    assert {"budget_initial": 10.0, "executed": 1.33, "exec_rate": 13.3, "total_score": 99.6}.items() <= one.items()
+
+
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
 def test_the_bundled_department_form_copied_without_its_grid(how, tmp_path):
     """Xinxiang's 部门（单位）整体绩效自评表 copied without its rows reads as its row reading: the department name
     ends at 年度履职目标 (it ran on through the goals and tasks), the goals, the 11 tasks and the budget block
