@@ -162,7 +162,7 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
         early = len(res.tables.get("problems", []))  # the reader's own problems, kept whatever reads the forms
         forms, starts = _read_forms(grid.rows, res, sha)
         if _needs_tokens(res):
-            taken = _read_tokens(grid.rows, res, sha, early)
+            taken = _read_tokens(grid.rows, res, sha, early, starts)
             if taken is not None:  # the tables it read, and the reports the row reader found (their sections)
                 forms, starts = taken[0], sorted(taken[1] + [s for s in starts if s.kind == "report"])
         _read_documents(grid.rows, starts, res, sha)
@@ -433,10 +433,17 @@ def _needs_tokens(res: FileResult) -> bool:
     return all(all(f[i] is None for i in at) for f in forms)
 
 
-def _read_tokens(rows, res: FileResult, sha: str, early: int) -> tuple[int, list[layout.TableStart]] | None:
+# the tables the row reader reads and the token reader does not: read again where the token reader's
+# reading replaces the row reader's
+_KEPT_BY_ROWS = ("target_table",)
+
+
+def _read_tokens(rows, res: FileResult, sha: str, early: int,
+                 row_starts: list[layout.TableStart]) -> tuple[int, list[layout.TableStart]] | None:
     """Read the document again with the token reader; when it finds forms, they replace the row reader's
-    reading of this file (its other tables, problems and leftovers included): then the project forms read
-    and where the tables it read start (for the readers of the whole document), else None."""
+    reading of this file (its other tables, problems and leftovers included; the tables only the row reader
+    reads, `_KEPT_BY_ROWS`, are read again): then the project forms read and where the tables read start
+    (for the readers of the whole document), else None."""
     from perfdata.normalize import looks_traditional, simplify
 
     trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
@@ -495,6 +502,14 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int) -> tuple[int, list
               for line, kind, title in [(f.line_start, f.kind, f.title) for f in forms]
               + [(t.line, "summary", t.title) for t in summaries]
               for k in [bisect.bisect_left(at, line)] if k < len(rows)]
+    spans = [(f.line_start, f.line_end) for f in forms] + read
+    for k, st in enumerate(row_starts):
+        line = rows[st.index].line
+        if st.kind in _KEPT_BY_ROWS and not any(a <= line <= b for a, b in spans):
+            stop = row_starts[k + 1].index if k + 1 < len(row_starts) else len(rows)
+            found.append((line, st.kind, st.title or None))
+            _guarded(TABLE_READERS[st.kind], res, line, f"the {st.kind} at this line", rows, st, stop, res, sha)
+            starts.append(st)
     return len(pairs), sorted(starts)
 
 

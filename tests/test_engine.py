@@ -1164,6 +1164,22 @@ def test_a_method_sentence_that_names_labels_is_one_cell(how, tmp_path):
         "满意度指标", "同效益指标得分计算方法。", 10, 8.5)
 
 
+def test_target_tables_kept_beside_forms_copied_without_their_grid(tmp_path):
+    """Xianghe's 绩效目标表 (read by rows) and then Guyuan's forms copied one cell per line (read by tokens), in
+    one document: the token reader's reading replaces the row reader's, and the target tables, which only
+    the row reader reads, are read again, not dropped."""
+    alone = perfdata.read(next(RAW.glob("hebei-xianghe*.txt")))
+    path = tmp_path / "both.txt"
+    path.write_text(next(RAW.glob("hebei-xianghe*.txt")).read_text(encoding="utf-8") + "\n\n"
+                    + _reserialise(next(RAW.glob("ningxia-guyuan*.txt")), "one-cell-per-line"), encoding="utf-8")
+    got = perfdata.read(path)
+    assert len(got["forms"]) == 8 and (got["forms"].layout == "tokens").all()
+    assert (len(got["targets"]), len(got["target_indicators"]), len(got["statements"])) == (41, 289, 27)
+    cols = ["line", "level1", "level2", "level3", "target_raw", "target_value"]
+    assert got["target_indicators"][cols].equals(alone["target_indicators"][cols])
+    assert got["tables"].kind.value_counts()["target_table"] == alone["tables"].kind.value_counts()["target_table"]
+
+
 @pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
 def test_the_narrative_of_a_document_copied_without_its_grid_is_read(how, tmp_path):
     """Xinxiang copied without its rows: the token reader reads its forms, and the figures of its 自评报告
