@@ -498,8 +498,8 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int,
     for form, form_id in pairs:
         _emit(form, form_id, res)
     at = [r.line for r in rows]
-    starts = [layout.TableStart(k, k, "project_form" if kind == "project" else kind, title or "")
-              for line, kind, title in [(f.line_start, f.kind, f.title) for f in forms]
+    starts = [layout.TableStart(k, k, kind, title or "")  # (the kinds layout.find_tables names)
+              for line, kind, title in [(f.line_start, f"{f.kind}_form", f.title) for f in forms]
               + [(t.line, "summary", t.title) for t in summaries]
               for k in [bisect.bisect_left(at, line)] if k < len(rows)]
     spans = [(f.line_start, f.line_end) for f in forms] + read
