@@ -1191,6 +1191,7 @@ def test_the_narrative_of_a_document_copied_without_its_grid_is_read(how, tmp_pa
     got = perfdata.read(path)
     st = got["statements"]
     assert (got["forms"].layout == "tokens").all() and len(got["forms"]) == 11
+
     def figures(t):
         return Counter(map(tuple, t[["metric", "value"]].values.tolist()))
 
