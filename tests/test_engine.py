@@ -1183,7 +1183,8 @@ def test_target_tables_kept_beside_forms_copied_without_their_grid(tmp_path):
 @pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
 def test_the_narrative_of_a_document_copied_without_its_grid_is_read(how, tmp_path):
     """Xinxiang copied without its rows: the token reader reads its forms, and the figures of its 自评报告
-    are still read (they were dropped with the row reader's reading the token reader replaces)."""
+    are still read as from the original (they were dropped with the row reader's reading the token reader
+    replaces; a unit's report took the department as its subject, and a cell's ' |' stayed in the text)."""
     src = next(RAW.glob("henan-xinxiang*.txt"))
     orig = perfdata.read(src)["statements"]
     path = tmp_path / "copy.txt"
@@ -1193,9 +1194,10 @@ def test_the_narrative_of_a_document_copied_without_its_grid_is_read(how, tmp_pa
     assert (got["forms"].layout == "tokens").all() and len(got["forms"]) == 11
 
     def figures(t):
-        return Counter(map(tuple, t[["metric", "value"]].values.tolist()))
+        return Counter(map(tuple, t[["subject", "metric", "value", "text"]].astype(str).values.tolist()))
 
-    assert len(orig) == 118 and figures(st) == figures(orig)  # every figure of the report, and no other
+    # every figure of the report, with its subject (a unit's report names the unit of the table above) and clause
+    assert len(orig) == 118 and figures(st) == figures(orig)
     one = st[st.subject == "事业单位招聘"].set_index("metric").value.to_dict()
     assert {"budget_initial": 10.0, "executed": 1.33, "exec_rate": 13.3, "total_score": 99.6}.items() <= one.items()
 

@@ -222,11 +222,19 @@ def _section_unit(rows: list[Row], starts: list[layout.TableStart], section: int
     m = subject_rules()["report"].match(clean(st.title).replace(" ", ""))
     if m and ORG.search(m.group("name")) and not subject_rules()["not_subject"].search(m.group("name")):
         return m.group("name")
-    for r in reversed(rows[max(0, st.index - 15) : st.index]):
+    # the 15 rows above, or the table above and the 15 rows before it (in a copy without rows, a row per cell)
+    prev = max((s.index for s in starts if s.index < st.index), default=st.index)
+    above = rows[max(0, min(st.index, prev) - 15):st.index]
+    for k in range(len(above) - 1, -1, -1):
+        r = above[k]
         filled = [c for c in r.cells if c]
-        if (len(filled) > 1 and layout.other_table_kind(r) in ("unit_header", "department_form", "summary")
+        if not (filled and layout.other_table_kind(r) in ("unit_header", "department_form", "summary")
                 and filled[0].replace(" ", "").startswith(("部门(单位)名称", "部门名称", "单位名称"))):
+            continue
+        if len(filled) > 1:
             return filled[1]
+        after = next((c.strip("| ") for n in above[k + 1:] for c in n.cells if c), None)  # the label a cell alone
+        return after if after is not None and ORG.search(after) else None
     return None
 
 
@@ -290,7 +298,7 @@ def _paragraphs(rows: list[Row], starts, res):
                 yield cur
                 cur = None
             continue
-        text = clean(filled[0]).lstrip("-*# ").strip()
+        text = clean(filled[0]).strip("| ").lstrip("-*# ").strip()  # ('text |': a cell of a copy, a line each)
         text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
         if not text:
             continue
