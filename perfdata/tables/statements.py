@@ -234,7 +234,8 @@ def _section_unit(rows: list[Row], starts: list[layout.TableStart], section: int
         if len(filled) > 1:
             return filled[1]
         after = next((c.strip("| ") for n in above[k + 1:] for c in n.cells if c), None)  # the label a cell alone
-        return after if after is not None and ORG.search(after) else None
+        if after is not None and ORG.search(after):
+            return after
     return None
 
 
