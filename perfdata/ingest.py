@@ -398,13 +398,11 @@ def _read_forms(rows, res: FileResult, sha: str) -> tuple[int, list[layout.Table
     found = res.packed_rows("tables", TABLE_FIELDS)
     forms: list[tuple[Form, str]] = []
     for k, st in enumerate(starts):
+        if st.kind != "project_form":
+            _read_other_table(rows, starts, k, res, sha)
+            continue
         found.append((rows[st.index].line, st.kind, st.title or None))
         stop = starts[k + 1].index if k + 1 < len(starts) else len(rows)
-        if st.kind != "project_form":
-            reader = TABLE_READERS.get(st.kind)
-            if reader is not None:
-                _guarded(reader, res, rows[st.index].line, f"the {st.kind} at this line", rows, st, stop, res, sha)
-            continue
         form, _ = read_form(rows, st.index, st.anchor, stop)
         form_id = table_id(sha, form.line_start)
         forms.append((form, form_id))
@@ -414,6 +412,18 @@ def _read_forms(rows, res: FileResult, sha: str) -> tuple[int, list[layout.Table
     for form, form_id in forms:
         _emit(form, form_id, res)
     return len(forms), starts
+
+
+def _read_other_table(rows, starts: list[layout.TableStart], k: int, res: FileResult, sha: str) -> None:
+    """The table that starts at starts[k] (no project form), up to the next start: listed in `tables`, and
+    read by the reader of its kind (TABLE_READERS), if any."""
+    st = starts[k]
+    line = rows[st.index].line
+    res.packed_rows("tables", TABLE_FIELDS).append((line, st.kind, st.title or None))
+    reader = TABLE_READERS.get(st.kind)
+    if reader is not None:
+        stop = starts[k + 1].index if k + 1 < len(starts) else len(rows)
+        _guarded(reader, res, line, f"the {st.kind} at this line", rows, st, stop, res, sha)
 
 
 def _read_documents(rows, starts: list[layout.TableStart], res: FileResult, sha: str) -> None:
@@ -504,11 +514,8 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int,
               for k in [bisect.bisect_left(at, line)] if k < len(rows)]
     spans = [(f.line_start, f.line_end) for f in forms] + read
     for k, st in enumerate(row_starts):
-        line = rows[st.index].line
-        if st.kind in _KEPT_BY_ROWS and not any(a <= line <= b for a, b in spans):
-            stop = row_starts[k + 1].index if k + 1 < len(row_starts) else len(rows)
-            found.append((line, st.kind, st.title or None))
-            _guarded(TABLE_READERS[st.kind], res, line, f"the {st.kind} at this line", rows, st, stop, res, sha)
+        if st.kind in _KEPT_BY_ROWS and not any(a <= rows[st.index].line <= b for a, b in spans):
+            _read_other_table(rows, row_starts, k, res, sha)
             starts.append(st)
     return len(pairs), sorted(starts)
 

@@ -1063,7 +1063,7 @@ def _department_blocks(toks: list[Token], used: set[int], form: Form) -> None:
         if block in ("goals", "tasks") and block not in blocks:
             j = i + 1
             while j < end and toks[j].role in (None, "empty") and not _is_value(toks[j]) \
-                    and department.label_of(toks[j].text) not in ("goals", "tasks", "budget_block", "budget_total"):
+                    and department.label_of(toks[j].text) not in _DEPARTMENT_BLOCKS:
                 j += 1  # (up to the next block: '预算情况')
             texts = [u.text for u in toks[i + 1:j] if u.role is None]
             if block == "goals" and texts:
@@ -1350,9 +1350,14 @@ def _department_levels() -> frozenset[str]:
 def _points_fit(toks: list[Token], k: int, after_name: list[str]) -> bool:
     """Whether a row whose name is token k has figures where its 分值 and 得分 fall (the columns after the
     name in order, an empty cell the copy kept holding its place)."""
-    at = [k + 1 + after_name.index(c) for c in ("weight", "score") if c in after_name]
+    at = _points_at(after_name, k + 1)
     return bool(at) and at[-1] < len(toks) and toks[k].role is None and _figure(toks[k].text) is None \
         and all(toks[a].role is None and _figure(toks[a].text) is not None for a in at)
+
+
+def _points_at(after: list[str], start: int) -> list[int]:
+    """Where a row's 分值 and 得分 fall: the columns after its name (`after`) counted from token `start`."""
+    return [start + after.index(c) for c in ("weight", "score") if c in after]
 
 
 def _level_words_as_cells(toks: list[Token], j: int, after: list[str], level2: str | None) -> None:
@@ -1362,7 +1367,7 @@ def _level_words_as_cells(toks: list[Token], j: int, after: list[str], level2: s
     k = _level_run(toks, j, len(after), level2)
     if k == j or k >= len(toks):
         return
-    at = [j + after.index(c) for c in ("weight", "score") if c in after]
+    at = _points_at(after, j)
     if _figure(toks[k].text) is not None or "%" in toks[k].text or at and at[-1] < len(toks) \
             and all(toks[a].role is None and _points(toks[a].text) is not None for a in at):
         _as_cells(toks, j, k)
