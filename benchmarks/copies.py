@@ -5,7 +5,8 @@ is meant to replace the row reader one day. On the bundled documents the row rea
 exactly, so their reading is the yardstick: each document's grid is written again as copying a table
 produces it (one cell per line ending in ' |', every cell its own paragraph, or the whole document on
 one line), read back (the token reader takes it, since no rows are left), and its tables compared with
-the row reading, row for row:
+the row reading, row for row. `rows` is no copy: the document itself, its rows kept, read by the token
+reader alone (`perfdata.read(path, reader="tokens")`), the yardstick of the token reader on rows:
 
 - forms: name, year, department, unit, the funding figures, the totals and both goals;
 - funding: each fund row's source, initial, full-year and executed amounts;
@@ -14,7 +15,7 @@ the row reading, row for row:
   indicators as the project indicators; summary rows: name, budget, executed, rate and score;
 - leftovers: how many lines each reading leaves unread.
 
-    python benchmarks/copies.py [--raw data/raw] [--how one-cell-per-line paragraphs one-line] [--verbose]
+    python benchmarks/copies.py [--raw data/raw] [--how one-cell-per-line paragraphs one-line rows] [--verbose]
 
 It measures, it does not gate (exit 0 whatever the figures); the tests hold the floors
 (tests/test_engine.py, "copied without").
@@ -36,7 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 import perfdata  # noqa: E402
 from perfdata.readers.detect import read_grid  # noqa: E402
 
-HOW = ("one-cell-per-line", "paragraphs", "one-line")
+HOW = ("one-cell-per-line", "paragraphs", "one-line", "rows")
 FORM = ["project_name", "year", "department", "unit", "budget_initial", "budget_full_year", "executed",
         "exec_rate_reported", "total_score_reported", "goal_planned", "goal_achieved"]
 INDICATOR = ["level1", "level2", "name", "target_raw", "actual_raw", "weight", "score"]
@@ -79,10 +80,13 @@ TABLES = {"forms": ("forms", FORM, False), "funding": ("funding", FUNDING, True)
 
 def compare(path: Path, how: str, verbose: bool) -> dict[str, tuple[int, int]]:
     rows = perfdata.read(path)
-    with tempfile.TemporaryDirectory() as d:
-        copy = Path(d) / f"{path.stem}.txt"
-        copy.write_text(copied(path, how), encoding="utf-8")
-        tokens = perfdata.read(copy)
+    if how == "rows":
+        tokens = perfdata.read(path, reader="tokens")
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            copy = Path(d) / f"{path.stem}.txt"
+            copy.write_text(copied(path, how), encoding="utf-8")
+            tokens = perfdata.read(copy)
     out = {}
     for name, (table, cols, by_name) in TABLES.items():
         want, got = _rows(rows, table, cols, by_name), _rows(tokens, table, cols, by_name)

@@ -132,7 +132,15 @@ def read_file(path: str | Path, name: str | None = None) -> FileResult:
     return read_bytes(data, res.source_file)
 
 
-def read_bytes(data: bytes, source_file: str) -> FileResult:
+READERS = ("auto", "tokens")
+
+
+def read_bytes(data: bytes, source_file: str, reader: str = "auto") -> FileResult:
+    """Read one file's bytes into table rows. `reader`: "auto" reads the forms row by row and again as a
+    token stream where the rows missed them (ingest's way); "tokens" gives the token reader's reading
+    wherever it finds a table (to compare the two readings of a document, benchmarks/copies.py)."""
+    if reader not in READERS:
+        raise ValueError(f"reader must be one of {', '.join(READERS)}, not {reader!r}")
     res = FileResult(source_file)
     sha = hashlib.sha256(data).hexdigest()
     file_row = {"sha256": sha, "bytes": len(data), "encoding": None, "lines": None, "forms": 0,
@@ -161,8 +169,8 @@ def read_bytes(data: bytes, source_file: str) -> FileResult:
     try:
         early = len(res.tables.get("problems", []))  # the reader's own problems, kept whatever reads the forms
         forms, starts = _read_forms(grid.rows, res, sha)
-        if _needs_tokens(res):
-            taken = _read_tokens(grid.rows, res, sha, early, starts)
+        if reader == "tokens" or _needs_tokens(res):
+            taken = _read_tokens(grid.rows, res, sha, early, starts, force=reader == "tokens")
             if taken is not None:  # the tables it read, and the reports the row reader found (their sections)
                 forms, starts = taken[0], sorted(taken[1] + [s for s in starts if s.kind == "report"])
         _read_documents(grid.rows, starts, res, sha)
@@ -448,12 +456,13 @@ def _needs_tokens(res: FileResult) -> bool:
 _KEPT_BY_ROWS = ("target_table",)
 
 
-def _read_tokens(rows, res: FileResult, sha: str, early: int,
-                 row_starts: list[layout.TableStart]) -> tuple[int, list[layout.TableStart]] | None:
+def _read_tokens(rows, res: FileResult, sha: str, early: int, row_starts: list[layout.TableStart],
+                 force: bool = False) -> tuple[int, list[layout.TableStart]] | None:
     """Read the document again with the token reader; when it finds forms, they replace the row reader's
     reading of this file (its other tables, problems and leftovers included; the tables only the row reader
     reads, `_KEPT_BY_ROWS`, are read again): then the project forms read and where the tables read start
-    (for the readers of the whole document), else None."""
+    (for the readers of the whole document), else None. `force`: its reading replaces the row reader's
+    wherever it finds a form or summary, even where the row reader read other tables."""
     from perfdata.normalize import looks_traditional, simplify
 
     trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
@@ -464,7 +473,8 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int,
     # where the row reader read other tables (target tables, summaries, department forms), the token
     # reader's reading replaces it only when it finds project forms the row reader missed
     read_by_rows = any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
-    if not forms and not summaries or read_by_rows and not any(f.kind == "project" and f.funding for f in forms):
+    if not forms and not summaries or read_by_rows and not force and not any(
+            f.kind == "project" and f.funding for f in forms):
         return None
     kept = res.tables.get("problems", [])[:early]
     res.tables.clear()
@@ -1345,6 +1355,9 @@ def _columns(name: str, packed: list[FileResult]) -> dict[str, list]:
     return cols
 
 
-def read(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Read one raw file (or folder) into the tidy tables, for notebooks."""
-    return ingest(path, jobs=1, progress=False)
+def read(path: str | Path, reader: str = "auto") -> dict[str, pd.DataFrame]:
+    """Read one raw file (or folder) into the tidy tables, for notebooks. `reader="tokens"`: the token
+    reader's reading of a file wherever it finds a table (see read_bytes), to compare with ingest's."""
+    if reader == "auto":
+        return ingest(path, jobs=1, progress=False)
+    return combine(freeze_batch([read_bytes(f.read_bytes(), f.name, reader) for f in list_inputs(path)]))

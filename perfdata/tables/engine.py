@@ -45,7 +45,17 @@ from perfdata import rules
 from perfdata.grid import Row
 from perfdata.normalize import _OPERATOR_WORDS, clean, is_filler, key, split_indicator_no, to_number
 from perfdata.tables import summary
-from perfdata.tables.forms import Form, Indicator, Leftover, level_cell, mark_children, natures
+from perfdata.tables.forms import (
+    Form,
+    Indicator,
+    Leftover,
+    continue_indicator,
+    level_cell,
+    mark_children,
+    natures,
+    parse_indicator_cells,
+    value_columns,
+)
 from perfdata.tables.layout import title_kind
 
 # -- tokens --------------------------------------------------------------------------------------------
@@ -58,6 +68,7 @@ class Token:
     role: str | None = None  # field | stop | goal | total | score_total | funding_header | funding_row | title
     canonical: str | None = None  # the field, column, fund source or template the label names
     joined: bool = False  # cut out of run-on text: it follows the token before it with no separator
+    col: int = -1  # the cell of its row it was read from, in a document whose rows kept their cells; else -1
 
 
 _SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
@@ -137,8 +148,9 @@ _INNER_EMPTY = re.compile(r"(?<=[^|\s])\s*\|\s+\|\s*(?=[^|\s])")  # 'a | | b': o
 
 
 def tokens(rows: list[Row], simplify=None) -> list[Token]:
-    """The document as a stream of tokens, each with its line. An empty cell that the copy kept (a
-    bare '|' line, or '| |' between two filled cells) is an "empty" token: it holds its column."""
+    """The document as a stream of tokens, each with its line (and, read from a row of cells, its cell).
+    An empty cell that the copy kept (a bare '|' line, or '| |' between two filled cells) is an "empty"
+    token: it holds its column."""
     out: list[Token] = []
     per_cell = _line_per_cell(rows)
     for row in rows:
@@ -147,14 +159,26 @@ def tokens(rows: list[Row], simplify=None) -> list[Token]:
         if row.raw and filled <= 1:  # (a long line of run-on text is not kept in the memo)
             read = (_raw_line_tokens if len(row.raw) <= 512 else _raw_line_tokens.__wrapped__)(
                 row.raw, per_cell, simplify)
+            if filled and len(cells) >= 2 and ("\t" in row.raw or "|" in row.raw):
+                at = next(k for k, c in enumerate(cells) if c)  # one filled cell of a row of cells: its cell
+                line = row.line
+                out += [Token(text, line, role, canonical, joined, at) for text, role, canonical, joined, _ in read]
+                continue
         elif filled:
             first = next(k for k, c in enumerate(cells) if c)
             last = max(k for k, c in enumerate(cells) if c)
-            read = _cells_tokens(tuple(cells[first:last + 1]), simplify)
+            raw = row.raw
+            real = "\t" in raw or "|" in raw  # cells a separator bounds, not runs of spaces (run-on text)
+            read = _cells_tokens(tuple(cells[first:last + 1]), simplify, real)
+            if first and real:  # (the cells' columns are counted from the row's first cell)
+                line = row.line
+                out += [Token(text, line, role, canonical, joined, col + first)
+                        for text, role, canonical, joined, col in read]
+                continue
         else:
             continue
         line = row.line
-        out += [Token(text, line, role, canonical, joined) for text, role, canonical, joined in read]
+        out += [Token(text, line, role, canonical, joined, col) for text, role, canonical, joined, col in read]
     for _ in range(3):  # a word broken over three cells joins in two passes
         merged = _merge_split_labels(out)
         if len(merged) == len(out):
@@ -171,34 +195,48 @@ def _raw_line_tokens(raw: str, per_cell: bool, simplify=None) -> tuple[tuple, ..
     """The tokens of a line of at most one cell, read from its text (text, role, canonical, joined): worked
     out once per text and way of copying (a copy repeats its figures, labels and empty cells)."""
     if _EMPTY_CELL.match(raw):
-        return (_EMPTY,)
+        return ((*_EMPTY, -1),)
     split = _CELL_SEPARATORS if per_cell else _SEPARATORS
     # (the empty pieces a separator leaves at an end are no cells)
     pieces = [p for p in split.split(_INNER_EMPTY.sub(" | \x00 | ", raw.strip())) if p]
-    return _pieces_tokens(_rejoin_cells(_rejoin(pieces)), simplify)
+    return _pieces_tokens([(p, -1) for p in _rejoin_cells(_rejoin(pieces))], simplify)
 
 
 @lru_cache(maxsize=1 << 15)
-def _cells_tokens(cells: tuple[str, ...], simplify=None) -> tuple[tuple, ...]:
+def _cells_tokens(cells: tuple[str, ...], simplify=None, real: bool = True) -> tuple[tuple, ...]:
     """The tokens of a row of cells, from its first filled cell to its last (an empty cell between holds
-    its column); once per row text."""
-    return _pieces_tokens(_rejoin([c or "\x00" for c in cells]), simplify)
+    its column), each with the cell it starts in (counted from the first; -1 for cells that runs of spaces
+    cut, `real` False); once per row text."""
+    pieces = _rejoin_at([c or "\x00" for c in cells], real)
+    return _pieces_tokens(pieces if real else [(p, -1) for p, _ in pieces], simplify)
 
 
-def _pieces_tokens(pieces: list[str], simplify) -> tuple[tuple, ...]:
+def _pieces_tokens(pieces: list[tuple[str, int]], simplify) -> tuple[tuple, ...]:
+    """(text, role, canonical, joined, col) of each token of the pieces, a piece being (text, col)."""
     out: list[tuple] = []
-    for piece in pieces:
+    for piece, col in pieces:
         if piece == "\x00":
-            out.append(_EMPTY)
+            out.append((*_EMPTY, col))
             continue
         text = clean(simplify(piece) if simplify else piece).strip("|").strip()
         if text in _DASH and text != "无":  # '—': a cell with nothing due, which holds its column
-            out.append(_EMPTY)
+            out.append((*_EMPTY, col))
             continue
         if not text or set(text) <= _FILLER:
             continue
-        out += _cut_text(text)
+        if col >= 0 and (_PROSE_CELL.search(text) and not _LABEL_AND_COLON.match(text) or _NUMBERED.match(text)):
+            # a sentence in a cell, or a numbered name ('指标2:预算执行率'), is one cell
+            out.append((text.strip(":：,，;； "), None, None, False, col))
+            continue
+        out += [(*t, col) for t in _cut_text(text)]
     return tuple(out)
+
+
+# a cell of a row of cells that is prose (a 得分计算方法 or 偏差原因 text): more than 24 characters, with a
+# sentence's punctuation; it names labels ('完成值达到指标值,记满分'), but is no labels run together. Only a
+# cell that starts with a label and its colon ('预期目标：…') is cut
+_PROSE_CELL = re.compile(r"^(?=.{25})[^|]*?[，。；,;]")
+_LABEL_AND_COLON = re.compile(r"^[^，。；,;:：]{2,12}[:：]")
 
 
 # '|', or spaces then '|' from where the spaces start: tried at every space of a long run that ends in no '|',
@@ -260,10 +298,13 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
             u = toks[i + 1]
             joined = t.text + u.text
             rest = not u.joined and i + 2 < len(toks) and toks[i + 2].joined and toks[i + 2].line == u.line
+            # (two cells of a row that are each a label stay two: '执行率 | 得分')
+            cells = t.role is not None and u.role is not None and t.col >= 0 and u.col >= 0 and t.col != u.col
             if len(u.text) <= 8 and u.role in (None, "indicator_header", "funding_header", "stop") \
-                    and not u.text.isdigit() and not rest and _known(joined):
+                    and not u.text.isdigit() and not rest and not cells and _known(joined):
                 # (not where the second piece was cut from the start of a longer cell: '全年' | '完成值达到…')
                 merged = _classify(joined, t.line)
+                merged.col = t.col
                 out.append(merged)
                 i += 2
                 continue
@@ -272,13 +313,18 @@ def _merge_split_labels(toks: list[Token]) -> list[Token]:
             parts = _decompose(_label_key(t.text + toks[i + 1].text))
             apart = _decompose(_label_key(t.text))
             if parts and len(parts) > 1 and apart is None:
-                out.extend(_classify(p, t.line) for p in parts)
+                out.extend(_with_col(_classify(p, t.line), t.col) for p in parts)
                 i += 2
                 continue
         out.append(t)
         i += 1
     out += toks[i:]
     return out
+
+
+def _with_col(t: Token, col: int) -> Token:
+    t.col = col
+    return t
 
 
 _CJK_PIECE = re.compile(r"^[\u4e00-\u9fff()（）\d分]+$")
@@ -304,8 +350,14 @@ def _rejoin(pieces: list[str]) -> list[str]:
 
     Only runs of CJK pieces can join: each piece is classified once, so a long run-on line costs its pieces, not
     eight tests of eight pieces each (a 2.4 M-character line took 13 s here)."""
+    return pieces if len(pieces) < 2 else [text for text, _ in _rejoin_at(pieces)]
+
+
+def _rejoin_at(pieces: list[str], cells: bool = False) -> list[tuple[str, int]]:
+    """`_rejoin`, each joined piece with the index of the first piece it is made of. `cells`: the pieces are
+    cells a separator bounds, and cells that are each a label stay apart ('执行率 | 得分')."""
     if len(pieces) < 2:
-        return pieces
+        return [(p, k) for k, p in enumerate(pieces)]
     run = [0] * (len(pieces) + 1)  # CJK pieces from k on
     for k in range(len(pieces) - 1, -1, -1):
         run[k] = run[k + 1] + 1 if _CJK_PIECE.match(pieces[k]) else 0
@@ -314,10 +366,11 @@ def _rejoin(pieces: list[str]) -> list[str]:
         sizes = range(min(8, run[i]), 1, -1)
         # a spelling that names only how a header cell starts (偏差原因*) joins only where no exact label does,
         # and never swallows the labels after it: '偏差原因分析及改进措施 产出指标 数量指标 养护公路里程' is four cells
-        n = next((n for n in sizes if _known_exactly("".join(pieces[i:i + n]))), None) or next(
+        n = next((n for n in sizes if _known_exactly("".join(pieces[i:i + n]))
+                  and not (cells and all(map(_known_exactly, pieces[i:i + n])))), None) or next(
             (n for n in sizes if _known("".join(pieces[i:i + n])) and not any(map(_known, pieces[i + 1:i + n]))
              and not any(p.isdigit() for p in pieces[i + 1:i + n])), 1)  # ('偏差原因 1 建档…': a 序号 and a name)
-        out.append("".join(pieces[i:i + n]))
+        out.append(("".join(pieces[i:i + n]), i))
         i += n
     return out
 
@@ -372,6 +425,9 @@ def _cut_tokens(text: str, line: int) -> list[Token]:
     hits = list(_cutter().finditer(k))
     if _NUMBERED.match(k):  # '指标1:服务对象满意度': a numbered row's name, whatever level it spells
         hits = [m for m in hits if _classify(m.group(), line).role != "level"]
+    # a title's words that a sentence goes on after ('…认真填写自评表。社会保险…') are the report's prose
+    hits = [m for m in hits if k[m.end():m.end() + 1] not in _SENTENCE_GOES_ON or "自评表" not in m.group()
+            or _classify(m.group(), line).role != "title"]
     first = hits[0] if hits else None
     if first is not None and first.start() > 0 and k.endswith("。") and not _LEAD_FIGURES.search(k):
         return [hit]  # a sentence that names labels ('同效益指标得分计算方法。': a 得分计算方法 cell) is one cell
@@ -406,6 +462,9 @@ def _cut_tokens(text: str, line: int) -> list[Token]:
     for t in out[1:]:
         t.joined = True
     return out
+
+
+_SENTENCE_GOES_ON = frozenset("。，；,;、")
 
 
 def _name_ending_in_a_level_word(k: str, m: re.Match, line: int) -> bool:
@@ -681,10 +740,28 @@ def _starts(toks: list[Token]) -> list[int]:
     # a title repeated inside the form's own 项目名称 cell is not a new form
     kept: list[int] = []
     for i in starts:
-        if kept and i > 0 and toks[i - 1].role == "field":
+        k = _before_merged(toks, i)
+        if kept and k > 0 and toks[k - 1].role == "field":
             continue
         kept.append(i)
     return sorted(kept + _untitled_starts(toks, kept))
+
+
+def _before_merged(toks: list[Token], i: int) -> int:
+    """Where the cell of toks[i] starts, the empty cells before it on its row taken in: in a row of cells a
+    label's merged cell leaves empty cells between it and its value ('项目名称 | | 名称')."""
+    while i > 0 and toks[i - 1].role == "empty" and toks[i - 1].col >= 0 and toks[i - 1].line == toks[i].line:
+        i -= 1
+    return i
+
+
+def _after_merged(toks: list[Token], i: int) -> int:
+    """The token after toks[i], past the empty cells after it on its row (a merged cell's, in a row of
+    cells): i + 1 where the copy kept no cells."""
+    j = i + 1
+    while j < len(toks) and toks[j].role == "empty" and toks[j].col >= 0 and toks[j].line == toks[i].line:
+        j += 1
+    return j
 
 
 def _wrapped_header_cells(toks: list[Token], first: int, end: int) -> list[tuple[int, str]]:
@@ -728,6 +805,10 @@ def _untitled_starts(toks: list[Token], starts: list[int]) -> list[int]:
             closed = True
         if t.role != "field" or t.canonical != "project_name":
             continue
+        nxt = next((u for u in toks[i + 1:i + 4] if u.role != "empty"), None)
+        if t.col >= 0 and nxt is not None and nxt.line == t.line and nxt.role in ("funding_header",
+                                                                                   "indicator_header"):
+            continue  # a column of a header row ('序号 | 项目名称 | 预算数 | 执行数': a summary's), no field
         if named is not None and closed and any(u.role == "funding_header" for u in toks[i + 1:i + 20]):
             start = i - 1 if i > 0 and _YEAR_ONLY.match(toks[i - 1].text) else i
             if start not in at:
@@ -810,9 +891,66 @@ def _segment_form(toks: list[Token], at: int, end: int, last_line: int) -> Form 
 _UNIT_IN_TITLE = re.compile(r"^(?:\d+[、.])?(.{4,30}?)(?:19|20)\d{2}年度?")
 
 
+def _header_cells_at(toks: list[Token], hdr: list[int], columns: list[str]) -> list[int] | None:
+    """The cell each funding column's header is printed in, where the header's first row is a row of
+    cells naming `columns` in that order; else None (a copy without cells, a header over two rows)."""
+    cells = [toks[j] for j in hdr if toks[j].line == toks[hdr[0]].line] if hdr else []
+    if not cells or any(t.col < 0 for t in cells):
+        return None
+    first: dict[str, int] = {}
+    for t in cells:
+        first.setdefault(t.canonical, t.col)
+    at = [first.get(c) for c in columns]
+    return at if None not in at and at == sorted(set(at)) else None
+
+
+def _by_cell(toks: list[Token], i: int, header_cols: list[int], columns: list[str]) \
+        -> tuple[list[str], int] | None:
+    """The figures of the funding row labelled at toks[i], one per header cell ('/' for none), each taken
+    from the cells from its header's cell up to the next header's, and where the row ends; None where a
+    figure lies before the first header cell or two share one header cell, and where the label is not left
+    of the header's cells or no figure follows it on its line (rows that a copy shifted: the order decides)."""
+    line, j = toks[i].line, i + 1
+    if toks[i].col >= header_cols[0]:
+        return None
+    raw = ["/"] * len(header_cols)
+    while j < len(toks) and toks[j].line == line and (
+            _is_value(toks[j]) or toks[j].role in ("empty", None, "funding_header")):
+        t = toks[j]
+        k = bisect.bisect_right(header_cols, t.col) - 1
+        if t.role != "empty" and not _is_value(t):
+            if t.col < 0 or k < 0 or columns[k] != "method":
+                break
+            # the row's 得分计算方法 text, under its header cell ('执行率×该指标分值，最高不得超过分值上限。'): read
+            # with the row (the funding table keeps no method), not a leftover
+        elif t.role != "empty":
+            if t.col < 0 or k < 0 or raw[k] != "/":
+                return None
+            raw[k] = t.text
+        j += 1
+    while raw and raw[-1] == "/":
+        raw.pop()
+    return (raw, j) if raw else None
+
+
+def _placed(columns: list[str], raw: list[str], weight_default: float | None) -> tuple[dict, bool] | None:
+    """A funding row's figures each under its header cell (`_by_cell`), as `assign` returns them; None where
+    a cell is no single figure (figures run together: `assign` tries their cuts) or a rate is not under
+    the rate's column."""
+    got: dict[str, float | None] = dict.fromkeys(columns)
+    for col, text in zip(columns, raw, strict=False):
+        if text in _DASH:
+            continue
+        if not _FIGURE.match(text) or text.endswith("%") and col != "exec_rate" or col == "method":
+            return None
+        got[col] = _figure(text)
+    return got, _score(got, None if "exec_weight" in columns else weight_default) >= 2
+
+
 def _text_after(toks: list[Token], i: int) -> tuple[str | None, int]:
-    """The text of the tokens after a label up to the next label or figure run: a field's value."""
-    parts, j = [], i + 1
+    """The text of the tokens after a label up to the next label or figure run: a field's value. In a row
+    of cells, the empty cells right after the label are the label's own (a merged cell: '项目名称 | | 名称')."""
+    parts, j = [], _after_merged(toks, i)
     if j < len(toks) and toks[j].role == "title":
         return toks[j].text, j + 1
     while j < len(toks) and toks[j].role is None and not (_is_value(toks[j]) and parts):
@@ -856,12 +994,16 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             elif not split and k <= 1 and _YEAR_ONLY.match(t.text.replace(" ", "")):
                 used.add(k)  # the year line under the title: '( 2021年度)'
             break
+    if title_tok and len(toks) > 1 and _YEAR_ONLY.match(toks[1].text.replace(" ", "")):
+        used.add(1)  # the year line under a title that names its year too ('2024年…自评表' / '(2024年度)')
     template = _template(toks, form.title)
     form.template = template["template"]
     unit_yuan = _in_yuan(toks)
     form.amount_unit = "元" if unit_yuan else "万元"
-    # header fields
-    for i, t in enumerate(toks):
+    # header fields, printed above the indicators (a 单位 or 项目名称 further down is a later table's: a summary's)
+    head = next((i for i, t in enumerate(toks) if t.role == "stop" and t.canonical == "indicator" and i > 0),
+                len(toks))
+    for i, t in enumerate(toks[:head]):
         if t.role == "field" and getattr(form, t.canonical, None) is None:
             value, j = _text_after(toks, i)
             if value:
@@ -910,10 +1052,13 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         columns[at:at + 1] = ["exec_rate", "exec_score"]
     if len(columns) < 3:
         columns = template["funding_columns"].split("|")
+    header_cols = _header_cells_at(toks, hdr, columns)
     funding: list[FundingRow] = []
     first_indicator = next((i for i, t in enumerate(toks) if t.role == "stop" and t.canonical == "indicator"),
                            len(toks))
     for i, t in enumerate(toks):
+        if i > first_indicator and t.role == "funding_row" and funding:
+            break  # a fund's words under the indicators ('…财政拨款5万元…' in the report below): no funding row
         # a 合计 row right in the funding block (funding by source: 一般预算内拨款 … 合计) is the total
         if t.role == "total" and i < first_indicator and _label_key(t.text) == "合计" and funding:
             t = Token(t.text, t.line, "funding_row", "total")
@@ -923,13 +1068,17 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
             t, i = Token("年度资金总额", t.line, "funding_row", "total"), i - 1
         elif t.role != "funding_row":
             continue
-        raw, j = [], i + 1
-        while j < len(toks) and (_is_value(toks[j]) or toks[j].role == "empty") and len(raw) < len(columns) + 2:
-            raw.append(toks[j].text or "/")  # an empty cell the copy kept holds its column
-            j += 1
-        while len(raw) > len(columns) and raw[-1] == "/" and toks[j - 1].role == "empty":
-            raw.pop()  # (empty cells within the row's width hold their columns: '120.5 130 117 — — —')
-            j -= 1
+        by_cell = _by_cell(toks, i, header_cols, columns) if t.col >= 0 and header_cols else None
+        if by_cell is not None:  # a row of cells under a header of cells: each figure under its header cell
+            raw, j = by_cell
+        else:
+            raw, j = [], i + 1
+            while j < len(toks) and (_is_value(toks[j]) or toks[j].role == "empty") and len(raw) < len(columns) + 2:
+                raw.append(toks[j].text or "/")  # an empty cell the copy kept holds its column
+                j += 1
+            while len(raw) > len(columns) and raw[-1] == "/" and toks[j - 1].role == "empty":
+                raw.pop()  # (empty cells within the row's width hold their columns: '120.5 130 117 — — —')
+                j -= 1
         if not any(x != "/" for x in raw):
             if not raw and j < len(toks) and toks[j].role is None:
                 _garbled_row(toks, j, t, columns, weight_default, funding, used, form)
@@ -939,7 +1088,8 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                 funding.append(FundingRow(t.text, t.canonical, t.line, dict.fromkeys(columns), False, raw))
                 used.update(range(i, j))
             continue
-        got = assign(columns, raw, weight_default, by_source=t.canonical != "total")
+        got = (by_cell is not None and _placed(columns, raw, weight_default)) or assign(
+            columns, raw, weight_default, by_source=t.canonical != "total")
         if got is None and i == header_end - 1:  # the scrambled case: the longest confirmed prefix
             for cut in range(min(len(raw) - 1, len(columns)), 2, -1):
                 got = assign(columns, raw[:cut], weight_default)
@@ -1000,8 +1150,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         if t.role in ("total", "score_total") and i not in used:
             nums = []
             j = i + 1
-            while j < len(toks) and _is_value(toks[j]) and len(nums) < 3:
-                nums.append(toks[j].text)
+            while j < len(toks) and len(nums) < 3 and (_is_value(toks[j]) or toks[j].role == "empty"
+                                                      and toks[j].col >= 0 and toks[j].line == t.line):
+                if toks[j].role != "empty":  # (the empty cells of a row of cells: '总分 | | | 100 | 96.97')
+                    nums.append(toks[j].text)
                 j += 1
             figures = [_figure(x) for x in nums]
             if not nums:
@@ -1089,15 +1241,17 @@ def _department_blocks(toks: list[Token], used: set[int], form: Form) -> None:
         if block in ("budget_block", "budget_total") or department.label_of(label) in department.BUDGET:
             name = department.label_of(label)
             # one figure after its label ('其他资金 | 585.62'); a row of several is a funding grid's, not this block's
-            alone = i + 1 < len(toks) and _is_value(toks[i + 1]) and not (i + 2 < len(toks) and _is_value(toks[i + 2]))
-            figure = glued.group(1) if glued else toks[i + 1].text if alone else None
+            at = _after_merged(toks, i)  # (in a row of cells, after the label's merged cells)
+            then = _after_merged(toks, at) if at < len(toks) else at
+            alone = at < len(toks) and _is_value(toks[at]) and not (then < len(toks) and _is_value(toks[then]))
+            figure = glued.group(1) if glued else toks[at].text if alone else None
             if name in department.BUDGET and name not in blocks.setdefault("budget", {}) and figure is not None \
                     and to_number(figure) is not None:
                 factor = 1e-4 if "(元)" in t.text or glued and glued.group(2) == "元" else 1.0
                 blocks["budget"][name] = round(to_number(figure) * factor, 6)
                 blocks.setdefault("budget_lines", {})[name] = t.line
-                used.update((i,) if glued else (i, i + 1))
-                i += 1 if glued else 2
+                used.update((i,) if glued else range(i, at + 1))
+                i += 1 if glued else at + 1 - i
                 continue
             if glued:
                 i += 1  # a figure this does not read stays a leftover
@@ -1154,14 +1308,26 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
 
     i = 0
     while i < len(toks):
-        labels = []
-        while i + len(labels) < len(toks) and field_of(toks[i + len(labels)]):
-            labels.append(field_of(toks[i + len(labels)]))
+        labels, at, j = [], [], i
+        while j < len(toks) and field_of(toks[j]):
+            labels.append(field_of(toks[j]))
+            at.append(toks[j].col)
+            j += 1
+            k = j  # the empty cells of a merged label cell, in a row of cells ('预期目标 | | | 实际完成情况')
+            while k < len(toks) and toks[k].role == "empty" and toks[k].col >= 0 and toks[k].line == toks[i].line:
+                k += 1
+            if k > j and k < len(toks) and field_of(toks[k]):
+                j = k
         if not labels:
             i += 1
             continue
-        j = i + len(labels)
-        if len(labels) > 1:  # paired: 项目年度目标 | 年度目标完成情况, then the two texts in that order
+        if len(labels) > 1 and min(at) >= 0 and (texts := _goal_cells(toks, j, at)) is not None:
+            # paired labels in a row of cells: each text is the one under its label's cell
+            j, texts = texts
+            for field, text in zip(labels, texts, strict=True):
+                if text and getattr(form, field) is None:
+                    setattr(form, field, text)
+        elif len(labels) > 1:  # paired: 项目年度目标 | 年度目标完成情况, then the two texts in that order
             texts = list(itertools.takewhile(lambda t: t.role is None and not _is_value(t), (
                 t for t in toks[j:j + 2 * len(labels)] if t.role != "empty")))[:len(labels)]
             if len(texts) < len(labels) and any(t.joined for t in texts):
@@ -1186,18 +1352,36 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
                 j += 1
             if parts and getattr(form, labels[0]) is None:
                 setattr(form, labels[0], "".join(parts))
-            k = i
+            k = _before_merged(toks, i)
             while labels[0] == "goal_achieved" and k > 0 and toks[k - 1].role is None and k - 1 not in used \
                     and not _is_value(toks[k - 1]):
                 k -= 1
-            if k < i and k > 0 and toks[k - 1].role == "stop" and toks[k - 1].canonical == "goal" \
-                    and form.goal_planned is None:
+            if k < _before_merged(toks, i) and k > 0 and toks[k - 1].role == "stop" \
+                    and toks[k - 1].canonical == "goal" and form.goal_planned is None:
                 # '年度总体目标 | 保障…服务 | 年度总体目标完成情况综述: …': the target printed under the block's
                 # label with no 预期目标 label of its own
                 form.goal_planned = "".join(t.text for t in toks[k:i])
                 used.update(range(k - 1, i))
         used.update(range(i, j))
         i = j
+
+
+def _goal_cells(toks: list[Token], j: int, at: list[int]) -> tuple[int, list[str | None]] | None:
+    """The texts of the row of cells at toks[j] (the row under the labels'), each under the goal label whose
+    cell (`at`) it falls in, and where the row ends; None where that row is no row of cells of texts alone."""
+    if j >= len(toks) or toks[j].col < 0 or sorted(at) != at or toks[j].line == toks[j - 1].line:
+        return None  # (texts on the labels' own line: rows a copy shifted, read in order)
+    line, texts, last = toks[j].line, [None] * len(at), None
+    while j < len(toks) and toks[j].line == line and toks[j].role in (None, "empty"):
+        t = toks[j]
+        if t.role is None:
+            k = bisect.bisect_right(at, t.col) - 1
+            if k < 0 or t.col < 0 or texts[k] is not None and t.col != last:
+                return None
+            texts[k] = t.text if texts[k] is None else texts[k] + t.text  # (a cell cut at a label it names)
+            last = t.col
+        j += 1
+    return (j, texts) if any(texts) else None
 
 
 def _leftovers(toks: list[Token], used: set[int]) -> list[Leftover]:
@@ -1590,6 +1774,14 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
     department = form.kind == "department" and any(
         key(t.text) in _department_levels() and level_cell(t.text)[0] is None for t in toks[i:block_end])
     points = "weight" in after_name or "score" in after_name
+    header_cells = _indicator_header_cells(toks, i) if by_line else None
+    if header_cells is not None:  # the block's label in the header's row, cut short ('绩效指'): the header's
+        block = rules.headers("form").lookup
+        k = i - 1
+        while k >= 0 and toks[k].line == toks[i - 1].line:
+            if k not in used and toks[k].role is None and block(key(toks[k].text)) == "indicator_block":
+                used.add(k)
+            k -= 1
     phrases = () if by_line else _repeated_phrases([a for t in toks[i:block_end] if t.role is None
                                                     for a in _after_figures(t.text)])
     while i < n:
@@ -1640,6 +1832,12 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
             continue
         if t.role not in (None, "funding_header", "cell") or _NOTE.fullmatch(t.text):
             i += 1  # a header word in running text, or a header's broken-off '(B)', never names a row
+            continue
+        if header_cells is not None and t.col >= 0 and t.role is None \
+                and (read := _indicator_cells_row(toks, i, header_cells, form, (level1, level1_weight, level1_line,
+                                                                               level2))) is not None:
+            used.update(range(i, read))  # a row of cells under a header of cells: read as the row reader reads it
+            i = read
             continue
         if _placeholder(t):  # consumed as an empty row of the template (counted on the form)
             form.placeholders.append(t.line)
@@ -1732,6 +1930,66 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
         used.update(range(start, j))
         i = j
     return i
+
+
+def _indicator_header_cells(toks: list[Token], end: int) -> tuple | None:
+    """The value columns of an indicator header that is one row of cells ending before toks[end]: (kinds,
+    their cells, the name's cell), as the row reader takes them (forms.value_columns); None for a header
+    without cells or over two rows."""
+    if not end or toks[end - 1].col < 0:
+        return None
+    look, line = rules.headers("indicator").lookup, toks[end - 1].line
+    k = end
+    while k > 0 and toks[k - 1].line == line:
+        k -= 1
+    if k and toks[k - 1].role in ("indicator_header", "level") and look(toks[k - 1].text):
+        return None  # the header's first row is on the line before (two rows: not read by cells)
+    kinds: dict[str, int] = {}
+    for t in toks[k:end]:
+        kind = look(t.text) if t.role != "empty" else None
+        if kind is not None and t.col >= 0:
+            kinds.setdefault(kind, t.col)
+    if "name" not in kinds or len(kinds) < 4:
+        return None
+    return value_columns(tuple(sorted(kinds.items(), key=lambda kv: kv[1])))
+
+
+_LONGEST_NAME = 100  # characters of an indicator's name, target or actual read by cells, at most
+
+
+def _indicator_cells_row(toks: list[Token], i: int, header_cells: tuple, form: Form, levels: tuple) -> int | None:
+    """The indicator row of cells whose name is toks[i], read by its cells' places under the header (the row
+    reader's forms.parse_indicator_cells): appended to the form, its extra cells leftovers; returns where the
+    row ends, or None where the row is no such row (a lone cell, a name that is no text, a label in it)."""
+    line, j, at = toks[i].line, i, {}
+    while j < len(toks) and toks[j].line == line and toks[j].col >= 0:
+        u = toks[j]
+        if u.role in ("total", "score_total", "title", "field", "stop", "indicator_header", "funding_row"):
+            return None
+        if u.role != "empty":
+            at[u.col] = at.get(u.col, "") + u.text  # (the pieces of a cell cut at a label it names)
+        j += 1
+    if not at:
+        return None
+    cells = [""] * (max(at) + 1)
+    for col, text in at.items():
+        cells[col] = text
+    got = parse_indicator_cells(tuple(cells), *header_cells)
+    if got.lone and len(at) == 1 and form.indicators and form.indicators[-1].positions \
+            and form.indicators[-1].line_end < line and len(got.c0) <= 8:
+        # a short cell alone under a row read by cells: the rest of one of its cells ('劳务派遣人员' / '数')
+        return j if continue_indicator(form.indicators[-1], got.p0, got.c0, line) else None
+    if got.empty or got.lone or got.levels or got.name is None and got.no is None or len(got.name or "") > \
+            _LONGEST_NAME or any(len(v) > _LONGEST_NAME for c, v in got.fields.items() if c not in ("method", "note")):
+        return None  # (a paragraph in a cell is no indicator's name, target or actual: text with '|' in it)
+    if got.template:  # only template text (a scoring method) on a blank "指标1:" row
+        form.placeholders.append(line)
+        return j
+    level1, level1_weight, level1_line, level2 = levels
+    form.indicators.append(Indicator(line, line, level1, level1_weight, level1_line, level2, got.no, got.name,
+                                     got.fields, got.positions, got.content))
+    form.leftovers.extend(Leftover(line, text, "extra cell in an indicator row") for text in got.extras)
+    return j
 
 
 # -- docs/templates.md ---------------------------------------------------------------------------------

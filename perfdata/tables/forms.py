@@ -220,7 +220,7 @@ def row_shape(cells: list[str]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1024)
-def _value_columns(kinds: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[int, ...], int | None]:
+def value_columns(kinds: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[int, ...], int | None]:
     """The value columns (kinds, positions) of an indicator header and the position of its name column."""
     values = [(k, p) for k, p in kinds if k not in ("level1", "level2", "name")]
     name_pos = next((p for k, p in kinds if k == "name"), None)
@@ -516,7 +516,7 @@ class FormReader:
 
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
         self.ind_kinds = kinds
-        self.ind_columns = _value_columns(kinds)
+        self.ind_columns = value_columns(kinds)
         self.val_kinds, self.val_pos, self.name_pos = self.ind_columns
 
     def _indicator_row(self, row):
@@ -572,18 +572,8 @@ class FormReader:
 
     def _continuation(self, row, pos, text):
         """A lone cell under an indicator row: the rest of a cell broken over two lines."""
-        prev = self.form.indicators[-1]
-        candidates = {k: p for k, p in prev.positions.items()
-                      if k in ("name", "target", "actual", "note", "method")}
-        if not candidates:
-            return self._left(row, "lone cell in the 绩效指标 block")
-        field_name = min(candidates, key=lambda k: abs(candidates[k] - pos))
-        if field_name == "name":
-            prev.name = (prev.name or "") + text
-        else:
-            prev.fields = {**prev.fields, field_name: prev.fields.get(field_name, "") + text}
-        prev.content = None
-        prev.line_end = row.end
+        if not continue_indicator(self.form.indicators[-1], pos, text, row.end):
+            self._left(row, "lone cell in the 绩效指标 block")
 
     # -- 总分 and notes ---------------------------------------------------------------------------
     def _total_row(self, row, filled):
@@ -612,6 +602,23 @@ class FormReader:
 
 
 _VALUE_FIELDS = frozenset({"target", "actual", "weight", "score"})
+
+
+def continue_indicator(prev: Indicator, pos: int, text: str, end: int) -> bool:
+    """A lone cell at `pos` under the indicator row `prev`: the rest of the text cell of that row nearest
+    to it (a cell broken over two lines: '劳务派遣人员' / '数'), joined to it; False where the row has no
+    text cell to continue."""
+    candidates = {k: p for k, p in prev.positions.items() if k in ("name", "target", "actual", "note", "method")}
+    if not candidates:
+        return False
+    field_name = min(candidates, key=lambda k: abs(candidates[k] - pos))
+    if field_name == "name":
+        prev.name = (prev.name or "") + text
+    else:
+        prev.fields = {**prev.fields, field_name: prev.fields.get(field_name, "") + text}
+    prev.content = None
+    prev.line_end = end
+    return True
 
 
 class IndicatorCells(NamedTuple):
