@@ -102,14 +102,16 @@ def load_index(folder: Path) -> pd.DataFrame:
     return pd.read_csv(folder / INDEX, dtype=str, keep_default_na=False)
 
 
-def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
-    """The package's tables of the folder's .txt files (index.csv and the README are not inputs)."""
+def read_folder(folder: Path, reader: str = "auto") -> dict[str, pd.DataFrame]:
+    """The package's tables of the folder's .txt files (index.csv and the README are not inputs); `reader`
+    "tokens": the token reader's reading alone (perfdata.read's `reader`)."""
+    import perfdata
     from perfdata import ingest
 
     with tempfile.TemporaryDirectory(prefix="perfdata-external-") as tmp:
         for p in sorted(folder.glob("*.txt")):
             shutil.copyfile(p, Path(tmp) / p.name)
-        return ingest(tmp, jobs=1, progress=False)
+        return ingest(tmp, jobs=1, progress=False) if reader == "auto" else perfdata.read(tmp, reader=reader)
 
 
 # -- normalisation and comparison (the benchmark's own) ----------------------------------------------
@@ -461,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"development set folder (default ${ENV_DIR}, else ../shared/external from the repo)")
     ap.add_argument("--verbose", action="store_true", help="per-file table of gold vs read, and problem rows")
     ap.add_argument("--json", type=Path, help="also write the figures (summary and per file) as JSON here")
+    ap.add_argument("--reader", choices=("auto", "tokens"), default="auto",
+                    help="tokens: the token reader alone on every file (to compare it with ingest's reading)")
     args = ap.parse_args(argv)
 
     folder = (args.dir or default_dir()).resolve()
@@ -480,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"external: {folder / INDEX} lacks columns {', '.join(missing)}", file=sys.stderr)
         return 2
 
-    tables = read_folder(folder)
+    tables = read_folder(folder, args.reader)
     result = score(tables, index)
     result["dir"] = str(folder)
     result["opencc"] = has_opencc()

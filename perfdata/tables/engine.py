@@ -907,30 +907,41 @@ def _header_cells_at(toks: list[Token], hdr: list[int], columns: list[str]) -> l
 def _by_cell(toks: list[Token], i: int, header_cols: list[int], columns: list[str]) \
         -> tuple[list[str], int] | None:
     """The figures of the funding row labelled at toks[i], one per header cell ('/' for none), each taken
-    from the cells from its header's cell up to the next header's, and where the row ends; None where a
-    figure lies before the first header cell or two share one header cell, and where the label is not left
-    of the header's cells or no figure follows it on its line (rows that a copy shifted: the order decides)."""
+    from the cells from its header's cell up to the next header's, and where the row ends. A row whose cells
+    all sit one cell off its header's (a markdown row that starts with '|' under a header that does not) is
+    read one cell over, where only that puts every figure under a header cell of its own and no rate under
+    another column. None where no such reading exists, where the label is not left of the header's cells, or no
+    figure follows it on its line (rows that a copy shifted: the order decides)."""
     line, j = toks[i].line, i + 1
     if toks[i].col >= header_cols[0]:
         return None
-    raw = ["/"] * len(header_cols)
+    figures: list[Token] = []
     while j < len(toks) and toks[j].line == line and (
             _is_value(toks[j]) or toks[j].role in ("empty", None, "funding_header")):
         t = toks[j]
-        k = bisect.bisect_right(header_cols, t.col) - 1
+        if t.col < 0:
+            return None
         if t.role != "empty" and not _is_value(t):
-            if t.col < 0 or k < 0 or columns[k] != "method":
+            k = bisect.bisect_right(header_cols, t.col) - 1
+            if k < 0 or columns[k] != "method":
                 break
             # the row's 得分计算方法 text, under its header cell ('执行率×该指标分值，最高不得超过分值上限。'): read
             # with the row (the funding table keeps no method), not a leftover
         elif t.role != "empty":
-            if t.col < 0 or k < 0 or raw[k] != "/":
-                return None
-            raw[k] = t.text
+            figures.append(t)
         j += 1
-    while raw and raw[-1] == "/":
-        raw.pop()
-    return (raw, j) if raw else None
+    for shift in (0, 1, -1):
+        raw = ["/"] * len(header_cols)
+        for t in figures:
+            k = bisect.bisect_right(header_cols, t.col + shift) - 1
+            if k < 0 or raw[k] != "/" or t.text.endswith("%") and columns[k] != "exec_rate":
+                break
+            raw[k] = t.text
+        else:
+            while raw and raw[-1] == "/":
+                raw.pop()
+            return (raw, j) if raw else None
+    return None
 
 
 def _placed(columns: list[str], raw: list[str], weight_default: float | None) -> tuple[dict, bool] | None:
