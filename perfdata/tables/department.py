@@ -21,7 +21,7 @@ from perfdata.keys import table_id
 from perfdata.normalize import cell_type, is_filler, key, to_number
 from perfdata.tables import layout
 from perfdata.tables.align import align
-from perfdata.tables.forms import Indicator, indicator_record, level_cell
+from perfdata.tables.forms import Indicator, continue_indicator, indicator_record, level_cell, total_cells
 
 TITLE = re.compile(r"整体(?:支出)?绩效自评表")
 SECTION_NO = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[、.])\s*")
@@ -337,24 +337,17 @@ class DepartmentReader:
 
     def _continuation(self, row: Row, pos: int, text: str):
         """A lone cell under an indicator row: the rest of a cell broken over two lines (or pages)."""
-        prev = self.form.indicators[-1]
-        candidates = {k: p for k, p in prev.positions.items() if k in ("name", "target", "actual", "note")}
-        which = min(candidates, key=lambda k: abs(candidates[k] - pos))
-        if which == "name":
-            prev.name = (prev.name or "") + text
-        else:
-            prev.fields[which] = prev.fields.get(which, "") + text
-        prev.line_end = row.end
+        if not continue_indicator(self.form.indicators[-1], pos, text, row.end):
+            self._left(row, "lone cell in the indicator table", text)
 
     def _total(self, row, filled):
-        nums = [to_number(c) for _, c in filled[1:] if cell_type(c) in ("num", "pts")]
-        if len(nums) >= 2:
-            self.form.total_weight, self.form.total_score = nums[0], nums[1]
-        elif nums:
-            self.form.total_score = nums[0]
-        for _, c in filled[1:]:
-            if cell_type(c) not in ("num", "pts", "dash"):
-                self._left(row, "extra cell in the 总分 row", c)
+        weight, score, left = total_cells(filled)
+        if weight is not None:
+            self.form.total_weight = weight
+        if score is not None:
+            self.form.total_score = score
+        for text, reason in left:
+            self._left(row, reason, text)
         self.state = "after_total"
 
 

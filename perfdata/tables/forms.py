@@ -38,26 +38,6 @@ GOAL_PREFIXES = re.compile(
 # spaces are taken from where they start ((?<!\s)): '\s*</p>…' tried at every space of a long run is quadratic
 _P_TAGS = re.compile(r"</p>\s*<p>\s*|(?<!\s)\s+</p>\s*<p>\s*|</?p>")
 NOTE_START = re.compile(r"^(?:注|说明|备注)\s*[:：]")
-# Words that can make a row anything other than an indicator row (labels, headers, totals, titles,
-# the next table). A row inside the indicator block without any of them is read as an indicator
-# directly; rows with them take the full dispatch. This is only a shortcut, never a decision.
-NOT_PLAIN = re.compile(
-    r"自评表|年度|项目名称|主管|实施单|执行单位|项目资金|万元|总体目标|总分|合计|级指标|绩效指标名称|预算|执行"
-    r"|资金总额|财政拨款|财政资金|上年结转|其他资金|序号|名称|表|报告|\.\.\.|---|…|^[一二三四五六七八九十]+、|^第|^目"
-)
-_PLAIN: dict[str, bool] = memo()  # joined row text → no NOT_PLAIN word (the regex costs ~2 µs a row)
-
-
-def _plain_row(joined: str) -> bool:
-    """Whether a row's text holds none of the NOT_PLAIN words; memoised (indicator rows of a template recur)."""
-    plain = _PLAIN.get(joined)
-    if plain is None:
-        if len(_PLAIN) > 100_000:
-            _PLAIN.clear()
-        plain = _PLAIN[joined] = not NOT_PLAIN.search(joined)
-    return plain
-
-
 # a weight printed in the 分值 header cell; (?<!\d): tried inside a long run of digits it was quadratic
 HEADER_POINTS = re.compile(r"(?<!\d)(\d+(?:\.\d+)?)\s*分")
 DEFAULT_FUNDING = ("budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate",
@@ -147,6 +127,7 @@ class RowFacts(NamedTuple):
     funding_label: tuple[int, str, str] | None
     note: bool
     may_start: bool  # could end the form by starting something else (_starts_something_else decides)
+    plain: bool  # none of the dispatch's label-driven branches takes it: in the 绩效指标 block, an indicator row
 
 
 _FACTS: dict[tuple[str, ...], RowFacts] = memo()  # row_shape() → facts
@@ -185,6 +166,8 @@ def row_facts(row: Row) -> RowFacts:
         kind = None
     other_table = layout.other_table_kind(row) in _OTHER_TABLES
     section = len(filled) == 1 and bool(layout.SECTION_HEADING.match(first))
+    all_filler = all(is_filler(c) for _, c in filled)
+    funding_label = _funding_label(filled) if kind is None else None
     facts = RowFacts(
         start_label=label if fk else None,
         title=title,
@@ -192,11 +175,12 @@ def row_facts(row: Row) -> RowFacts:
         year=layout.year_of(row) if title or year_line else None,
         other_table=other_table,
         section=section,
-        all_filler=all(is_filler(c) for _, c in filled),
+        all_filler=all_filler,
         kind=kind,
-        funding_label=_funding_label(filled) if kind is None else None,
+        funding_label=funding_label,
         note=bool(NOTE_START.match(first)),
         may_start=bool(fk) and label == "project_name" or title or year_line or other_table or section,
+        plain=not all_filler and not year_line and kind is None and funding_label is None,
     )
     if len(_FACTS) > 50_000:  # bounded: a long batch of unlike documents must not grow it forever
         _FACTS.clear()
@@ -308,7 +292,6 @@ class FormReader:
         """Returns the form and the index of the first row after it."""
         f = self.form
         rows, stop = self.rows, self.stop
-        plain = _PLAIN.get
         i = self.start
         last_used = self.start
         f.consumed = consumed = []  # every row the loop hands on; its leftovers and placeholders say the rest
@@ -319,25 +302,21 @@ class FormReader:
                     last_used = i
                 i += 1
                 continue
-            if self.state == "indicators" and (plain(row.joined) or _plain_row(row.joined)):
-                self._indicator_row(row)
-                consumed.append(row.line)
-                last_used = i
-                i += 1
-                continue
-            filled = row.filled
             facts = row_facts(row)
             if facts.may_start and i > self.anchor and (ends := self._starts_something_else(row, facts)):
                 f.stop_reason = ends
                 break
-            if self.state == "after_total":
-                if self._note_row(row, filled):
+            if self.state == "indicators" and facts.plain:
+                self._indicator_row(row)  # (what _dispatch does with it, without its tests)
+            elif self.state == "after_total":
+                if self._note_row(row, row.filled):
                     consumed.append(row.line)
                     last_used = i
                     i += 1
                     continue
                 break
-            self._dispatch(row, filled, facts)
+            else:
+                self._dispatch(row, row.filled, facts)
             consumed.append(row.line)
             last_used = i
             i += 1
@@ -578,17 +557,13 @@ class FormReader:
     # -- 总分 and notes ---------------------------------------------------------------------------
     def _total_row(self, row, filled):
         f = self.form
-        nums = [to_number(c) for _, c in filled[1:] if cell_type(c) in ("num", "pts")]
-        others = [c for _, c in filled[1:] if cell_type(c) not in ("num", "pts")]
-        if len(nums) >= 2:
-            f.total_weight, f.total_score = nums[0], nums[1]
-            for extra in nums[2:]:
-                self._left(row, "extra number in the 总分 row", str(extra))
-        elif nums:
-            f.total_score = nums[0]
-        for o in others:
-            if o not in ("无", "—", "-"):
-                self._left(row, "extra cell in the 总分 row", o)
+        weight, score, left = total_cells(filled)
+        if weight is not None:
+            f.total_weight = weight
+        if score is not None:
+            f.total_score = score
+        for text, reason in left:
+            self._left(row, reason, text)
         f.total_line = row.line
         f.complete = True
         self.state = "after_total"
@@ -602,6 +577,23 @@ class FormReader:
 
 
 _VALUE_FIELDS = frozenset({"target", "actual", "weight", "score"})
+_NOTHING = frozenset({"无", "—", "-"})
+
+
+def total_cells(filled: list[tuple[int, str]]) -> tuple[float | None, float | None, list[tuple[str, str]]]:
+    """A 总分 row's 分值 and 得分 (its first two figures; one figure alone is the 得分), and its other cells as
+    (text, reason) leftovers: figures past the second, text other than a dash or 无.
+
+    >>> total_cells([(0, "总分"), (6, "100"), (7, "96.97")])
+    (100.0, 96.97, [])
+    """
+    nums = [to_number(c) for _, c in filled[1:] if cell_type(c) in ("num", "pts")]
+    left = [(str(n), "extra number in the 总分 row") for n in nums[2:]]
+    left += [(c, "extra cell in the 总分 row") for _, c in filled[1:]
+             if cell_type(c) not in ("num", "pts", "dash") and c not in _NOTHING]
+    if len(nums) >= 2:
+        return nums[0], nums[1], left
+    return None, (nums[0] if nums else None), left
 
 
 def continue_indicator(prev: Indicator, pos: int, text: str, end: int) -> bool:
