@@ -1296,6 +1296,44 @@ def test_the_narrative_of_a_document_copied_without_its_grid_is_read(how, tmp_pa
     assert {"budget_initial": 10.0, "executed": 1.33, "exec_rate": 13.3, "total_score": 99.6}.items() <= one.items()
 
 
+@pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs", "one-line", "rows"])
+def test_summary_rows_keep_the_unit_and_date_printed_above_the_table(how, tmp_path):
+    """Xinxiang's 5 汇总表 read by the token reader (copied without rows, or rows kept): each row has the
+    unit and 汇总时间 printed above its table, as the row reading gives them (none had them; copied onto one
+    line, no row was read: a header cell cut at its space, '产出指标 得分率', ended the header, and a name cut at
+    its spaces kept only its last piece)."""
+    src = next(RAW.glob("henan-xinxiang*.txt"))
+    if how == "rows":
+        got = perfdata.read(src, reader="tokens")["summary_rows"]
+    else:
+        path = tmp_path / "copy.txt"
+        path.write_text(_reserialise(src, how), encoding="utf-8")
+        got = perfdata.read(path)["summary_rows"]
+    orig = perfdata.read(src)["summary_rows"]
+
+    def rows(t):
+        return Counter(tuple(map(str, r)) for r in zip(t.project_name, t.unit, t.summary_date, t.budget,
+                                                            strict=True))
+
+    assert len(orig) == 22 and rows(got) == rows(orig)
+    assert set(got.unit) == {"新乡县人力资源和社会保障局", "新乡县劳动就业服务中心", "新乡县农村社会养老管理中心",
+                             "新乡县劳动保障监察大队"} and set(got.summary_date) == {"2022年7月11日"}
+
+
+@pytest.mark.parametrize("unit, factor", [("元", 1e-4), ("万元", 1.0)])
+def test_a_summary_copied_without_its_rows_reads_its_amounts_in_wan_yuan(unit, factor, tmp_path):
+    """A 汇总表 whose money unit is printed above it ('单位:元'), one cell per line: amounts in 万元."""
+    rows = [["某县部门(单位)项目支出自评汇总表"], [f"单位:{unit}"],
+            ["单位名称", "某县交通运输局", "汇总时间", "2023年3月1日"],
+            ["序号", "项目名称", "全年预算数", "执行数", "执行率", "自评得分"],
+            ["1", "乡村公路养护经费", "1200000", "1100000", "91.67%", "95"],
+            ["2", "农村客运补贴", "300000", "300000", "100%", "98"]]
+    got = perfdata.read(_written(rows, "one-cell-per-line", tmp_path / "s.txt"))["summary_rows"]
+    assert [(r.project_name, r.budget, r.executed, r.unit, r.summary_date) for r in got.itertuples()] == [
+        ("乡村公路养护经费", round(1200000 * factor, 6), round(1100000 * factor, 6), "某县交通运输局", "2023年3月1日"),
+        ("农村客运补贴", round(300000 * factor, 6), round(300000 * factor, 6), "某县交通运输局", "2023年3月1日")]
+
+
 @pytest.mark.parametrize("how", ["one-cell-per-line", "paragraphs"])
 def test_the_bundled_department_form_copied_without_its_grid(how, tmp_path):
     """Xinxiang's 部门（单位）整体绩效自评表 copied without its rows reads as its row reading: the department name

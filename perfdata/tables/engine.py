@@ -2101,6 +2101,10 @@ def read_summaries(toks: list[Token]) -> list[Summary]:
                 j += 2
                 continue
             if (col := _summary_column(toks[j].text)) is None:
+                if cols and j > i and _CHINESE.fullmatch(toks[j].text) \
+                        and _summary_column(toks[j - 1].text + toks[j].text) == cols[-1]:
+                    j += 1  # the rest of the cell before, cut at its space ('产出指标 得分率', a copy onto one line)
+                    continue
                 break
             cols.append(col)
             j += 1
@@ -2111,6 +2115,7 @@ def read_summaries(toks: list[Token]) -> list[Summary]:
             continue
         title = next((t.text for t in reversed(toks[max(0, i - 12):i]) if "表" in t.text or "明细" in t.text), None)
         table = Summary(toks[i].line, title, cols, [], [])
+        above = _summary_above(toks, i)
         while j < len(toks):
             t = toks[j]
             total = t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计")
@@ -2131,21 +2136,55 @@ def read_summaries(toks: list[Token]) -> list[Summary]:
                 break
             row = {"line_start": t.line, "line_end": toks[k - 1].line, "seq_label": None if total else t.text,
                    "is_total": total or bool(_GROUP.match(t.text)), "is_subtotal": bool(_GROUP.match(t.text))}
-            name = texts[-1] if texts else ("合计" if total else None)
             if "responsible" in cols and len(texts) >= 2:
-                row["responsible"] = texts[0]
+                row["responsible"], texts = texts[0], texts[1:]
+            # (a name cut at its spaces, in a copy onto one line, is its pieces joined)
+            name = "".join(texts) if texts else ("合计" if total else None)
             row["project_name"] = "合计" if total else name
             if not total and not row["is_subtotal"]:
                 seq = t.text.rstrip("、.")
                 row["seq"] = int(seq) if re.fullmatch(r"[0-9]{1,6}", seq) else None  # '²'.isdigit() is True
+            factor = above.get("factor", 1.0)
             for col, v in zip(figures, vals, strict=True):
-                row[col] = _figure(v)
+                f = _figure(v)
+                row[col] = round(f * factor, 6) if f is not None and col in summary.MONEY else f
+            row.update((k, v) for k, v in above.items() if k != "factor")
+            if "unit" in above:
+                row["unit_inferred"] = False  # (printed above the table)
             table.rows.append(row)
             j = k
         _subtotals(table.rows)
         if table.rows:
             out.append(table)
         i = j
+    return out
+
+
+_CHINESE = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _summary_above(toks: list[Token], i: int) -> dict:
+    """What a summary table prints above its header (toks[i]), as the row reader reads it (tables/summary.py):
+    the unit and the 汇总时间 after their labels (rules/summary_labels.csv), and the money unit ('单位:万元',
+    its factor to 万元). Only the tokens between the table's title (or the 12 before the header) and it."""
+    out: dict = {}
+    start = max(0, i - 12)
+    for k in range(i - 1, start - 1, -1):
+        if "汇总表" in toks[k].text or "明细" in toks[k].text:
+            start = k + 1
+            break
+    for k in range(start, i):
+        t = toks[k]
+        money = summary.MONEY_UNIT.match(key(t.text))
+        if money:
+            out["factor"] = summary.MONEY_FACTOR[money.group(1)]
+            continue
+        field = summary.columns().label(t.text)
+        if field in ("unit", "summary_date") and field not in out:
+            j = _after_merged(toks, k)
+            if j < i and toks[j].role is None and (toks[j].line == t.line or t.col < 0) \
+                    and not summary.columns().label(toks[j].text):  # (the next cell: the next line, in a copy)
+                out[field] = toks[j].text
     return out
 
 
