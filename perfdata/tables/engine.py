@@ -750,7 +750,7 @@ def _starts(toks: list[Token]) -> list[int]:
 def _before_merged(toks: list[Token], i: int) -> int:
     """Where the cell of toks[i] starts, the empty cells before it on its row taken in: in a row of cells a
     label's merged cell leaves empty cells between it and its value ('项目名称 | | 名称')."""
-    while i > 0 and toks[i - 1].role == "empty" and toks[i - 1].col >= 0 and toks[i - 1].line == toks[i].line:
+    while i > 0 and _merged_cell(toks[i - 1], toks[i].line):
         i -= 1
     return i
 
@@ -759,9 +759,14 @@ def _after_merged(toks: list[Token], i: int) -> int:
     """The token after toks[i], past the empty cells after it on its row (a merged cell's, in a row of
     cells): i + 1 where the copy kept no cells."""
     j = i + 1
-    while j < len(toks) and toks[j].role == "empty" and toks[j].col >= 0 and toks[j].line == toks[i].line:
+    while j < len(toks) and _merged_cell(toks[j], toks[i].line):
         j += 1
     return j
+
+
+def _merged_cell(t: Token, line: int) -> bool:
+    """Whether t is an empty cell of a row of cells on `line`: a merged cell's, which holds no column."""
+    return t.role == "empty" and t.col >= 0 and t.line == line
 
 
 def _wrapped_header_cells(toks: list[Token], first: int, end: int) -> list[tuple[int, str]]:
@@ -1161,8 +1166,7 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         if t.role in ("total", "score_total") and i not in used:
             nums = []
             j = i + 1
-            while j < len(toks) and len(nums) < 3 and (_is_value(toks[j]) or toks[j].role == "empty"
-                                                      and toks[j].col >= 0 and toks[j].line == t.line):
+            while j < len(toks) and len(nums) < 3 and (_is_value(toks[j]) or _merged_cell(toks[j], t.line)):
                 if toks[j].role != "empty":  # (the empty cells of a row of cells: '总分 | | | 100 | 96.97')
                     nums.append(toks[j].text)
                 j += 1
@@ -1324,9 +1328,7 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
             labels.append(field_of(toks[j]))
             at.append(toks[j].col)
             j += 1
-            k = j  # the empty cells of a merged label cell, in a row of cells ('预期目标 | | | 实际完成情况')
-            while k < len(toks) and toks[k].role == "empty" and toks[k].col >= 0 and toks[k].line == toks[i].line:
-                k += 1
+            k = _after_merged(toks, j - 1)  # past a merged label cell ('预期目标 | | | 实际完成情况')
             if k > j and k < len(toks) and field_of(toks[k]):
                 j = k
         if not labels:
