@@ -25,7 +25,7 @@ from perfdata.grid import ReadError
 from perfdata.keys import link, project_key, table_id
 from perfdata.normalize import to_number, to_percent
 from perfdata.readers.detect import read_grid
-from perfdata.tables import engine, layout
+from perfdata.tables import engine, layout, summary
 from perfdata.tables.forms import INDICATOR_FIELDS as INDICATOR_VALUES
 from perfdata.tables.forms import Form, indicator_values, read_form
 
@@ -499,18 +499,9 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int, row_starts: list[l
     read = []  # the first and last line of each summary table read
     for table in summaries:
         found.append((table.line, "summary", table.title))
-        summary_id = table_id(sha, table.line, taken)
-        for r in table.rows:
-            res.add("summary_rows", {**r, "table_line": table.line, "summary_id": summary_id, "title": table.title,
-                                     "project_key": None if r["is_total"] else project_key(r["project_name"])})
-        for lo in table.leftovers:
-            res.add("leftovers", {"line": lo.line, "text": lo.text, "reason": lo.reason, "form_id": summary_id})
-        last = max([table.line, *(r["line_end"] for r in table.rows), *(lo.line for lo in table.leftovers)])
+        last = max([table.line, *(r.end for r in table.rows), *(lo[0] for lo in table.leftovers)])
         read.append((table.line, last))
-        res.fate(summary_id, *engine.line_fates(rows, table.line, last))
-        if table.leftovers:
-            res.problem("warning", f"summary table at line {table.line}: {len(table.leftovers)} row(s) not read "
-                        "(see leftovers)", table.leftovers[0].line)
+        summary.add_table(table, table_id(sha, table.line, taken), res, engine.line_fates(rows, table.line, last))
     for table in unread:
         _unread_table(rows, table, read, res)
     if pairs:

@@ -276,3 +276,65 @@ def test_ingest_writes_and_counts_the_new_tables(tmp_path, capsys):
     assert "summary rows    22   in 5 自评汇总表" in out and "dept. forms      1   indicators 39" in out
     written = pd.read_csv(tmp_path / "summary_rows.csv")
     assert len(written) == 22 and written.budget.sum() == pytest.approx(2040.9)  # units 1020.27 + department 1020.63
+
+
+# -- a summary with hierarchical numbering and a 责任部门 column, printed in rows ---------------------------
+# (the one summary reader reads it in every format; its one-cell-per-line copy is external #23)
+HIERARCHY = [["2022年度部门项目支出绩效自评汇总表"], ["部门(单位)名称", "某某大学", "汇总时间", "2023年3月"],
+             ["单位:万元"],
+             ["序号", "责任部门", "项目名称", "预算数", "执行数", "执行率", "自评得分"],
+             ["合计", "", "", "300", "270", "90%", ""],
+             ["一", "", "教育专项", "200", "180", "90%", ""],
+             ["(一)", "", "学生资助", "120", "110", "91.67%", ""],
+             ["1", "学工处", "学生资助专项-高职", "70", "65", "92.86%", "95"],
+             ["2", "学工处", "学生资助专项-中职", "50", "45", "90%", "92"],
+             ["(二)", "", "教学改革", "80", "70", "87.5%", ""],
+             ["3", "", "教学改革专项", "80", "70", "87.5%", "90"],
+             ["二", "", "不可预见费", "100", "90", "90%", "88"]]
+HIERARCHY_READ = [  # seq_label, seq, responsible, project_name, budget, is_total, is_subtotal
+    (None, None, None, "合计", 300.0, True, False),
+    ("一", None, None, "教育专项", 200.0, True, True),
+    ("(一)", None, None, "学生资助", 120.0, True, True),
+    ("1", 1, "学工处", "学生资助专项-高职", 70.0, False, False),
+    ("2", 2, "学工处", "学生资助专项-中职", 50.0, False, False),
+    ("(二)", None, None, "教学改革", 80.0, True, True),
+    ("3", 3, None, "教学改革专项", 80.0, False, False),
+    ("二", None, None, "不可预见费", 100.0, False, False),  # a group with nothing under it: a project
+]
+
+
+def _hierarchy_file(how: str, path):
+    import make_fixtures
+
+    if how == "xlsx":
+        make_fixtures.to_xlsx(HIERARCHY, [0], path.with_suffix(".xlsx"))
+        return path.with_suffix(".xlsx")
+    if how == "html":
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in HIERARCHY[1:])
+        path.with_suffix(".html").write_bytes(
+            f'<meta charset="gbk"><p>{HIERARCHY[0][0]}</p><table>{body}</table>'.encode("gbk"))
+        return path.with_suffix(".html")
+    if how == "tabs-without-empty-cells":  # a copy that drops the empty cells: read by what the cells hold
+        text = "\n".join("\t".join(c for c in r if c) for r in HIERARCHY)
+    else:
+        text = {"tabs": "\n".join("\t".join(r) for r in HIERARCHY),
+                "one-cell-per-line": "\n".join(c + " |" if len(r) > 1 else c for r in HIERARCHY for c in r if c)}[how]
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("how", ["tabs", "tabs-without-empty-cells", "xlsx", "html", "one-cell-per-line"])
+def test_hierarchical_numbering_and_a_responsible_column_in_every_format(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_hierarchy_file(how, tmp_path / "summary.txt"))
+    s = t["summary_rows"]
+    cols = ["seq_label", "seq", "responsible", "project_name", "budget", "is_total", "is_subtotal"]
+    got = [tuple(None if pd.isna(v) else v for v in r) for r in s[cols].itertuples(index=False, name=None)]
+    assert got == HIERARCHY_READ
+    assert set(s.unit) == {"某某大学"} and set(s.summary_date) == {"2023年3月"}
+    assert set(s.table_line) == {1}  # the title's line
+    assert t["leftovers"].empty
+    # the groups add up the items under them; the projects alone add up to the 合计
+    projects = s[~s.is_total]
+    assert projects.budget.sum() == s[s.project_name == "合计"].budget.iloc[0]

@@ -2065,19 +2065,7 @@ def templates_markdown() -> str:
     return "\n".join(out)
 
 
-# -- 汇总表: one row per project, numbered hierarchically ----------------------------------------------
-
-_SEQ = re.compile(r"^(?:[一二三四五六七八九十]+|\([一二三四五六七八九十]+\)|\d{1,3})[、.]?$")
-_GROUP = re.compile(r"^(?:[一二三四五六七八九十]+|\([一二三四五六七八九十]+\))[、.]?$")
-
-
-@dataclass(slots=True)
-class Summary:
-    line: int
-    title: str | None
-    columns: list[str]
-    rows: list[dict]
-    leftovers: list[Leftover]
+# -- 汇总表 in a token stream: its rows rebuilt for the one summary reader (tables/summary.py) -------------
 
 
 def _summary_column(text: str) -> str | None:
@@ -2086,80 +2074,105 @@ def _summary_column(text: str) -> str | None:
     return summary.columns().map.lookup(_label_key(text))
 
 
-def read_summaries(toks: list[Token]) -> list[Summary]:
-    """Summary tables (序号 | 责任部门 | 项目名称 | 预算数 | 执行数 | 执行率 …): a header led by 序号 with a
-    项目名称 and two figure columns or more; each row is a 序号 (or 合计), its text cells, then one figure a
-    figure column. Group rows (一, (一)) add up the items under them: is_total and is_subtotal."""
+_SUMMARY_FIGURES = frozenset(summary.MONEY + summary.RATES + ("total_score",))
+
+
+def read_summaries(toks: list[Token]) -> list[summary.SummaryTable]:
+    """Summary tables (序号 | 责任部门 | 项目名称 | 预算数 | 执行数 | 执行率 …) in a token stream: a header led by
+    序号 with a 项目名称 and two figure columns or more. Its rows are rebuilt as a grid, one cell a header
+    column (a row: its 序号 or 合计, its text cells, then one figure a figure column), and read by the one
+    summary reader (tables/summary.py), as a table printed in rows is."""
     out = []
     i = 0
     while i < len(toks):
         if _summary_column(toks[i].text) != "seq":
             i += 1
             continue
-        cols, j = [], i
+        cols, heads, j = [], [], i
         while j < len(toks):
             if j + 1 < len(toks) and toks[j + 1].joined and (col := _summary_column(toks[j].text + toks[j + 1].text)):
                 cols.append(col)  # a header cell that holds a level word, cut in two ('产出指标' '得分率')
+                heads.append(_label_key(toks[j].text + toks[j + 1].text))
                 j += 2
                 continue
             if (col := _summary_column(toks[j].text)) is None:
                 if cols and j > i and _CHINESE.fullmatch(toks[j].text) \
                         and _summary_column(toks[j - 1].text + toks[j].text) == cols[-1]:
+                    heads[-1] = _label_key(toks[j - 1].text + toks[j].text)
                     j += 1  # the rest of the cell before, cut at its space ('产出指标 得分率', a copy onto one line)
                     continue
                 break
             cols.append(col)
+            heads.append(_label_key(toks[j].text))
             j += 1
-        figures = [c for c in cols if c in ("budget_initial", "budget", "executed", "exec_rate_reported",
-                                            "output_rate", "benefit_rate", "satisfaction_rate", "total_score")]
+        figures = [c for c in cols if c in _SUMMARY_FIGURES]
         if "project_name" not in cols or len(figures) < 2:
             i = j
             continue
-        title = next((t.text for t in reversed(toks[max(0, i - 12):i]) if "表" in t.text or "明细" in t.text), None)
-        table = Summary(toks[i].line, title, cols, [], [])
-        above = _summary_above(toks, i)
-        while j < len(toks):
-            t = toks[j]
-            total = t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计")
-            if not (_SEQ.match(t.text) or total):
-                break
-            texts, k = [], j + 1
-            while k < len(toks) and toks[k].role in (None, "field") and not _is_value(toks[k]) and len(texts) < 3:
-                texts.append(toks[k].text)
-                k += 1
-            vals = []
-            while k < len(toks) and _is_value(toks[k]) and len(vals) < len(figures):
-                vals.append(toks[k].text)
-                k += 1
-            if len(vals) < len(figures):  # cut short (the excerpt ends), or not a row: left with its line
-                table.leftovers.append(Leftover(t.line, " ".join([t.text, *texts, *vals]),
-                                                "summary row without all its figures"))
-                j = k
-                break
-            row = {"line_start": t.line, "line_end": toks[k - 1].line, "seq_label": None if total else t.text,
-                   "is_total": total or bool(_GROUP.match(t.text)), "is_subtotal": bool(_GROUP.match(t.text))}
-            if "responsible" in cols and len(texts) >= 2:
-                row["responsible"], texts = texts[0], texts[1:]
-            # (a name cut at its spaces, in a copy onto one line, is its pieces joined)
-            name = "".join(texts) if texts else ("合计" if total else None)
-            row["project_name"] = "合计" if total else name
-            if not total and not row["is_subtotal"]:
-                seq = t.text.rstrip("、.")
-                row["seq"] = int(seq) if re.fullmatch(r"[0-9]{1,6}", seq) else None  # '²'.isdigit() is True
-            factor = above.get("factor", 1.0)
-            for col, v in zip(figures, vals, strict=True):
-                f = _figure(v)
-                row[col] = round(f * factor, 6) if f is not None and col in summary.MONEY else f
-            row.update((k, v) for k, v in above.items() if k != "factor")
-            if "unit" in above:
-                row["unit_inferred"] = False  # (printed above the table)
-            table.rows.append(row)
-            j = k
-        _subtotals(table.rows)
-        if table.rows:
-            out.append(table)
+        title = next((t for t in reversed(toks[max(0, i - 12):i]) if "表" in t.text or "明细" in t.text), None)
+        grid = [Row(toks[i].line, heads, " ".join(heads), toks[j - 1].line)]
+        j, cut = _summary_grid(toks, j, cols, figures, grid)
+        t = summary.read_table(grid, 0, len(grid))
+        if t.rows:
+            above = _summary_above(toks, i)
+            t.line = title.line if title is not None else toks[i].line  # (the title's line, as the row reader)
+            t.title = title.text if title is not None else None
+            t.unit, t.summary_date = above.get("unit"), above.get("summary_date")
+            t.factor = above.get("factor", 1.0)
+            t.consumed += [title.line] if title is not None else []
+            if cut is not None:
+                t.leftovers.append(cut)
+            out.append(t)
         i = j
     return out
+
+
+def _summary_grid(toks: list[Token], j: int, cols: list[str], figures: list[str], grid: list[Row]) \
+        -> tuple[int, tuple[int, str, str] | None]:
+    """The rows of a summary table from toks[j] on, each rebuilt one cell a header column, appended to
+    `grid`: where they end, and the row cut short (the excerpt ends) as a leftover, else None."""
+    width = len(cols)
+    at = {c: k for k, c in enumerate(cols)}
+    while j < len(toks):
+        t = toks[j]
+        total = t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计")
+        if not (summary.SEQ.match(t.text) or total):
+            break
+        texts, k = [], j + 1
+        while k < len(toks) and toks[k].role in (None, "field") and not _is_value(toks[k]) and len(texts) < 3:
+            texts.append(toks[k].text)
+            k += 1
+        vals = []
+        while k < len(toks) and _is_value(toks[k]) and len(vals) < len(figures) and not (
+                len(vals) >= 2 and _summary_row_starts(toks, k)):  # ('1' '学工处': the next row's 序号)
+            vals.append(toks[k].text)
+            k += 1
+        if len(vals) < len(figures) and not (len(vals) >= 2 and _summary_row_starts(toks, k)):
+            # cut short (the excerpt ends), or not a row: left with its line; a row whose last cells are blank
+            # (dropped in copying) ends where the next row starts
+            return k, (t.line, " ".join([t.text, *texts, *vals]), "summary row without all its figures")
+        cells = [""] * width
+        cells[at.get("seq", 0)] = t.text
+        if "responsible" in at and len(texts) >= 2:
+            cells[at["responsible"]], texts = texts[0], texts[1:]
+        cells[at["project_name"]] = "".join(texts)  # (a name cut at its spaces, in a copy onto one line)
+        for col, v in zip(figures, vals, strict=False):  # (last cells blank: the first figure columns)
+            cells[at[col]] = v
+        grid.append(Row(t.line, cells, " ".join(x for x in cells if x), toks[k - 1].line))
+        j = k
+    return j, None
+
+
+def _summary_row_starts(toks: list[Token], k: int) -> bool:
+    """Whether toks[k] starts a summary row: 合计, or a 序号 followed by its text (a figure never is: the texts
+    of a row come before its figures)."""
+    if k >= len(toks):
+        return False
+    t = toks[k]
+    if t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计"):
+        return True
+    return bool(summary.SEQ.match(t.text)) and k + 1 < len(toks) and not _is_value(toks[k + 1]) \
+        and not summary.SEQ.match(toks[k + 1].text)
 
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]+")
@@ -2188,23 +2201,6 @@ def _summary_above(toks: list[Token], i: int) -> dict:
                     and not summary.columns().label(toks[j].text):  # (the next cell: the next line, in a copy)
                 out[field] = toks[j].text
     return out
-
-
-def _depth(label: str | None) -> int:
-    """一 → 1, (一) → 2, 1 → 3: how deep a 序号 numbers its row."""
-    if not label:
-        return 0
-    return 3 if re.fullmatch(r"[0-9]+", label.rstrip("、.")) else 2 if label.startswith("(") else 1
-
-
-def _subtotals(rows: list[dict]) -> None:
-    """A group row (一, (一)) is a subtotal where rows numbered deeper follow it; else it is a project."""
-    for k, r in enumerate(rows):
-        if not r["is_subtotal"]:
-            continue
-        nxt = rows[k + 1]["seq_label"] if k + 1 < len(rows) else None
-        if _depth(nxt) <= _depth(r["seq_label"]):
-            r["is_subtotal"] = r["is_total"] = False
 
 
 # -- 评价指标表 / 评分表: a department's scoring rubric -------------------------------------------------

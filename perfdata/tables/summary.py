@@ -6,7 +6,12 @@ renamed or missing columns read the same; a row's cells are aligned to the heade
 (numbers, rates, text), so rows that lost their empty cells still land in the right columns. A header
 repeated after a page break, blank lines, and project names broken over two lines are part of the
 table; any other line inside it becomes a leftover. The table ends at the first line that is none of
-these (usually the title of the narrative report under it).
+these (usually the title of the narrative report under it). 序号 may number hierarchically (一 / (一) / 1):
+a group row adds up the rows numbered deeper under it (is_subtotal, and is_total, so sums over projects
+count each once); a 责任部门 column is read where the header has one.
+
+This is the one summary reader: a table copied without its rows (one cell per line, one line) is rebuilt
+into rows from its token stream first (tables/engine.py, read_summaries) and read here too.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ CONTINUED_WITHIN = 12  # lines between a table's last row and a title without a 
 FRAGMENT_MAX = 40  # a project-name fragment on its own line is short; longer lone lines end the table
 MONEY = ("budget_initial", "budget", "executed")
 RATES = ("exec_rate_reported", "output_rate", "benefit_rate", "satisfaction_rate")
+SEQ = re.compile(r"^(?:[一二三四五六七八九十]+|\([一二三四五六七八九十]+\)|\d{1,4})[、.]?$")  # 一 / (一) / 1
+GROUP = re.compile(r"^(?:[一二三四五六七八九十]+|\([一二三四五六七八九十]+\))[、.]?$")  # a group of items: 一 / (一)
 
 
 class Columns:
@@ -69,9 +76,12 @@ class SummaryRow:
     line: int
     end: int
     seq: int | None = None
+    seq_label: str | None = None  # 序号 as printed: 一 / (一) / 1
     name: str | None = None
+    responsible: str | None = None
     values: dict[str, str] = field(default_factory=dict)
     is_total: bool = False
+    is_subtotal: bool = False
 
 
 @dataclass
@@ -133,6 +143,7 @@ class SummaryReader:
                 break
         for r, text in self.pending:
             t.leftovers.append((r.line, text, "name fragment without a row below it"))
+        subtotals(t.rows)
         return t
 
     # -- rows around the data -----------------------------------------------------------------------
@@ -159,19 +170,23 @@ class SummaryReader:
             t.factor = MONEY_FACTOR[m.group(1)]
             return True
         if self.cols.label(first) in ("unit", "summary_date"):
-            current = None
-            for _, c in filled:
-                lab = self.cols.label(c)
-                if lab in ("unit", "summary_date"):
-                    current = lab
-                elif current and getattr(t, current) is None:
-                    setattr(t, current, c)
-                elif current:
-                    setattr(t, current, getattr(t, current) + c)  # a value broken over two cells
-                else:
-                    t.leftovers.append((row.line, c, "cell before any label above the summary table"))
+            self._labels(t, row, filled)
             return True
         return False
+
+    def _labels(self, t: SummaryTable, row: Row, filled):
+        """部门（单位）名称 | xxx | 汇总时间 | xxx, into `t`."""
+        current = None
+        for _, c in filled:
+            lab = self.cols.label(c)
+            if lab in ("unit", "summary_date"):
+                current = lab
+            elif current and getattr(t, current) is None:
+                setattr(t, current, c)
+            elif current:
+                setattr(t, current, getattr(t, current) + c)  # a value broken over two cells
+            else:
+                t.leftovers.append((row.line, c, "cell before any label above the summary table"))
 
     def _kind(self, i: int, filled) -> str:
         """data | fragment | note | end, from what the row holds and what surrounds it."""
@@ -192,11 +207,9 @@ class SummaryReader:
             return "fragment"
         return "end"
 
-    def _is_data(self, filled) -> bool:
-        if self.cols.label(filled[0][1]) == "total":
-            return True
-        figures = sum(cell_type(c) in ("num", "pct", "money") for _, c in filled)
-        return figures >= 2
+    @staticmethod
+    def _is_data(filled) -> bool:
+        return _has_figures(filled)
 
     @staticmethod
     def _ends_table(filled) -> bool:
@@ -216,20 +229,27 @@ class SummaryReader:
             rec.is_total, rec.name = True, cells[0][1]
             cells = cells[1:]
         else:
-            # 序号: an integer at the 序号 column, or leading the row
+            # 序号: an integer or a group's 一 / (一) at the 序号 column, or leading the row
             for k, (p, c) in enumerate(cells[:2]):
-                if cell_type(c) == "num" and re.fullmatch(r"\d{1,4}\.?", c) and (
-                        p == pos.get("seq") or k == 0):
-                    rec.seq = int(c.rstrip("."))
+                if SEQ.match(c) and (p == pos.get("seq") or k == 0):
+                    rec.seq_label = c.rstrip("、.")
+                    rec.is_subtotal = bool(GROUP.match(c))  # until the rows under it say otherwise (subtotals)
+                    rec.seq = None if rec.is_subtotal else int(rec.seq_label)
                     del cells[k]
                     break
-            # 项目名称: the text cell nearest the 项目名称 column
+            # 项目名称: the text cell nearest the 项目名称 column; 责任部门: the one nearer its own column
             texts = [(k, p, c) for k, (p, c) in enumerate(cells) if cell_type(c) == "text"]
             if texts:
                 npos = pos.get("project_name", 1)
                 k, p, c = min(texts, key=lambda x: (abs(x[1] - npos), x[1]))
                 rec.name = c
-                del cells[k]
+                rpos = pos.get("responsible")
+                near = [x for x in texts if rpos is not None and x[0] != k and abs(x[1] - rpos) < abs(x[1] - npos)]
+                gone = [k]
+                if near:
+                    k2, _, rec.responsible = min(near, key=lambda x: abs(x[1] - rpos))
+                    gone.append(k2)
+                cells = [c for j, c in enumerate(cells) if j not in gone]
         if self.pending and not rec.is_total:
             rec.name = "".join(text for _, text in self.pending) + (rec.name or "")
             rec.line = self.pending[0][0].line
@@ -271,6 +291,25 @@ class SummaryReader:
             self.pending.append((row, text))
 
 
+def depth(label: str | None) -> int:
+    """How deep a 序号 numbers its row: 一 → 1, (一) → 2, 1 → 3.
+
+    >>> [depth(x) for x in ("四", "(一)", "12", None)]
+    [1, 2, 3, 0]
+    """
+    if not label:
+        return 0
+    return 3 if label.isascii() and label.isdigit() else 2 if label.startswith("(") else 1
+
+
+def subtotals(rows: list[SummaryRow]) -> None:
+    """A group row (一, (一)) adds up the rows numbered deeper under it (a subtotal, counted as a total);
+    one with none under it is a project of its own (二、不可预见费)."""
+    for k, r in enumerate(rows):
+        if r.is_subtotal and depth(rows[k + 1].seq_label if k + 1 < len(rows) else None) <= depth(r.seq_label):
+            r.is_subtotal = False
+
+
 def read_table(rows: list[Row], start: int, stop: int) -> SummaryTable:
     return SummaryReader(rows, start, stop).read()
 
@@ -286,7 +325,8 @@ def records(t: SummaryTable, summary_id: str) -> list[dict]:
         out.append({
             "summary_id": summary_id, "line_start": r.line, "line_end": r.end, "table_line": t.line,
             "title": t.title, "unit": t.unit, "unit_inferred": t.inherited, "summary_date": t.summary_date,
-            "seq": r.seq, "project_name": clean(r.name) if r.name else None, "is_total": r.is_total,
+            "seq": r.seq, "seq_label": r.seq_label, "project_name": clean(r.name) if r.name else None,
+            "is_total": r.is_total or r.is_subtotal, "is_subtotal": r.is_subtotal, "responsible": r.responsible,
             **money, **{c: to_percent(v.get(c)) for c in RATES},
             "total_score": to_number(v.get("total_score")),
             "deviation_note": note if note and cell_type(note) != "dash" and note != "无" else None,
@@ -297,17 +337,52 @@ def records(t: SummaryTable, summary_id: str) -> list[dict]:
 def read_summary(rows: list[Row], start: layout.TableStart, stop: int, res, sha: str):
     """TABLE_READERS["summary"]: add the table's rows, leftovers and problems to `res` (ingest guards the call)."""
     t = read_table(rows, start.index, stop)
-    summary_id = table_id(sha, t.line)
-    if t.unit is None:
-        # the same table continued after a page break whose title was repeated but not its unit row
-        prev = (res.tables.get("summary_rows") or [None])[-1]
-        if prev is not None and prev["line_end"] >= t.line - CONTINUED_WITHIN:
-            t.unit, t.summary_date, t.inherited = prev["unit"], t.summary_date or prev["summary_date"], True
+    if t.unit is None:  # the same table continued after a page break whose title was repeated but not its unit row
+        t.unit, date, t.inherited = continued(rows, start.index)
+        t.summary_date = t.summary_date or date
+    add_table(t, table_id(sha, t.line), res)
+
+
+def continued(rows: list[Row], start: int) -> tuple[str | None, str | None, bool]:
+    """The unit and 汇总时间 of the summary table that rows[start] goes on from (a page break repeated its
+    title but not its unit row): the rows above it end in a summary row within CONTINUED_WITHIN lines,
+    and the unit row is that table's, above its header. (None, None, False) when it goes on from nothing."""
+    cols = columns()
+    k = start - 1  # the last summary row above, within CONTINUED_WITHIN lines (page marks may lie between)
+    while k >= 0 and rows[k].end >= rows[start].line - CONTINUED_WITHIN and not (
+            rows[k].filled and _has_figures(rows[k].filled)):
+        k -= 1
+    if k < 0 or rows[k].end < rows[start].line - CONTINUED_WITHIN:
+        return None, None, False
+    for r in reversed(rows[:k]):  # up through the table above (its rows, headers, titles) to its unit row
+        filled = r.filled
+        if not filled:
+            continue
+        first = filled[0][1]
+        if cols.label(first) in ("unit", "summary_date"):
+            probe = SummaryTable(r.line)
+            SummaryReader([r], 0, 1)._labels(probe, r, filled)
+            if probe.unit is not None:
+                return probe.unit, probe.summary_date, True
+        elif not (_has_figures(filled) or cols.header(r) is not None or TITLE.search(first)
+                  or MONEY_UNIT.match(key(first)) or len(r.joined) <= FRAGMENT_MAX):
+            break  # not a summary table above
+    return None, None, False
+
+
+def _has_figures(filled) -> bool:
+    return columns().label(filled[0][1]) == "total" or sum(cell_type(c) in ("num", "pct", "money")
+                                                           for _, c in filled) >= 2
+
+
+def add_table(t: SummaryTable, summary_id: str, res, fates: tuple[list[int], list[int]] | None = None):
+    """Add one summary table read (by rows, or rebuilt from a token stream) to `res`: its rows, its leftovers,
+    the fate of its lines (`fates`: consumed and placeholder lines, else the reader's) and its problems."""
     for rec in records(t, summary_id):
         res.add("summary_rows", rec)
     for line, text, reason in t.leftovers:
         res.add("leftovers", {"line": line, "text": text, "reason": reason, "form_id": summary_id})
-    res.fate(summary_id, t.consumed, t.placeholders)
+    res.fate(summary_id, *(fates or (t.consumed, t.placeholders)))
     title = t.title or "自评汇总表"
     if t.header is None:
         res.problem("warning", f"{title}: no header row (序号, 项目名称, …) found; rows not read", t.line)
