@@ -496,7 +496,7 @@ def write(raw: str | Path, out: str | Path, *, jobs: int | None = None, progress
             o = info[orig]
             src = FileResult(found[orig][1])
             src.add("files", dict(o.row if isinstance(o, FileInfo) else o["row"]))
-            res = _duplicate(found[k][1], src)
+            res = _duplicate(found[k][1], src, found[k][0])
             extra.append(res)
             info[k] = _info_of(res)
         entries = [_entry(info[k]) for k in range(len(found))]

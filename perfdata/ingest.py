@@ -122,14 +122,22 @@ def read_file(path: str | Path, name: str | None = None) -> FileResult:
                         f"{MAX_FILE_BYTES // 2**20} MiB)")
             res.add("files", {"sha256": None, "bytes": size, "encoding": None, "lines": None, "forms": 0,
                               "status": "failed"})
-            return res
+            return _located(res, path)
         data = path.read_bytes()
     except OSError as e:
         res.problem("error", f"cannot open file: {e.strerror or e}")
         res.add("files", {"sha256": None, "bytes": None, "encoding": None, "lines": None,
                           "forms": 0, "status": "failed"})
         return res
-    return read_bytes(data, res.source_file)
+    return _located(read_bytes(data, res.source_file), path)
+
+
+def _located(res: FileResult, path: Path) -> FileResult:
+    """`res` with its files row saying where the file lies (files.path, absolute): the checks quote evidence
+    from there, whatever the working directory."""
+    for row in res.tables.get("files", []):
+        row["path"] = os.path.abspath(path)
+    return res
 
 
 READERS = ("auto", "tokens")
@@ -847,7 +855,7 @@ def ingest(raw: str | Path, jobs: int | None = None, progress: bool | None = Non
         for k, res in zip(originals, read, strict=True):
             results[k] = res
         for k, orig in copies.items():
-            results[k] = _duplicate(found[k][1], results[orig])
+            results[k] = _duplicate(found[k][1], results[orig], found[k][0])
         results += [_refused(*r) for r in refused]
         tables = combine(sorted(results, key=lambda r: Path(r.source_file).parts) if refused else results)
     if out is not None:
@@ -925,12 +933,13 @@ def _sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _duplicate(name: str, orig: FileResult) -> FileResult:
-    """The result of a file identical to one already read: its files row (no forms of its own) and an info row."""
+def _duplicate(name: str, orig: FileResult, path: Path | None = None) -> FileResult:
+    """The result of a file identical to one already read (at `path`): its files row (no forms of its own) and
+    an info row."""
     res = FileResult(name)
     row = next(iter(_unpacked(orig, "files")), {})
     res.add("files", {**{k: v for k, v in row.items() if k not in ("source_file", "location")}, "forms": 0,
-                      "duplicate_of": orig.source_file})
+                      "duplicate_of": orig.source_file, "path": None if path is None else os.path.abspath(path)})
     res.problem("info", f"identical to {orig.source_file} (same SHA-256): read once, its tables are listed under "
                 "that file")
     return res
@@ -959,7 +968,7 @@ def _failed(path: Path, name: str, message: str) -> FileResult:
     except Exception:  # noqa: BLE001 - the row says what is known
         pass
     res.problem("error", message)
-    res.add("files", row)
+    res.add("files", {**row, "path": os.path.abspath(path)})
     return res
 
 

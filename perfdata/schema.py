@@ -157,6 +157,8 @@ TABLES: dict[str, list[Column]] = {
         Column("lines_blank", I, "空行数", "blank lines and rules (---) inside the tables"),
         Column("lines_unaccounted", I, "未记录行数", "lines whose table reader recorded no fate (0 once every table "
                "reader reports the lines it read)"),
+        Column("path", S, "文件路径", "where the file was read from (absolute): the checks quote their evidence from "
+               "it, whatever the working directory"),
     ],
     "tables": [
         *_PROVENANCE,

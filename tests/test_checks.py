@@ -30,6 +30,24 @@ def found(bundled):
     return check(bundled, raw_dir=RAW)
 
 
+def test_evidence_is_quoted_from_where_the_files_were_read_whatever_the_working_directory(
+        bundled, found, tmp_path, monkeypatch):
+    """A notebook runs in notebooks/, a scheduled report anywhere: without raw_dir the checks read the files
+    where the ingest found them (files.path), not data/raw under the working directory (every finding had no
+    evidence from elsewhere, and the 7 department_points_mismatch findings, which read the form's lines,
+    were missing)."""
+    assert set(bundled["files"].path) == {str(RAW.absolute() / f) for f in bundled["files"].source_file}
+    from perfdata import paths
+
+    monkeypatch.chdir(tmp_path)  # no data/raw here
+    monkeypatch.setattr(paths, "RAW", tmp_path / "data" / "raw")
+    anywhere = check(bundled)
+    pd.testing.assert_frame_equal(anywhere, found)
+    assert anywhere.evidence.notna().all() and (anywhere.rule == "department_points_mismatch").sum() == 7
+    moved = {**bundled, "files": bundled["files"].assign(path=None)}  # files no longer where they were read
+    assert check(moved).evidence.isna().all()
+
+
 def _hits(found, rule, source_file=None, project=None):
     h = found[found.rule == rule]
     if source_file:

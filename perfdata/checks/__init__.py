@@ -13,6 +13,7 @@ are always reported per form.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -49,10 +50,23 @@ from perfdata.scoring import _arrow_text, _cast, _named, _system_allocator, conf
 def check(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None, **params) -> pd.DataFrame:
     """Run every rule of rules/anomalies.csv over the tidy tables: the `anomalies` table.
 
-    `raw_dir` is where the source files lie (evidence lines are quoted from it; default data/raw when it
-    holds them). Parameters (thresholds, tolerances) default to the rules table; unknown names raise.
+    `raw_dir` is where the source files lie (evidence lines are quoted from it; default: the folder the
+    ingest read them from (files.path), else data/raw when it holds them). Parameters (thresholds,
+    tolerances) default to the rules table; unknown names raise.
     """
     return check_all(tables, raw_dir, **params)["anomalies"]
+
+
+def read_from(files: pd.DataFrame | None) -> str | None:
+    """The folder the batch's files were read from (each files.path ends in its source_file), when they share
+    one that is still there; else None."""
+    if files is None or "path" not in files or files.empty:
+        return None
+    roots = {p[: len(p) - len(sf)] for p, sf in zip(files.path.to_numpy(object), files.source_file.to_numpy(object),
+                                                   strict=True)
+             if isinstance(p, str) and isinstance(sf, str) and p.endswith(sf)}
+    root = roots.pop() if len(roots) == 1 else None
+    return root if root and os.path.isdir(root) else None
 
 
 def check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None = None,
@@ -68,8 +82,8 @@ def _check_all(tables: dict[str, pd.DataFrame], raw_dir: str | Path | None, **pa
     if unknown:
         raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(defaults))}")
     values = {**defaults, **{k: float(v) for k, v in params.items()}}
-    if raw_dir is None and paths.RAW.exists():
-        raw_dir = paths.RAW
+    if raw_dir is None:
+        raw_dir = read_from(tables.get("files")) or (paths.RAW if paths.RAW.exists() else None)
     ctx = Context(tables, raw_dir)
     meta = ctx.forms_once().set_index("form_id").reindex(
         columns=["source_file", "location", "region", "department", "year", "project_name", "line_start",
