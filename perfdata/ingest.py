@@ -478,9 +478,9 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int, row_starts: list[l
     forms, unread = engine.read_token_tables(toks, rows[-1].end if rows else 0)
     forms += engine.read_rubrics(toks, rows[-1].end if rows else 0)
     summaries = engine.read_summaries(toks)
-    # where the row reader read other tables (target tables, summaries, department forms), the token
-    # reader's reading replaces it only when it finds project forms the row reader missed
-    read_by_rows = any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_forms"))
+    # where the row reader read other tables (target tables, summaries, department forms with their indicator
+    # rows), the token reader's reading replaces it only when it finds project forms the row reader missed
+    read_by_rows = any(res.tables.get(t) for t in ("target_indicators", "summary_rows", "department_indicators"))
     if not forms and not summaries or read_by_rows and not force and not any(
             f.kind == "project" and f.funding for f in forms):
         return None

@@ -903,6 +903,20 @@ def test_a_generated_flat_department_table_reads_the_same_glued_or_spaced(render
     assert set(ind.measure_unit) == {"万亩", "人次", "%"} and set(ind.nature) == {"定量指标"}
 
 
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html"])
+def test_a_generated_flat_department_table_printed_in_rows_of_cells(how, tmp_path):
+    """The Chongqing layout as a spreadsheet, a Word table or an HTML page: the row reader's department form
+    reads none of its rows (no 部门预算总额 row, no 一级/二级 columns), so the token reader's reading, which does,
+    is kept (the empty department form kept it out before: no indicators, no unit, no 自评总分)."""
+    path = _written(CHONGQING, how, tmp_path / "form.txt")
+    t = perfdata.read(path)
+    d = t["department_forms"].iloc[0]
+    assert (d.department, d.total_score) == ("重庆市某区农业农村委员会", 96.75)
+    ind = t["department_indicators"]
+    assert [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == CHONGQING_ROWS
+    assert not t["problems"].message.str.contains("has no indicator rows").any()
+
+
 def test_typed_rows_cut_glued_figures_only_where_the_points_confirm_it():
     cols = ["measure_unit", "nature", "target", "weight", "actual", "score", "note"]
     rows, unread = engine.typed_rows("森林火灾受害率%0.910010主要林业有害生物成灾率%0.4100.110公益林", cols)
