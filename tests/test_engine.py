@@ -1325,9 +1325,9 @@ def test_summary_rows_keep_the_unit_and_date_printed_above_the_table(how, tmp_pa
         got = perfdata.read(path)["summary_rows"]
     orig = perfdata.read(src)["summary_rows"]
 
-    def rows(t):
+    def rows(t):  # (the 自评得分 of a table's last row too: no 序号 of a next row, though a number before prose)
         return Counter(tuple(map(str, r)) for r in zip(t.project_name, t.unit, t.summary_date, t.budget,
-                                                            strict=True))
+                                                            t.total_score, t.seq_label, strict=True))
 
     assert len(orig) == 22 and rows(got) == rows(orig)
     assert set(got.unit) == {"新乡县人力资源和社会保障局", "新乡县劳动就业服务中心", "新乡县农村社会养老管理中心",

@@ -2133,8 +2133,11 @@ def _summary_grid(toks: list[Token], j: int, cols: list[str], figures: list[str]
     `grid`: where they end, and the row cut short (the excerpt ends) as a leftover, else None."""
     width = len(cols)
     at = {c: k for k, c in enumerate(cols)}
+    item = 0  # the last item's 序号: the next row's is one more
     while j < len(toks):
         t = toks[j]
+        if t.text.rstrip("、.").isdigit():
+            item = int(t.text.rstrip("、."))
         total = t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计")
         if not (summary.SEQ.match(t.text) or total):
             break
@@ -2144,10 +2147,10 @@ def _summary_grid(toks: list[Token], j: int, cols: list[str], figures: list[str]
             k += 1
         vals = []
         while k < len(toks) and _is_value(toks[k]) and len(vals) < len(figures) and not (
-                len(vals) >= 2 and _summary_row_starts(toks, k)):  # ('1' '学工处': the next row's 序号)
+                len(vals) >= 2 and _summary_row_starts(toks, k, item + 1)):  # ('1' '学工处': the next row's)
             vals.append(toks[k].text)
             k += 1
-        if len(vals) < len(figures) and not (len(vals) >= 2 and _summary_row_starts(toks, k)):
+        if len(vals) < len(figures) and not (len(vals) >= 2 and _summary_row_starts(toks, k, item + 1)):
             # cut short (the excerpt ends), or not a row: left with its line; a row whose last cells are blank
             # (dropped in copying) ends where the next row starts
             return k, (t.line, " ".join([t.text, *texts, *vals]), "summary row without all its figures")
@@ -2163,16 +2166,17 @@ def _summary_grid(toks: list[Token], j: int, cols: list[str], figures: list[str]
     return j, None
 
 
-def _summary_row_starts(toks: list[Token], k: int) -> bool:
-    """Whether toks[k] starts a summary row: 合计, or a 序号 followed by its text (a figure never is: the texts
-    of a row come before its figures)."""
+def _summary_row_starts(toks: list[Token], k: int, expect: int) -> bool:
+    """Whether toks[k] starts a summary row: 合计, a group's 一 / (一), or the 序号 `expect` (the last item's
+    plus one), followed by its text (a figure never is: the texts of a row come before its figures)."""
     if k >= len(toks):
         return False
     t = toks[k]
     if t.role in ("total", "score_total") and _label_key(t.text) in ("合计", "总计"):
         return True
-    return bool(summary.SEQ.match(t.text)) and k + 1 < len(toks) and not _is_value(toks[k + 1]) \
-        and not summary.SEQ.match(toks[k + 1].text)
+    label = t.text.rstrip("、.")
+    return bool(summary.SEQ.match(t.text)) and (not label.isdigit() or int(label) == expect) \
+        and k + 1 < len(toks) and not _is_value(toks[k + 1]) and not summary.SEQ.match(toks[k + 1].text)
 
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]+")
