@@ -262,3 +262,68 @@ def test_equal_rows_share_their_reading_but_not_a_continuation():
              for s, nxt in zip(starts, [*starts[1:], None], strict=True)]
     assert [next(i.fields["target"] for i in f.indicators if i.name == "发放及时性") for f in forms] == [
         "及时(按月)", "及时"]
+
+
+# 湖北 广水 财政预算支出项目绩效目标自评表 (external #21, there a scrambled PDF dump) printed as a grid: the amounts by
+# source as columns over one unlabelled row of figures, 项目主管单位 / 项目负责人 / 自评总分:95 among the header
+# fields, the goal beside its label, and a 项目决策 rubric between the goal and the indicators
+GUANGSHUI = [["广水市财政预算支出项目绩效目标自评表"],
+             ["项目名称", "乡村道路建设养护项目", "项目主管单位", "广水市交通运输局", "自评总分:95"],
+             ["项目实施单位", "广水市交通运输局", "项目负责人", "孙章勇"],
+             ["项目资金来源", "中央(万元)", "省、地(万元)", "本级(万元)", "其他(万元)", "合计(万元)", "执行数(万元)",
+              "执行率"],
+             ["", "", "", "309", "", "309", "309", "100%"],
+             ["项目年度目标", "1.完成乡村道路建设养护里程300公里;"],
+             ["项目权重", "评价内容", "", "分值", "自评分", "复核分", "评价标准及依据"],
+             ["项目决策2分", "决策依据", "", "2", "2", "", "有项目年度工作计划或有上级文件计2分"],
+             ["一级指标", "二级指标", "指标名称(三级指标)", "年初指标值", "年终完成值", "自评分"],
+             ["产出指标40分", "数量指标15分", "乡村道路建设养护里程", "300公里", "300公里", "15"],
+             ["", "质量指标12分", "农村公路养护验收合格率", "100%", "100%", "12"]]
+
+
+def _grid_file(rows, how: str, tmp_path):
+    import make_fixtures
+
+    path = tmp_path / f"form.{how if how in ('xlsx', 'docx', 'html') else 'txt'}"
+    if how == "xlsx":
+        make_fixtures.to_xlsx(rows, [0], path)
+    elif how == "docx":
+        make_fixtures.to_docx(rows, path)
+    elif how == "html":
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows[1:])
+        path.write_bytes(f'<meta charset="gbk"><p>{rows[0][0]}</p><table>{body}</table>'.encode("gbk"))
+    else:
+        path.write_text("\n".join("\t".join(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html"])
+def test_funding_by_source_columns_and_fields_beside_the_project_name(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(GUANGSHUI, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.project_name, f.department, f.unit) == ("乡村道路建设养护项目", "广水市交通运输局", "广水市交通运输局")
+    assert (f.budget_full_year, f.executed, f.exec_rate_reported, f.total_score_reported) == (309, 309, 100, 95)
+    assert f.goal_planned == "1.完成乡村道路建设养护里程300公里;" and pd.isna(f.goal_achieved)
+    funding = [(r.fund_source, None if pd.isna(r.label) else r.label, r.budget_full_year,
+                None if pd.isna(r.executed) else r.executed) for r in t["funding"].itertuples()]
+    assert funding == [("total", None, 309.0, 309.0), ("fiscal", "本级(万元)", 309.0, None)]
+    ind = t["indicators"]
+    assert [(r.level1, r.level2, r.name, r.target_raw, r.score) for r in ind.itertuples()] == [
+        ("产出指标", "数量指标", "乡村道路建设养护里程", "300公里", 15.0),
+        ("产出指标", "质量指标", "农村公路养护验收合格率", "100%", 12.0)]
+    left = t["leftovers"].set_index("text").reason
+    assert left["孙章勇"] == "value of a header field the form does not keep"
+    assert left.index.str.startswith("项目决策2分").sum() == 1  # the rubric rows: leftovers, not goal text
+    assert left.index.str.startswith("项目权重").sum() == 1
+
+
+def test_funding_by_source_columns_in_a_row_that_lost_its_empty_cells():
+    """'309 309 309 100%' under 中央 | 省、地 | 本级 | 其他 | 合计 | 执行数 | 执行率: the total's columns take the
+    figures they fit first (合计, 执行数, 执行率); the first 309 goes to a source column."""
+    rows = [[c for c in r if c] for r in GUANGSHUI]
+    t = combine([read_bytes(("\n".join("\t".join(r) for r in rows) + "\n").encode(), "guangshui.txt")])
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.executed, f.exec_rate_reported) == (309, 309, 100)
+    assert t["funding"].fund_source.tolist() == ["total", "fiscal"]

@@ -24,6 +24,10 @@ FIT: dict[str, dict[str, int]] = {
     "budget_initial": {"num": 3, "money": 3, "dash": 1},
     "budget_full_year": {"num": 3, "money": 3, "dash": 1},
     "executed": {"num": 3, "money": 3, "dash": 1},
+    # an amount by source printed as a column (中央 | 省、地 | 本级 | 其他 | 合计 | 执行数): the total's columns
+    # fit first, so a row that lost its empty cells gives its figures to 合计 and 执行数
+    "source_fiscal": {"num": 2, "money": 2, "dash": 1},
+    "source_other": {"num": 2, "money": 2, "dash": 1},
     "method": {"method": 4, "dash": 1},
     "note": {"text": 2, "num": 1, "pts": 1, "pct": 1, "money": 1, "dash": 1},
     "nature": {"text": 2},

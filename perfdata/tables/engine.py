@@ -103,7 +103,8 @@ def vocabulary() -> dict[str, tuple[str, str]]:
     for r in rules.table("form_labels.csv"):
         vocab.setdefault(_label_key(r["synonym"]), (r["role"], r["canonical"]))
     for r in rules.table("headers.csv"):
-        if r["table"] == "funding" and not r["synonym"].endswith("*"):
+        # (not the amounts by source printed as columns, 中央 | 本级 | 其他: words too common in running text)
+        if r["table"] == "funding" and not r["synonym"].endswith("*") and not r["canonical"].startswith("source_"):
             k = _label_key(r["synonym"])
             if len(k) >= 2:
                 vocab.setdefault(k, ("funding_header", r["canonical"]))

@@ -160,7 +160,8 @@ def row_facts(row: Row) -> RowFacts:
         kind = "indicator_header"
     elif layout.is_funding_header(row):
         kind = "funding_header"
-    elif label == "goal_block" or fk.startswith("年度总体目标"):
+    elif label == "goal_block" or fk.startswith("年度总体目标") or (
+            len(filled) > 1 and rules.headers("goal").lookup(fk) is not None):  # '项目年度目标 | text'
         kind = "goal_header"
     else:
         kind = None
@@ -221,6 +222,21 @@ def _funding_label(filled) -> tuple[int, str, str] | None:
     return None
 
 
+_FIELDS = ("project_name", "department", "unit")
+_LABEL_VALUE = re.compile(r"^([^:：]{2,12})[:：]\s*(\S.*)$")  # '自评总分:95'
+
+
+@cache
+def field_labels() -> rules.HeaderMap:
+    """Header-field labels beyond headers.csv (rules/form_labels.csv, the token reader's vocabulary too), looked
+    up as 'role:canonical': a field (项目主管单位 → field:department), a label whose value the form does not keep
+    (项目负责人 → stop:contact), and a 自评总分 printed among the fields (score_total:total)."""
+    exact = {key(r["synonym"]): f"{r['role']}:{r['canonical']}" for r in rules.table("form_labels.csv")
+             if r["role"] in ("field", "stop", "score_total")}
+    return rules.HeaderMap(exact, (), {})
+
+
+SOURCE = "source_"  # funding header kinds source_fiscal / source_other: an amount by source printed as a column
 _NO_WEIGHT_CELL = object()  # a funding header without a 分值 cell leaves the weight read so far
 
 
@@ -285,6 +301,7 @@ class FormReader:
         self.level2: str | None = None
         self.pending_weight: tuple[float, int] | None = None
         self.header_exec_weight: str | None = None
+        self.source_labels: dict[int, str] = {}  # position → 中央 / 本级 …: a header naming the sources as columns
         self.separator: str | None = None  # between the cells of the indicator header ("\t", "|"), if any
 
     # -- driver -------------------------------------------------------------------------------
@@ -382,29 +399,49 @@ class FormReader:
 
     # -- header fields ----------------------------------------------------------------------
     def _name_row(self, row, filled):
-        values = [c for _, c in filled[1:]]
-        if self.form.project_name is None and values:
-            self.form.project_name = values[0]
-            for extra in values[1:]:
-                self._left(row, "extra cell in the 项目名称 row", extra)
-        elif values:
+        if self.form.project_name is not None and len(filled) > 1:
             self._left(row, "second 项目名称 row")
+        elif len(filled) == 2:  # 项目名称 | its name: most forms (the name is no label: not looked up)
+            self.form.project_name = filled[1][1]
+        else:
+            self._fields_row(row, filled)
 
     def _dept_row(self, row, filled):
-        hm = rules.headers("form")
-        current = None
+        self._fields_row(row, filled)
+
+    def _fields_row(self, row, filled):
+        """项目名称 | X | 主管部门 | Y | 项目负责人 | Z | 自评总分:95: each label (headers.csv, and the further header
+        field labels of rules/form_labels.csv, which the token reader reads too) followed by its value; a value
+        broken over cells is joined. A second value of 项目名称, a value before any label and the value of a
+        label the form does not keep (项目负责人) are leftovers."""
+        hm, more = rules.headers("form"), field_labels()
+        f = self.form
+        current, named = None, False
         for _, c in filled:
-            lab = hm.lookup(key(c))
-            if lab in ("department", "unit"):
-                current = lab
+            lab = hm.lookup(c)
+            role, _, canonical = ("field:" + lab if lab in _FIELDS else more.lookup(c) or "").partition(":")
+            if not role and (m := _LABEL_VALUE.match(c)) and (more.lookup(m.group(1)) or "").startswith("score_total"):
+                role, canonical, c = "score_total", "total", m.group(2)  # '自评总分:95', label and value in one cell
+            elif role:
+                current = canonical if role in ("field", "score_total") else ""
                 continue
-            if current is None:
+            if role == "score_total" or current == "total":
+                if f.total_score is None:
+                    f.total_score = to_number(c)
+                current = None
+            elif current is None:
                 self._left(row, "cell before any label in the 主管部门 row", c)
-                continue
-            if getattr(self.form, current) is None:
-                setattr(self.form, current, c)
+            elif current == "":
+                self._left(row, "value of a header field the form does not keep", c)
+            elif current == "project_name":
+                if named or f.project_name is not None:
+                    self._left(row, "extra cell in the 项目名称 row", c)
+                else:
+                    f.project_name, named = c, True
+            elif getattr(f, current) is None:
+                setattr(f, current, c)
             else:
-                setattr(self.form, current, getattr(self.form, current) + c)  # broken over cells
+                setattr(f, current, getattr(f, current) + c)  # broken over cells
 
     # -- 项目资金 -------------------------------------------------------------------------------
     def _funding_header(self, row, filled):
@@ -414,11 +451,13 @@ class FormReader:
         if weight is not _NO_WEIGHT_CELL:
             self.header_exec_weight = weight
         self.funding_kinds, self.funding_pos = kinds, pos
+        cells = dict(filled)
+        self.source_labels = {p: cells[p] for k, p in zip(kinds, pos, strict=True) if k.startswith(SOURCE)}
         self.state = "funding"
 
     def _funding_row(self, row, filled, found):
-        idx, source, label = found
-        for _, c in filled[:idx]:
+        idx, source, label = found  # (idx -1: a row with no label, under a header that names its sources)
+        for _, c in filled[:idx] if idx > 0 else ():
             if rules.headers("form").lookup(key(c)) != "funding_block":
                 self._left(row, "cell before the row label in the 项目资金 block", c)
         cells = filled[idx + 1 :]
@@ -430,20 +469,30 @@ class FormReader:
                                                      for k in kinds)
         assign, extras = align(fit, self.funding_pos, tuple(map(cell_type, texts)), tuple([p for p, _ in cells]))
         rec = {"line": row.line, "fund_source": source, "label": label}
+        by_source = []  # the amounts under the source columns (中央 | 省、地 | 本级 | 其他): rows of their own
         for c, a in zip(texts, assign, strict=True):
-            if a >= 0:
+            if a < 0:
+                continue
+            if self.source_labels and kinds[a].startswith(SOURCE):
+                by_source.append({"line": row.line, "fund_source": kinds[a][len(SOURCE):],
+                                  "label": self.source_labels.get(self.funding_pos[a]), "budget_full_year": c})
+            else:
                 rec[kinds[a]] = c
         for e in extras:
             self._left(row, "extra cell in a 项目资金 row", texts[e])
         if source == "total" and "exec_weight" not in rec and self.header_exec_weight:
             rec["exec_weight"] = self.header_exec_weight  # printed in the header: "分值 (10分)"
         self.form.funding.append(rec)
+        self.form.funding += by_source
         self.state = "funding"
 
     def _funding_fragment(self, row, filled):
         # header cells broken over two lines ("(万元) 数 值") carry no figures
         if all(cell_type(c) == "text" for _, c in filled) and all(len(c) <= 8 for _, c in filled):
             return
+        if self.source_labels and sum(cell_type(c) in _FIGURES for _, c in filled) >= 2:
+            # under a header that names the sources as columns the one row of figures is the total, unlabelled
+            return self._funding_row(row, filled, (-1, "total", None))
         self._left(row, "unrecognised row in the 项目资金 block")
 
     # -- 年度总体目标 -----------------------------------------------------------------------------
@@ -462,6 +511,12 @@ class FormReader:
 
     def _goal_content(self, row, filled):
         f = self.form
+        if len(filled) > 2:
+            # a goal is one or two texts (预期目标, 实际完成情况): a row of more cells after it is another block this
+            # template prints there (a 项目决策 rubric: 项目权重 | 评价内容 | 分值 | 自评分 …), left with its line
+            # rather than run into the goal text
+            self._left(row, "row of several cells after the goal block (not a goal text)")
+            return
         if len(filled) >= 2 or (f.goal_planned is None and f.goal_achieved is None):
             parts = [c for _, c in filled]
             planned, achieved = parts[0], " ".join(parts[1:]) or None
