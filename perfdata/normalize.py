@@ -252,9 +252,18 @@ def split_level_weight(text: str) -> tuple[str, float | None]:
     (('产出指标', 50.0), ('满意度指标', 10.0))
     >>> split_level_weight("数量指标"), split_level_weight("效益指标(2.5.5分)"), split_level_weight("指标.5分")
     (('数量指标', None), ('效益指标(2.', 5.5), ('指标.', 5.0))
+    >>> split_level_weight("产出指标 (50)"), split_level_weight("产出指标(第1项)")  # the points without 分 (湖南)
+    (('产出指标', 50.0), ('产出指标(第1项)', None))
     """
     k = clean(text).replace(" ", "").rstrip(":")
     end = len(k) - 1 if k.endswith(")") else len(k)
+    if end >= 2 and end < len(k) and k[end - 1].isdecimal():  # '(50)': a bracketed figure alone
+        start = end
+        while start > 0 and k[start - 1].isdecimal() and end - start < 4:
+            start -= 1
+        if start > 1 and k[start - 1] == "(":
+            return k[:start - 1], float(k[start:end])
+        return k, None
     if end < 2 or k[end - 1] != "分":
         return k, None
     start = stop = end - 1  # the figure before 分: digits, or digits.digits

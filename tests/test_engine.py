@@ -917,6 +917,39 @@ def test_a_generated_flat_department_table_printed_in_rows_of_cells(how, tmp_pat
     assert not t["problems"].message.str.contains("has no indicator rows").any()
 
 
+# 湖南 部门整体支出绩效自评表 in the project layout (external #17, there one cell per blank-line paragraph) as a grid:
+# the budget by 收入性质 and 支出性质 as 'label:amount' cells under their group labels, a level's points printed
+# without 分 ('产出指标(50)')
+HUNAN = [["部门整体支出绩效自评表"], ["(2021年度)"], ["一级预算单位名称", "零陵区林业局"],
+         ["年度预算申请(万元)", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+         ["", "年度资金总额", "4753.66万元", "4753.66万元", "3824.26万元", "10", "80.45%", "8.05"],
+         ["", "按收入性质分:", "", "", "按支出性质分:"],
+         ["", "其中:一般公共预算:1873.66万元", "", "", "其中:基本支出:1768.16万元"],
+         ["", "其他资金:2880万元", "", "", "项目支出:2985.5万元"],
+         ["年度总体目标", "预期目标", "", "", "实际完成情况"],
+         ["", "目标1:造林1.2万亩", "", "", "目标1:造林1.2万亩"],
+         ["绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
+          "偏差原因分析及改进措施"],
+         ["", "产出指标(50)", "数量指标", "造林面积", "1.2万亩", "1.2万亩", "10", "10", ""],
+         ["", "", "", "病虫害防治面积", "3.45万亩", "3.45万亩", "7", "7", ""],
+         ["", "", "质量指标", "造林成活率", "85%", "85%", "7", "7", ""],
+         ["总分", "", "", "", "", "", "100", "95", ""]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "one-cell-per-line"])
+def test_a_department_form_in_the_project_layout_with_its_budget_by_nature(how, tmp_path):
+    t = perfdata.read(_written(HUNAN, how, tmp_path / "form.txt"))
+    d = t["department_forms"].iloc[0]
+    assert (d.department, d.budget_initial, d.executed, d.exec_rate_reported, d.total_score) == (
+        "零陵区林业局", 4753.66, 3824.26, 80.45, 95)
+    assert (d.budget_fiscal, d.budget_other, d.budget_basic, d.budget_project) == (1873.66, 2880, 1768.16, 2985.5)
+    ind = t["department_indicators"]
+    assert [(r.level1, r.level1_weight, r.level2, r.name, r.weight, r.score) for r in ind.itertuples()] == [
+        ("产出指标", 50, "数量指标", "造林面积", 10, 10), ("产出指标", 50, "数量指标", "病虫害防治面积", 7, 7),
+        ("产出指标", 50, "质量指标", "造林成活率", 7, 7)]
+    assert t["leftovers"].empty  # the group labels 按收入性质分 / 按支出性质分 are labels, read
+
+
 def test_typed_rows_cut_glued_figures_only_where_the_points_confirm_it():
     cols = ["measure_unit", "nature", "target", "weight", "actual", "score", "note"]
     rows, unread = engine.typed_rows("森林火灾受害率%0.910010主要林业有害生物成灾率%0.4100.110公益林", cols)

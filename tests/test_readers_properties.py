@@ -86,6 +86,7 @@ def test_long_runs_cost_linear_time(piece, n, tail):
 
 
 _OLD_LEVEL_WEIGHT = re.compile(r"\(?(\d+(?:\.\d+)?)分\)?$")
+_BRACKETED_POINTS = re.compile(r"(?<=.)\((\d{1,4})\)$")
 _OLD_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
@@ -96,7 +97,9 @@ def test_split_level_weight_reads_as_the_regular_expression_did(text):
 
     k = clean(text).replace(" ", "").rstrip(":")
     m = _OLD_LEVEL_WEIGHT.search(k)
-    assert split_level_weight(text) == ((k, None) if not m else (k[: m.start()].rstrip(":("), float(m.group(1))))
+    bare = _BRACKETED_POINTS.search(k)  # since: the points without 分, '产出指标(50)' (湖南)
+    assert split_level_weight(text) == ((k[: bare.start()], float(bare.group(1))) if bare else
+                                        (k, None) if not m else (k[: m.start()].rstrip(":("), float(m.group(1))))
 
 
 @settings(max_examples=300, deadline=None)

@@ -1167,10 +1167,13 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
         if t.role in ("total", "score_total") and i not in used:
             nums = []
             j = i + 1
-            while j < len(toks) and len(nums) < 3 and (_is_value(toks[j]) or _merged_cell(toks[j], t.line)):
-                if toks[j].role != "empty":  # (the empty cells of a row of cells: '总分 | | | 100 | 96.97')
-                    nums.append(toks[j].text)
+            while j < len(toks) and len(nums) < 3 and j - i <= 16 and (
+                    _is_value(toks[j]) or _merged_cell(toks[j], t.line) or toks[j].role == "empty" and toks[j].col < 0):
+                if toks[j].role != "empty":  # (the empty cells of a row of cells: '总分 | | | 100 | 96.97'; of a copy
+                    nums.append(toks[j].text)  # one cell per line: bare '|' lines)
                 j += 1
+            while j > i + 1 and toks[j - 1].role == "empty":
+                j -= 1  # (the empty cells after the figures are not the total's)
             figures = [_figure(x) for x in nums]
             if not nums:
                 continue
@@ -1330,6 +1333,8 @@ def _goals(toks: list[Token], used: set[int], form: Form) -> None:
             at.append(toks[j].col)
             j += 1
             k = _after_merged(toks, j - 1)  # past a merged label cell ('预期目标 | | | 实际完成情况')
+            while k < len(toks) and k - j < 8 and toks[k].role == "empty" and toks[k].col < 0:
+                k += 1  # (its empty cells in a copy one cell per line: bare '|' lines)
             if k > j and k < len(toks) and field_of(toks[k]):
                 j = k
         if not labels:
