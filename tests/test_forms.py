@@ -327,3 +327,13 @@ def test_funding_by_source_columns_in_a_row_that_lost_its_empty_cells():
     f = t["forms"].iloc[0]
     assert (f.budget_full_year, f.executed, f.exec_rate_reported) == (309, 309, 100)
     assert t["funding"].fund_source.tolist() == ["total", "fiscal"]
+
+
+def test_the_template_of_a_form_read_by_rows_is_recorded(bundled):
+    """forms.template for the row reader's forms too (it was null): the best match of the form's header cells and
+    title among rules/templates.csv; a header that spells none of a template's markers is generic."""
+    f = bundled["forms"]
+    assert set(f[f.source_file == GUYUAN].template) == {"beijing_project"}  # 宁夏: 得分计算方法, no 全年预算数
+    xinglong = f[f.source_file == XINGLONG].set_index("project_name").template
+    assert (xinglong == "mof_project").sum() == 21 and xinglong["档案一体化管理工作经费"] == "generic_project"
+    assert form_of(bundled, XINXIANG, "事业单位招聘").template == "generic_project"  # '全年执行', not 全年执行数

@@ -46,6 +46,7 @@ from perfdata.grid import Row
 from perfdata.normalize import _OPERATOR_WORDS, clean, is_filler, key, split_indicator_no, to_number
 from perfdata.tables import summary
 from perfdata.tables.forms import (
+    _NOTE,
     Form,
     Indicator,
     Leftover,
@@ -54,8 +55,11 @@ from perfdata.tables.forms import (
     mark_children,
     natures,
     parse_indicator_cells,
+    template_of,
+    templates,
     value_columns,
 )
+from perfdata.tables.forms import label_key as _label_key
 from perfdata.tables.layout import title_kind
 
 # -- tokens --------------------------------------------------------------------------------------------
@@ -72,7 +76,6 @@ class Token:
 
 
 _SEPARATORS = re.compile(r"\s*\|+\s*|\s+")
-_NOTE = re.compile(r"\((?:盖章|万元|元|分|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 # a figure of a form: at most 12 digits before the point (a 万元 amount of a trillion is a run, not a figure)
 _FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3}){1,3}|\d{1,12})(?:\.\d{1,6})?(?:%|万元|万|元|分)?$")
@@ -80,13 +83,6 @@ _GLUED = re.compile(r"^\d[\d.,%]{3,22}[\d%]$")  # figures run together: '1010100
 _LEAD_FIGURES = re.compile(r"(\d[\d.,%]*\d%?|\d)(?=[^\d.,%])")  # '100100' in '总分100100注:1.…'
 
 _DASH = frozenset({"/", "-", "—", "——", "--", "\\", "–", "无"})
-
-
-@lru_cache(maxsize=1 << 16)
-def _label_key(text: str) -> str:
-    """A label as the vocabulary spells it: cleaned key, bracketed notes and a dangling '(' dropped."""
-    t = _NOTE.sub("", key(text))
-    return t.rstrip(":：")
 
 
 _FIELDS = ("project_name", "department", "unit")
@@ -713,23 +709,9 @@ def _yuan_marks() -> frozenset[str]:
     return frozenset(set.intersection(*sets)) if sets else frozenset()
 
 
-@cache
-def templates() -> tuple[dict, ...]:
-    return rules.table("templates.csv")
-
-
 def _template(tokens_: list[Token], title: str | None) -> dict:
-    """The template whose title and markers match the form best (markers count most)."""
-    present = {_label_key(t.text) for t in tokens_}
-    best, best_score = templates()[-1], -1.0
-    for t in templates():
-        markers = [m for m in t["markers"].split("|") if m]
-        if markers and not all(_label_key(m) in present for m in markers):
-            continue
-        s = len(markers) + (0.5 if title and t["title"] and t["title"] in key(title) else 0)
-        if s > best_score:
-            best, best_score = t, s
-    return best
+    """The template whose title and markers match the form best (forms.template_of)."""
+    return template_of(frozenset(_label_key(t.text) for t in tokens_), title)
 
 
 def _starts(toks: list[Token]) -> list[int]:

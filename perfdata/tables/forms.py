@@ -92,7 +92,7 @@ class Form:
     stop_reason: str | None = None
     region: str | None = None
     inferred: set = field(default_factory=set)
-    template: str | None = None  # rules/templates.csv id (the token reader); None: read by rows
+    template: str | None = None  # rules/templates.csv id: the best match of its title and header cells
     amount_unit: str = "万元"  # as printed; amounts are held in 万元
     placeholders: list[int] = field(default_factory=list)  # lines of empty template rows (指标2, ……)
     consumed: list[int] | None = None  # lines of the rows read into the form (None: not reported)
@@ -222,6 +222,43 @@ def _funding_label(filled) -> tuple[int, str, str] | None:
     return None
 
 
+_NOTE = re.compile(r"\((?:盖章|万元|元|分|[A-Za-z/×*%]+|\d+分|\d+分\*执行率)\)|[(（]$")
+
+
+@lru_cache(maxsize=1 << 16)
+def label_key(text: str) -> str:
+    """A label as the vocabularies spell it: cleaned key, bracketed notes and a dangling '(' dropped.
+
+    >>> label_key("执行数(万元)"), label_key("预算执行情况(20分)")
+    ('执行数', '预算执行情况')
+    """
+    t = _NOTE.sub("", key(text))
+    return t.rstrip(":：")
+
+
+@cache
+def templates() -> tuple[dict, ...]:
+    return rules.table("templates.csv")
+
+
+def template_of(present: frozenset[str], title: str | None) -> dict:
+    """The template (rules/templates.csv) whose header markers are all among the form's header labels
+    (`present`, label_key spellings) and whose title matches best: markers count most, the title half a marker.
+
+    >>> template_of(frozenset({"年初预算数", "调整后预算数", "预算执行数"}), "部门预算项目支出绩效自评表")["template"]
+    'sichuan_project'
+    """
+    best, best_score = templates()[-1], -1.0
+    for t in templates():
+        markers = [m for m in t["markers"].split("|") if m]
+        if markers and not all(label_key(m) in present for m in markers):
+            continue
+        s = len(markers) + (0.5 if title and t["title"] and t["title"] in key(title) else 0)
+        if s > best_score:
+            best, best_score = t, s
+    return best
+
+
 _FIELDS = ("project_name", "department", "unit")
 _LABEL_VALUE = re.compile(r"^([^:：]{2,12})[:：]\s*(\S.*)$")  # '自评总分:95'
 
@@ -302,6 +339,7 @@ class FormReader:
         self.pending_weight: tuple[float, int] | None = None
         self.header_exec_weight: str | None = None
         self.source_labels: dict[int, str] = {}  # position → 中央 / 本级 …: a header naming the sources as columns
+        self.header_labels: set[str] = set()  # the funding and indicator header cells (label_key): the template
         self.separator: str | None = None  # between the cells of the indicator header ("\t", "|"), if any
 
     # -- driver -------------------------------------------------------------------------------
@@ -342,6 +380,8 @@ class FormReader:
                 f.stop_reason = "end of file"
         end = self.rows[last_used]
         f.line_end = end.end
+        if self.header_labels:
+            f.template = template_of(frozenset(self.header_labels), f.title)["template"]
         return f, last_used + 1
 
     def _starts_something_else(self, row: Row, facts: RowFacts | None = None) -> str | None:
@@ -446,6 +486,7 @@ class FormReader:
     # -- 项目资金 -------------------------------------------------------------------------------
     def _funding_header(self, row, filled):
         kinds, pos, weight, unknown = _funding_columns(row)
+        self.header_labels.update(label_key(c) for _, c in filled)
         for c in unknown:
             self._left(row, "unknown header cell in the 项目资金 block", c)
         if weight is not _NO_WEIGHT_CELL:
@@ -541,6 +582,7 @@ class FormReader:
     # -- 绩效指标 ---------------------------------------------------------------------------------
     def _indicator_header(self, row, filled):
         kinds, unknown = _indicator_columns(row)
+        self.header_labels.update(label_key(c) for _, c in filled)
         for c in unknown:
             self._left(row, "unknown header cell in the 绩效指标 block", c)
         self._set_indicator_columns(kinds)
