@@ -337,3 +337,29 @@ def test_the_template_of_a_form_read_by_rows_is_recorded(bundled):
     xinglong = f[f.source_file == XINGLONG].set_index("project_name").template
     assert (xinglong == "mof_project").sum() == 21 and xinglong["档案一体化管理工作经费"] == "generic_project"
     assert form_of(bundled, XINXIANG, "事业单位招聘").template == "generic_project"  # '全年执行', not 全年执行数
+
+
+# 湖北 黄冈 项目绩效自评表 (external #06, there run-on traditional text) as a grid: the execution's points in the
+# block's label, 预算数(A) | 执行数(B) | 执行率(B/A) | 得分(20分*执行率), two 年度绩效目标 blocks with no 分值 column
+HUANGGANG = [["2020年度水土保持监测项目绩效自评表"],
+             ["项目名称", "水土保持监测", "主管部门", "黄冈市水利和湖泊局"],
+             ["预算执行情况(万元)(20分)", "", "预算数(A)", "执行数(B)", "执行率(B/A)", "得分(20分*执行率)"],
+             ["", "年度财政资金总额", "10", "10", "100%", "20"],
+             ["年度绩效目标1(40分)", "一级指标", "二级指标", "三级指标", "年初目标值(A)", "实际完成值(B)", "得分"],
+             ["", "产出指标", "质量指标", "监测数据必须合格", "100%", "100%", "10"],
+             ["年度绩效目标2(40分)", "一级指标", "二级指标", "三级指标", "年初目标值(A)", "实际完成值(B)", "得分"],
+             ["", "产出指标", "质量指标", "监测数据资料整编", "100%", "100%", "20"],
+             ["总分", "", "", "", "", "", "99.6"]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx"])
+def test_the_execution_points_printed_in_the_funding_block_label(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(HUANGGANG, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.executed, f.exec_rate_reported, f.exec_weight, f.exec_score_reported) == (
+        10, 10, 100, 20, 20)
+    assert f.total_score_reported == 99.6 and f.template == "hubei_project"
+    assert t["indicators"].name.tolist() == ["监测数据必须合格", "监测数据资料整编"]
+    assert "预算执行情况(万元)(20分)" not in set(t["leftovers"].text)  # the block's label, read

@@ -491,6 +491,9 @@ class FormReader:
             self._left(row, "unknown header cell in the 项目资金 block", c)
         if weight is not _NO_WEIGHT_CELL:
             self.header_exec_weight = weight
+        elif (m := HEADER_POINTS.search(label := filled[0][1])) and \
+                rules.headers("form").lookup(label) == "funding_block":
+            self.header_exec_weight = m.group(1)  # the points in the block's label: '预算执行情况(万元)(20分)' (湖北)
         self.funding_kinds, self.funding_pos = kinds, pos
         cells = dict(filled)
         self.source_labels = {p: cells[p] for k, p in zip(kinds, pos, strict=True) if k.startswith(SOURCE)}
