@@ -37,7 +37,8 @@ _OPERATOR_WORDS = (("大于等于", "≥"), ("小于等于", "≤"), (">=", "≥
 # comparison signs that NFKC leaves alone ("﹦" U+FE66 and "＝" U+FF1D it already folds to "="):
 # "═" (U+2550, box drawing, used as "=" in Yunnan forms), "≧"/"≦" (U+2267/U+2266), "⩾"/"⩽" (Word's slanted ones)
 _SIGN_FOLD = str.maketrans({"═": "=", "≧": "≥", "≦": "≤", "⩾": "≥", "⩽": "≤"})
-_SIGNS = re.compile("[═≧≦⩾⩽]")
+SIGN_CHARS = "═≧≦⩾⩽"  # (a reader that skips clean() on text NFKC leaves as it is must not skip these)
+_SIGNS = re.compile(f"[{SIGN_CHARS}]")
 _NOT_ONE_SPACE = re.compile(r"\s\s|[^\S ]")  # what _SPACES.sub(" ", …) changes: runs, and other whitespace
 # Plain-dict memos of the hot paths (a hit costs less than an lru_cache call), registered here
 # so that a benchmark can clear them all and start cold.

@@ -87,3 +87,10 @@ def test_tab_rows_are_cleaned_like_clean(cell):
         line = "\t".join(parts)
         row = to_grid(line + "\n" + line + "\n").rows[1]  # the second copy goes through the memo
         assert row.cells == [clean(p) for p in parts], line
+
+
+def test_comparison_signs_nfkc_leaves_are_folded_in_tab_rows():
+    """A tab row NFKC leaves unchanged skipped clean(), and with it the folding of Yunnan's '≧' and '═': the
+    indicator's operator read as '=' from the .txt where the same cells from a spreadsheet read '≥'."""
+    g = read_text("三级指标\t指标性质\t指标值\n营养改善计划覆盖率\t≧\t100\n政策知晓率\t═\t100\n".encode())
+    assert [r.cells[1] for r in g.rows[1:]] == ["≥", "="]

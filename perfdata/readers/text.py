@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from perfdata.grid import Grid, ReadError, Row
-from perfdata.normalize import clean, memo
+from perfdata.normalize import SIGN_CHARS, clean, memo
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -158,7 +158,8 @@ def _one_cell_line(line: str) -> bool:
 
 # Characters clean() can change in NFKC-normal text (whitespace that survives NFKC, LaTeX, tags).
 # A tab-separated line with none of them is already clean: its cells are its parts, as they are.
-_DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<]")
+# what clean() changes beyond NFKC: spaces, LaTeX, tags, and the comparison signs it folds ('≧' → '≥')
+_DIRTY = re.compile(r"[ \x0b\x0c\x1c-\x1f\x85\u1680\u2028\u2029$\\<" + SIGN_CHARS + "]")
 _CLEANED: dict[str, str] = memo()
 # tab-separated line → (cells, joined, filled or None, memo): template lines recur in every form of a document.
 # Rows of equal lines share them (rows are read, never changed). The empty line is one of them.
