@@ -363,3 +363,32 @@ def test_the_execution_points_printed_in_the_funding_block_label(how, tmp_path):
     assert f.total_score_reported == 99.6 and f.template == "hubei_project"
     assert t["indicators"].name.tolist() == ["监测数据必须合格", "监测数据资料整编"]
     assert "预算执行情况(万元)(20分)" not in set(t["leftovers"].text)  # the block's label, read
+
+
+# 云南 永德 (external #15, there an HTML table flattened with its rows misaligned) as a grid: amounts in 元 (the
+# funding block's label says so), 指标性质 | 指标值 | 度量单位 apart with Yunnan's signs ≧ and ═
+YONGDE = [["2022年度项目支出绩效自评表"], ["项目名称", "义务教育营养改善计划专项资金"],
+          ["主管部门", "永德县教育体育局", "", "", "实施单位", "永德县明朗中学"],
+          ["项目资金(元)", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+          ["", "年度资金总额", "", "387664.62", "387664.62", "10", "100%", "10"],
+          ["", "其中:当年财政拨款", "", "387664.62", "387664.62元", "—", "", "—"],
+          ["绩效指标", "一级指标", "二级指标", "三级指标", "指标性质", "指标值", "度量单位", "实际完成值", "分值",
+           "得分"],
+          ["", "产出指标", "质量指标", "营养改善计划覆盖率", "≧", "100", "%", "100%", "10", "10"],
+          ["", "效益指标", "社会效益指标", "政策知晓率", "═", "100", "%", "98%", "10", "9"],
+          ["总分", "", "", "", "", "", "", "", "100", "96"]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "html"])
+def test_amounts_printed_in_yuan_are_held_in_wan_yuan(how, tmp_path):
+    """The row reader took '项目资金(元)' for an unknown header cell and kept 387664.62 as 万元 (10,000 times the
+    amount); a figure printed with its own unit ('387664.62元') is converted once."""
+    import perfdata
+
+    t = perfdata.read(_grid_file(YONGDE, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.executed, f.exec_rate_reported, f.amount_unit) == (38.766462, 38.766462, 100, "元")
+    assert t["funding"].executed.tolist() == [38.766462, 38.766462]
+    ind = t["indicators"]
+    assert ind.target_raw.tolist() == ["≥100%", "=100%"] and ind.target_op.tolist() == ["≥", "="]
+    assert t["leftovers"].empty

@@ -58,6 +58,7 @@ from perfdata.tables.forms import (
     template_of,
     templates,
     value_columns,
+    yuan_labels,
 )
 from perfdata.tables.forms import label_key as _label_key
 from perfdata.tables.layout import title_kind
@@ -685,12 +686,6 @@ def _glued(text: str, most: int, columns: list[str] | None = None) -> list[list[
 # -- forms -----------------------------------------------------------------------------------------
 
 
-@cache
-def _yuan_labels() -> tuple[str, ...]:
-    """Spellings that say a form's amounts are in 元 (form_labels.csv, role amount_unit)."""
-    return tuple(key(r["synonym"]) for r in rules.table("form_labels.csv") if r["role"] == "amount_unit")
-
-
 def _in_yuan(toks: list[Token]) -> bool:
     """Whether the form says its amounts are in 元: a spelling of _yuan_labels in a token or two tokens in a row.
     A pair can spell it only where one of its tokens holds a character every spelling has (元): the others
@@ -699,13 +694,13 @@ def _in_yuan(toks: list[Token]) -> bool:
     at = range(len(toks)) if not marks else [k for k, t in enumerate(toks) if any(m in key(t.text) for m in marks)]
     pairs = {p for k in at for p in (k - 1, k) if p >= 0}
     return any(u in key(toks[p].text + (toks[p + 1].text if p + 1 < len(toks) else ""))
-               for p in sorted(pairs) for u in _yuan_labels())
+               for p in sorted(pairs) for u in yuan_labels())
 
 
 @cache
 def _yuan_marks() -> frozenset[str]:
     """The Chinese characters every 元 spelling holds ('元')."""
-    sets = [set(re.findall(r"[\u4e00-\u9fff]", u)) for u in _yuan_labels()]
+    sets = [set(re.findall(r"[\u4e00-\u9fff]", u)) for u in yuan_labels()]
     return frozenset(set.intersection(*sets)) if sets else frozenset()
 
 

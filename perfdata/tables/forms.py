@@ -259,6 +259,23 @@ def template_of(present: frozenset[str], title: str | None) -> dict:
     return best
 
 
+@cache
+def yuan_labels() -> tuple[str, ...]:
+    """Spellings that say a form's amounts are in 元 (form_labels.csv, role amount_unit): '项目资金(元)', '单位:元'."""
+    return tuple(key(r["synonym"]) for r in rules.table("form_labels.csv") if r["role"] == "amount_unit")
+
+
+def in_yuan(cell: str) -> bool:
+    """Whether a label cell says the amounts are in 元.
+
+    >>> in_yuan("项目资金（元）"), in_yuan("单位：元"), in_yuan("项目资金（万元）")
+    (True, True, False)
+    """
+    k = key(cell)
+    return "元" in k and any(u in k for u in yuan_labels())
+
+
+_MONEY_COLUMNS = ("budget_initial", "budget_full_year", "executed")
 _FIELDS = ("project_name", "department", "unit")
 _LABEL_VALUE = re.compile(r"^([^:：]{2,12})[:：]\s*(\S.*)$")  # '自评总分:95'
 
@@ -382,6 +399,11 @@ class FormReader:
         f.line_end = end.end
         if self.header_labels:
             f.template = template_of(frozenset(self.header_labels), f.title)["template"]
+        if f.amount_unit == "元":  # amounts are held in 万元, as the token reader holds them
+            for rec in f.funding:
+                for c in _MONEY_COLUMNS:  # (a figure with its own unit, '387664.62元', is converted by to_number)
+                    if cell_type(x := rec.get(c) or "") == "num" and (v := to_number(x)) is not None:
+                        rec[c] = repr(round(v / 10000, 6))
         return f, last_used + 1
 
     def _starts_something_else(self, row: Row, facts: RowFacts | None = None) -> str | None:
@@ -410,6 +432,9 @@ class FormReader:
             return
         if facts.year_line:
             f.year = f.year or facts.year
+            return
+        if self.state == "head" and len(filled) == 1 and in_yuan(filled[0][1]):
+            f.amount_unit = "元"  # '单位:元' above the form
             return
         kind = facts.kind
         if kind == "project_name":
@@ -487,6 +512,8 @@ class FormReader:
     def _funding_header(self, row, filled):
         kinds, pos, weight, unknown = _funding_columns(row)
         self.header_labels.update(label_key(c) for _, c in filled)
+        if any(in_yuan(c) for _, c in filled):  # '项目资金(元)': the amounts are in 元 (held in 万元)
+            self.form.amount_unit = "元"
         for c in unknown:
             self._left(row, "unknown header cell in the 项目资金 block", c)
         if weight is not _NO_WEIGHT_CELL:
