@@ -392,3 +392,38 @@ def test_amounts_printed_in_yuan_are_held_in_wan_yuan(how, tmp_path):
     ind = t["indicators"]
     assert ind.target_raw.tolist() == ["≥100%", "=100%"] and ind.target_op.tolist() == ["≥", "="]
     assert t["leftovers"].empty
+
+
+# 四川 部门预算项目支出绩效自评表 (external #01, there one cell per line) as a grid: 完成值 and 得分 blank as
+# published, 指标性质 | 指标值 | 度量单位 apart, and the 合计 row printing only the weights' total
+QINGSHEN = [["部门预算项目支出绩效自评表"], ["(2023年度)"], ["项目名称", "51000021R000000019951-工资性支出"],
+            ["主管部门及代码", "青神县发展和改革局", "", "", "实施单位", "青神县发展和改革局本级"],
+            ["项目预算执行情况(万元)", "", "年初预算", "调整后预算数", "预算执行数", "预算执行率", "权重", "得分",
+             "原因"],
+            ["", "总额", "238.93", "251.89", "251.89", "100.00%", "10", "", ""],
+            ["", "财政资金", "238.93", "251.89", "251.89", "100.00%", "", "", ""],
+            ["", "单位资金", "", "", "", "", "", "", ""],
+            ["绩效指标", "一级指标", "二级指标", "三级指标", "指标性质", "指标值", "度量单位", "完成值", "权重", "得分",
+             "未完成原因分析"],
+            ["", "产出指标", "数量指标", "保障人数", "=", "35", "人", "", "45", "", ""],
+            ["", "效益指标", "社会效益指标", "保障单位正常运转", "定性", "保障", "", "", "45", "", ""],
+            ["合计", "", "", "", "", "", "", "", "100", "", ""]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx"])
+def test_a_sichuan_form_with_its_values_blank_as_published(how, tmp_path):
+    """Before: '人' (the unit) was read as the 完成值 and '定性' as the target (a text fits those columns better
+    than the unit and nature columns), and '合计 | 100' was a second 总额 funding row."""
+    import perfdata
+
+    t = perfdata.read(_grid_file(QINGSHEN, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_initial, f.budget_full_year, f.executed, f.exec_weight, f.template) == (
+        238.93, 251.89, 251.89, 10, "sichuan_project")
+    assert (f.total_weight_reported, pd.isna(f.total_score_reported)) == (100, True)
+    assert t["funding"].fund_source.tolist() == ["total", "fiscal", "other"]
+    ind = t["indicators"]
+    got = [(r.target_raw, r.nature, None if pd.isna(r.measure_unit) else r.measure_unit, pd.isna(r.actual_raw),
+            r.weight) for r in ind.itertuples()]
+    assert got == [("=35人", "=", "人", True, 45), ("保障", "定性", None, True, 45)]
+    assert t["leftovers"].empty

@@ -30,8 +30,8 @@ FIT: dict[str, dict[str, int]] = {
     "source_other": {"num": 2, "money": 2, "dash": 1},
     "method": {"method": 4, "dash": 1},
     "note": {"text": 2, "num": 1, "pts": 1, "pct": 1, "money": 1, "dash": 1},
-    "nature": {"text": 2},
-    "measure_unit": {"text": 2},
+    "nature": {"text": 2, "nature": 4},  # (nature, unit: a 指标性质 word or unit, typed so where those columns exist)
+    "measure_unit": {"text": 2, "unit": 4},
 }
 EXTRA_CELL = -4  # cost of leaving a cell unassigned
 

@@ -450,6 +450,8 @@ class FormReader:
         if kind == "goal_header":
             return self._goal_header(row, filled)
         if facts.funding_label is not None:
+            if self.state == "indicators" and facts.funding_label[1] == "total":
+                return self._total_row(row, filled)  # '合计 | 100' under the indicators: the form's total (四川)
             return self._funding_row(row, filled, facts.funding_label)
         if self.state == "funding" and not self.form.funding:
             return self._funding_fragment(row, filled)
@@ -620,6 +622,9 @@ class FormReader:
         self.separator = "\t" if "\t" in row.raw else "|" if row.raw.count("|") >= 2 else None
         self.state = "indicators"
 
+    def _score_pos(self) -> int | None:
+        return self.val_pos[self.val_kinds.index("score")] if "score" in self.val_kinds else None
+
     def _set_indicator_columns(self, kinds: tuple[tuple[str, int], ...]):
         self.ind_kinds = kinds
         self.ind_columns = value_columns(kinds)
@@ -685,6 +690,9 @@ class FormReader:
     def _total_row(self, row, filled):
         f = self.form
         weight, score, left = total_cells(filled)
+        if weight is None and score is not None and self.separator and "weight" in self.val_kinds and \
+                filled[-1][0] == self.val_pos[self.val_kinds.index("weight")] != self._score_pos():
+            weight, score = score, None  # its one figure under the 权重 column: the weights' total (四川 合计 | 100)
         if weight is not None:
             f.total_weight = weight
         if score is not None:
@@ -803,6 +811,8 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
             values = [pc for pc in rest if not is_filler(pc[1])]
             shift = p0 - name_pos if t0 == "text" and name_pos is not None else 0
             types = tuple([cell_type(c) for _, c in values])
+            if "nature" in kinds or "measure_unit" in kinds:  # a 指标性质 word, a unit: the columns that take them
+                types = tuple([_word_type(c, t) for (_, c), t in zip(values, types, strict=True)])
             assign, extra_idx = align(kinds, kind_pos, types, tuple([p for p, _ in values]), shift)
             if t0 == "text":
                 positions["name"] = p0
@@ -817,6 +827,24 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
         _INDICATOR_CELLS.clear()
     _INDICATOR_CELLS[memo_key] = out
     return out
+
+
+@cache
+def _units() -> frozenset[str]:
+    return frozenset(r["unit"] for r in rules.table("units.csv"))
+
+
+def _word_type(cell: str, kind: str) -> str:
+    """A text cell that is a 指标性质 word (natures.csv: '定性', '=') or a unit (units.csv: '人', '%') is typed as
+    such, so the nature and unit columns take it before a target or actual column does: a Sichuan row whose
+    完成值 is blank ('= | 35 | 人 | | 45') otherwise gave 人 to the actual.
+
+    >>> _word_type("定性", "text"), _word_type("人", "text"), _word_type("35", "num"), _word_type("保障", "text")
+    ('nature', 'unit', 'num', 'text')
+    """
+    if kind != "text":
+        return kind
+    return "nature" if cell in natures() else "unit" if cell in _units() else kind
 
 
 def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:
