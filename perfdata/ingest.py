@@ -968,8 +968,8 @@ def _failed(path: Path, name: str, message: str) -> FileResult:
     except Exception:  # noqa: BLE001 - the row says what is known
         pass
     res.problem("error", message)
-    res.add("files", {**row, "path": os.path.abspath(path)})
-    return res
+    res.add("files", row)
+    return _located(res, path)
 
 
 _SIGNALS = {getattr(signal, name): f"{what} ({name})" for name, what in (

@@ -57,6 +57,7 @@ from perfdata.tables.forms import (
     parse_indicator_cells,
     template_of,
     templates,
+    units,
     value_columns,
     yuan_labels,
 )
@@ -386,17 +387,12 @@ def _decompose(k: str) -> tuple[str, ...] | None:
     return best[len(k)]
 
 
-@cache
-def _units() -> frozenset[str]:
-    return frozenset(r["unit"] for r in rules.table("units.csv"))
-
-
 def _rejoin_cells(pieces: list[str]) -> list[str]:
     """Pieces that a space split out of one cell joined again: a figure and its unit ('171' '人'), an
     indicator number and its name ('指标' '1:事业单位招聘人数')."""
     out: list[str] = []
     for p in pieces:
-        if out and (p in _units() and re.fullmatch(f"{_OPERATOR_TEXT}?\\d+(?:\\.\\d+)?", out[-1])
+        if out and (p in units() and re.fullmatch(f"{_OPERATOR_TEXT}?\\d+(?:\\.\\d+)?", out[-1])
                     or out[-1] == "指标" and re.match(r"\d", p)):
             out[-1] += p
         else:
@@ -1582,7 +1578,7 @@ def _fits(col: str, t: Token) -> bool:
     if col == "nature":
         return t.text in natures()
     if col == "measure_unit":  # a unit the rules know ('有效' is a qualitative value, not a unit), or 元/人
-        return bool(_UNIT.match(t.text)) and t.text not in _DASH and (t.text in _units() or "/" in t.text
+        return bool(_UNIT.match(t.text)) and t.text not in _DASH and (t.text in units() or "/" in t.text
                                                                      or not _CJK_PIECE.match(t.text))
     return True
 
@@ -2584,7 +2580,7 @@ def _glued_atom() -> re.Pattern:
 
 @cache
 def _units_longest_first() -> tuple[str, ...]:
-    return tuple(sorted([*_units(), "%"], key=len, reverse=True))
+    return tuple(sorted([*units(), "%"], key=len, reverse=True))
 
 
 def _typed_atoms(text: str, give_back: bool = True) -> list[tuple[str, str]]:

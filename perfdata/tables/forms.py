@@ -440,7 +440,7 @@ class FormReader:
         if kind == "project_name":
             return self._name_row(row, filled)
         if kind == "dept":
-            return self._dept_row(row, filled)
+            return self._fields_row(row, filled)
         if kind == "total":
             return self._total_row(row, filled)
         if kind == "indicator_header":
@@ -472,9 +472,6 @@ class FormReader:
             self.form.project_name = filled[1][1]
         else:
             self._fields_row(row, filled)
-
-    def _dept_row(self, row, filled):
-        self._fields_row(row, filled)
 
     def _fields_row(self, row, filled):
         """项目名称 | X | 主管部门 | Y | 项目负责人 | Z | 自评总分:95: each label (headers.csv, and the further header
@@ -830,7 +827,8 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
 
 
 @cache
-def _units() -> frozenset[str]:
+def units() -> frozenset[str]:
+    """The units printed after an indicator's figure (rules/units.csv)."""
     return frozenset(r["unit"] for r in rules.table("units.csv"))
 
 
@@ -844,7 +842,7 @@ def _word_type(cell: str, kind: str) -> str:
     """
     if kind != "text":
         return kind
-    return "nature" if cell in natures() else "unit" if cell in _units() else kind
+    return "nature" if cell in natures() else "unit" if cell in units() else kind
 
 
 def read_form(rows: list[Row], start: int, anchor: int, stop: int) -> tuple[Form, int]:

@@ -170,30 +170,16 @@ class SummaryReader:
             t.factor = MONEY_FACTOR[m.group(1)]
             return True
         if self.cols.label(first) in ("unit", "summary_date"):
-            self._labels(t, row, filled)
+            _labels(t, row, filled)
             return True
         return False
-
-    def _labels(self, t: SummaryTable, row: Row, filled):
-        """部门（单位）名称 | xxx | 汇总时间 | xxx, into `t`."""
-        current = None
-        for _, c in filled:
-            lab = self.cols.label(c)
-            if lab in ("unit", "summary_date"):
-                current = lab
-            elif current and getattr(t, current) is None:
-                setattr(t, current, c)
-            elif current:
-                setattr(t, current, getattr(t, current) + c)  # a value broken over two cells
-            else:
-                t.leftovers.append((row.line, c, "cell before any label above the summary table"))
 
     def _kind(self, i: int, filled) -> str:
         """data | fragment | note | end, from what the row holds and what surrounds it."""
         first = filled[0][1]
         if NOTE_START.match(first):
             return "note"
-        if self._is_data(filled):
+        if _has_figures(filled):
             return "data"
         if self._ends_table(filled):
             return "end"
@@ -203,13 +189,9 @@ class SummaryReader:
         above = self.rows[i - 1]
         below = next((r for r in self.rows[i + 1 : self.stop] if r.filled), None)
         if (above.filled and self.table.rows and self.table.rows[-1].end == above.end) or (
-                below is not None and self._is_data(below.filled)):
+                below is not None and _has_figures(below.filled)):
             return "fragment"
         return "end"
-
-    @staticmethod
-    def _is_data(filled) -> bool:
-        return _has_figures(filled)
 
     @staticmethod
     def _ends_table(filled) -> bool:
@@ -361,13 +343,28 @@ def continued(rows: list[Row], start: int) -> tuple[str | None, str | None, bool
         first = filled[0][1]
         if cols.label(first) in ("unit", "summary_date"):
             probe = SummaryTable(r.line)
-            SummaryReader([r], 0, 1)._labels(probe, r, filled)
+            _labels(probe, r, filled)
             if probe.unit is not None:
                 return probe.unit, probe.summary_date, True
         elif not (_has_figures(filled) or cols.header(r) is not None or TITLE.search(first)
                   or MONEY_UNIT.match(key(first)) or len(r.joined) <= FRAGMENT_MAX):
             break  # not a summary table above
     return None, None, False
+
+
+def _labels(t: SummaryTable, row: Row, filled):
+    """部门（单位）名称 | xxx | 汇总时间 | xxx, into `t`."""
+    current = None
+    for _, c in filled:
+        lab = columns().label(c)
+        if lab in ("unit", "summary_date"):
+            current = lab
+        elif current and getattr(t, current) is None:
+            setattr(t, current, c)
+        elif current:
+            setattr(t, current, getattr(t, current) + c)  # a value broken over two cells
+        else:
+            t.leftovers.append((row.line, c, "cell before any label above the summary table"))
 
 
 def _has_figures(filled) -> bool:
