@@ -329,10 +329,17 @@ def cell_type(text: str) -> str:
         return "money"
     if t in DASHES:
         return "dash"
-    if ("记分" in t or "计分" in t or "分值上限" in t or "记满分" in t or "三档" in t
-            or "得分计算方" in t or "×该指标分值" in t):
+    if any(p in t for p in _method_phrases()):
         return "method"
     return "text"
+
+
+@lru_cache(maxsize=1)
+def _method_phrases() -> tuple[str, ...]:
+    """The words of a scoring method (rules/method_phrases.csv), cleaned as cells are."""
+    from perfdata import rules  # (rules imports this module)
+
+    return tuple(_number_text(clean(r["phrase"])) for r in rules.table("method_phrases.csv"))
 
 
 _NUMBERS: dict[str, float | None] = memo()

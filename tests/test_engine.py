@@ -1470,3 +1470,27 @@ def test_fund_rows_by_source_of_real_forms_read_as_printed(file, want):
     f = perfdata.read(next(EXTERNAL.glob(f"{file}*.txt")))["funding"]
     row = f[f.fund_source == "fiscal"].iloc[0]
     assert (row.budget_initial, row.budget_full_year, row.executed) == want
+
+
+@needs_external
+def test_several_goal_blocks_keep_their_number_and_points():
+    """湖北 黄冈 (#06, run-on, traditional): 年度绩效目标1(40分) and 年度绩效目标2(40分) each head their own
+    indicator header; every row keeps the goal it sits in and that goal's points, and the second block is
+    not read as rows of the first (its label had been taken for a page-break repeat)."""
+    t = perfdata.read(next(EXTERNAL.glob("06_*.txt")))
+    ind = t["indicators"]
+    assert list(zip(ind["name"], ind.goal_no, ind.goal_weight, ind.score, strict=True)) == [
+        ("监测数据必须合格", 1, 40.0, 10.0), ("监测资料", 1, 40.0, 10.0), ("整编资料审核", 1, 40.0, 19.6),
+        ("监测数据资料整编", 2, 40.0, 20.0), ("完成年度资料上报", 2, 40.0, 20.0)]
+    assert not t["leftovers"].text.str.contains("(40分)", regex=False).any()
+
+
+@needs_external
+def test_a_part_of_the_total_run_together_is_read_where_it_equals_the_total():
+    """北京 (#25, run-on): '其中:本年一般公共预算拨款310.2154.74' is 310.2 | 154.74, the total's own amounts
+    (310.2154.741050%5 read before it); 310.2 | 15 | 4.74 also agrees to 0.1 (15 / 310.2 = 4.8%), but a
+    rate cut out of a run without its % is read only where 分值 × 执行率 = 得分 confirms it."""
+    t = perfdata.read(next(EXTERNAL.glob("25_*.txt")))
+    fiscal = t["funding"].set_index("fund_source").loc["fiscal"]
+    assert (fiscal.label, fiscal.budget_initial, fiscal.executed) == ("其中:本年一般公共预算拨款", 310.2, 154.74)
+    assert pd.isna(fiscal.exec_rate_reported)

@@ -427,3 +427,104 @@ def test_a_sichuan_form_with_its_values_blank_as_published(how, tmp_path):
             r.weight) for r in ind.itertuples()]
     assert got == [("=35人", "=", "人", True, 45), ("保障", "定性", None, True, 45)]
     assert t["leftovers"].empty
+
+
+# 湖北 黄冈 (external #06, there run-on) printed as a grid: the budget weight 20 in the block label, two
+# 年度绩效目标N(40分) blocks each with its own header, 满意度指标 printed in the 二级 column under 效益指标 (the
+# templates before 2021), and no 分值 column
+HUANGGANG_GOALS = [["2020年度水土保持监测项目绩效自评表"],
+                   ["项目名称", "水土保持监测", "主管部门", "黄冈市水利和湖泊局", "项目实施单位", "本单位"],
+                   ["预算执行情况(万元)(20分)", "预算数(A)", "执行数(B)", "执行率(B/A)", "得分(20分*执行率)"],
+                   ["年度财政资金总额", "10", "10", "100%", "20"],
+                   ["年度绩效目标1(40分)", "一级指标", "二级指标", "三级指标", "年初目标值(A)", "实际完成值(B)",
+                    "得分"],
+                   ["", "产出指标", "质量指标", "监测数据必须合格", "100%", "100%", "10"],
+                   ["", "效益指标", "满意度指标", "整编资料审核", "98%", "98%", "19.6"],
+                   ["年度绩效目标2(40分)", "一级指标", "二级指标", "三级指标", "年初目标值(A)", "实际完成值(B)",
+                    "得分"],
+                   ["", "产出指标", "数量指标", "监测站点数", "5个", "5个", "20"],
+                   ["总分", "", "", "", "", "", "69.6"]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html"])
+def test_several_goal_blocks_in_a_grid(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(HUANGGANG_GOALS, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.executed, f.exec_weight, f.exec_score_reported, f.total_score_reported) == (
+        10, 10, 20, 20, 69.6)
+    ind = t["indicators"]
+    assert [(r.level1, r.level2, r.name, r.target_raw, r.score, r.goal_no, r.goal_weight)
+            for r in ind.itertuples()] == [
+        ("产出指标", "质量指标", "监测数据必须合格", "100%", 10.0, 1, 40.0),
+        ("效益指标", "满意度指标", "整编资料审核", "98%", 19.6, 1, 40.0),
+        ("产出指标", "数量指标", "监测站点数", "5个", 20.0, 2, 40.0)]
+    assert ind.weight.isna().all()  # no 分值 column: none is made up
+    assert t["leftovers"].empty
+
+
+# 北京 (external #25, there run-on; the bundled 宁夏 forms are its family) printed as a grid: no 全年预算数, the
+# fund row 其中:本年一般公共预算拨款, and a 得分计算方法 column in the indicators holding the form's own words
+BEIJING = [["项目支出绩效自评表"], ["(2016年度)"],
+           ["项目名称", "【体制】自管道路清扫保洁外包工作经费"],
+           ["主管部门及代码", "北京市海淀区人民政府学院路街道办事处", "", "实施单位",
+            "北京市海淀区学院路街道城市运行服务中心"],
+           ["项目资金(万元)", "", "年初预算数(A)", "全年执行数(B)", "分值(10分)", "执行率(B/A)", "得分",
+            "得分计算方法"],
+           ["", "年度资金总额:", "310.2", "154.74", "10", "50%", "5", "执行率*该指标分值,最高不得超过分值上限。"],
+           ["", "其中:本年一般公共预算拨款", "310.2", "154.74", "", "", "", ""],
+           ["", "其他资金", "", "", "", "", "", ""],
+           ["绩效指标", "一级指标", "二级指标", "三级指标", "分值", "年度指标值(A)", "全年实际值(B)", "得分计算方法",
+            "得分", "未完成原因分析"],
+           ["", "产出指标(50分)", "数量指标", "道路清扫保洁条数", "20", "20条", "20条", "B≥A,得满分", "20", ""],
+           ["", "", "质量指标", "清扫保洁达标率", "15", "≥95%", "96%", "B/A*分值", "14.4", ""],
+           ["", "效益指标(30分)", "社会效益指标", "环境改善", "30", "明显改善", "明显改善", "", "28", "个别路段"],
+           ["总分", "", "", "", "65", "", "", "", "67.4", ""]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html"])
+def test_a_scoring_method_in_the_forms_own_words_and_the_general_budget_row(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(BEIJING, how, tmp_path))
+    fund = [(r.fund_source, r.budget_initial, r.executed) for r in t["funding"].itertuples()
+            if r.fund_source != "other"]
+    assert fund == [("total", 310.2, 154.74), ("fiscal", 310.2, 154.74)]
+    ind = t["indicators"]
+    ind = ind[["name", "weight", "target_raw", "actual_raw", "method", "score", "deviation_note"]].astype(object)
+    assert [tuple("" if pd.isna(v) else v for v in r) for r in ind.itertuples(index=False)] == [
+        ("道路清扫保洁条数", 20.0, "20条", "20条", "B≥A,得满分", 20.0, ""),
+        ("清扫保洁达标率", 15.0, "≥95%", "96%", "B/A*分值", 14.4, ""),
+        ("环境改善", 30.0, "明显改善", "明显改善", "", 28.0, "个别路段")]
+    assert t["leftovers"].empty
+
+
+# 湖北 蔡甸 (external #18, there run-on): the fund rows under a 资金来源 column, the indicators under
+# 年度绩效目标完成情况, and no 分值 or 得分 anywhere
+CAIDIAN = [["2021年度区级森林防火专项经费项目绩效自评表"],
+           ["项目名称", "区级森林防火专项经费"],
+           ["主管部门", "区园林和林业局", "项目实施单位", "区园林和林业局"],
+           ["预算执行情况(万元)", "资金来源", "预算数(A)", "执行数(B)", "执行率(B/A)"],
+           ["", "一般预算内拨款", "63", "63", "100%"],
+           ["", "合计", "63", "63", "100%"],
+           ["年度绩效目标完成情况", "一级指标", "二级指标", "三级指标", "年初目标值", "实际完成值",
+            "未完成原因及改进措施"],
+           ["", "产出指标", "产出数量", "灭火设备配备率", "100%", "1000件", "达成预期指标"],
+           ["", "", "产出质量", "森林火灾火因查明率", "不低于95%", "达成预期指标", ""]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "html"])
+def test_fund_rows_under_a_source_column_and_no_points_anywhere(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(CAIDIAN, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.executed, f.exec_rate_reported) == (63, 63, 100)
+    assert pd.isna(f.exec_weight) and pd.isna(f.total_score_reported)
+    assert t["funding"].fund_source.tolist() == ["fiscal", "total"]
+    ind = t["indicators"]
+    assert [(r.name, r.target_raw, r.actual_raw) for r in ind.itertuples()] == [
+        ("灭火设备配备率", "100%", "1000件"), ("森林火灾火因查明率", "不低于95%", "达成预期指标")]
+    assert ind.weight.isna().all() and ind.score.isna().all()
+    assert t["leftovers"].empty

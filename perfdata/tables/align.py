@@ -28,8 +28,8 @@ FIT: dict[str, dict[str, int]] = {
     # fit first, so a row that lost its empty cells gives its figures to 合计 and 执行数
     "source_fiscal": {"num": 2, "money": 2, "dash": 1},
     "source_other": {"num": 2, "money": 2, "dash": 1},
-    "method": {"method": 4, "dash": 1},
-    "note": {"text": 2, "num": 1, "pts": 1, "pct": 1, "money": 1, "dash": 1},
+    "method": {"method": 4, "text": 2, "dash": 1},  # (a method in the form's own words: 'B≥A,得满分')
+    "note": {"text": 2, "method": 1, "num": 1, "pts": 1, "pct": 1, "money": 1, "dash": 1},
     "nature": {"text": 2, "nature": 4},  # (nature, unit: a 指标性质 word or unit, typed so where those columns exist)
     "measure_unit": {"text": 2, "unit": 4},
 }

@@ -51,6 +51,7 @@ from perfdata.tables.forms import (
     Indicator,
     Leftover,
     continue_indicator,
+    goal_block,
     level_cell,
     mark_children,
     natures,
@@ -114,8 +115,8 @@ def vocabulary() -> dict[str, tuple[str, str]]:
     for r in rules.table("headers.csv"):
         if r["table"] == "goal":
             vocab[_label_key(r["synonym"])] = ("goal", r["canonical"])
-    for r in rules.table("funding_rows.csv"):
-        vocab.setdefault(_label_key(r["synonym"]), ("funding_row", r["fund_source"]))
+    for label, source in rules.funding_row_labels():
+        vocab.setdefault(_label_key(label), ("funding_row", source))
     for r in rules.table("department_labels.csv"):  # the department template's blocks: they end the value before
         if r["field"] in _DEPARTMENT_BLOCKS and len(_label_key(r["synonym"])) >= 5:  # ('部门预算' in '部门预算执行')
             vocab.setdefault(_label_key(r["synonym"]), ("stop", f"department_{r['field']}"))
@@ -568,7 +569,7 @@ def _score(values: dict[str, float | None], weight_default: float | None) -> flo
         s += 1 if weight in (5, 10, 15, 20, 25, 30) else (-5 if weight > 100 else -0.5)
     if weight is not None and score is not None and score > weight + 1e-9:
         s -= 3
-    if rate is not None and rate > 300:
+    if rate_ is not None and rate_ > 300:  # (printed, or implied by the amounts: 10.21 executed of 3 budgeted)
         s -= 3
     for col in ("budget_full_year", "executed"):
         if values.get(col) is not None:
@@ -590,13 +591,15 @@ class FundingRow:
 
 
 def assign(columns: list[str], raw: list[str], weight_default: float | None = None,
-           by_source: bool = False) -> tuple[dict, bool] | None:
+           by_source: bool = False, total: dict | None = None) -> tuple[dict, bool] | None:
     """Give a funding row's printed values to the header's columns.
 
     Values keep their order; a rate printed with % only goes to the rate column; a '/' holds its column
     empty; when fewer values than columns are printed, the blanks go where the row's arithmetic agrees
-    best; a run of glued figures is split only where that arithmetic confirms it. Returns (column →
-    value, whether the arithmetic confirmed it), or None when nothing fits.
+    best; a run of glued figures is split only where that arithmetic confirms it. A part of the total (其中…)
+    is also confirmed by amounts equal to the total's (`total`, read first), and a figure cut out of a run
+    without its % is a rate only where 分值 × 执行率 = 得分 confirms it. Returns (column → value, whether the
+    arithmetic confirmed it), or None when nothing fits.
 
     >>> assign(["budget_initial", "budget_full_year", "executed", "exec_weight", "exec_rate", "exec_score"],
     ...        ["880", "880", "880", "10", "10"])[0]["exec_rate"] is None
@@ -604,6 +607,12 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
     >>> v, ok = assign(["budget_full_year", "executed", "exec_rate", "exec_score"], ["1010100%20"], 20)
     >>> (v["budget_full_year"], v["executed"], v["exec_rate"], v["exec_score"], ok)
     (10.0, 10.0, 100.0, 20.0, True)
+    >>> cols = ["budget_initial", "executed", "exec_weight", "exec_rate", "exec_score"]
+    >>> v, ok = assign(cols, ["310.2154.74"], total={"budget_initial": 310.2, "executed": 154.74})
+    >>> (v["budget_initial"], v["executed"], v["exec_rate"], ok)
+    (310.2, 154.74, None, True)
+    >>> assign(cols, ["310.2154.74"]) is None  # (310.2 | 15 | 4.74 fits 15 / 310.2 = 4.8%: no % was printed)
+    True
     """
     options: list[list[tuple]] = [[]]  # each: the value sequence as (kind, value, cut out of a glued run)
     for text in raw:
@@ -625,16 +634,18 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
         for slots in itertools.combinations(range(len(columns)), len(vals)):
             got: dict[str, float | None] = dict.fromkeys(columns)
             ok = True
-            for (kind, v, _), at in zip(vals, slots, strict=True):
+            bare_rate = False  # a rate cut out of a run that printed no %
+            for (kind, v, cut), at in zip(vals, slots, strict=True):
                 col = columns[at]
                 if kind == "rate" and col != "exec_rate":
                     ok = False
                     break
+                bare_rate = bare_rate or cut and kind == "num" and col == "exec_rate"
                 if col == "method" and kind != "blank":
                     ok = False
                     break
                 got[col] = v
-            if not ok:
+            if not ok or bare_rate and not _scored_rate(got, None if "exec_weight" in columns else weight_default):
                 continue
             # blanks at the end of the row cost less than blanks in its middle
             # the template's execution weight stands in only where the form prints no 分值 column
@@ -645,6 +656,8 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
                               if kind == "num" and columns[at] in _POINTS_COLUMNS)
             if "budget_initial" in columns and got.get("budget_initial") is None and got.get("budget_full_year"):
                 sc += 0.05  # a form without 年初预算数 leaves that column blank
+            if total and _as_total(got, total):
+                sc += 3
             if best_score is None or sc > best_score:
                 best, best_score, glued = got, sc, any(g for _, _, g in vals)
     if best is None:
@@ -653,6 +666,24 @@ def assign(columns: list[str], raw: list[str], weight_default: float | None = No
     if glued and not confirmed:
         return None
     return best, confirmed
+
+
+def _scored_rate(values: dict[str, float | None], weight_default: float | None) -> bool:
+    """Whether the row's 得分 is its 分值 × 执行率: what confirms a rate printed without its % ('79.27107.93' =
+    79.27 | 10 | 7.93); executed / budget alone does not (310.2 | 15 | 4.74 out of '310.2154.74' agrees to 0.1)."""
+    rate, score = values.get("exec_rate"), values.get("exec_score")
+    w = values.get("exec_weight")
+    w = w if w is not None else weight_default
+    return None not in (rate, score, w) and abs(min(w, w * rate / 100) - score) <= 0.6
+
+
+def _as_total(values: dict[str, float | None], total: dict[str, float | None]) -> bool:
+    """Whether a row's amounts (two at least) are the total's: the one part of the total that is all of it."""
+    got = [(v, total.get(c)) for c, v in values.items() if c in _AMOUNTS and v is not None]
+    return len(got) >= 2 and all(t is not None and abs(v - t) < 0.005 for v, t in got)
+
+
+_AMOUNTS = ("budget_initial", "budget_full_year", "executed")
 
 
 def _glued(text: str, most: int, columns: list[str] | None = None) -> list[list[tuple]]:
@@ -1078,8 +1109,10 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                 funding.append(FundingRow(t.text, t.canonical, t.line, dict.fromkeys(columns), False, raw))
                 used.update(range(i, j))
             continue
+        total = next((r.values for r in funding if r.fund_source == "total" and r.confirmed), None) \
+            if t.canonical != "total" else None
         got = (by_cell is not None and _placed(columns, raw, weight_default)) or assign(
-            columns, raw, weight_default, by_source=t.canonical != "total")
+            columns, raw, weight_default, by_source=t.canonical != "total", total=total)
         if got is None and i == header_end - 1:  # the scrambled case: the longest confirmed prefix
             for cut in range(min(len(raw) - 1, len(columns)), 2, -1):
                 got = assign(columns, raw[:cut], weight_default)
@@ -1591,7 +1624,10 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
     several blocks (Hubei: 年度绩效目标1(40分), 年度绩效目标2(40分)) has a header before each."""
     at = 0
     while (found := _header(toks, used, at)) is not None:
+        first, goal = len(form.indicators), _goal_label(toks, used, found, at)
         at = _indicator_block(toks, used, form, found)
+        for ind in form.indicators[first:]:
+            ind.goal = goal
         if at < len(toks) and _NOTE_START.match(toks[at].text):
             break  # the notes under the table: the header words they mention open no block
     if not form.indicators:
@@ -1600,6 +1636,36 @@ def _indicators(toks: list[Token], used: set[int], form: Form) -> None:
 
 
 _VALUE_COLUMNS = ("target", "actual", "weight", "score")
+
+
+def _numbered_goal(toks: list[Token], i: int) -> bool:
+    """Whether the label at i is a numbered 年度绩效目标N (by itself or with the piece after it)."""
+    g = goal_block(toks[i].text)
+    if g is not None and g[0] is None and i + 1 < len(toks) and toks[i + 1].role is None:
+        g = goal_block(toks[i].text + toks[i + 1].text)
+    return g is not None and g[0] is not None
+
+
+def _goal_label(toks: list[Token], used: set[int], found: tuple[list[str], int], after: int) \
+        -> tuple[int | None, float | None]:
+    """The 年度绩效目标N(P分) label just before an indicator header (forms.goal_block): one token, or the label
+    word cut out of run-on text and its '1(40分)' after it, which is then read. (None, None) without one."""
+    cols, end = found
+    k = end - 1
+    while k > after and toks[k].role != "stop":
+        k -= 1  # back over the header's cells to the label before them
+    if k < after or end - k > 2 * len(cols) + 6:
+        return None, None
+    g = goal_block(toks[k].text)
+    if g is None:
+        return None, None
+    nxt = k + 1
+    if g == (None, None) and nxt < end and nxt not in used and toks[nxt].role is None:
+        joined = goal_block(toks[k].text + toks[nxt].text)
+        if joined is not None and joined != (None, None):
+            used.add(nxt)
+            return joined
+    return g
 
 
 def _scattered_block(toks: list[Token], used: set[int], form: Form) -> None:
@@ -1778,6 +1844,8 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
                                                     for a in _after_figures(t.text)])
     while i < n:
         t = toks[i]
+        if t.role == "stop" and t.canonical == "indicator" and form.indicators and _numbered_goal(toks, i):
+            break  # the next goal's block (年度绩效目标2(40分)): its own header follows
         if t.role == "stop" and t.canonical == "indicator" and form.indicators:
             used.add(i)  # the block's own label printed again (a page break in a run-on copy)
             i += 1
@@ -2021,7 +2089,7 @@ def templates_markdown() -> str:
     for r in rules.table("form_labels.csv"):
         groups.setdefault((r["role"], r["canonical"]), []).append(r["synonym"])
     for r in rules.table("headers.csv"):
-        if r["table"] in ("funding", "goal", "indicator"):
+        if r["table"] in ("funding", "goal", "indicator", "block"):
             groups.setdefault((f"{r['table']} header", r["canonical"]), []).append(r["synonym"])
     for r in rules.table("funding_rows.csv"):
         groups.setdefault(("funding row", r["fund_source"]), []).append(r["synonym"])

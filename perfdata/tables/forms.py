@@ -67,6 +67,7 @@ class Indicator:
     positions: dict[str, int] = field(default_factory=dict)
     content: tuple | None = None  # indicator_values() past the levels, when known from the row's cells
     parent: int | None = None  # seq of the scored indicator a '其中…' sub-row belongs to (mark_children)
+    goal: tuple[int | None, float | None] = (None, None)  # the 年度绩效目标N(P分) block it sits in (goal_block)
 
 
 @dataclass
@@ -100,6 +101,25 @@ class Form:
     # the department template's own blocks, read by the token reader: goals, tasks ([name, content]),
     # budget (department.BUDGET → 万元) and budget_lines
     department_blocks: dict = field(default_factory=dict)
+
+
+_GOAL_NO = re.compile(r"(\d{1,2})$")
+
+
+@lru_cache(maxsize=4096)
+def goal_block(text: str) -> tuple[int | None, float | None] | None:
+    """The number and points of a 年度绩效目标N(P分) block label (headers.csv: block goal_block); None where
+    the cell is no such label. A form that prints several goals, each with its indicators under it (湖北),
+    labels each block so: its rows keep the block they sit in.
+
+    >>> goal_block("年度绩效目标1(40分)"), goal_block("年度绩效目标完成情况"), goal_block("一级指标")
+    ((1, 40.0), (None, None), None)
+    """
+    if rules.headers("block").lookup(text) != "goal_block":
+        return None
+    name, points = split_level_weight(clean(text))
+    m = _GOAL_NO.search(name)
+    return (int(m.group(1)) if m else None), points
 
 
 @lru_cache(maxsize=16384)
@@ -303,7 +323,7 @@ def _header_cells(row: Row, group: str, block: str) -> tuple[list[tuple[int, str
         k = hm.lookup(c)
         if k is not None:
             known.append((p, c, k))
-        elif form.lookup(key(c)) != block:
+        elif form.lookup(key(c)) != block and goal_block(c) is None:
             unknown.append(c)
     return known, tuple(unknown)
 
@@ -352,6 +372,7 @@ class FormReader:
         self.level1: str | None = None
         self.level1_weight: float | None = None
         self.level1_weight_line: int | None = None
+        self.goal: tuple[int | None, float | None] = (None, None)  # the 年度绩效目标N(P分) block read (goal_block)
         self.level2: str | None = None
         self.pending_weight: tuple[float, int] | None = None
         self.header_exec_weight: str | None = None
@@ -612,6 +633,7 @@ class FormReader:
     def _indicator_header(self, row, filled):
         kinds, unknown = _indicator_columns(row)
         self.header_labels.update(label_key(c) for _, c in filled)
+        self.goal = next((g for _, c in filled if (g := goal_block(c)) is not None), (None, None))
         for c in unknown:
             self._left(row, "unknown header cell in the 绩效指标 block", c)
         self._set_indicator_columns(kinds)
@@ -676,7 +698,7 @@ class FormReader:
             return
         self.form.indicators.append(Indicator(line, row.end, self.level1, self.level1_weight,
                                               self.level1_weight_line, self.level2, cells.no, cells.name,
-                                              cells.fields, cells.positions, cells.content))
+                                              cells.fields, cells.positions, cells.content, goal=self.goal))
 
     def _continuation(self, row, pos, text):
         """A lone cell under an indicator row: the rest of a cell broken over two lines."""
@@ -787,6 +809,11 @@ def parse_indicator_cells(cells: tuple[str, ...], kinds: tuple[str, ...], kind_p
         elif level and level.tier == 2 and not saw2:
             steps.append((2, level, None, saw1))
             saw2 = True
+        elif level and level.tier == 1 and saw1 and not saw2 and name_pos is not None and filled[idx][0] < name_pos:
+            # a 一级 word in the 二级 column, '效益指标 | 满意度指标 | 整编资料审核' (the templates before 2021
+            # put 满意度 under 效益)
+            steps.append((2, level, None, True))
+            saw2 = True
         else:
             break
         idx += 1
@@ -857,6 +884,7 @@ INDICATOR_FIELDS = (
     "target_raw", "actual_raw", "weight", "score", "deviation_note", "method", "nature", "measure_unit",
     "is_budget_execution", "target_op", "target_value", "target_unit", "actual_op", "actual_value",
     "actual_unit", "quantitative", "direction", "parent_seq", "is_core", "target_adjusted_raw", "score_coefficient",
+    "goal_no", "goal_weight",
 )
 _NO_NOTE = (None, "—", "-")
 
@@ -869,7 +897,7 @@ def indicator_values(ind: Indicator, *lead) -> tuple:
         content = _content(ind.indicator_no, ind.name, ind.fields)
     return (*lead, ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line,
             ind.level2) + content + (ind.parent, is_core(ind), ind.fields.get("target_adjusted"),
-                                     to_number(ind.fields.get("score_rate")))
+                                     to_number(ind.fields.get("score_rate"))) + ind.goal
 
 
 def is_core(ind: Indicator) -> bool:
