@@ -1494,3 +1494,50 @@ def test_a_part_of_the_total_run_together_is_read_where_it_equals_the_total():
     fiscal = t["funding"].set_index("fund_source").loc["fiscal"]
     assert (fiscal.label, fiscal.budget_initial, fiscal.executed) == ("其中:本年一般公共预算拨款", 310.2, 154.74)
     assert pd.isna(fiscal.exec_rate_reported)
+
+
+# 安徽 寿县 (external #05, there one cell per line) printed as a grid, with the 合计 row its excerpt cuts off
+RUBRIC = [["2023年度部门整体支出绩效评价自评表"],
+          ["单位", "寿县财政局"],
+          ["序号", "一级指标", "二级指标", "三级指标", "指标分值", "指标解释", "指标说明及评分标准", "自评得分"],
+          ["1", "规划(15分)", "基础信息(3分)", "基础信息完整性", "3", "预算基础信息是否符合相关规定。",
+           "基础数据信息是否真实(1分)", "3"],
+          ["2", "", "工作计划(6分)", "年度工作计划完整性", "3", "年度工作计划是否完整可行。", "是否完整可行(3分)", "3"],
+          ["3", "", "", "年度工作计划明确性", "3", "年度工作计划是否明确可操作。", "是否明确可操作(3分)", "2.5"],
+          ["4", "管理(45分)", "预算执行(20分)", "预算完成率", "5", "预算完成率=…", "100%计满分,每低于5%扣2分", "5"],
+          ["合计", "", "", "", "14", "", "", "13.5"]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "pdf"])
+def test_a_rubric_in_a_grid_reads_its_rows_and_its_total(how, tmp_path):
+    """The 合计 row ended the rubric's rows and was then read by no one (no total, no leftover): its 指标分值
+    and 自评得分 are the department form's total_weight and total_score."""
+    import make_fixtures
+
+    path = tmp_path / f"rubric.{'txt' if how == 'tabs' else how}"
+    if how == "tabs":
+        path.write_text("\n".join("\t".join(r) for r in RUBRIC) + "\n", encoding="utf-8")
+    else:
+        {"xlsx": lambda: make_fixtures.to_xlsx(RUBRIC, [0], path), "docx": lambda: make_fixtures.to_docx(RUBRIC, path),
+         "pdf": lambda: make_fixtures.to_pdf(RUBRIC, path)}[how]()
+    t = perfdata.read(path)
+    d = t["department_forms"].iloc[0]
+    assert (d.department, d.template, d.total_weight, d.total_score) == ("寿县财政局", "rubric", 14.0, 13.5)
+    ind = t["department_indicators"]
+    assert [(r.level1, r.level1_weight, r.level2, r.name, r.weight, r.score) for r in ind.itertuples()] == [
+        ("规划", 15.0, "基础信息", "基础信息完整性", 3.0, 3.0),
+        ("规划", 15.0, "工作计划", "年度工作计划完整性", 3.0, 3.0),
+        ("规划", 15.0, "工作计划", "年度工作计划明确性", 3.0, 2.5),
+        ("管理", 45.0, "预算执行", "预算完成率", 5.0, 5.0)]
+    assert t["leftovers"].empty
+
+
+def test_a_rubric_total_of_one_figure_is_the_score_unless_it_is_only_the_points_added_up():
+    form = engine.Form(line_start=1)
+    form.indicators = [engine.Indicator(2, 2, None, None, None, None, 1, "a", {"weight": "3", "score": "2"}),
+                       engine.Indicator(3, 3, None, None, None, None, 2, "b", {"weight": "5", "score": "5"})]
+    toks = [engine.Token("合计", 4, "total"), engine.Token("8", 4)]
+    assert engine._rubric_total(toks, 0, form) == 2 and (form.total_weight, form.total_score) == (8.0, None)
+    form.total_weight = None
+    toks[1] = engine.Token("7", 4)
+    assert engine._rubric_total(toks, 0, form) == 2 and (form.total_weight, form.total_score) == (None, 7.0)

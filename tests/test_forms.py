@@ -528,3 +528,37 @@ def test_fund_rows_under_a_source_column_and_no_points_anywhere(how, tmp_path):
         ("灭火设备配备率", "100%", "1000件"), ("森林火灾火因查明率", "不低于95%", "达成预期指标")]
     assert ind.weight.isna().all() and ind.score.isna().all()
     assert t["leftovers"].empty
+
+
+# 安徽 萧县 衔接资金 绩效目标自评表 (external #13, there markdown-like rows) printed as a grid: 资金情况(万元) as the
+# block's label, no 年初预算数, 分值 before the values, ★ core indicators and their 其中… sub-rows
+XIANJIE = [["绩效目标自评表"], ["(2023年度)"],
+           ["项目名称", "河西村特色种养补贴到户项目", "", "", "项目负责人及电话", "李宁0557-5788003"],
+           ["主管部门", "县农业农村局", "", "", "实施单位", "张庄寨镇人民政府"],
+           ["资金情况(万元)", "", "全年预算数(A)", "全年执行数(B)", "分值", "执行率(B/A)", "得分"],
+           ["", "年度资金总额:", "9.48", "9.48", "10", "100%", "10"],
+           ["", "其中:本年财政拨款", "9.48", "9.48", "", "", ""],
+           ["", "其他资金", "-", "-", "", "", ""],
+           ["绩效指标", "一级指标", "二级指标", "三级指标", "分值", "年度指标值", "全年实际值", "得分",
+            "未完成原因及拟采取的改进措施"],
+           ["", "产出指标(50分)", "数量指标", "★补助各类瓜果蔬菜种植面积", "20", "29.5亩", "29.5亩", "20", ""],
+           ["", "", "", "其中桃树种植面积", "", "1.5亩", "1.5亩", "", ""],
+           ["", "满意度指标(10分)", "服务对象满意度指标", "受益群众满意度", "10", "≥95%", "98%", "10", ""],
+           ["总分", "", "", "", "40", "", "", "40", ""]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html"])
+def test_a_transfer_payment_form_in_a_grid(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(XIANJIE, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_initial is pd.NA, f.budget_full_year, f.executed, f.exec_weight, f.template) == (
+        True, 9.48, 9.48, 10, "xianjie_target")
+    ind = t["indicators"]
+    assert [(r.name, r.weight, r.target_raw, r.score, bool(r.is_core)) for r in ind.fillna({"weight": -1}).itertuples()
+            if r.weight != -1] == [("★补助各类瓜果蔬菜种植面积", 20.0, "29.5亩", 20.0, True),
+                                   ("受益群众满意度", 10.0, "≥95%", 10.0, False)]
+    child = ind.iloc[1]
+    assert (child["name"], child.parent_seq, pd.isna(child.weight)) == ("其中桃树种植面积", 1, True)
+    assert t["leftovers"].text.tolist() == ["李宁0557-5788003"]  # (a contact the form does not keep)

@@ -2291,7 +2291,8 @@ def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
         while j < len(toks) and toks[j].role not in ("title", "total", "score_total"):
             u = toks[j]
             nxt = toks[j + 1] if j + 1 < len(toks) else None
-            opens = u.text.rstrip("、.") == str(expect) and nxt is not None and _figure(nxt.text) is None
+            opens = u.text.rstrip("、.") == str(expect) and nxt is not None and _figure(nxt.text) is None \
+                and nxt.role not in ("total", "score_total", "title")  # (the score before 合计 is no 序号)
             if opens and (not rows or _has_weight(rows[-1])):
                 rows.append([u])
                 expect += 1
@@ -2326,6 +2327,8 @@ def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
                 fields["score"] = score
             form.indicators.append(Indicator(r[0].line, r[-1].line, level1, level1_weight, level1_line, level2,
                                              int(r[0].text.rstrip("、.")), name, fields))
+        if j < len(toks) and toks[j].role == "total" and form.indicators:
+            j = _rubric_total(toks, j, form)
         form.line_end = toks[j - 1].line if j > at else t.line
         form.complete = j < len(toks)
         if not form.complete:
@@ -2333,6 +2336,27 @@ def read_rubrics(toks: list[Token], last_line: int) -> list[Form]:
         if form.indicators:
             out.append(form)
     return out
+
+
+def _rubric_total(toks: list[Token], j: int, form: Form) -> int:
+    """The rubric's 合计 row at j: its 指标分值 and 自评得分 in that order; a lone figure is the score, unless it is
+    the rows' 分值 added up and not their scores'. Returns the index after the row."""
+    k, figures = j + 1, []
+    while k < len(toks) and len(figures) < 2 and (toks[k].role == "empty" or _figure(toks[k].text) is not None):
+        if toks[k].role != "empty":
+            figures.append(_figure(toks[k].text))
+        k += 1
+    if len(figures) == 2:
+        form.total_weight, form.total_score = figures
+    elif figures:
+        weights = sum(to_number(i.fields.get("weight")) or 0 for i in form.indicators)
+        scores = sum(to_number(i.fields.get("score")) or 0 for i in form.indicators)
+        if abs(figures[0] - weights) < 0.005 and abs(figures[0] - scores) >= 0.005:
+            form.total_weight = figures[0]
+        else:
+            form.total_score = figures[0]
+    form.total_line = toks[j].line
+    return k
 
 
 def _has_weight(row: list[Token]) -> bool:
