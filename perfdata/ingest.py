@@ -644,7 +644,7 @@ FORM_FIELDS = (
     "department_inferred", "unit", "unit_inferred", "project_name", "year", "year_inferred", "budget_initial",
     "budget_full_year", "executed", "exec_rate_reported", "exec_weight", "exec_score_reported",
     "total_weight_reported", "total_score_reported", "goal_planned", "goal_achieved", "notes", "layout",
-    "complete", "total_line", "funding_line", "project_key", "template", "amount_unit",
+    "complete", "total_line", "funding_line", "project_key", "template", "amount_unit", "grade_printed",
 )
 INDICATOR_FIELDS = ("form_id", "seq", *INDICATOR_VALUES)
 
@@ -672,7 +672,7 @@ def _emit(form: Form, form_id: str, res: FileResult):
         to_number(t.get("executed")), to_percent(t.get("exec_rate")), to_number(t.get("exec_weight")),
         to_number(t.get("exec_score")), form.total_weight, form.total_score, form.goal_planned,
         form.goal_achieved, "\n".join(form.notes) or None, form.layout, form.complete, form.total_line,
-        t.get("line"), project_key(form.project_name), form.template, form.amount_unit,
+        t.get("line"), project_key(form.project_name), form.template, form.amount_unit, form.grade,
     ))
     indicators = res.packed_rows("indicators", INDICATOR_FIELDS)
     for seq, ind in enumerate(form.indicators, 1):

@@ -81,6 +81,8 @@ TABLES: dict[str, list[Column]] = {
         Column("project_key", S, "项目匹配键", "normalised project name for joining (keys.project_key)"),
         Column("template", S, "模板", "template the form was read as (rules/templates.csv); null: read by rows"),
         Column("amount_unit", S, "金额单位", "unit the form prints its amounts in (万元 | 元); the table holds 万元"),
+        Column("grade_printed", S, "表列等级", "the grade printed beside the 总分 (云南: 总分 | 100 | 96 | 优), as "
+               "printed; grade_reported is the one its total gives"),
     ],
     "funding": [
         Column("form_id", S, "表单编号", "form the line belongs to"),

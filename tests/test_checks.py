@@ -509,3 +509,20 @@ def test_target_table_findings_carry_the_tables_department_and_year(found):
     assert t.department.eq("香河县人力资源和社会保障局").all() and t.year.eq(2023).all() and t.region.isna().all()
     d = found[found.rule == "department_summary_mismatch"]  # and a department form's findings, from that form
     assert len(d) and d.department.eq("新乡县人力资源和社会保障局").all() and d.year.eq(2021).all()
+
+
+@pytest.mark.parametrize("sep", ["\t", "|"])
+def test_a_printed_grade_is_kept_and_checked_against_the_total(sep):
+    """云南 prints a grade beside the total ('总分 | 100 | 96 | 优'): forms.grade_printed keeps it (it was an
+    extra cell), and grade_mismatch flags one that is not the band of the printed total (rules/grades.csv)."""
+    text = render(sep=sep)
+    total = next(ln for ln in text.splitlines() if ln.strip(" |").startswith("总分"))
+    score = float([c for c in total.split(sep) if c.strip()][-1])
+    band = "优" if score >= 90 else "良"
+    for printed, expected in [(band, []), ("差", [[band, "差"]])]:
+        graded = total.rstrip(" |") + f" {sep} {printed}" + (" |" if sep == "|" else "")
+        t = combine([read_bytes(text.replace(total, graded).encode(), "graded.txt")])
+        assert t["forms"].grade_printed.tolist() == [printed] and t["leftovers"].empty
+        a = check(t)
+        assert a[a.rule == "grade_mismatch"][["expected", "found"]].values.tolist() == expected
+        assert set(a.rule) <= {"grade_mismatch"}

@@ -562,3 +562,52 @@ def test_a_transfer_payment_form_in_a_grid(how, tmp_path):
     child = ind.iloc[1]
     assert (child["name"], child.parent_seq, pd.isna(child.weight)) == ("其中桃树种植面积", 1, True)
     assert t["leftovers"].text.tolist() == ["李宁0557-5788003"]  # (a contact the form does not keep)
+
+
+# 云南 永德 (external #15, there pipes misaligned) printed as a grid: 年度指标值 printed across a second header row
+# 指标性质 | 指标值 | 度量单位, amounts in 元, and a grade beside the total
+YONGDE_SPLIT = [["项目支出绩效自评表"], ["(2022年度)"],
+                ["项目名称", "", "明朗中学学生营养改善计划"],
+                ["主管部门", "", "永德县教育体育局", "", "", "", "实施单位", "", "临沧市永德县明朗中学"],
+                ["项目资金(元)", "", "", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+                ["", "", "年度资金总额", "", "387,664.62", "387,664.62", "387,664.62", "10", "100%", "10"],
+                ["绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "", "", "实际完成值", "分值", "得分",
+                 "偏差原因分析及改进措施"],
+                ["", "", "", "", "指标性质", "指标值", "度量单位", "", "", "", ""],
+                ["", "产出指标", "数量指标", "受益学生人数", "≥", "735", "人次", "735人次", "25", "25", ""],
+                ["", "效益指标", "社会效益指标", "学生营养改善", "定性", "明显", "", "明显", "30", "28",
+                 "部分学生挑食"],
+                ["总分", "", "", "", "", "", "", "", "100", "98", "优"]]
+
+
+def _yongde_html_with_spans() -> str:
+    """The same form as a government page prints it: the header's 年度指标值 over three columns (colspan) and its
+    other cells down two rows (rowspan), so the second header row holds only the three it splits into."""
+    head = ('<tr><td rowspan="5">绩效指标</td><td rowspan="2">一级指标</td><td rowspan="2">二级指标</td>'
+            '<td rowspan="2">三级指标</td><td colspan="3">年度指标值</td><td rowspan="2">实际完成值</td>'
+            '<td rowspan="2">分值</td><td rowspan="2">得分</td><td rowspan="2">偏差原因分析及改进措施</td></tr>'
+            '<tr><td>指标性质</td><td>指标值</td><td>度量单位</td></tr>')
+    cells = lambda r: "<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"  # noqa: E731
+    top = "".join(cells([c for c in r if c]) for r in YONGDE_SPLIT[2:6])
+    rows = "".join(cells(r[1:]) for r in YONGDE_SPLIT[8:10]) + cells(["总分"] + YONGDE_SPLIT[-1][8:])
+    return f'<meta charset="utf-8"><p>{YONGDE_SPLIT[0][0]}</p><table>{top}{head}{rows}</table>'
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html", "html-spans"])
+def test_a_second_header_row_splits_the_target_column(how, tmp_path):
+    """The row under the indicator header (指标性质 | 指标值 | 度量单位) was read as an indicator named 指标性质, and
+    the rows' values as extra cells: it is the header's second row, whose columns replace the one it splits."""
+    import perfdata
+
+    if how == "html-spans":
+        path = tmp_path / "form.html"
+        path.write_text(_yongde_html_with_spans(), encoding="utf-8")
+    else:
+        path = _grid_file(YONGDE_SPLIT, how, tmp_path)
+    t = perfdata.read(path)
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.amount_unit, f.total_score_reported, f.grade_printed) == (38.766462, "元", 98, "优")
+    ind = t["indicators"]
+    assert [(r.name, r.target_raw, r.nature, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == [
+        ("受益学生人数", "≥735人次", "≥", "735人次", 25.0, 25.0), ("学生营养改善", "明显", "定性", "明显", 30.0, 28.0)]
+    assert t["leftovers"].empty

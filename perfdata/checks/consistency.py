@@ -125,6 +125,16 @@ def weights_not_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
                      found=_fmt(with_exec[h.index]), message=msg)
 
 
+@rule("grade_mismatch")
+def grade_mismatch(ctx: Context) -> pd.DataFrame:
+    f = ctx.f
+    printed, own = f.grade_printed, f.grade_reported
+    h = f[(printed.notna() & own.notna() & printed.ne(own)).fillna(False)]
+    t, g, p = _fmt(h.total_score_reported), _txt(h.grade_reported), _txt(h.grade_printed)
+    return _findings(h, form_id=h.form_id, line=h.total_line, field="grade_printed", expected=g, found=p,
+                     message="总分" + t + "分，按等级档次应为“" + g + "”，表中等级填“" + p + "”。")
+
+
 @rule("exec_outside_total")
 def exec_outside_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
     f = ctx.f

@@ -341,7 +341,9 @@ class DepartmentReader:
             self._left(row, "lone cell in the indicator table", text)
 
     def _total(self, row, filled):
-        weight, score, left = total_cells(filled)
+        weight, score, grade, left = total_cells(filled)
+        if grade is not None:  # (the department tables keep no printed grade)
+            left.append((grade, "grade beside the total (the department tables keep none)"))
         if weight is not None:
             self.form.total_weight = weight
         if score is not None:

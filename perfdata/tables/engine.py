@@ -52,6 +52,7 @@ from perfdata.tables.forms import (
     Leftover,
     continue_indicator,
     goal_block,
+    grade_words,
     level_cell,
     mark_children,
     natures,
@@ -1202,6 +1203,9 @@ def _read_form(toks: list[Token], last_line: int) -> Form:
                 form.total_weight = figures[0]
             form.total_line = t.line
             form.complete = True
+            k = next((k for k in range(j, min(j + 3, len(toks))) if toks[k].role != "empty"), None)
+            if k is not None and k not in used and toks[k].text in grade_words():
+                form.grade, j = toks[k].text, k + 1  # the grade printed after it (云南: 总分 | 100 | 96 | 优)
             used.update(range(i, j))
             total_end = j
             if t.role == "total":

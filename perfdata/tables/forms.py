@@ -95,6 +95,7 @@ class Form:
     inferred: set = field(default_factory=set)
     template: str | None = None  # rules/templates.csv id: the best match of its title and header cells
     amount_unit: str = "万元"  # as printed; amounts are held in 万元
+    grade: str | None = None  # a grade printed beside the 总分 (优 | 良 | 中 | 差: rules/grades.csv)
     placeholders: list[int] = field(default_factory=list)  # lines of empty template rows (指标2, ……)
     consumed: list[int] | None = None  # lines of the rows read into the form (None: not reported)
     kind: str = "project"  # project | department (a 部门整体支出绩效自评表 in the project layout)
@@ -354,6 +355,20 @@ def _indicator_columns(row: Row) -> tuple[tuple[tuple[str, int], ...], tuple[str
     return tuple((k, p) for p, _, k in known), unknown
 
 
+def merge_sub_header(kinds: tuple[tuple[str, int], ...], sub: tuple[tuple[str, int], ...]) \
+        -> tuple[tuple[str, int], ...]:
+    """An indicator header's columns with its second row's in place of the column that row splits.
+
+    >>> merge_sub_header((("name", 3), ("target", 4), ("actual", 7), ("weight", 8)),
+    ...                  (("nature", 4), ("target", 5), ("measure_unit", 6)))
+    (('name', 3), ('nature', 4), ('target', 5), ('measure_unit', 6), ('actual', 7), ('weight', 8))
+    """
+    lo, hi = min(p for _, p in sub), max(p for _, p in sub)
+    named = {k for k, _ in sub}
+    kept = [(k, p) for k, p in kinds if not lo <= p <= hi and k not in named]
+    return tuple(sorted([*kept, *sub], key=lambda kp: kp[1]))
+
+
 def _goal_text(text: str) -> str:
     return GOAL_PREFIXES.sub("", _P_TAGS.sub("\n", text)).strip()
 
@@ -373,6 +388,7 @@ class FormReader:
         self.level1_weight: float | None = None
         self.level1_weight_line: int | None = None
         self.goal: tuple[int | None, float | None] = (None, None)  # the 年度绩效目标N(P分) block read (goal_block)
+        self.sub_header_next = False  # the row after the indicator header may be its second row (_sub_header)
         self.level2: str | None = None
         self.pending_weight: tuple[float, int] | None = None
         self.header_exec_weight: str | None = None
@@ -640,6 +656,18 @@ class FormReader:
         self.form.layout = "|".join(self.val_kinds)
         self.separator = "\t" if "\t" in row.raw else "|" if row.raw.count("|") >= 2 else None
         self.state = "indicators"
+        self.sub_header_next = True
+
+    def _sub_header(self, row) -> bool:
+        """The header's second row, right under it: 指标性质 | 指标值 | 度量单位 under a 年度指标值 printed across
+        them (云南; a page's merged header cell). Its columns replace the one they split."""
+        sub, unknown = _indicator_columns(row)
+        if len(sub) < 2 or unknown or any(k in ("level1", "level2", "name") for k, _ in sub):
+            return False
+        self._set_indicator_columns(merge_sub_header(self.ind_kinds, sub))
+        self.header_labels.update(label_key(c) for _, c in row.filled)
+        self.form.layout = "|".join(self.val_kinds)
+        return True
 
     def _score_pos(self) -> int | None:
         return self.val_pos[self.val_kinds.index("score")] if "score" in self.val_kinds else None
@@ -650,6 +678,10 @@ class FormReader:
         self.val_kinds, self.val_pos, self.name_pos = self.ind_columns
 
     def _indicator_row(self, row):
+        if self.sub_header_next:
+            self.sub_header_next = False
+            if self._sub_header(row):
+                return
         columns = self.ind_columns
         memo_ = row.memo  # rows of equal text share it: their cells are read once per header
         hit = memo_.get(IndicatorCells)
@@ -708,7 +740,7 @@ class FormReader:
     # -- 总分 and notes ---------------------------------------------------------------------------
     def _total_row(self, row, filled):
         f = self.form
-        weight, score, left = total_cells(filled)
+        weight, score, f.grade, left = total_cells(filled)
         if weight is None and score is not None and self.separator and "weight" in self.val_kinds and \
                 filled[-1][0] == self.val_pos[self.val_kinds.index("weight")] != self._score_pos():
             weight, score = score, None  # its one figure under the 权重 column: the weights' total (四川 合计 | 100)
@@ -734,20 +766,31 @@ _VALUE_FIELDS = frozenset({"target", "actual", "weight", "score"})
 _NOTHING = frozenset({"无", "—", "-"})
 
 
-def total_cells(filled: list[tuple[int, str]]) -> tuple[float | None, float | None, list[tuple[str, str]]]:
-    """A 总分 row's 分值 and 得分 (its first two figures; one figure alone is the 得分), and its other cells as
-    (text, reason) leftovers: figures past the second, text other than a dash or 无.
+def total_cells(filled: list[tuple[int, str]]) \
+        -> tuple[float | None, float | None, str | None, list[tuple[str, str]]]:
+    """A 总分 row's 分值 and 得分 (its first two figures; one figure alone is the 得分), the grade printed after
+    them (a word of rules/grades.csv: 云南 prints '总分 | 100 | 96 | 优'), and its other cells as (text, reason)
+    leftovers: figures past the second, text other than a dash or 无.
 
     >>> total_cells([(0, "总分"), (6, "100"), (7, "96.97")])
-    (100.0, 96.97, [])
+    (100.0, 96.97, None, [])
+    >>> total_cells([(0, "总分"), (8, "100"), (9, "96"), (10, "优")])
+    (100.0, 96.0, '优', [])
     """
     nums = [to_number(c) for _, c in filled[1:] if cell_type(c) in ("num", "pts")]
     left = [(str(n), "extra number in the 总分 row") for n in nums[2:]]
-    left += [(c, "extra cell in the 总分 row") for _, c in filled[1:]
-             if cell_type(c) not in ("num", "pts", "dash") and c not in _NOTHING]
+    texts = [c for _, c in filled[1:] if cell_type(c) not in ("num", "pts", "dash") and c not in _NOTHING]
+    grade = texts.pop(0) if texts and texts[0] in grade_words() and nums else None
+    left += [(c, "extra cell in the 总分 row") for c in texts]
     if len(nums) >= 2:
-        return nums[0], nums[1], left
-    return None, (nums[0] if nums else None), left
+        return nums[0], nums[1], grade, left
+    return None, (nums[0] if nums else None), grade, left
+
+
+@cache
+def grade_words() -> frozenset[str]:
+    """The grades a form may print beside its total (rules/grades.csv: 优, 良, 中, 差)."""
+    return frozenset(r["grade"] for r in rules.table("grades.csv"))
 
 
 def continue_indicator(prev: Indicator, pos: int, text: str, end: int) -> bool:
