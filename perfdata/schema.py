@@ -125,6 +125,7 @@ TABLES: dict[str, list[Column]] = {
                "in a 是否核心指标 column"),
         Column("target_adjusted_raw", S, "调整指标值", "the adjusted target as printed, where it has that column"),
         Column("score_coefficient", F, "得分系数(%)", "the share of the weight scored, where the form prints it"),
+        Column("score_reviewed", F, "复核分", "the reviewer's score, where the form has that column (湖北 广水)"),
         Column("goal_no", I, "绩效目标序号", "N of the 年度绩效目标N block the row sits in, where a form "
                "prints several (湖北)"),
         Column("goal_weight", F, "绩效目标分值", "the points printed on that block's label (年度绩效目标1(40分) → 40)"),

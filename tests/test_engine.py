@@ -1541,3 +1541,15 @@ def test_a_rubric_total_of_one_figure_is_the_score_unless_it_is_only_the_points_
     form.total_weight = None
     toks[1] = engine.Token("7", 4)
     assert engine._rubric_total(toks, 0, form) == 2 and (form.total_weight, form.total_score) == (None, 7.0)
+
+
+@needs_external
+def test_grid_only_header_words_are_not_cut_out_of_a_scrambled_dump():
+    """广水 (#21, a PDF dump whose reading order is scrambled): its 项目权重 | 评价内容 | 分值 | 自评分 | 复核分
+    rubric is read where the rows keep their cells (tests/test_forms.py), but its words are headers.csv `indicator_grid`
+    spellings, which the token reader does not cut out of running text: no rows are made up from the dump
+    ('告计', '1、单位财务管理制度' were read as indicator names when they were), the rubric stays a leftover."""
+    t = perfdata.read(next(EXTERNAL.glob("21_*.txt")))
+    assert t["indicators"].empty and t["forms"].total_score_reported.tolist() == [95.0]
+    assert t["leftovers"].text.str.contains("项目决策2分").any()
+    assert engine.vocabulary().get("评价内容") is None and engine.vocabulary().get("项目权重") is None

@@ -59,11 +59,13 @@ class HeaderMap(NamedTuple):
 
 
 @cache
-def headers(table: str) -> HeaderMap:
-    """Header synonyms of one table ('form', 'funding', 'goal', 'indicator')."""
+def headers(table: str, grid: bool = False) -> HeaderMap:
+    """Header synonyms of one table ('form', 'funding', 'goal', 'indicator'); with `grid`, also those read only
+    where a row keeps its cells (table '<table>_grid': a spelling too loose to be cut out of running text)."""
+    tables = (table, f"{table}_grid") if grid else (table,)
     exact, prefixes = {}, []
     for row in _rows("headers.csv"):
-        if row["table"] != table:
+        if row["table"] not in tables:
             continue
         syn = row["synonym"]
         if syn.endswith("*"):

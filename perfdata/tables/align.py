@@ -17,6 +17,7 @@ FIT: dict[str, dict[str, int]] = {
     "actual": {"text": 3, "pct": 3, "money": 3, "num": 2, "pts": 1, "dash": 1},
     "weight": {"pts": 4, "num": 3, "dash": 1},
     "score": {"num": 3, "pts": 3, "dash": 1},
+    "score_reviewed": {"num": 3, "pts": 3, "dash": 1},
     "exec_weight": {"pts": 4, "num": 3, "dash": 1},
     "exec_score": {"num": 3, "pts": 2, "dash": 1},
     "source_points": {"pts": 4, "num": 1, "dash": 1},  # 分值/得分 of a funding row by source: an amount fits first

@@ -234,7 +234,7 @@ class DepartmentReader:
 
     # -- indicators -------------------------------------------------------------------------------
     def _indicator_header(self, row, filled):
-        hm = rules.headers("indicator")
+        hm = rules.headers("indicator", grid=True)
         self.cols = {}
         for p, c in filled:
             k = hm.lookup(c)

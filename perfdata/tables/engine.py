@@ -2093,7 +2093,7 @@ def templates_markdown() -> str:
     for r in rules.table("form_labels.csv"):
         groups.setdefault((r["role"], r["canonical"]), []).append(r["synonym"])
     for r in rules.table("headers.csv"):
-        if r["table"] in ("funding", "goal", "indicator", "block"):
+        if r["table"] in ("funding", "goal", "indicator", "indicator_grid", "block"):
             groups.setdefault((f"{r['table']} header", r["canonical"]), []).append(r["synonym"])
     for r in rules.table("funding_rows.csv"):
         groups.setdefault(("funding row", r["fund_source"]), []).append(r["synonym"])

@@ -318,7 +318,7 @@ _NO_WEIGHT_CELL = object()  # a funding header without a 分值 cell leaves the 
 def _header_cells(row: Row, group: str, block: str) -> tuple[list[tuple[int, str, str]], tuple[str, ...]]:
     """(position, cell, column kind) of the header cells that name a column of `group`, and the cells that
     name none; the block's own label (项目资金, 绩效指标) is neither."""
-    hm, form = rules.headers(group), rules.headers("form")
+    hm, form = rules.headers(group, grid=True), rules.headers("form")
     known, unknown = [], []
     for p, c in row.filled:
         k = hm.lookup(c)
@@ -927,7 +927,7 @@ INDICATOR_FIELDS = (
     "target_raw", "actual_raw", "weight", "score", "deviation_note", "method", "nature", "measure_unit",
     "is_budget_execution", "target_op", "target_value", "target_unit", "actual_op", "actual_value",
     "actual_unit", "quantitative", "direction", "parent_seq", "is_core", "target_adjusted_raw", "score_coefficient",
-    "goal_no", "goal_weight",
+    "score_reviewed", "goal_no", "goal_weight",
 )
 _NO_NOTE = (None, "—", "-")
 
@@ -938,9 +938,10 @@ def indicator_values(ind: Indicator, *lead) -> tuple:
     content = ind.content
     if content is None:
         content = _content(ind.indicator_no, ind.name, ind.fields)
+    get = ind.fields.get
     return (*lead, ind.line, ind.line_end, ind.level1, ind.level1_weight, ind.level1_weight_line,
-            ind.level2) + content + (ind.parent, is_core(ind), ind.fields.get("target_adjusted"),
-                                     to_number(ind.fields.get("score_rate"))) + ind.goal
+            ind.level2) + content + (ind.parent, is_core(ind), get("target_adjusted"), to_number(get("score_rate")),
+                                     to_number(get("score_reviewed"))) + ind.goal
 
 
 def is_core(ind: Indicator) -> bool:

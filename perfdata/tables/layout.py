@@ -146,12 +146,22 @@ def _is_funding_header(row: Row) -> bool:
 
 
 def is_indicator_header(row: Row) -> bool:
-    return "指标" in row.joined and _is_indicator_header(row)
+    joined = row.joined
+    return any(c in joined for c in _indicator_header_cues()) and _is_indicator_header(row)
+
+
+@cache
+def _indicator_header_cues() -> tuple[str, ...]:
+    """What an indicator header's text holds (a quick test before its cells are looked up): 指标, or a name or
+    level column spelled without it (headers.csv: 评价内容, 项目权重)."""
+    spelled = {r["synonym"].rstrip("*") for r in rules.table("headers.csv")
+               if r["table"] in ("indicator", "indicator_grid") and r["canonical"] in ("level1", "level2", "name")}
+    return ("指标", *sorted(s for s in spelled if "指标" not in s))
 
 
 @by_cells
 def _is_indicator_header(row: Row) -> bool:
-    hm = rules.headers("indicator")
+    hm = rules.headers("indicator", grid=True)
     kinds = {hm.lookup(c) for c in row.cells if c}
     return len(kinds & {"level1", "level2", "name"}) >= 2 and len(kinds) >= 4
 
