@@ -262,6 +262,10 @@ TABLES: dict[str, list[Column]] = {
         Column("is_core", B, "核心指标", "是 in a 是否核心指标 column (Chongqing), or the name marked ★"),
         Column("target_adjusted_raw", S, "调整指标值", "the adjusted target as printed, where it has that column"),
         Column("score_coefficient", F, "得分系数(%)", "the share of the weight scored, where the form prints it"),
+        Column("score_reviewed", F, "复核分", "the reviewer's score, where the form has that column"),
+        Column("goal_no", I, "绩效目标序号", "N of the 年度绩效目标N block the row sits in, where a form "
+               "prints several"),
+        Column("goal_weight", F, "绩效目标分值", "the points printed on that block's label (年度绩效目标1(40分) → 40)"),
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),

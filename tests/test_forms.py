@@ -617,3 +617,18 @@ def test_a_second_header_row_splits_the_target_column(how, tmp_path):
     assert [(r.name, r.target_raw, r.nature, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == [
         ("受益学生人数", "≥735人次", "≥", "735人次", 25.0, 25.0), ("学生营养改善", "明显", "定性", "明显", 30.0, 28.0)]
     assert t["leftovers"].empty
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "html"])
+def test_goal_blocks_of_a_department_form_in_the_project_layout(how, tmp_path):
+    """The same blocks in a 部门整体支出绩效自评表 (read by the token reader, cell by cell): each 年度绩效目标N(40分)
+    cell opens its block, and department_indicators keep goal_no and goal_weight (the columns were missing)."""
+    import perfdata
+
+    rows = [["2020年度部门整体支出绩效自评表"], ["部门(单位)名称", "黄冈市水利和湖泊局"], *HUANGGANG_GOALS[2:]]
+    t = perfdata.read(_grid_file(rows, how, tmp_path))
+    assert t["forms"].empty
+    ind = t["department_indicators"]
+    assert list(zip(ind["name"], ind.goal_no, ind.goal_weight, strict=True)) == [
+        ("监测数据必须合格", 1, 40.0), ("整编资料审核", 1, 40.0), ("监测站点数", 2, 40.0)]
+    assert t["leftovers"].empty

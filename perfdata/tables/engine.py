@@ -1652,24 +1652,20 @@ def _numbered_goal(toks: list[Token], i: int) -> bool:
 
 def _goal_label(toks: list[Token], used: set[int], found: tuple[list[str], int], after: int) \
         -> tuple[int | None, float | None]:
-    """The 年度绩效目标N(P分) label just before an indicator header (forms.goal_block): one token, or the label
-    word cut out of run-on text and its '1(40分)' after it, which is then read. (None, None) without one."""
-    cols, end = found
-    k = end - 1
-    while k > after and toks[k].role != "stop":
-        k -= 1  # back over the header's cells to the label before them
-    if k < after or end - k > 2 * len(cols) + 6:
-        return None, None
-    g = goal_block(toks[k].text)
-    if g is None:
-        return None, None
-    nxt = k + 1
-    if g == (None, None) and nxt < end and nxt not in used and toks[nxt].role is None:
-        joined = goal_block(toks[k].text + toks[nxt].text)
-        if joined is not None and joined != (None, None):
-            used.add(nxt)
-            return joined
-    return g
+    """The 年度绩效目标N(P分) label just before an indicator header (forms.goal_block): one token (a cell), or the
+    label word cut out of run-on text and its '1(40分)' after it; its tokens are then read. (None, None)
+    without one."""
+    k = found[1] - 1
+    while k > after and (k in used or toks[k].role == "empty"):
+        k -= 1  # back over the header's cells to what precedes them
+    for a in (k, k - 1):
+        if a < max(after, 0):
+            break
+        g = goal_block("".join(t.text for t in toks[a:k + 1]))
+        if g is not None:
+            used.update(range(a, k + 1))
+            return g
+    return None, None
 
 
 def _scattered_block(toks: list[Token], used: set[int], form: Form) -> None:
@@ -1848,7 +1844,7 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
                                                     for a in _after_figures(t.text)])
     while i < n:
         t = toks[i]
-        if t.role == "stop" and t.canonical == "indicator" and form.indicators and _numbered_goal(toks, i):
+        if t.role in ("stop", None) and form.indicators and _numbered_goal(toks, i):
             break  # the next goal's block (年度绩效目标2(40分)): its own header follows
         if t.role == "stop" and t.canonical == "indicator" and form.indicators:
             used.add(i)  # the block's own label printed again (a page break in a run-on copy)
