@@ -21,9 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from perfdata import schema
-from perfdata.grid import ReadError
+from perfdata.grid import ReadError, Row
 from perfdata.keys import link, project_key, table_id
-from perfdata.normalize import to_number, to_percent
+from perfdata.normalize import looks_traditional, simplify, to_number, to_percent
 from perfdata.readers.detect import read_grid
 from perfdata.tables import engine, layout, summary
 from perfdata.tables.forms import INDICATOR_FIELDS as INDICATOR_VALUES
@@ -175,13 +175,17 @@ def read_bytes(data: bytes, source_file: str, reader: str = "auto") -> FileResul
     if file_row["format"] == "text" and grid.encoding not in ("utf-8", "utf-8-sig"):
         res.problem("info", f"decoded as {grid.encoding}")
     try:
+        rows = _simplified(grid.rows, file_row["format"] != "text")
+        if rows is not grid.rows:
+            res.problem("info", "traditional characters converted to simplified (OpenCC t2s) for reading; "
+                        "evidence keeps the original text")
         early = len(res.tables.get("problems", []))  # the reader's own problems, kept whatever reads the forms
-        forms, starts = _read_forms(grid.rows, res, sha)
+        forms, starts = _read_forms(rows, res, sha)
         if reader == "tokens" or _needs_tokens(res):
-            taken = _read_tokens(grid.rows, res, sha, early, starts, force=reader == "tokens")
+            taken = _read_tokens(rows, res, sha, early, starts, force=reader == "tokens")
             if taken is not None:  # the tables it read, and the reports the row reader found (their sections)
                 forms, starts = taken[0], sorted(taken[1] + [s for s in starts if s.kind == "report"])
-        _read_documents(grid.rows, starts, res, sha)
+        _read_documents(rows, starts, res, sha)
     except MemoryError:
         res.tables.clear()
         res.packed.clear()
@@ -195,10 +199,10 @@ def read_bytes(data: bytes, source_file: str, reader: str = "auto") -> FileResul
     file_row["forms"] = forms
     _, found = res.packed.get("tables", (TABLE_FIELDS, []))
     # a document where no table was read: its tokens, once, for what it prints that looks like one
-    plain = None if any(kind in ACCOUNTED for _, kind, _ in found) else engine.tokens(grid.rows)
+    plain = None if any(kind in ACCOUNTED for _, kind, _ in found) else engine.tokens(rows)
     if plain is not None:
-        _unread_header(grid.rows, plain, res)
-    file_row.update(account(grid.rows, res, sha))
+        _unread_header(rows, plain, res)
+    file_row.update(account(rows, res, sha))
     _locate(res, getattr(grid, "locations", None))
     if not res.packed.get("tables", ((), ()))[1]:
         title = next((t for t in plain if t.role == "title"), None)
@@ -214,6 +218,29 @@ def read_bytes(data: bytes, source_file: str, reader: str = "auto") -> FileResul
         file_row["status"] = "ok"
     res.add("files", file_row)
     return res
+
+
+def _simplified(rows: list[Row], grid: bool) -> list[Row]:
+    """A table machine-converted to traditional characters (normalize.looks_traditional: 績效, 項(xiàng)目) whose
+    rows keep their cells (a spreadsheet, Word, PDF or HTML grid, or tab-separated rows) as simplified rows, for
+    the row reader as for the token reader; its lines and their places unchanged (the evidence quotes the file).
+    Any other document's rows as they are: a copy that lost its grid is the token reader's, which simplifies
+    its tokens."""
+    if not grid and sum(1 for r in rows if "\t" in r.raw) * 2 < sum(1 for r in rows if r.joined):
+        return rows
+    if not looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw)):
+        return rows
+    seen: dict[str, str] = {}
+
+    def simple(text: str) -> str:
+        if not text:
+            return text
+        out = seen.get(text)
+        if out is None:
+            out = seen[text] = simplify(text)
+        return out
+
+    return [Row(r.line, [simple(c) for c in r.cells], simple(r.raw), r.end) for r in rows]
 
 
 _UNREAD_LINES = 200  # at most this many lines after an unread header are listed as leftovers
@@ -471,9 +498,7 @@ def _read_tokens(rows, res: FileResult, sha: str, early: int, row_starts: list[l
     reads, `_KEPT_BY_ROWS`, are read again): then the project forms read and where the tables read start
     (for the readers of the whole document), else None. `force`: its reading replaces the row reader's
     wherever it finds a form or summary, even where the row reader read other tables."""
-    from perfdata.normalize import looks_traditional, simplify
-
-    trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))
+    trad = looks_traditional("\n".join(r.raw for r in rows[:2000] if r.raw))  # (a copy _simplified left)
     toks = engine.tokens(rows, simplify if trad else None)
     forms, unread = engine.read_token_tables(toks, rows[-1].end if rows else 0)
     forms += engine.read_rubrics(toks, rows[-1].end if rows else 0)

@@ -632,3 +632,23 @@ def test_goal_blocks_of_a_department_form_in_the_project_layout(how, tmp_path):
     assert list(zip(ind["name"], ind.goal_no, ind.goal_weight, strict=True)) == [
         ("监测数据必须合格", 1, 40.0), ("整编资料审核", 1, 40.0), ("监测站点数", 2, 40.0)]
     assert t["leftovers"].empty
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "docx", "html"])
+def test_a_grid_in_traditional_characters_reads_as_its_simplified_twin(how, tmp_path):
+    """A grid machine-converted to traditional characters (績效指標, 項目資金) was left to the token reader (the row
+    reader's labels are simplified), which does not merge a second header row: four rows lost their figures. Its
+    cells are simplified for both readers now, so it reads as the simplified form does."""
+    import opencc
+
+    import perfdata
+
+    to_trad = opencc.OpenCC("s2t").convert
+    t = perfdata.read(_grid_file([[to_trad(c) for c in r] for r in YONGDE_SPLIT], how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.project_name, f.budget_full_year, f.total_score_reported) == ("明朗中学学生营养改善计划", 38.766462, 98)
+    ind = t["indicators"]
+    assert [(r.name, r.target_raw, r.weight, r.score) for r in ind.itertuples()] == [
+        ("受益学生人数", "≥735人次", 25.0, 25.0), ("学生营养改善", "明显", 30.0, 28.0)]
+    assert t["leftovers"].empty
+    assert t["problems"].message.str.contains("traditional characters converted").any()

@@ -70,3 +70,21 @@ def test_self_evaluation_header_is_not_a_target_header():
     rows = read_text("一级指标\t二级指标\t三级指标\t年度指标值\t实际完成值\t分值\t得分".encode()).rows
     assert not layout.is_target_header(rows[0])
     assert layout.is_target_header(read_text(HEADER.encode()).rows[0])
+
+
+def test_a_project_named_like_a_title_and_a_two_row_header_open_one_project_form():
+    """A copy one cell per line (云南 #11 once simplified): the value under a lone 项目名称 ends in 绩效自评表 but is
+    no title, and an indicator header whose second row reads like a 绩效目标表's (一级指标 | 二级指标 | 三级指标 |
+    指标性质 | 指标值 | 度量单位) under a first row with 实际完成值 | 得分, after a funding header, is a form's."""
+    from perfdata.readers.text import to_grid
+
+    text = "\n".join([
+        "| 2020年度项目支出绩效自评表 |", "| 项目名称 |", "2020年省级自然资源卫片执法补助经费支出绩效自评表 |",
+        "| 主管部门 | 丽江市自然资源和规划局 | 实施单位 | 丽江市古城区自然资源局 |",
+        "项目资金 (万元) | 年初预算数 | 全年预算数 | 全年执行数 | 分值 | 执行率 | 得分 |",
+        "| 年度资金总额 | 7.29 | 7.29 | 7.29 | 10.00 | 100% | 10.00 |",
+        "| 绩效指标 | 年度指标值 | 实际完成值 | 分值 | 得分 | 偏差原因分析及改进措施 |",
+        "| 一级指标 | 二级指标 | 三级指标 | 指标性质 | 指标值 | 度量单位 |",
+        "| 产出指标 | 数量指标 | 卫片执法补助经费 | ﹦ | 72890 | 元 | 72890 | 10.00 | 9.00 |"])
+    starts = layout.find_tables(to_grid(text).rows)
+    assert [(s.kind, s.title) for s in starts] == [("project_form", "2020年度项目支出绩效自评表")]

@@ -234,7 +234,7 @@ def is_goal_label(row: Row) -> bool:
 
 def _is_target_section(rows: list[Row], i: int, horizon: int = 25) -> bool:
     """Whether the indicator header ahead of rows[i] (within the head block of a table) is a target header."""
-    seen = 0
+    seen, before = 0, None
     for j in range(i + 1, len(rows)):
         r = rows[j]
         if not r.joined:
@@ -242,15 +242,17 @@ def _is_target_section(rows: list[Row], i: int, horizon: int = 25) -> bool:
         seen += 1
         if seen > horizon:
             return False
-        if TARGET_HINT not in r.joined:
-            continue
-        if is_target_header(r):
+        if is_funding_header(r):
+            return False  # a budget executed (全年执行数, 执行率): a self-evaluation, not a 绩效目标表
+        if TARGET_HINT in r.joined and is_target_header(r):
             nxt = next(_ahead(rows, j, 1), None)
-            # a form header broken over two rows carries 完成值/得分 on the second one
+            # a form header broken over two rows carries 完成值/得分 on the second one (or on the first)
             indicator = rules.headers("indicator")
-            return not (nxt is not None and any(indicator.lookup(c) in _TARGET_EXCLUDES for c in nxt.cells if c))
-        if is_indicator_header(r):
+            return not any(x is not None and any(indicator.lookup(c) in _TARGET_EXCLUDES for c in x.cells if c)
+                           for x in (nxt, before))
+        if TARGET_HINT in r.joined and is_indicator_header(r):
             return False
+        before = r
     return False
 
 
@@ -362,7 +364,7 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
             else:
                 out.append(TableStart(start, i, kind, title))
             claimed = i
-        elif is_title(row) and not _title_followed_by_name(rows, i):
+        elif is_title(row) and not _title_followed_by_name(rows, i) and not _value_of_a_name_label(rows, i):
             # a titled form whose 项目名称 row is missing: still a form, read what is there
             if any(is_funding_header(r) or is_indicator_header(r) for r in _ahead(rows, i, 12)):
                 out.append(TableStart(i, i, "project_form", next(c for c in row.cells if c)))
@@ -386,6 +388,13 @@ def find_tables(rows: list[Row]) -> list[TableStart]:
                 else:
                     out.append(TableStart(i, i, kind, title))
     return out
+
+
+def _value_of_a_name_label(rows: list[Row], i: int) -> bool:
+    """Whether rows[i] is the value of a 项目名称 printed alone on the row before it (a copy one cell per line):
+    a project named '…补助经费支出绩效自评表' is no title."""
+    prev = next((r for r in reversed(rows[max(0, i - 3):i]) if r.joined), None)
+    return prev is not None and len(prev.filled) == 1 and _form_label(prev) == "project_name"
 
 
 def _add_target_header(rows: list[Row], i: int, out: list[TableStart], claimed: int):
