@@ -526,3 +526,24 @@ def test_a_printed_grade_is_kept_and_checked_against_the_total(sep):
         a = check(t)
         assert a[a.rule == "grade_mismatch"][["expected", "found"]].values.tolist() == expected
         assert set(a.rule) <= {"grade_mismatch"}
+
+
+def _huanggang(tmp_path, score: str):
+    from test_forms import HUANGGANG_GOALS
+
+    rows = [r[:] for r in HUANGGANG_GOALS]
+    rows[6][6] = score  # 整编资料审核, under 年度绩效目标1(40分) with 监测数据必须合格's 10
+    rows[-1][-1] = str(20 + 10 + float(score) + 20)  # the total as the form adds it up
+    path = tmp_path / "huanggang.txt"
+    path.write_text("\n".join("\t".join(r) for r in rows) + "\n", encoding="utf-8")
+    return combine([read_bytes(path.read_bytes(), path.name)])
+
+
+def test_scores_under_a_goal_above_its_points(tmp_path):
+    """goal_score_above_points: 10 + 35 under 年度绩效目标1(40分). The form prints no 分值 and no 偏差原因: the checks
+    ran into a TypeError on a batch without a single note (the note tests' columns came out float), and a form
+    without 分值 was 'at most 20 by the rules' (self_score_above_rescore) though there is nothing to rescore."""
+    a = check(_huanggang(tmp_path, "35"))
+    assert a[["rule", "expected", "found"]].values.tolist() == [["goal_score_above_points", "≤40", "45"]]
+    assert a.message.iloc[0] == "年度绩效目标1标注40分，其下2项指标得分合计45分。"
+    assert check(_huanggang(tmp_path, "19.6")).empty

@@ -135,6 +135,20 @@ def grade_mismatch(ctx: Context) -> pd.DataFrame:
                      message="总分" + t + "分，按等级档次应为“" + g + "”，表中等级填“" + p + "”。")
 
 
+@rule("goal_score_above_points")
+def goal_score_above_points(ctx: Context, score_tol: float) -> pd.DataFrame:
+    i = ctx.indicators
+    i = i[i.goal_no.notna() & i.goal_weight.notna() & i.score.notna()]
+    if i.empty:
+        return _findings(i, form_id=i.form_id, line=i.line, field="score", expected="", found="", message="")
+    g = i.groupby(["form_id", "goal_no"], sort=False).agg(line=("line", "min"), points=("goal_weight", "first"),
+                                                           total=("score", "sum"), n=("score", "size"))
+    h = g[g.total - g.points > score_tol].reset_index()
+    p, t = _fmt(h.points), _fmt(h.total)
+    msg = "年度绩效目标" + _ints(h.goal_no) + "标注" + p + "分，其下" + _ints(h.n) + "项指标得分合计" + t + "分。"
+    return _findings(h, form_id=h.form_id, line=h.line, field="score", expected="≤" + p, found=t, message=msg)
+
+
 @rule("exec_outside_total")
 def exec_outside_total(ctx: Context, weight_tol: float) -> pd.DataFrame:
     f = ctx.f

@@ -90,7 +90,8 @@ def _kinds(ctx: Context) -> pd.DataFrame:
                               "digits": [bool(_DIGIT.search(t)) for t in keys]}, index=keys.index)
         blank = pd.DataFrame({"key": [""], "vague": [False], "unmet": [False], "words": [False], "digits": [False]})
         out = pd.concat([tests, blank], ignore_index=True).iloc[np.where(codes < 0, len(uniq), codes)]
-        out = out.reset_index(drop=True)
+        # (a batch without a single note has no tests: their columns must still be bool, not float)
+        out = out.reset_index(drop=True).astype({"vague": bool, "unmet": bool, "words": bool, "digits": bool})
         out["noted"] = _noted(ctx).to_numpy(bool)
         return out
     return ctx.memo("reason_kinds", make)

@@ -120,7 +120,8 @@ def full_score_despite_shortfall(ctx: Context, exec_rate_threshold: float, near_
 @rule("self_score_above_rescore")
 def self_score_above_rescore(ctx: Context, rescore_gap: float) -> pd.DataFrame:
     f = ctx.f
-    h = f[(f.total_score_reported - f.total_rescore_max > rescore_gap).fillna(False)]
+    # (a form that prints no 分值 for its indicators, 湖北's, has no points to rescore them against)
+    h = f[((f.total_score_reported - f.total_rescore_max > rescore_gap) & (f.indicator_weight > 0)).fillna(False)]
     t, x = _fmt(h.total_score_reported), _fmt(h.total_rescore_max, 2)
     msg = ("自评总分" + t + "分（" + _txt(h.grade_reported, "<NA>") + "），按规则复核最多" + x + "分（"
            + _txt(h.grade_rescored, "<NA>") + "）。")
