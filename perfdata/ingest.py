@@ -30,6 +30,8 @@ from perfdata.tables.forms import INDICATOR_FIELDS as INDICATOR_VALUES
 from perfdata.tables.forms import Form, indicator_values, read_form
 
 REGION = re.compile(r"^(.{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
+# a title's region after its year: '2021年度蔡甸区…' → 蔡甸区; '2021年度区级森林防火…' has none (not '2021年度区')
+TITLE_REGION = re.compile(r"^(?:(?:19|20)\d{2}\s*年度?)?([\u4e00-\u9fff]{2,8}?(?:自治州|自治县|地区|盟|市|县|区|旗))")
 DEPARTMENT_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|县|区|旗)[\u4e00-\u9fff]{2,20}?局)")
 
 
@@ -632,7 +634,7 @@ def _infer_context(forms: list[tuple[Form, str]], rows, res: FileResult):
     doc_year = _dominant([str(f.year) for f in fs if f.year])
     doc_region = _dominant([_region(f.department) for f in fs]) or _region(doc_dept)
     if doc_region is None:
-        titles = [m.group(1) for f in fs if f.title for m in [REGION.match(f.title)] if m]
+        titles = [m.group(1) for f in fs if f.title for m in [TITLE_REGION.match(f.title)] if m]
         doc_region = _dominant(titles)
     for i, f in enumerate(fs):
         f.inferred = set()

@@ -302,3 +302,13 @@ def test_a_title_with_nothing_readable_under_it_is_named_with_its_line():
                             "after it reads as its table (an unknown layout?)")
     (q,) = read_bytes("一段文字\n没有表题\n".encode(), "y.txt").tables["problems"]
     assert q["line"] is None and q["message"].startswith("no known table found (not a self-evaluation document")
+
+
+def test_a_region_read_from_a_title_follows_its_year():
+    """A form whose department names no region takes one from its title, after the title's year: '2021年度蔡甸区…'
+    is 蔡甸区; '2021年度区级森林防火专项经费…' (湖北 #18) names none, where '2021年度区' was taken for one."""
+    from perfdata.ingest import TITLE_REGION
+
+    assert [m.group(1) if (m := TITLE_REGION.match(t)) else None for t in (
+        "2021年度蔡甸区森林防火项目绩效自评表", "2021年度区级森林防火专项经费项目绩效自评表",
+        "兴隆县2024年项目支出绩效自评表", "项目支出绩效自评表")] == ["蔡甸区", None, "兴隆县", None]
