@@ -142,3 +142,18 @@ def test_a_digit_test_row_shows_its_statistics_alike():
     kinds = [display.column_kind(c, "", "Float64") for c in row.columns]
     assert kinds == ["stat", "stat", "stat"]
     assert [display.fmt(v, k) for v, k in zip(row.iloc[0], kinds, strict=True)] == ["0.0800", "38.0000", "0.0000"]
+
+
+def test_every_field_a_rule_names_has_a_chinese_label():
+    """A finding's `field` is shown by its label: 'weights' (weights_not_total) was shown as the code. Every field a
+    rule spells in the checks modules has one (a column's, a metric's, or rules/display_values.csv)."""
+    import re
+    from pathlib import Path
+
+    import perfdata.checks as checks
+    from perfdata.report.display import field_label
+
+    spelled = {f for p in Path(checks.__file__).parent.glob("*.py")
+               for f in re.findall(r'field="([a-z_/]+)"', p.read_text(encoding="utf-8"))}
+    assert "weights" in spelled
+    assert [f for f in sorted(spelled) if re.search(r"[a-z]", field_label(f))] == []

@@ -578,8 +578,10 @@ def anomalies_workbook(tables: dict[str, pd.DataFrame], path: str | Path, raw_di
 
     forms = display.frame_of(tables, "forms")
     fx = analysis.with_execution(forms).sort_values(["source_file", "line_start"])
+    # (the sheet's 原文位置 is file:line with the place in the original: the bare location would repeat its label)
     fx = fx.drop(columns=[c for c in ("layout", "project_key") if c in fx])
     fx.insert(3, "where", where(fx, "line_start").to_numpy() if len(fx) else [])
+    fx = fx.drop(columns=[c for c in ("location",) if c in fx])
     write_sheet(wb, "项目自评表", fx, "forms", labels={"where": "原文位置"}, freeze="F2")
     lo = display.frame_of(tables, "leftovers")
     lo = lo.assign(where=where(lo).to_numpy() if len(lo) else [])[["where", "text", "reason", "form_id"]]
