@@ -652,3 +652,33 @@ def test_a_grid_in_traditional_characters_reads_as_its_simplified_twin(how, tmp_
         ("受益学生人数", "≥735人次", 25.0, 25.0), ("学生营养改善", "明显", 30.0, 28.0)]
     assert t["leftovers"].empty
     assert t["problems"].message.str.contains("traditional characters converted").any()
+
+
+# spellings of templates outside the development set, printed as a grid: 支出数 for the executed amount, fund rows
+# by source (中央补助资金, 自筹资金), and an indicator header 指标内容 | 目标值 | 实际值 | 指标分值 | 自评分 | 备注
+OTHER_SPELLINGS = [["项目支出绩效自评表"], ["(2023年度)"],
+                   ["项目名称", "农村饮水安全维修养护"],
+                   ["主管部门", "某县水利局", "实施单位", "某县农村供水站"],
+                   ["项目资金(万元)", "", "年初预算数", "全年预算数", "支出数", "分值", "执行率", "得分"],
+                   ["", "资金总额", "120", "135.5", "128.73", "10", "95%", "9.5"],
+                   ["", "中央补助资金", "100", "100", "100", "", "", ""],
+                   ["", "自筹资金", "20", "35.5", "28.73", "", "", ""],
+                   ["绩效指标", "一级指标", "二级指标", "指标内容", "目标值", "实际值", "指标分值", "自评分", "备注"],
+                   ["", "产出指标", "数量指标", "维修养护工程数量", "≥30处", "32处", "50", "50", ""],
+                   ["", "效益指标", "社会效益指标", "受益人口", "≥5万人", "5.2万人", "30", "28", "部分延后"],
+                   ["总分", "", "", "", "", "", "90", "87.5", ""]]
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "html"])
+def test_spellings_of_other_templates(how, tmp_path):
+    import perfdata
+
+    t = perfdata.read(_grid_file(OTHER_SPELLINGS, how, tmp_path))
+    f = t["forms"].iloc[0]
+    assert (f.budget_full_year, f.executed, f.exec_rate_reported) == (135.5, 128.73, 95)
+    assert [(r.fund_source, r.executed) for r in t["funding"].itertuples()] == [
+        ("total", 128.73), ("fiscal", 100.0), ("other", 28.73)]
+    ind = t["indicators"]
+    assert [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == [
+        ("维修养护工程数量", "≥30处", "32处", 50.0, 50.0), ("受益人口", "≥5万人", "5.2万人", 30.0, 28.0)]
+    assert ind.deviation_note.tolist()[1] == "部分延后" and t["leftovers"].empty

@@ -91,15 +91,16 @@ def levels() -> dict[str, Level]:
 
 
 @cache
-def funding_row_labels() -> tuple[tuple[str, str], ...]:
-    """(row label, fund_source) of funding_rows.csv; a part of the total is also spelled with and without its
-    '其中' ('其中:本年财政拨款', '其中本年财政拨款' and '本年财政拨款' are one row), so the table lists each once.
+def funding_row_labels(grid: bool = False) -> tuple[tuple[str, str], ...]:
+    """(row label, fund_source) of funding_rows.csv (with `grid`, also funding_rows_grid.csv: labels read only
+    where rows keep their cells); a part of the total is also spelled with and without its '其中'
+    ('其中:本年财政拨款', '其中本年财政拨款' and '本年财政拨款' are one row), so the table lists each once.
 
     >>> [lab for lab, src in funding_row_labels() if lab.endswith("本年一般公共预算拨款")]
     ['其中:本年一般公共预算拨款', '本年一般公共预算拨款', '其中本年一般公共预算拨款']
     """
     out: dict[str, str] = {}
-    for r in _rows("funding_rows.csv"):
+    for r in [*_rows("funding_rows.csv"), *(_rows("funding_rows_grid.csv") if grid else ())]:
         label, source = r["synonym"], r["fund_source"]
         out.setdefault(label, source)
         if source == "total":
@@ -112,5 +113,6 @@ def funding_row_labels() -> tuple[tuple[str, str], ...]:
 
 @cache
 def funding_rows() -> dict[str, str]:
-    """Normalised 项目资金 row label → fund_source (total | fiscal | carryover | other)."""
-    return {key(label): source for label, source in funding_row_labels()}
+    """Normalised 项目资金 row label → fund_source (total | fiscal | carryover | other), as the row reader reads
+    them (grid labels included)."""
+    return {key(label): source for label, source in funding_row_labels(grid=True)}

@@ -2065,7 +2065,8 @@ _INDICATOR_ZH = {"nature": "指标性质", "target": "年度指标值", "measure
 def templates_markdown() -> str:
     """docs/templates.md: the templates the token reader knows and the labels it reads, from the rules."""
     out = ["# 模板 / Templates", "",
-           "Generated from `perfdata/rules/templates.csv`, `form_labels.csv`, `headers.csv` and `funding_rows.csv` "
+           "Generated from `perfdata/rules/templates.csv`, `form_labels.csv`, `headers.csv`, `funding_rows.csv` and "
+           "`funding_rows_grid.csv` "
            "by `perfdata.tables.engine.templates_markdown()`; a test fails when the two differ.", "",
            "A form is read as the template whose title and header markers match best (recorded in "
            "`forms.template`). The funding columns are the form's own header cells where they can be read; the "
@@ -2089,9 +2090,9 @@ def templates_markdown() -> str:
     for r in rules.table("form_labels.csv"):
         groups.setdefault((r["role"], r["canonical"]), []).append(r["synonym"])
     for r in rules.table("headers.csv"):
-        if r["table"] in ("funding", "goal", "indicator", "indicator_grid", "block"):
+        if r["table"] in ("funding", "funding_grid", "goal", "indicator", "indicator_grid", "block"):
             groups.setdefault((f"{r['table']} header", r["canonical"]), []).append(r["synonym"])
-    for r in rules.table("funding_rows.csv"):
+    for r in [*rules.table("funding_rows.csv"), *rules.table("funding_rows_grid.csv")]:
         groups.setdefault(("funding row", r["fund_source"]), []).append(r["synonym"])
     for (role, field), spellings in groups.items():
         out.append(f"| {role} | `{field}` | {' · '.join(spellings)} |")
@@ -2102,7 +2103,9 @@ def templates_markdown() -> str:
             "2. Add the spellings it uses that the tables above lack: header cells to `headers.csv`, funding row "
             "labels to `funding_rows.csv`, header fields to `headers.csv` (table form: the row reader reads them "
             "too), other field and stop labels to `form_labels.csv`, level names to `levels.csv`, "
-            "指标性质 words to `natures.csv`, units printed after a figure to `units.csv`.",
+            "指标性质 words to `natures.csv`, units printed after a figure to `units.csv`. A word that also occurs "
+            "in running text (评价内容, 备注, 中央补助资金 at the end of a project name) goes where only a grid is "
+            "read: `headers.csv` tables `indicator_grid` / `funding_grid`, `funding_rows_grid.csv`.",
             "3. Regenerate this page: `python -c \"from perfdata.tables import engine; "
             "print(engine.templates_markdown(), end='')\" > docs/templates.md`.",
             "4. The generated test (`tests/test_engine.py::test_every_template_reads_in_every_serialisation`) "

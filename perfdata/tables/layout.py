@@ -140,7 +140,7 @@ def is_funding_header(row: Row) -> bool:
 
 @by_cells
 def _is_funding_header(row: Row) -> bool:
-    hm = rules.headers("funding")
+    hm = rules.headers("funding", grid=True)
     kinds = {hm.lookup(c) for c in row.cells if c}
     return len(kinds & {"budget_initial", "budget_full_year", "executed", "exec_rate", "exec_weight"}) >= 3
 
