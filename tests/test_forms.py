@@ -682,3 +682,15 @@ def test_spellings_of_other_templates(how, tmp_path):
     assert [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in ind.itertuples()] == [
         ("维修养护工程数量", "≥30处", "32处", 50.0, 50.0), ("受益人口", "≥5万人", "5.2万人", 30.0, 28.0)]
     assert ind.deviation_note.tolist()[1] == "部分延后" and t["leftovers"].empty
+
+
+@pytest.mark.parametrize("how", ["tabs", "xlsx", "html"])
+def test_the_token_reader_reads_a_second_header_row_as_the_row_reader_does(how, tmp_path):
+    """The token reader's cell-by-cell reading took a header over two rows for unreadable by cells: the split
+    target (指标性质 | 指标值 | 度量单位) gave '≥' as the target, '735' as the actual, and lost 分值 and 得分."""
+    import perfdata
+
+    t = perfdata.read(_grid_file(YONGDE_SPLIT, how, tmp_path), reader="tokens")
+    assert [(r.name, r.target_raw, r.actual_raw, r.weight, r.score) for r in t["indicators"].itertuples()] == [
+        ("受益学生人数", "≥735人次", "735人次", 25.0, 25.0), ("学生营养改善", "明显", "明显", 30.0, 28.0)]
+    assert t["leftovers"].empty

@@ -55,6 +55,7 @@ from perfdata.tables.forms import (
     grade_words,
     level_cell,
     mark_children,
+    merge_sub_header,
     natures,
     parse_indicator_cells,
     template_of,
@@ -1995,20 +1996,35 @@ def _indicator_block(toks: list[Token], used: set[int], form: Form, found: tuple
 def _indicator_header_cells(toks: list[Token], end: int) -> tuple | None:
     """The value columns of an indicator header that is one row of cells ending before toks[end]: (kinds,
     their cells, the name's cell), as the row reader takes them (forms.value_columns); None for a header
-    without cells or over two rows."""
+    without cells, or over two rows other than a column split in two (forms.merge_sub_header)."""
     if not end or toks[end - 1].col < 0:
         return None
     look, line = rules.headers("indicator").lookup, toks[end - 1].line
+
+    def row_kinds(k: int, stop: int) -> dict[str, int]:
+        kinds: dict[str, int] = {}
+        for t in toks[k:stop]:
+            kind = look(t.text) if t.role != "empty" else None
+            if kind is not None and t.col >= 0:
+                kinds.setdefault(kind, t.col)
+        return kinds
+
     k = end
     while k > 0 and toks[k - 1].line == line:
         k -= 1
+    kinds = row_kinds(k, end)
     if k and toks[k - 1].role in ("indicator_header", "level") and look(toks[k - 1].text):
-        return None  # the header's first row is on the line before (two rows: not read by cells)
-    kinds: dict[str, int] = {}
-    for t in toks[k:end]:
-        kind = look(t.text) if t.role != "empty" else None
-        if kind is not None and t.col >= 0:
-            kinds.setdefault(kind, t.col)
+        # the header's first row is on the line before: its second row splits one of its columns (云南:
+        # 指标性质 | 指标值 | 度量单位 under 年度指标值), as forms.merge_sub_header reads it; other two rows are
+        # not read by cells
+        first = k
+        while first > 0 and toks[first - 1].line == toks[k - 1].line:
+            first -= 1
+        top = row_kinds(first, k)
+        if not top or len(kinds) < 2 or kinds.keys() & {"level1", "level2", "name"} or toks[first].col < 0:
+            return None
+        kinds = dict(merge_sub_header(tuple(sorted(top.items(), key=lambda kv: kv[1])),
+                                      tuple(sorted(kinds.items(), key=lambda kv: kv[1]))))
     if "name" not in kinds or len(kinds) < 4:
         return None
     return value_columns(tuple(sorted(kinds.items(), key=lambda kv: kv[1])))
