@@ -45,6 +45,13 @@ _PARSED_KIND = [
     Column("quantitative", B, "定量指标", "target reads as a number"),
     Column("direction", S, "指标方向", "positive (≥) | ceiling (≤) | exact"),
 ]
+# the last columns of both indicator tables (forms.indicator_values ends with them)
+_REVIEW_AND_GOAL = [
+    Column("score_reviewed", F, "复核分", "the reviewer's score, where the form has that column (湖北 广水)"),
+    Column("goal_no", I, "绩效目标序号", "N of the 年度绩效目标N block the row sits in, where a form prints "
+           "several (湖北)"),
+    Column("goal_weight", F, "绩效目标分值", "the points printed on that block's label (年度绩效目标1(40分) → 40)"),
+]
 
 TABLES: dict[str, list[Column]] = {
     "forms": [
@@ -125,10 +132,7 @@ TABLES: dict[str, list[Column]] = {
                "in a 是否核心指标 column"),
         Column("target_adjusted_raw", S, "调整指标值", "the adjusted target as printed, where it has that column"),
         Column("score_coefficient", F, "得分系数(%)", "the share of the weight scored, where the form prints it"),
-        Column("score_reviewed", F, "复核分", "the reviewer's score, where the form has that column (湖北 广水)"),
-        Column("goal_no", I, "绩效目标序号", "N of the 年度绩效目标N block the row sits in, where a form "
-               "prints several (湖北)"),
-        Column("goal_weight", F, "绩效目标分值", "the points printed on that block's label (年度绩效目标1(40分) → 40)"),
+        *_REVIEW_AND_GOAL,
     ],
     "leftovers": [
         *_PROVENANCE,
@@ -262,10 +266,7 @@ TABLES: dict[str, list[Column]] = {
         Column("is_core", B, "核心指标", "是 in a 是否核心指标 column (Chongqing), or the name marked ★"),
         Column("target_adjusted_raw", S, "调整指标值", "the adjusted target as printed, where it has that column"),
         Column("score_coefficient", F, "得分系数(%)", "the share of the weight scored, where the form prints it"),
-        Column("score_reviewed", F, "复核分", "the reviewer's score, where the form has that column"),
-        Column("goal_no", I, "绩效目标序号", "N of the 年度绩效目标N block the row sits in, where a form "
-               "prints several"),
-        Column("goal_weight", F, "绩效目标分值", "the points printed on that block's label (年度绩效目标1(40分) → 40)"),
+        *_REVIEW_AND_GOAL,
     ],
     "targets": [
         Column("target_id", S, "目标表编号", "stable id: file hash and first line"),

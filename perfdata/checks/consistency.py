@@ -139,8 +139,6 @@ def grade_mismatch(ctx: Context) -> pd.DataFrame:
 def goal_score_above_points(ctx: Context, score_tol: float) -> pd.DataFrame:
     i = ctx.indicators
     i = i[i.goal_no.notna() & i.goal_weight.notna() & i.score.notna()]
-    if i.empty:
-        return _findings(i, form_id=i.form_id, line=i.line, field="score", expected="", found="", message="")
     g = i.groupby(["form_id", "goal_no"], sort=False).agg(line=("line", "min"), points=("goal_weight", "first"),
                                                            total=("score", "sum"), n=("score", "size"))
     h = g[g.total - g.points > score_tol].reset_index()

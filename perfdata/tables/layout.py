@@ -154,8 +154,8 @@ def is_indicator_header(row: Row) -> bool:
 def _indicator_header_cues() -> tuple[str, ...]:
     """What an indicator header's text holds (a quick test before its cells are looked up): 指标, or a name or
     level column spelled without it (headers.csv: 评价内容, 项目权重)."""
-    spelled = {r["synonym"].rstrip("*") for r in rules.table("headers.csv")
-               if r["table"] in ("indicator", "indicator_grid") and r["canonical"] in ("level1", "level2", "name")}
+    hm = rules.headers("indicator", grid=True)
+    spelled = {s for s, c in [*hm.exact.items(), *hm.prefixes] if c in ("level1", "level2", "name")}
     return ("指标", *sorted(s for s in spelled if "指标" not in s))
 
 
